@@ -1,0 +1,147 @@
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express from 'express';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { SUBGRAPH_NAMES, type AppConfig, type SubgraphName } from '../../runtime/config';
+import { formatError } from '../../runtime/errors';
+import { mountHealthRoutes, type ReadinessCheck } from '../../runtime/health';
+import { listen, type RunningService } from '../../runtime/lifecycle';
+import { createLogger, REQUEST_ID_HEADER } from '../../runtime/logger';
+import { projectRoot } from '../../runtime/paths';
+import { closeRedis, createRedis } from '../../runtime/redis';
+import { createAuthenticator } from './authenticate';
+import { SubgraphClient, type GatewayContext } from './subgraph-client';
+
+export interface GatewayOptions {
+  /** The composed supergraph; read from schema/supergraph.graphql when not given. */
+  readonly supergraphSdl?: string;
+}
+
+export function readSupergraph(): string {
+  return readFileSync(join(projectRoot(), 'schema', 'supergraph.graphql'), 'utf8');
+}
+
+const READY_TIMEOUT_MS = 1500;
+
+/** A subgraph is ready when its own /ready (its Postgres, its Redis) says so. */
+function subgraphReadiness(name: SubgraphName, graphqlUrl: string): ReadinessCheck {
+  const readyUrl = new URL(graphqlUrl);
+  readyUrl.pathname = readyUrl.pathname.replace(/\/graphql\/?$/, '') + '/ready';
+  return async () => {
+    let res: Response;
+    try {
+      res = await fetch(readyUrl, { signal: AbortSignal.timeout(READY_TIMEOUT_MS) });
+    } catch {
+      throw new Error(`${name} subgraph unreachable at ${readyUrl.host}`);
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { checks?: Record<string, string> } | null;
+      const down = Object.entries(body?.checks ?? {})
+        .filter(([, state]) => state !== 'ok')
+        .map(([dep, state]) => `${dep} ${state}`);
+      throw new Error(`${name} subgraph not ready${down.length ? ` (${down.join('; ')})` : ''}`);
+    }
+  };
+}
+
+/**
+ * The gateway: one HTTP server with `POST /graphql` (the supergraph), `GET /graphql`
+ * (Apollo Sandbox where introspection is on), `/health` and `/ready`.
+ */
+export async function startGateway(
+  config: AppConfig,
+  options: GatewayOptions = {},
+): Promise<RunningService> {
+  const log = createLogger('gateway', config.logLevel);
+  const authenticate = createAuthenticator(config.clerk);
+  const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: options.supergraphSdl ?? readSupergraph(),
+    // Subgraphs are found through USERS_URL etc., whatever URL composition recorded.
+    buildService: ({ name }) =>
+      new SubgraphClient(name, config.subgraphUrls[name as SubgraphName], config.internalSecret),
+    logger: log,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  const httpServer = createServer(app);
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: !config.isProduction,
+    formatError: (formatted) => formatError(formatted, config.isProduction),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      config.introspection
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
+    ],
+    logger: log,
+  });
+  try {
+    await apollo.start();
+  } catch (err) {
+    if (redis) await closeRedis(redis);
+    throw err;
+  }
+
+  // CORS: the configured allowlist; in development with none, any origin (the local stack).
+  const origins = config.cors.origins;
+  const corsMiddleware = cors({
+    origin: origins.length > 0 ? [...origins] : !config.isProduction,
+    credentials: true,
+  });
+  app.use(corsMiddleware);
+  app.use((req, res, next) => {
+    const incoming = req.header(REQUEST_ID_HEADER);
+    const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    next();
+  });
+
+  mountHealthRoutes(app, () => ({
+    ...Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, subgraphReadiness(name, config.subgraphUrls[name])]),
+    ),
+    ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
+  }));
+
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => {
+        const requestId = res.locals.requestId as string;
+        const identity = await authenticate(req.header('authorization'));
+        return { requestId, identity };
+      },
+    }),
+  );
+
+  const port = await listen(httpServer, config.http.host, config.http.port);
+  const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
+  const url = `http://${host}:${port}/graphql`;
+  log.info({ url }, 'gateway ready');
+  return {
+    name: 'gateway',
+    port,
+    url,
+    stop: async () => {
+      await apollo.stop();
+      if (redis) await closeRedis(redis);
+    },
+  };
+}

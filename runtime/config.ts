@@ -1,0 +1,273 @@
+import { z } from 'zod';
+
+/**
+ * The only module that reads `process.env`. Every variable of DESIGN.md section 5 is
+ * validated here at start-up; all problems are reported at once.
+ */
+
+export const SUBGRAPH_NAMES = ['users', 'movies', 'cinemas', 'bookings'] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+export type ServiceName = SubgraphName | 'gateway' | 'local' | 'tool';
+
+export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
+  gateway: 4000,
+  users: 4001,
+  movies: 4002,
+  cinemas: 4003,
+  bookings: 4004,
+};
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .url()
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const port = z.coerce.number().int().min(0).max(65535);
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes'].includes(v)));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.optional(),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional(),
+  USERS_URL: optionalUrl,
+  MOVIES_URL: optionalUrl,
+  CINEMAS_URL: optionalUrl,
+  BOOKINGS_URL: optionalUrl,
+  DATABASE_URL: optionalUrl,
+  USERS_DATABASE_URL: optionalUrl,
+  MOVIES_DATABASE_URL: optionalUrl,
+  CINEMAS_DATABASE_URL: optionalUrl,
+  BOOKINGS_DATABASE_URL: optionalUrl,
+  DATABASE_NAME_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_]*$/, 'lowercase letters, digits and _ only')
+    .default(''),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: optionalUrl,
+  REDIS_KEY_PREFIX: z.string().default('moviehub:'),
+  CLERK_JWT_KEY: optionalString,
+  CLERK_SECRET_KEY: optionalString,
+  CLERK_WEBHOOK_SIGNING_SECRET: optionalString,
+  CLERK_AUTHORIZED_PARTIES: csv,
+  INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  VNPAY_TMN_CODE: optionalString,
+  VNPAY_HASH_SECRET: optionalString,
+  VNPAY_PAY_URL: optionalUrl,
+  VNPAY_API_URL: optionalUrl,
+  VNPAY_RETURN_URL: optionalUrl,
+  SMTP_URL: optionalString,
+  MAIL_FROM: optionalString,
+  FRONTEND_URL: optionalUrl,
+  CORS_ORIGINS: csv,
+  INTROSPECTION: bool,
+  SEAT_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
+  EMBEDDED_PG_PORT: port.default(54329),
+  EMBEDDED_DATA_DIR: z.string().default('.data'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface AppConfig {
+  readonly service: ServiceName;
+  readonly env: Env['NODE_ENV'];
+  readonly isProduction: boolean;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly logLevel: string;
+  readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  readonly db: {
+    /** Server URL shared by the subgraphs, each on its own database. */
+    readonly url?: string;
+    readonly perService: Readonly<Partial<Record<SubgraphName, string>>>;
+    readonly namePrefix: string;
+    readonly poolSize: number;
+  };
+  readonly redis: { readonly url?: string; readonly keyPrefix: string };
+  readonly internalSecret: string;
+  readonly clerk: {
+    readonly jwtKey?: string;
+    readonly secretKey?: string;
+    readonly webhookSigningSecret?: string;
+    readonly authorizedParties: readonly string[];
+  };
+  readonly vnpay: {
+    readonly tmnCode?: string;
+    readonly hashSecret?: string;
+    readonly payUrl?: string;
+    readonly apiUrl?: string;
+    readonly returnUrl?: string;
+  };
+  readonly mail: { readonly smtpUrl?: string; readonly from: string };
+  readonly frontendUrl: string;
+  readonly cors: { readonly origins: readonly string[] };
+  readonly introspection: boolean;
+  readonly seatHoldTtlSeconds: number;
+  readonly embedded: { readonly pgPort: number; readonly dataDir: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A development-only secret; production refuses to start without a real one. */
+const DEV_INTERNAL_SECRET = 'moviehub-development-internal-secret-not-for-production';
+
+/**
+ * Validates the environment for one service and returns a frozen configuration.
+ * Throws a {@link ConfigError} listing every problem at once.
+ */
+export function loadConfig(
+  service: ServiceName,
+  source: Record<string, string | undefined> = process.env,
+): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  const isSubgraph = (SUBGRAPH_NAMES as readonly string[]).includes(service);
+
+  if (isProduction) {
+    if (!e.INTERNAL_SECRET) problems.push('INTERNAL_SECRET: required in production');
+    if (!e.REDIS_URL) problems.push('REDIS_URL: required in production');
+    if (service === 'gateway' && !e.CLERK_JWT_KEY && !e.CLERK_SECRET_KEY) {
+      problems.push('CLERK_JWT_KEY or CLERK_SECRET_KEY: one is required in production');
+    }
+    if (service === 'gateway' && e.CORS_ORIGINS.length === 0) {
+      problems.push('CORS_ORIGINS: required in production (comma-separated origins)');
+    }
+    if (isSubgraph) {
+      const own = e[`${service.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
+      if (!own && !e.DATABASE_URL) {
+        problems.push(`DATABASE_URL or ${service.toUpperCase()}_DATABASE_URL: required`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const defaultPort =
+    service === 'local' || service === 'tool'
+      ? DEFAULT_PORTS.gateway
+      : DEFAULT_PORTS[service as SubgraphName | 'gateway'];
+  const subgraphUrl = (name: SubgraphName, given?: string) =>
+    given ?? `http://localhost:${DEFAULT_PORTS[name]}/graphql`;
+
+  const config: AppConfig = {
+    service,
+    env: e.NODE_ENV,
+    isProduction,
+    http: { host: e.HOST, port: e.PORT ?? defaultPort },
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    subgraphUrls: {
+      users: subgraphUrl('users', e.USERS_URL),
+      movies: subgraphUrl('movies', e.MOVIES_URL),
+      cinemas: subgraphUrl('cinemas', e.CINEMAS_URL),
+      bookings: subgraphUrl('bookings', e.BOOKINGS_URL),
+    },
+    db: {
+      url: e.DATABASE_URL,
+      perService: {
+        users: e.USERS_DATABASE_URL,
+        movies: e.MOVIES_DATABASE_URL,
+        cinemas: e.CINEMAS_DATABASE_URL,
+        bookings: e.BOOKINGS_DATABASE_URL,
+      },
+      namePrefix: e.DATABASE_NAME_PREFIX,
+      poolSize: e.DATABASE_POOL_SIZE,
+    },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    internalSecret: e.INTERNAL_SECRET ?? DEV_INTERNAL_SECRET,
+    clerk: {
+      jwtKey: e.CLERK_JWT_KEY,
+      secretKey: e.CLERK_SECRET_KEY,
+      webhookSigningSecret: e.CLERK_WEBHOOK_SIGNING_SECRET,
+      authorizedParties: e.CLERK_AUTHORIZED_PARTIES,
+    },
+    vnpay: {
+      tmnCode: e.VNPAY_TMN_CODE,
+      hashSecret: e.VNPAY_HASH_SECRET,
+      payUrl: e.VNPAY_PAY_URL,
+      apiUrl: e.VNPAY_API_URL,
+      returnUrl: e.VNPAY_RETURN_URL,
+    },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? 'MovieHub <no-reply@moviehub.example>' },
+    frontendUrl: e.FRONTEND_URL ?? 'http://localhost:3000',
+    cors: { origins: e.CORS_ORIGINS },
+    introspection: e.INTROSPECTION ?? !isProduction,
+    seatHoldTtlSeconds: e.SEAT_HOLD_TTL_SECONDS,
+    embedded: { pgPort: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_DATA_DIR },
+  };
+  return deepFreeze(config);
+}
+
+/** The database URL one subgraph uses: its own variable, or its database on the shared server. */
+export function databaseUrlFor(config: AppConfig, name: SubgraphName): string {
+  const own = config.db.perService[name];
+  if (own) return own;
+  if (!config.db.url) {
+    throw new ConfigError([`DATABASE_URL or ${name.toUpperCase()}_DATABASE_URL: required`]);
+  }
+  const url = new URL(config.db.url);
+  url.pathname = `/${config.db.namePrefix}${name}`;
+  return url.toString();
+}
+
+/** Returns a copy of a configuration with some parts replaced (tests, the local stack). */
+export function withOverrides(config: AppConfig, overrides: DeepPartial<AppConfig>): AppConfig {
+  return deepFreeze(merge(structuredClone(config) as AppConfig, overrides));
+}
+
+export type DeepPartial<T> = {
+  -readonly [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : T[K];
+};
+
+function merge<T>(target: T, patch: unknown): T {
+  for (const [key, value] of Object.entries(patch as object)) {
+    const current = (target as Record<string, unknown>)[key];
+    if (value && typeof value === 'object' && !Array.isArray(value) && current) {
+      merge(current, value);
+    } else if (value !== undefined) {
+      (target as Record<string, unknown>)[key] = value;
+    }
+  }
+  return target;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,128 @@
+import { Client } from 'pg';
+import { DataSource, type Logger as TypeOrmLogger, type MixedList } from 'typeorm';
+import type { Logger } from './logger';
+
+/** Identifiers we interpolate into DDL are checked, never quoted blindly. */
+const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function databaseName(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  if (!SAFE_IDENTIFIER.test(name)) throw new Error(`Unsafe database name "${name}"`);
+  return name;
+}
+
+function maintenanceUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname = '/postgres';
+  return u.toString();
+}
+
+async function withMaintenanceClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: maintenanceUrl(url) });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the database of `url` when it does not exist; safe when several processes race. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = databaseName(url);
+  await withMaintenanceClient(url, async (client) => {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return;
+    try {
+      await client.query(`CREATE DATABASE "${name}"`);
+    } catch (err) {
+      // 42P04 duplicate_database, 23505 unique_violation: another process won the race.
+      const code = (err as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw err;
+    }
+  });
+}
+
+/** Drops the database of `url` (tests), closing whatever still holds it. */
+export async function dropDatabase(url: string): Promise<void> {
+  const name = databaseName(url);
+  await withMaintenanceClient(url, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
+
+/** Counts the SQL statements a DataSource sends (N+1 tests read it). */
+export class QueryCounter {
+  count = 0;
+  reset(): void {
+    this.count = 0;
+  }
+}
+
+class PinoTypeOrmLogger implements TypeOrmLogger {
+  constructor(
+    private readonly logger: Logger,
+    private readonly counter?: QueryCounter,
+  ) {}
+  logQuery(): void {
+    if (this.counter) this.counter.count += 1;
+  }
+  logQueryError(error: string | Error, query: string): void {
+    this.logger.warn({ err: error, query }, 'query failed');
+  }
+  logQuerySlow(time: number, query: string): void {
+    this.logger.warn({ time, query }, 'slow query');
+  }
+  logSchemaBuild(): void {}
+  logMigration(message: string): void {
+    this.logger.info({ migration: message }, 'migration');
+  }
+  log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    if (level === 'warn') this.logger.warn({ typeorm: message }, 'typeorm warning');
+  }
+}
+
+export interface DataSourceOptions {
+  url: string;
+  entities: MixedList<Function>;
+  migrations: MixedList<Function>;
+  log: Logger;
+  poolSize?: number;
+  counter?: QueryCounter;
+}
+
+/** A subgraph's TypeORM DataSource: schema changes only through migrations, never synchronize. */
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities: options.entities,
+    migrations: options.migrations,
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['query', 'error', 'warn', 'migration'],
+    logger: new PinoTypeOrmLogger(options.log, options.counter),
+    maxQueryExecutionTime: 500,
+    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 },
+  });
+}
+
+/** Arbitrary but fixed: the advisory lock that serialises migrations across instances. */
+const MIGRATION_LOCK_KEY = 7_240_117;
+
+/**
+ * Runs pending migrations under a Postgres advisory lock, so instances that start together
+ * never apply the same migration twice.
+ */
+export async function runMigrations(ds: DataSource): Promise<string[]> {
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    await runner.release();
+  }
+}

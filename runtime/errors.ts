@@ -1,0 +1,85 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/**
+ * The registry of error codes clients may switch on (`errors[].extensions.code`), each with
+ * the one line that documents it. Anything that leaves a server without one of these codes
+ * (or one of Apollo's request-level codes) is masked in production.
+ */
+export const ERROR_CODES = {
+  UNAUTHENTICATED: 'No or invalid token / API key.',
+  FORBIDDEN: 'Signed in, but the wrong role or not the owner.',
+  BAD_USER_INPUT: 'Malformed or out-of-range input; `extensions.field` names the field.',
+  NOT_FOUND: 'The id does not exist, or is not visible to the caller.',
+  SEAT_UNAVAILABLE: 'A seat is held by someone else, booked or blocked (`extensions.seatIds`).',
+  HOLD_LIMIT_EXCEEDED: 'More than 8 seats held in one showtime.',
+  SEATS_NOT_HELD: 'Booking seats that the caller does not hold.',
+  DUPLICATE_BOOKING: 'A PENDING booking for this showtime already exists.',
+  PROMOTION_INVALID: 'The promotion cannot be applied (`extensions.reason`).',
+  INSUFFICIENT_POINTS: 'Too few points, under 100, or over 50% of the amount.',
+  CONCESSION_OUT_OF_STOCK: 'Inventory would go below zero.',
+  INVALID_STATE_TRANSITION: 'The entity is not in a state that allows this.',
+  CANCELLATION_WINDOW_CLOSED: 'Under 6 hours before the showtime.',
+  SHOWTIME_CONFLICT: 'Scheduling overlaps another showtime in the hall.',
+  RATE_LIMITED: 'Partner over its rate (`extensions.retryAfter`).',
+  QUERY_TOO_COMPLEX: 'Over the depth or cost limit.',
+  SERVICE_UNAVAILABLE: 'A subgraph could not be reached (`extensions.serviceName`).',
+  INTERNAL_SERVER_ERROR: 'Anything unexpected (message masked in production).',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Request-level codes Apollo Server and the gateway produce themselves; safe to pass on. */
+const APOLLO_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+export function isPublicCode(code: unknown): boolean {
+  return typeof code === 'string' && (code in ERROR_CODES || APOLLO_CODES.has(code));
+}
+
+/** A domain error: a GraphQLError whose `extensions.code` is a registered code. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+    this.name = 'AppError';
+  }
+}
+
+export const badUserInput = (field: string, message: string): AppError =>
+  new AppError('BAD_USER_INPUT', message, { field });
+
+export const notFound = (what: string, id: string): AppError =>
+  new AppError('NOT_FOUND', `${what} ${id} was not found`);
+
+/**
+ * Apollo Server `formatError`: keeps registered codes (and `serviceName`, `field`, ...),
+ * masks everything else in production and never lets a stack trace out there.
+ */
+export function formatError(
+  formatted: GraphQLFormattedError,
+  isProduction: boolean,
+): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  if (isPublicCode(code) && code !== 'INTERNAL_SERVER_ERROR') {
+    if (!isProduction) return formatted;
+    const { stacktrace: _stack, exception: _exception, ...extensions } =
+      formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  if (!isProduction) return formatted;
+  const serviceName = formatted.extensions?.serviceName;
+  return {
+    message: 'Internal server error',
+    ...(formatted.path ? { path: formatted.path } : {}),
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    extensions: {
+      code: 'INTERNAL_SERVER_ERROR',
+      ...(typeof serviceName === 'string' ? { serviceName } : {}),
+    },
+  };
+}

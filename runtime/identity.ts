@@ -1,0 +1,74 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const ROLES = ['CUSTOMER', 'STAFF', 'ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling, as the gateway established it. `userId` null means anonymous. */
+export interface Identity {
+  readonly userId: string | null;
+  readonly role: Role | null;
+  readonly email?: string | null;
+}
+
+export const ANONYMOUS: Identity = Object.freeze({ userId: null, role: null });
+
+/** The header that carries the signed identity from the gateway to a subgraph. */
+export const IDENTITY_HEADER = 'x-moviehub-identity';
+
+/** Short-lived: a captured header is useless after this long. */
+const IDENTITY_TTL_SECONDS = 60;
+
+interface IdentityClaims {
+  sub: string | null;
+  role: Role | null;
+  email?: string | null;
+  iat: number;
+  exp: number;
+}
+
+const sign = (payload: string, secret: string) =>
+  createHmac('sha256', secret).update(payload).digest('base64url');
+
+/** Signs an identity for one internal call (gateway → subgraph, subgraph → subgraph). */
+export function signIdentity(identity: Identity, secret: string, now = Date.now()): string {
+  const iat = Math.floor(now / 1000);
+  const claims: IdentityClaims = {
+    sub: identity.userId,
+    role: identity.role,
+    email: identity.email ?? null,
+    iat,
+    exp: iat + IDENTITY_TTL_SECONDS,
+  };
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return `${payload}.${sign(payload, secret)}`;
+}
+
+/**
+ * Verifies a signed identity header. Returns null when it is missing, malformed, forged or
+ * expired: the caller must then refuse the request.
+ */
+export function verifyIdentity(
+  header: string | undefined,
+  secret: string,
+  now = Date.now(),
+): Identity | null {
+  if (!header) return null;
+  const [payload, signature, extra] = header.split('.');
+  if (!payload || !signature || extra !== undefined) return null;
+  const expected = Buffer.from(sign(payload, secret));
+  const given = Buffer.from(signature);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+  let claims: IdentityClaims;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as IdentityClaims;
+  } catch {
+    return null;
+  }
+  const nowSeconds = Math.floor(now / 1000);
+  // A few seconds of leeway for clock skew between hosts.
+  if (typeof claims.exp !== 'number' || claims.exp < nowSeconds - 5) return null;
+  if (typeof claims.iat !== 'number' || claims.iat > nowSeconds + 5) return null;
+  if (claims.sub === null) return ANONYMOUS;
+  if (typeof claims.sub !== 'string' || !ROLES.includes(claims.role as Role)) return null;
+  return { userId: claims.sub, role: claims.role, email: claims.email ?? null };
+}

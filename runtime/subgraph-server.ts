@@ -1,0 +1,186 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { databaseUrlFor, type AppConfig, type SubgraphName } from './config';
+import { createDataSource, ensureDatabase, QueryCounter, runMigrations } from './database';
+import { formatError } from './errors';
+import { buildFederatedSchema, type FederatedSchemaOptions } from './federation';
+import { mountHealthRoutes } from './health';
+import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
+import { listen, type RunningService } from './lifecycle';
+import { createLogger, REQUEST_ID_HEADER, type Logger } from './logger';
+import { createPubSubTransport, type ClosablePubSub } from './pubsub';
+import { closeRedis, createRedis } from './redis';
+
+/** What every resolver of every subgraph gets in its context. */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly log: Logger;
+  readonly identity: Identity;
+}
+
+/** What a subgraph's domain code is built from, once per process. */
+export interface SubgraphDeps {
+  readonly config: AppConfig;
+  readonly dataSource: DataSource;
+  readonly redis?: Redis;
+  readonly pubSub: ClosablePubSub;
+  readonly log: Logger;
+}
+
+/**
+ * A subgraph reduced to its domain: schema, storage, and how to build its services and its
+ * per-request context. The shared runtime does the rest (database, server, health, shutdown).
+ */
+export interface SubgraphDefinition<Ctx extends RequestContext = RequestContext, App = unknown> {
+  readonly name: SubgraphName;
+  readonly schema: FederatedSchemaOptions<Ctx>;
+  readonly entities: Function[];
+  readonly migrations: Function[];
+  createApp(deps: SubgraphDeps): App;
+  /** Per request: DataLoaders live here so that they never cache across requests. */
+  createContext(base: RequestContext, app: App): Ctx;
+}
+
+export interface RunningSubgraph extends RunningService {
+  readonly dataSource: DataSource;
+  readonly queryCounter: QueryCounter;
+}
+
+/** A RequestContext-typed alias that lets definitions of any context type be listed together. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySubgraphDefinition = SubgraphDefinition<any, any>;
+
+/** Opens a subgraph's database (creating it when missing) and applies pending migrations. */
+export async function openSubgraphDatabase(
+  definition: AnySubgraphDefinition,
+  config: AppConfig,
+  log: Logger,
+  counter?: QueryCounter,
+): Promise<DataSource> {
+  const url = databaseUrlFor(config, definition.name);
+  await ensureDatabase(url);
+  const dataSource = createDataSource({
+    url,
+    entities: definition.entities,
+    migrations: definition.migrations,
+    log,
+    poolSize: config.db.poolSize,
+    counter,
+  });
+  await dataSource.initialize();
+  try {
+    const applied = await runMigrations(dataSource);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  } catch (err) {
+    await dataSource.destroy();
+    throw err;
+  }
+  return dataSource;
+}
+
+/**
+ * Starts one subgraph as an HTTP service: `POST /graphql` (signed identity required),
+ * `GET /health`, `GET /ready`. `stop()` drains in-flight requests, then closes the database,
+ * Redis and pub/sub connections.
+ */
+export async function startSubgraph(
+  definition: AnySubgraphDefinition,
+  config: AppConfig,
+): Promise<RunningSubgraph> {
+  const log = createLogger(definition.name, config.logLevel);
+  const queryCounter = new QueryCounter();
+  const dataSource = await openSubgraphDatabase(definition, config, log, queryCounter);
+  const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
+  const pubSub = createPubSubTransport(config.redis.url, config.redis.keyPrefix);
+  const closeConnections = async () => {
+    await pubSub.close();
+    if (redis) await closeRedis(redis);
+    if (dataSource.isInitialized) await dataSource.destroy();
+  };
+
+  try {
+    const schema = await buildFederatedSchema(definition.schema);
+    const domain = definition.createApp({ config, dataSource, redis, pubSub, log });
+    const app = express();
+    app.disable('x-powered-by');
+    const httpServer = createServer(app);
+    const apollo = new ApolloServer<RequestContext>({
+      schema,
+      introspection: config.introspection,
+      csrfPrevention: true,
+      includeStacktraceInErrorResponses: !config.isProduction,
+      formatError: (formatted) => formatError(formatted, config.isProduction),
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+      logger: log,
+    });
+    await apollo.start();
+
+    mountHealthRoutes(app, () => ({
+      postgres: async () => {
+        await dataSource.query('SELECT 1');
+      },
+      ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
+    }));
+
+    app.use(
+      '/graphql',
+      express.json({ limit: '1mb' }),
+      (req, res, next) => {
+        const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
+        res.setHeader(REQUEST_ID_HEADER, requestId);
+        // A subgraph port reached directly grants nothing: only signed callers get in.
+        const identity = verifyIdentity(req.header(IDENTITY_HEADER), config.internalSecret);
+        if (!identity) {
+          log.warn({ requestId, ip: req.ip }, 'refused a call without a valid identity');
+          res.status(401).json({
+            errors: [
+              {
+                message: 'Missing or invalid internal identity',
+                extensions: { code: 'UNAUTHENTICATED' },
+              },
+            ],
+          });
+          return;
+        }
+        res.locals.requestId = requestId;
+        res.locals.identity = identity;
+        next();
+      },
+      expressMiddleware(apollo, {
+        context: async ({ res }) => {
+          const base: RequestContext = {
+            requestId: res.locals.requestId as string,
+            identity: res.locals.identity as Identity,
+            log: log.child({ requestId: res.locals.requestId }),
+          };
+          return definition.createContext(base, domain) as RequestContext;
+        },
+      }),
+    );
+
+    const port = await listen(httpServer, config.http.host, config.http.port);
+    const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
+    const url = `http://${host}:${port}/graphql`;
+    log.info({ url }, `${definition.name} subgraph ready`);
+    return {
+      name: definition.name,
+      port,
+      url,
+      dataSource,
+      queryCounter,
+      stop: async () => {
+        await apollo.stop();
+        await closeConnections();
+      },
+    };
+  } catch (err) {
+    await closeConnections();
+    throw err;
+  }
+}

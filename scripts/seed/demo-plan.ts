@@ -1,0 +1,237 @@
+import { stableUuid } from '../../runtime/ids';
+import { foldText } from '../../runtime/text';
+import {
+  DEMO_CINEMAS,
+  DEMO_CITIES,
+  DEMO_MOVIES,
+  DEMO_PRICES,
+  DEMO_USERS,
+  FORMAT_SURCHARGE,
+  type DemoHall,
+  type SeatType,
+} from './demo-catalogue';
+
+/**
+ * The demo data as rows for each subgraph's database, computed from the catalogue and a day.
+ * Ids are derived from names, so the plan for one day is the same on every run and every
+ * database (seeding is idempotent, and cross-subgraph references agree).
+ */
+
+const DAY_MS = 86_400_000;
+/** Vietnam has no daylight saving time: UTC+7 all year. */
+const VN_OFFSET_MS = 7 * 3_600_000;
+export const SHOWTIME_DAYS = 14;
+const FIRST_SHOW_HOUR = 9;
+const LAST_START_HOUR = 23;
+const TRAILERS_MINUTES = 15;
+const CLEANING_MINUTES = 15;
+
+export interface SeatRow {
+  id: string;
+  hallId: string;
+  row: string;
+  number: number;
+  column: number;
+  type: SeatType;
+  blocked: boolean;
+}
+
+interface Layout {
+  rows: number;
+  /** Seat columns between aisles, left to right. */
+  blocks: number[];
+  typeOf(rowIndex: number, rows: number): SeatType;
+}
+
+/** Seat layouts of the demo halls: aisles between blocks, VIP rows at the back, couple seats last. */
+const LAYOUTS: Record<DemoHall['layout'], Layout> = {
+  STANDARD_SMALL: {
+    rows: 8,
+    blocks: [4, 8],
+    typeOf: (r, rows) => (r === rows - 1 ? 'COUPLE' : r >= rows - 4 ? 'VIP' : 'STANDARD'),
+  },
+  STANDARD_LARGE: {
+    rows: 12,
+    blocks: [4, 10, 4],
+    typeOf: (r, rows) => (r === rows - 1 ? 'COUPLE' : r >= rows - 5 ? 'VIP' : 'STANDARD'),
+  },
+  IMAX: {
+    rows: 14,
+    blocks: [5, 12, 5],
+    typeOf: (r, rows) => (r === rows - 1 ? 'COUPLE' : r >= rows - 6 ? 'VIP' : 'STANDARD'),
+  },
+  PREMIUM: { rows: 6, blocks: [4, 4], typeOf: () => 'PREMIUM' },
+};
+
+const ROW_LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+export function hallSeats(hallKey: string, hallId: string, layoutName: DemoHall['layout']) {
+  const layout = LAYOUTS[layoutName];
+  const columns = layout.blocks.reduce((a, b) => a + b, 0) + layout.blocks.length - 1;
+  const seats: SeatRow[] = [];
+  for (let r = 0; r < layout.rows; r += 1) {
+    const row = ROW_LABELS[r];
+    const type = layout.typeOf(r, layout.rows);
+    let column = 0;
+    let number = 0;
+    layout.blocks.forEach((width, b) => {
+      if (b > 0) column += 1; // the aisle
+      for (let i = 0; i < width; i += 1) {
+        column += 1;
+        number += 1;
+        // Front row: the two outermost seats are wheelchair places.
+        const outermost = column === 1 || column === columns;
+        seats.push({
+          id: stableUuid('seat', `${hallKey}:${row}${number}`),
+          hallId,
+          row,
+          number,
+          column,
+          type: r === 0 && outermost ? 'ACCESSIBLE' : type,
+          // One seat of every large hall is out of service, as in real life.
+          blocked: layoutName === 'STANDARD_LARGE' && r === 2 && number === 7,
+        });
+      }
+    });
+  }
+  return { rows: layout.rows, columns, seats };
+}
+
+/** The calendar day in Vietnam (YYYY-MM-DD) of an instant. */
+export function vietnamDate(instant: Date): string {
+  return new Date(instant.getTime() + VN_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+const hash = (s: string) => {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i += 1) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+};
+
+const roundUpTo5 = (minutes: number) => Math.ceil(minutes / 5) * 5;
+
+export interface ShowtimeRow {
+  id: string;
+  movieId: string;
+  hallId: string;
+  startsAt: Date;
+  endsAt: Date;
+  format: '2D' | '3D' | 'IMAX';
+  language: string;
+  subtitles: string | null;
+  priceTable: Partial<Record<SeatType, number>>;
+  status: 'SCHEDULED';
+}
+
+export function buildDemoPlan(now: Date = new Date()) {
+  const today = vietnamDate(now);
+  const movies = DEMO_MOVIES.map((m) => ({
+    id: stableUuid('movie', m.key),
+    title: m.title,
+    originalTitle: m.originalTitle,
+    synopsis: m.synopsis,
+    durationMinutes: m.durationMinutes,
+    ageRating: m.ageRating,
+    genres: [...m.genres],
+    director: m.director,
+    cast: [...m.cast],
+    languages: [...m.languages],
+    releaseDate: addDays(today, m.releaseOffsetDays),
+    posterUrl: m.posterUrl,
+    trailerUrl: m.trailerUrl,
+    status: m.status,
+  }));
+  const playing = DEMO_MOVIES.filter((m) => m.status === 'NOW_SHOWING');
+  const cityName = new Map(DEMO_CITIES.map((c) => [c.key, c.name]));
+
+  const cinemas = [];
+  const halls = [];
+  const seats: SeatRow[] = [];
+  const showtimes: ShowtimeRow[] = [];
+  for (const cinema of DEMO_CINEMAS) {
+    const cinemaId = stableUuid('cinema', cinema.key);
+    const city = cityName.get(cinema.cityKey) ?? cinema.cityKey;
+    cinemas.push({
+      id: cinemaId,
+      name: cinema.name,
+      city,
+      cityKey: foldText(city),
+      address: cinema.address,
+      latitude: cinema.latitude,
+      longitude: cinema.longitude,
+    });
+    for (const hall of cinema.halls) {
+      const hallId = stableUuid('hall', hall.key);
+      const layout = hallSeats(hall.key, hallId, hall.layout);
+      halls.push({
+        id: hallId,
+        cinemaId,
+        name: hall.name,
+        rows: layout.rows,
+        columns: layout.columns,
+        capacity: layout.seats.length,
+      });
+      seats.push(...layout.seats);
+      const basePrices = DEMO_PRICES[cinema.cityKey];
+      const hallTypes = new Set(layout.seats.map((s) => s.type));
+      for (let day = 0; day < SHOWTIME_DAYS; day += 1) {
+        const date = addDays(today, day);
+        const dayStart = Date.parse(`${date}T00:00:00Z`) - VN_OFFSET_MS;
+        let minute = FIRST_SHOW_HOUR * 60 + (hash(`${hall.key}:${date}`) % 4) * 15;
+        for (let slot = 0; minute <= LAST_START_HOUR * 60; slot += 1) {
+          const movie = playing[hash(`${hall.key}:${date}:${slot}`) % playing.length];
+          const format = hall.formats[slot % hall.formats.length];
+          const startsAt = new Date(dayStart + minute * 60_000);
+          const runMinutes = roundUpTo5(movie.durationMinutes + TRAILERS_MINUTES);
+          const endsAt = new Date(startsAt.getTime() + runMinutes * 60_000);
+          const language = movie.languages[0] ?? 'Vietnamese';
+          const priceTable: Partial<Record<SeatType, number>> = {};
+          for (const type of hallTypes) priceTable[type] = basePrices[type] + FORMAT_SURCHARGE[format];
+          showtimes.push({
+            id: stableUuid('showtime', `${hall.key}:${date}:${slot}`),
+            movieId: stableUuid('movie', movie.key),
+            hallId,
+            startsAt,
+            endsAt,
+            format,
+            language,
+            subtitles: language === 'Vietnamese' ? 'English' : 'Vietnamese',
+            priceTable,
+            status: 'SCHEDULED',
+          });
+          minute += runMinutes + CLEANING_MINUTES;
+          minute = roundUpTo5(minute);
+        }
+      }
+    }
+  }
+
+  const users = DEMO_USERS.map((u) => ({ ...u }));
+  // Two confirmed bookings of the demo customer, so `me { bookings }` crosses every subgraph.
+  const bookings = [0, 1].map((i) => {
+    const showtime = showtimes[i * 97];
+    const amount = (showtime.priceTable.STANDARD ?? showtime.priceTable.PREMIUM ?? 0) * 2;
+    return {
+      id: stableUuid('booking', `demo-customer:${today}:${i}`),
+      bookingCode: `MH${today.replace(/-/g, '').slice(2)}${i + 1}`.padEnd(10, '0'),
+      userId: 'demo-customer',
+      showtimeId: showtime.id,
+      status: 'CONFIRMED' as const,
+      paymentStatus: 'PAID' as const,
+      subtotal: amount,
+      discount: 0,
+      pointsUsed: 0,
+      pointsDiscount: 0,
+      finalAmount: amount,
+      promotionCode: null,
+      expiresAt: null,
+    };
+  });
+  return { today, movies, cinemas, halls, seats, showtimes, users, bookings };
+}
+
+export type DemoPlan = ReturnType<typeof buildDemoPlan>;

@@ -1,0 +1,74 @@
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Authorized,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import { hasRole, requireUser } from '../../../../runtime/auth';
+import { AppError } from '../../../../runtime/errors';
+import { requireUuid } from '../../../../runtime/ids';
+import { connectionType, pageSize } from '../../../../runtime/pagination';
+import type { BookingsContext } from '../context';
+import { Booking, ShowtimeRef, UserRef } from './booking.entity';
+
+export const BookingConnection = connectionType('Booking', Booking);
+
+@ArgsType()
+class PageArgs {
+  @Field(() => Int, { nullable: true, description: 'Page size, 1..100 (default 20).' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+}
+
+/** Staff and admins may read any booking; customers only their own. */
+const canRead = (ctx: BookingsContext, ownerId: string) =>
+  ctx.identity.userId === ownerId || hasRole(ctx, 'ADMIN', 'STAFF');
+
+@Resolver(() => Booking)
+export class BookingResolver {
+  @Authorized()
+  @Query(() => Booking, { nullable: true, description: "One of the caller's bookings." })
+  async booking(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: BookingsContext,
+  ): Promise<Booking | null> {
+    const booking = await ctx.loaders.bookingById.load(requireUuid(id));
+    // Someone else's booking is reported exactly like a missing one: ids are not probeable.
+    if (!booking || !canRead(ctx, booking.userId)) {
+      throw new AppError('NOT_FOUND', `Booking ${id} was not found`);
+    }
+    return booking;
+  }
+
+  @FieldResolver(() => UserRef)
+  user(@Root() booking: Booking): UserRef {
+    return { id: booking.userId };
+  }
+
+  @FieldResolver(() => ShowtimeRef)
+  showtime(@Root() booking: Booking): ShowtimeRef {
+    return { id: booking.showtimeId };
+  }
+}
+
+@Resolver(() => UserRef)
+export class UserBookingsResolver {
+  @FieldResolver(() => BookingConnection, { description: "The user's bookings, newest first." })
+  async bookings(@Root() user: UserRef, @Args() { first, after }: PageArgs, @Ctx() ctx: BookingsContext) {
+    requireUser(ctx);
+    if (!canRead(ctx, user.id)) {
+      throw new AppError('FORBIDDEN', "Only the user or staff may read a user's bookings");
+    }
+    return ctx.app.bookings.forUser(user.id, pageSize(first), after);
+  }
+}

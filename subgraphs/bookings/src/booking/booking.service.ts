@@ -1,0 +1,40 @@
+import { Brackets, In, type DataSource, type Repository } from 'typeorm';
+import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
+import { Booking } from './booking.entity';
+
+export class BookingService {
+  private readonly bookings: Repository<Booking>;
+
+  constructor(dataSource: DataSource) {
+    this.bookings = dataSource.getRepository(Booking);
+  }
+
+  async byIds(ids: readonly string[]): Promise<(Booking | null)[]> {
+    const rows = await this.bookings.findBy({ id: In([...ids]) });
+    const map = new Map(rows.map((b) => [b.id, b]));
+    return ids.map((id) => map.get(id) ?? null);
+  }
+
+  /** A user's bookings, newest first (stable: ties broken by id). */
+  async forUser(userId: string, first: number, after?: string | null): Promise<Connection<Booking>> {
+    const qb = this.bookings.createQueryBuilder('b').where('b.user_id = :userId', { userId });
+    const totalCount = await qb.clone().getCount();
+    const cursor = decodeCursor(after, 2);
+    if (cursor) {
+      const [createdAt, id] = cursor;
+      qb.andWhere(
+        new Brackets((w) =>
+          w
+            .where('b.created_at < :ca', { ca: createdAt })
+            .orWhere('(b.created_at = :ca AND b.id > :cid)', { cid: id }),
+        ),
+      );
+    }
+    const rows = await qb
+      .orderBy('b.created_at', 'DESC')
+      .addOrderBy('b.id', 'ASC')
+      .limit(first + 1)
+      .getMany();
+    return toConnection(rows, first, totalCount, (b) => [b.createdAt.toISOString(), b.id]);
+  }
+}

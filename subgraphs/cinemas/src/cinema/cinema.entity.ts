@@ -1,0 +1,102 @@
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export enum SeatType {
+  STANDARD = 'STANDARD',
+  VIP = 'VIP',
+  COUPLE = 'COUPLE',
+  PREMIUM = 'PREMIUM',
+  ACCESSIBLE = 'ACCESSIBLE',
+}
+registerEnumType(SeatType, { name: 'SeatType' });
+
+@Entity('cinemas')
+@ObjectType()
+export class Cinema {
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('text')
+  @Field()
+  name: string;
+
+  @Column('text')
+  @Field()
+  city: string;
+
+  /** The city folded (case, diacritics) so "ho chi minh" finds "Hồ Chí Minh". */
+  @Column('text', { name: 'city_key' })
+  cityKey: string;
+
+  @Column('text')
+  @Field()
+  address: string;
+
+  @Column('double precision', { nullable: true })
+  @Field(() => Float, { nullable: true })
+  latitude: number | null;
+
+  @Column('double precision', { nullable: true })
+  @Field(() => Float, { nullable: true })
+  longitude: number | null;
+}
+
+@Entity('halls')
+@ObjectType()
+export class Hall {
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('uuid', { name: 'cinema_id' })
+  cinemaId: string;
+
+  @Column('text')
+  @Field()
+  name: string;
+
+  @Column('int')
+  @Field(() => Int, { description: 'Rows of the layout (A, B, ...).' })
+  rows: number;
+
+  @Column('int')
+  @Field(() => Int, { description: 'Columns of the layout, aisles included.' })
+  columns: number;
+
+  @Column('int')
+  @Field(() => Int, { description: 'Number of seats.' })
+  capacity: number;
+}
+
+@Entity('seats')
+@ObjectType()
+export class Seat {
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('uuid', { name: 'hall_id' })
+  hallId: string;
+
+  @Column('text', { name: 'row_label' })
+  @Field({ description: 'Row label: A, B, ...' })
+  row: string;
+
+  @Column('int')
+  @Field(() => Int, { description: 'Seat number within its row.' })
+  number: number;
+
+  @Column('int', { name: 'column_index' })
+  @Field(() => Int, { description: 'Position in the layout (1-based); gaps are aisles.' })
+  column: number;
+
+  @Column('text')
+  @Field(() => SeatType)
+  type: SeatType;
+
+  /** Out of service: never sold. */
+  @Column('boolean', { default: false })
+  @Field()
+  blocked: boolean;
+}

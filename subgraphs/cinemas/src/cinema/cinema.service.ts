@@ -1,0 +1,66 @@
+import { In, type DataSource } from 'typeorm';
+import { foldText } from '../../../../runtime/text';
+import { Cinema, Hall, Seat } from './cinema.entity';
+
+/** Orders `rows` as `keys` asks, null where missing (DataLoader's contract). */
+export function byKeys<K, T>(keys: readonly K[], rows: T[], keyOf: (row: T) => K): (T | null)[] {
+  const map = new Map(rows.map((r) => [keyOf(r), r]));
+  return keys.map((k) => map.get(k) ?? null);
+}
+
+/** Groups `rows` per key, in the order of `keys` (one-to-many loaders). */
+export function groupByKeys<K, T>(keys: readonly K[], rows: T[], keyOf: (row: T) => K): T[][] {
+  const map = new Map<K, T[]>();
+  for (const row of rows) {
+    const k = keyOf(row);
+    const list = map.get(k);
+    if (list) list.push(row);
+    else map.set(k, [row]);
+  }
+  return keys.map((k) => map.get(k) ?? []);
+}
+
+export class CinemaService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(city?: string | null): Promise<Cinema[]> {
+    const where = city ? { cityKey: foldText(city) } : {};
+    return this.dataSource.getRepository(Cinema).find({ where, order: { city: 'ASC', name: 'ASC' } });
+  }
+
+  async cinemasByIds(ids: readonly string[]): Promise<(Cinema | null)[]> {
+    const rows = await this.dataSource.getRepository(Cinema).findBy({ id: In([...ids]) });
+    return byKeys(ids, rows, (c) => c.id);
+  }
+
+  async hallsByIds(ids: readonly string[]): Promise<(Hall | null)[]> {
+    const rows = await this.dataSource.getRepository(Hall).findBy({ id: In([...ids]) });
+    return byKeys(ids, rows, (h) => h.id);
+  }
+
+  async hallsByCinemaIds(cinemaIds: readonly string[]): Promise<Hall[][]> {
+    const rows = await this.dataSource
+      .getRepository(Hall)
+      .find({ where: { cinemaId: In([...cinemaIds]) }, order: { name: 'ASC' } });
+    return groupByKeys(cinemaIds, rows, (h) => h.cinemaId);
+  }
+
+  async seatsByHallIds(hallIds: readonly string[]): Promise<Seat[][]> {
+    const rows = await this.dataSource.getRepository(Seat).find({
+      where: { hallId: In([...hallIds]) },
+      order: { row: 'ASC', column: 'ASC' },
+    });
+    return groupByKeys(hallIds, rows, (s) => s.hallId);
+  }
+
+  /** Seats that can be sold at all (not blocked), per hall. */
+  async sellableSeatCounts(hallIds: readonly string[]): Promise<number[]> {
+    const rows: { hall_id: string; n: string }[] = await this.dataSource.query(
+      `SELECT hall_id, count(*) AS n FROM seats
+       WHERE hall_id = ANY($1) AND NOT blocked GROUP BY hall_id`,
+      [[...hallIds]],
+    );
+    const map = new Map(rows.map((r) => [r.hall_id, Number(r.n)]));
+    return hallIds.map((id) => map.get(id) ?? 0);
+  }
+}

@@ -1,0 +1,67 @@
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { SeatType } from '../cinema/cinema.entity';
+
+export const SHOWTIME_FORMATS = ['2D', '3D', 'IMAX'] as const;
+export type ShowtimeFormat = (typeof SHOWTIME_FORMATS)[number];
+
+/** Integer VND per seat type: money never touches a float. */
+export type PriceTable = Partial<Record<SeatType, number>>;
+
+@ObjectType()
+export class SeatPrice {
+  @Field(() => SeatType)
+  seatType: SeatType;
+
+  @Field(() => Int, { description: 'VND' })
+  amount: number;
+}
+
+@Entity('showtimes')
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class Showtime {
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('uuid', { name: 'movie_id' })
+  movieId: string;
+
+  @Column('uuid', { name: 'hall_id' })
+  hallId: string;
+
+  @Column('timestamptz', { name: 'starts_at' })
+  @Field()
+  startsAt: Date;
+
+  @Column('timestamptz', { name: 'ends_at' })
+  @Field()
+  endsAt: Date;
+
+  @Column('text')
+  @Field({ description: '2D, 3D or IMAX' })
+  format: string;
+
+  @Column('text')
+  @Field()
+  language: string;
+
+  @Column('text', { nullable: true })
+  @Field(() => String, { nullable: true })
+  subtitles: string | null;
+
+  @Column('jsonb', { name: 'price_table' })
+  priceTable: PriceTable;
+
+  @Column('text', { default: 'SCHEDULED' })
+  status: 'SCHEDULED' | 'CANCELLED';
+}
+
+/** The movies subgraph's Movie, extended here with where and when it plays. */
+@ObjectType('Movie')
+@Directive('@key(fields: "id")')
+export class MovieRef {
+  @Field(() => ID)
+  id: string;
+}

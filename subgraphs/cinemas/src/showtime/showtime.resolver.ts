@@ -1,0 +1,97 @@
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import { notFound } from '../../../../runtime/errors';
+import { requireUuid } from '../../../../runtime/ids';
+import { Hall, SeatType } from '../cinema/cinema.entity';
+import type { CinemasContext } from '../context';
+import { MovieRef, SeatPrice, Showtime } from './showtime.entity';
+
+@ArgsType()
+class MovieShowtimesArgs {
+  @Field(() => Date, { nullable: true, description: 'Earliest start (default: now).' })
+  from?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Latest start (default: from + 14 days).' })
+  to?: Date | null;
+
+  @Field(() => String, { nullable: true })
+  city?: string | null;
+}
+
+@ArgsType()
+class ShowtimesArgs {
+  @Field(() => String)
+  city: string;
+
+  @Field(() => Date)
+  from: Date;
+
+  @Field(() => Date)
+  to: Date;
+}
+
+const SEAT_TYPE_ORDER = Object.values(SeatType);
+
+@Resolver(() => Showtime)
+export class ShowtimeResolver {
+  @Query(() => Showtime, { nullable: true })
+  async showtime(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: CinemasContext,
+  ): Promise<Showtime | null> {
+    return ctx.loaders.showtimeById.load(requireUuid(id));
+  }
+
+  @Query(() => [Showtime], { description: 'Showtimes starting in a window (at most 31 days).' })
+  async showtimes(@Args() args: ShowtimesArgs, @Ctx() ctx: CinemasContext): Promise<Showtime[]> {
+    return ctx.app.showtimes.list(args);
+  }
+
+  @FieldResolver(() => MovieRef)
+  movie(@Root() showtime: Showtime): MovieRef {
+    return { id: showtime.movieId };
+  }
+
+  @FieldResolver(() => Hall)
+  async hall(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<Hall> {
+    const hall = await ctx.loaders.hallById.load(showtime.hallId);
+    if (!hall) throw notFound('Hall', showtime.hallId);
+    return hall;
+  }
+
+  @FieldResolver(() => [SeatPrice], { description: 'Price per seat type, VND.' })
+  prices(@Root() showtime: Showtime): SeatPrice[] {
+    return SEAT_TYPE_ORDER.filter((t) => showtime.priceTable[t] !== undefined).map((t) => ({
+      seatType: t,
+      amount: showtime.priceTable[t] as number,
+    }));
+  }
+
+  @FieldResolver(() => Int, { description: 'Seats still free to book.' })
+  async availableSeats(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<number> {
+    return ctx.loaders.sellableSeatsByHallId.load(showtime.hallId);
+  }
+}
+
+@Resolver(() => MovieRef)
+export class MovieShowtimesResolver {
+  @FieldResolver(() => [Showtime], { description: 'Where and when the movie plays.' })
+  async showtimes(
+    @Root() movie: MovieRef,
+    @Args() window: MovieShowtimesArgs,
+    @Ctx() ctx: CinemasContext,
+  ): Promise<Showtime[]> {
+    return ctx.loaders.showtimesByMovieId(window).load(movie.id);
+  }
+}

@@ -1,0 +1,20 @@
+import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
+import { createUsersApp, createUsersContext, type UsersApp, type UsersContext } from './context';
+import { CreateUsers1732500000000 } from './migrations/1732500000000-create-users';
+import { User } from './user/user.entity';
+import { UserResolver } from './user/user.resolver';
+
+/** The users subgraph: people, their profiles and roles (id = Clerk user id). */
+export const usersSubgraph: SubgraphDefinition<UsersContext, UsersApp> = {
+  name: 'users',
+  schema: {
+    resolvers: [UserResolver],
+    references: {
+      User: (ref, ctx) => ctx.loaders.userById.load(String(ref.id)),
+    },
+  },
+  entities: [User],
+  migrations: [CreateUsers1732500000000],
+  createApp: createUsersApp,
+  createContext: createUsersContext,
+};

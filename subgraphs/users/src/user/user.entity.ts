@@ -1,0 +1,39 @@
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { ROLES, type Role } from '../../../../runtime/identity';
+
+export const RoleEnum = Object.fromEntries(ROLES.map((r) => [r, r])) as { [K in Role]: K };
+registerEnumType(RoleEnum, { name: 'Role' });
+
+@Entity('users')
+@ObjectType()
+@Directive('@key(fields: "id")')
+export class User {
+  /** The Clerk user id. */
+  @PrimaryColumn('text')
+  @Field(() => ID)
+  id: string;
+
+  @Column('text', { nullable: true })
+  @Field(() => String, { nullable: true })
+  email: string | null;
+
+  @Column('text', { nullable: true })
+  @Field(() => String, { nullable: true })
+  name: string | null;
+
+  @Column('text', { nullable: true })
+  @Field(() => String, { nullable: true })
+  phone: string | null;
+
+  @Column('text', { default: 'CUSTOMER' })
+  @Field(() => RoleEnum)
+  role: Role;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Field()
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
