@@ -34,7 +34,7 @@ export function createPubSubTransport(redisUrl: string | undefined, prefix: stri
     subscribe: (routingKey) =>
       redis.asyncIterableIterator(prefix + routingKey) as AsyncIterable<unknown>,
     close: async () => {
-      redis.close();
+      await Promise.resolve(redis.close()).catch(() => {});
       await Promise.all([closeRedis(publisher), closeRedis(subscriber)]);
     },
   };

@@ -13,9 +13,10 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 
 /** Closes a connection politely, and for good when the server no longer answers. */
 export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
   try {
     await redis.quit();
   } catch {
-    redis.disconnect();
+    if (redis.status !== 'end') redis.disconnect();
   }
 }

@@ -1,0 +1,34 @@
+// Before any test: are PostgreSQL and Redis there? Say plainly what is missing, and how to
+// point the tests elsewhere, instead of failing every integration test with a timeout.
+const net = require('node:net');
+const { testDatabaseUrl, testRedisUrl } = require('./services');
+
+function reachable(url, defaultPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || defaultPort) });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+module.exports = async () => {
+  const missing = [];
+  if (!(await reachable(testDatabaseUrl, 5432))) {
+    missing.push(`PostgreSQL is not reachable at ${testDatabaseUrl} (set TEST_DATABASE_URL)`);
+  }
+  if (!(await reachable(testRedisUrl, 6379))) {
+    missing.push(`Redis is not reachable at ${testRedisUrl} (set TEST_REDIS_URL)`);
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `\n\nThe tests need a running PostgreSQL and Redis:\n  - ${missing.join('\n  - ')}\n` +
+        'Start them (e.g. `docker compose up -d postgres-users redis`, or your system services) and run `npm test` again.\n',
+    );
+  }
+};

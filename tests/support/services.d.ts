@@ -1,0 +1,2 @@
+export declare const testDatabaseUrl: string;
+export declare const testRedisUrl: string;
