@@ -17,6 +17,6 @@ export async function closeRedis(redis: Redis): Promise<void> {
   try {
     await redis.quit();
   } catch {
-    if (redis.status !== 'end') redis.disconnect();
+    if ((redis.status as string) !== 'end') redis.disconnect();
   }
 }

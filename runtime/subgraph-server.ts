@@ -13,6 +13,7 @@ import { buildFederatedSchema, type FederatedSchemaOptions } from './federation'
 import { mountHealthRoutes } from './health';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
 import { listen, type RunningService } from './lifecycle';
+import { once } from './once';
 import { createLogger, REQUEST_ID_HEADER, type Logger } from './logger';
 import { createPubSubTransport, type ClosablePubSub } from './pubsub';
 import { closeRedis, createRedis } from './redis';
@@ -174,10 +175,10 @@ export async function startSubgraph(
       url,
       dataSource,
       queryCounter,
-      stop: async () => {
+      stop: once(async () => {
         await apollo.stop();
         await closeConnections();
-      },
+      }),
     };
   } catch (err) {
     await closeConnections();

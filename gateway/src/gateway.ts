@@ -15,6 +15,7 @@ import { formatError } from '../../runtime/errors';
 import { mountHealthRoutes, type ReadinessCheck } from '../../runtime/health';
 import { listen, type RunningService } from '../../runtime/lifecycle';
 import { createLogger, REQUEST_ID_HEADER } from '../../runtime/logger';
+import { once } from '../../runtime/once';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
 import { createAuthenticator } from './authenticate';
@@ -139,9 +140,9 @@ export async function startGateway(
     name: 'gateway',
     port,
     url,
-    stop: async () => {
+    stop: once(async () => {
       await apollo.stop();
       if (redis) await closeRedis(redis);
-    },
+    }),
   };
 }

@@ -63,7 +63,11 @@ export class BookingResolver {
 
 @Resolver(() => UserRef)
 export class UserBookingsResolver {
-  @FieldResolver(() => BookingConnection, { description: "The user's bookings, newest first." })
+  // Nullable on purpose: when bookings is down, the profile itself still reaches the client.
+  @FieldResolver(() => BookingConnection, {
+    nullable: true,
+    description: "The user's bookings, newest first (null when the bookings service is down).",
+  })
   async bookings(@Root() user: UserRef, @Args() { first, after }: PageArgs, @Ctx() ctx: BookingsContext) {
     requireUser(ctx);
     if (!canRead(ctx, user.id)) {

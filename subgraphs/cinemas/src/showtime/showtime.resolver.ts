@@ -86,7 +86,11 @@ export class ShowtimeResolver {
 
 @Resolver(() => MovieRef)
 export class MovieShowtimesResolver {
-  @FieldResolver(() => [Showtime], { description: 'Where and when the movie plays.' })
+  // Nullable on purpose: when cinemas is down, the movie itself still reaches the client.
+  @FieldResolver(() => [Showtime], {
+    nullable: true,
+    description: 'Where and when the movie plays (null when the cinemas service is down).',
+  })
   async showtimes(
     @Root() movie: MovieRef,
     @Args() window: MovieShowtimesArgs,
