@@ -1,7 +1,13 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/runtime', '<rootDir>/gateway', '<rootDir>/subgraphs', '<rootDir>/scripts', '<rootDir>/tests'],
+  roots: [
+    '<rootDir>/runtime',
+    '<rootDir>/gateway',
+    '<rootDir>/subgraphs',
+    '<rootDir>/scripts',
+    '<rootDir>/tests',
+  ],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   setupFiles: ['reflect-metadata'],

@@ -67,8 +67,7 @@ export function formatError(
   const code = formatted.extensions?.code;
   if (isPublicCode(code) && code !== 'INTERNAL_SERVER_ERROR') {
     if (!isProduction) return formatted;
-    const { stacktrace: _stack, exception: _exception, ...extensions } =
-      formatted.extensions ?? {};
+    const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
   }
   if (!isProduction) return formatted;

@@ -8,7 +8,11 @@ export function createLogger(service: string, level: string): Logger {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: ['req.headers.authorization', 'headers.authorization', 'headers["x-moviehub-identity"]'],
+    redact: [
+      'req.headers.authorization',
+      'headers.authorization',
+      'headers["x-moviehub-identity"]',
+    ],
   });
 }
 

@@ -13,7 +13,10 @@ export interface ClosablePubSub extends PubSub {
  * in-process transport of the embedded default. Channel names are prefixed so that test runs
  * and environments sharing one Redis never see each other's events.
  */
-export function createPubSubTransport(redisUrl: string | undefined, prefix: string): ClosablePubSub {
+export function createPubSubTransport(
+  redisUrl: string | undefined,
+  prefix: string,
+): ClosablePubSub {
   if (!redisUrl) {
     const local = createPubSub();
     return {

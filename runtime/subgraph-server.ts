@@ -115,6 +115,8 @@ export async function startSubgraph(
       schema,
       introspection: config.introspection,
       csrfPrevention: true,
+      // Signals are ours: stopOnSignals drains every service, then closes connections.
+      stopOnTerminationSignals: false,
       includeStacktraceInErrorResponses: !config.isProduction,
       formatError: (formatted) => formatError(formatted, config.isProduction),
       plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],

@@ -57,6 +57,9 @@ export function mintToken(privateKeyPem: string, claims: TokenClaims, now = Date
     metadata: { role: claims.role ?? 'CUSTOMER' },
   };
   const input = `${b64url(header)}.${b64url(payload)}`;
-  const signature = createSign('RSA-SHA256').update(input).sign(privateKeyPem).toString('base64url');
+  const signature = createSign('RSA-SHA256')
+    .update(input)
+    .sign(privateKeyPem)
+    .toString('base64url');
   return `${input}.${signature}`;
 }

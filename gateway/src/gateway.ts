@@ -44,7 +44,9 @@ function subgraphReadiness(name: SubgraphName, graphqlUrl: string): ReadinessChe
       throw new Error(`${name} subgraph unreachable at ${readyUrl.host}`);
     }
     if (!res.ok) {
-      const body = (await res.json().catch(() => null)) as { checks?: Record<string, string> } | null;
+      const body = (await res.json().catch(() => null)) as {
+        checks?: Record<string, string>;
+      } | null;
       const down = Object.entries(body?.checks ?? {})
         .filter(([, state]) => state !== 'ok')
         .map(([dep, state]) => `${dep} ${state}`);
@@ -81,6 +83,8 @@ export async function startGateway(
     gateway,
     introspection: config.introspection,
     csrfPrevention: true,
+    // Signals are ours: stopOnSignals drains every service, then closes connections.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: !config.isProduction,
     formatError: (formatted) => formatError(formatted, config.isProduction),
     plugins: [

@@ -190,7 +190,8 @@ export function buildDemoPlan(now: Date = new Date()) {
           const endsAt = new Date(startsAt.getTime() + runMinutes * 60_000);
           const language = movie.languages[0] ?? 'Vietnamese';
           const priceTable: Partial<Record<SeatType, number>> = {};
-          for (const type of hallTypes) priceTable[type] = basePrices[type] + FORMAT_SURCHARGE[format];
+          for (const type of hallTypes)
+            priceTable[type] = basePrices[type] + FORMAT_SURCHARGE[format];
           showtimes.push({
             id: stableUuid('showtime', `${hall.key}:${date}:${slot}`),
             movieId: stableUuid('movie', movie.key),

@@ -25,13 +25,16 @@ describe('with one subgraph stopped', () => {
     expect(res.errors).toEqual([
       expect.objectContaining({
         message: 'Service "cinemas" is unavailable',
-        extensions: expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', serviceName: 'cinemas' }),
+        extensions: expect.objectContaining({
+          code: 'SERVICE_UNAVAILABLE',
+          serviceName: 'cinemas',
+        }),
       }),
     ]);
 
     const ready = await fetch(t.gatewayUrl.replace(/\/graphql$/, '/ready'));
     expect(ready.status).toBe(503);
-    const report = await ready.json();
+    const report = (await ready.json()) as { status: string; checks: Record<string, string> };
     expect(report.status).toBe('unavailable');
     expect(report.checks.cinemas).toMatch(/^down: cinemas subgraph unreachable/);
     expect(report.checks.movies).toBe('ok');
@@ -42,7 +45,11 @@ describe('in production mode', () => {
   let t: TestStack;
   beforeAll(async () => {
     t = await startTestStack({
-      env: { NODE_ENV: 'production', CORS_ORIGINS: 'https://moviehub.example', LOG_LEVEL: 'silent' },
+      env: {
+        NODE_ENV: 'production',
+        CORS_ORIGINS: 'https://moviehub.example',
+        LOG_LEVEL: 'silent',
+      },
     });
   });
   afterAll(async () => {

@@ -18,7 +18,10 @@ const plan = buildDemoPlan();
 const ADMIN: Identity = { userId: 'demo-admin', role: 'ADMIN' };
 
 /** For each subgraph and key: a representation from the demo data and a field to select. */
-const CASES: Record<SubgraphName, Record<string, { id: string; selection: string; expect: object }>> = {
+const CASES: Record<
+  SubgraphName,
+  Record<string, { id: string; selection: string; expect: object }>
+> = {
   users: {
     User: {
       id: 'demo-customer',
@@ -119,9 +122,16 @@ describe('each subgraph resolves every @key it declares through _entities', () =
     const bare = await postGraphQL(url, '{ __typename }');
     expect(bare.status).toBe(401);
     expect(bare.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
-    const forged = await postGraphQL(url, '{ __typename }', {}, {
-      headers: { [IDENTITY_HEADER]: signIdentity(ADMIN, 'a-secret-that-is-not-the-internal-one') },
-    });
+    const forged = await postGraphQL(
+      url,
+      '{ __typename }',
+      {},
+      {
+        headers: {
+          [IDENTITY_HEADER]: signIdentity(ADMIN, 'a-secret-that-is-not-the-internal-one'),
+        },
+      },
+    );
     expect(forged.status).toBe(401);
   });
 });

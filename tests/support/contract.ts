@@ -4,7 +4,8 @@ import { Kind, parse, print, type DocumentNode, type OperationDefinitionNode } f
 import { projectRoot } from '../../runtime/paths';
 
 /** The client contract lives beside the project (`../shared/contract/`); it is never copied. */
-export const CONTRACT_DIR = process.env.CONTRACT_DIR ?? resolve(projectRoot(), '..', 'shared', 'contract');
+export const CONTRACT_DIR =
+  process.env.CONTRACT_DIR ?? resolve(projectRoot(), '..', 'shared', 'contract');
 
 export interface ContractOperation {
   file: string;

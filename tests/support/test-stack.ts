@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { databaseUrlFor, loadConfig, SUBGRAPH_NAMES, type AppConfig } from '../../runtime/config';
 import { dropDatabase } from '../../runtime/database';
 import type { Role } from '../../runtime/identity';
-import { generateKeyPair, mintToken, type KeyPair, type TokenClaims } from '../../scripts/dev-token';
+import {
+  generateKeyPair,
+  mintToken,
+  type KeyPair,
+  type TokenClaims,
+} from '../../scripts/dev-token';
 import { seedDemoData } from '../../scripts/seed/seed';
 import { startStack, type Stack } from '../../scripts/stack';
 import { testDatabaseUrl, testRedisUrl } from './services';
@@ -12,7 +17,8 @@ let keys: KeyPair | undefined;
 export const testKeys = (): KeyPair => (keys ??= generateKeyPair());
 
 /** A unique name for this run's databases and Redis keys, so runs never see each other. */
-export const uniquePrefix = (): string => `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}_`;
+export const uniquePrefix = (): string =>
+  `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}_`;
 
 /** A configuration for tests: real PostgreSQL and Redis, unique databases and key prefix. */
 export function testConfig(env: Record<string, string> = {}): AppConfig {

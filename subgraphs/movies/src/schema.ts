@@ -1,5 +1,10 @@
 import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
-import { createMoviesApp, createMoviesContext, type MoviesApp, type MoviesContext } from './context';
+import {
+  createMoviesApp,
+  createMoviesContext,
+  type MoviesApp,
+  type MoviesContext,
+} from './context';
 import { CreateMovies1732500000000 } from './migrations/1732500000000-create-movies';
 import { Movie } from './movie/movie.entity';
 import { MovieResolver } from './movie/movie.resolver';

@@ -68,7 +68,11 @@ export class UserBookingsResolver {
     nullable: true,
     description: "The user's bookings, newest first (null when the bookings service is down).",
   })
-  async bookings(@Root() user: UserRef, @Args() { first, after }: PageArgs, @Ctx() ctx: BookingsContext) {
+  async bookings(
+    @Root() user: UserRef,
+    @Args() { first, after }: PageArgs,
+    @Ctx() ctx: BookingsContext,
+  ) {
     requireUser(ctx);
     if (!canRead(ctx, user.id)) {
       throw new AppError('FORBIDDEN', "Only the user or staff may read a user's bookings");

@@ -16,7 +16,11 @@ export class BookingService {
   }
 
   /** A user's bookings, newest first (stable: ties broken by id). */
-  async forUser(userId: string, first: number, after?: string | null): Promise<Connection<Booking>> {
+  async forUser(
+    userId: string,
+    first: number,
+    after?: string | null,
+  ): Promise<Connection<Booking>> {
     const qb = this.bookings.createQueryBuilder('b').where('b.user_id = :userId', { userId });
     const totalCount = await qb.clone().getCount();
     const cursor = decodeCursor(after, 2);

@@ -24,7 +24,9 @@ export class CreateBookings1732500000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query('CREATE INDEX bookings_user_created_idx ON bookings (user_id, created_at DESC, id)');
+    await q.query(
+      'CREATE INDEX bookings_user_created_idx ON bookings (user_id, created_at DESC, id)',
+    );
     // Domain rule: at most one PENDING booking per user per showtime.
     await q.query(`CREATE UNIQUE INDEX bookings_one_pending_idx ON bookings (user_id, showtime_id)
                    WHERE status = 'PENDING'`);

@@ -25,7 +25,9 @@ export class CinemaService {
 
   async list(city?: string | null): Promise<Cinema[]> {
     const where = city ? { cityKey: foldText(city) } : {};
-    return this.dataSource.getRepository(Cinema).find({ where, order: { city: 'ASC', name: 'ASC' } });
+    return this.dataSource
+      .getRepository(Cinema)
+      .find({ where, order: { city: 'ASC', name: 'ASC' } });
   }
 
   async cinemasByIds(ids: readonly string[]): Promise<(Cinema | null)[]> {

@@ -24,7 +24,9 @@ export class CreateMovies1732500000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX movies_status_release_idx ON movies (status, release_date DESC, id)`);
+    await q.query(
+      `CREATE INDEX movies_status_release_idx ON movies (status, release_date DESC, id)`,
+    );
     await q.query(`CREATE INDEX movies_genres_idx ON movies USING gin (genres)`);
   }
 

@@ -23,7 +23,11 @@ export class UserService {
     await this.users
       .createQueryBuilder()
       .insert()
-      .values({ id: identity.userId, email: identity.email ?? null, role: identity.role ?? 'CUSTOMER' })
+      .values({
+        id: identity.userId,
+        email: identity.email ?? null,
+        role: identity.role ?? 'CUSTOMER',
+      })
       .orIgnore()
       .execute();
     const user = await this.users.findOneByOrFail({ id: identity.userId });

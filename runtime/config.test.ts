@@ -1,0 +1,61 @@
+import { ConfigError, databaseUrlFor, loadConfig, withOverrides } from './config';
+
+describe('loadConfig', () => {
+  it('runs with no configuration at all in development', () => {
+    const config = loadConfig('gateway', {});
+    expect(config.http.port).toBe(4000);
+    expect(config.subgraphUrls.movies).toBe('http://localhost:4002/graphql');
+    expect(config.introspection).toBe(true);
+    expect(Object.isFrozen(config.db)).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig('users', { PORT: 'abc', REDIS_URL: 'not a url', INTERNAL_SECRET: 'short' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems).toHaveLength(3);
+    expect(error!.message).toMatch(/PORT[\s\S]*REDIS_URL[\s\S]*INTERNAL_SECRET/);
+  });
+
+  it('refuses to start in production without its secrets', () => {
+    expect(() => loadConfig('gateway', { NODE_ENV: 'production' })).toThrow(
+      /INTERNAL_SECRET[\s\S]*REDIS_URL[\s\S]*CLERK_JWT_KEY or CLERK_SECRET_KEY[\s\S]*CORS_ORIGINS/,
+    );
+    expect(() => loadConfig('movies', { NODE_ENV: 'production' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('starts in production when everything is there, introspection off', () => {
+    const config = loadConfig('gateway', {
+      NODE_ENV: 'production',
+      INTERNAL_SECRET: 'x'.repeat(32),
+      REDIS_URL: 'redis://redis:6379',
+      CLERK_JWT_KEY: '-----BEGIN PUBLIC KEY-----',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      USERS_URL: 'http://users:4001/graphql',
+    });
+    expect(config.introspection).toBe(false);
+    expect(config.cors.origins).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.subgraphUrls.users).toBe('http://users:4001/graphql');
+  });
+
+  it('gives each subgraph its own database on the shared server, or its own URL', () => {
+    const config = loadConfig('cinemas', {
+      DATABASE_URL: 'postgres://u:p@db:5432/postgres',
+      DATABASE_NAME_PREFIX: 'staging_',
+      BOOKINGS_DATABASE_URL: 'postgres://u:p@other:5432/bk',
+    });
+    expect(databaseUrlFor(config, 'cinemas')).toBe('postgres://u:p@db:5432/staging_cinemas');
+    expect(databaseUrlFor(config, 'bookings')).toBe('postgres://u:p@other:5432/bk');
+  });
+
+  it('overrides parts of a configuration without touching the original', () => {
+    const base = loadConfig('local', {});
+    const other = withOverrides(base, { http: { port: 0 } });
+    expect(other.http).toEqual({ host: base.http.host, port: 0 });
+    expect(base.http.port).toBe(4000);
+  });
+});

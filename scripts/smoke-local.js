@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// CI smoke test of the README's promise: `npm start` (the built dist/scripts/start-local.js)
+// with no configuration brings the supergraph up on embedded PostgreSQL with demo data,
+// answers MovieDetail (movie → showtimes → hall → cinema), and stops cleanly on Ctrl-C.
+const { spawn } = require('node:child_process');
+const { mkdtempSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+
+const root = resolve(__dirname, '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'moviehub-smoke-'));
+const pgPort = String(55000 + Math.floor(Math.random() * 5000));
+const started = Date.now();
+
+const child = spawn(process.execPath, [join(root, 'dist/scripts/start-local.js')], {
+  cwd: root,
+  env: {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: '0',
+    EMBEDDED_DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: pgPort,
+    LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+let output = '';
+child.stdout.on('data', (d) => (output += d));
+child.stderr.on('data', (d) => (output += d));
+
+function fail(message) {
+  console.error(`smoke test FAILED: ${message}\n--- output ---\n${output.slice(-4000)}`);
+  child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(1);
+}
+
+const timer = setTimeout(() => fail('no Sandbox line within 90 s'), 90_000);
+const waitForUrl = new Promise((resolveUrl) => {
+  const check = () => {
+    const m = /Apollo Sandbox at (http:\/\/\S+\/graphql)/.exec(output);
+    if (m) resolveUrl(m[1]);
+  };
+  child.stdout.on('data', check);
+});
+child.on('exit', (code) => {
+  if (!output.includes('Apollo Sandbox at')) fail(`exited early with ${code}`);
+});
+
+async function gql(url, query, variables) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return res.json();
+}
+
+(async () => {
+  const url = await waitForUrl;
+  clearTimeout(timer);
+  const upIn = ((Date.now() - started) / 1000).toFixed(1);
+  const list = await gql(
+    url,
+    '{ movies(filter: { nowShowing: true }, first: 1) { edges { node { id } } } }',
+  );
+  const id = list.data?.movies?.edges?.[0]?.node?.id;
+  if (!id) fail(`no movie now showing: ${JSON.stringify(list)}`);
+  const detail = await gql(
+    url,
+    'query($id: ID!) { movie(id: $id) { title showtimes { startsAt hall { name cinema { name city } } } } }',
+    { id },
+  );
+  const shows = detail.data?.movie?.showtimes ?? [];
+  if (detail.errors || shows.length === 0 || !shows[0].hall.cinema.name) {
+    fail(`MovieDetail did not cross movies → cinemas: ${JSON.stringify(detail).slice(0, 500)}`);
+  }
+  const sandbox = await fetch(url, { headers: { accept: 'text/html' } });
+  if (!/sandbox/i.test(await sandbox.text())) fail('GET /graphql did not serve Sandbox');
+
+  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  child.kill('SIGINT');
+  const stopTimer = setTimeout(() => fail('did not stop within 20 s of SIGINT'), 20_000);
+  const { code } = await exited;
+  clearTimeout(stopTimer);
+  if (code !== 0) fail(`exit code ${code} after SIGINT`);
+  // Embedded PostgreSQL must be gone too: its port is free again.
+  const net = require('node:net');
+  const stillUp = await new Promise((r) => {
+    const s = net.connect(Number(pgPort), '127.0.0.1');
+    s.once('connect', () => (s.destroy(), r(true)));
+    s.once('error', () => r(false));
+  });
+  if (stillUp) fail('embedded PostgreSQL still listening after Ctrl-C');
+  rmSync(dataDir, { recursive: true, force: true });
+  console.log(
+    `smoke test OK: up with demo data in ${upIn} s, MovieDetail answered "${detail.data.movie.title}" ` +
+      `with ${shows.length} showtimes, Sandbox served, stopped cleanly`,
+  );
+})().catch((err) => fail(err.stack || String(err)));
