@@ -8,6 +8,8 @@ export interface Identity {
   readonly userId: string | null;
   readonly role: Role | null;
   readonly email?: string | null;
+  /** Set on service-to-service calls (e.g. 'gateway' relaying a Clerk webhook). */
+  readonly service?: string;
 }
 
 export const ANONYMOUS: Identity = Object.freeze({ userId: null, role: null });
@@ -22,6 +24,7 @@ interface IdentityClaims {
   sub: string | null;
   role: Role | null;
   email?: string | null;
+  svc?: string;
   iat: number;
   exp: number;
 }
@@ -36,6 +39,7 @@ export function signIdentity(identity: Identity, secret: string, now = Date.now(
     sub: identity.userId,
     role: identity.role,
     email: identity.email ?? null,
+    ...(identity.service ? { svc: identity.service } : {}),
     iat,
     exp: iat + IDENTITY_TTL_SECONDS,
   };
@@ -68,7 +72,8 @@ export function verifyIdentity(
   // A few seconds of leeway for clock skew between hosts.
   if (typeof claims.exp !== 'number' || claims.exp < nowSeconds - 5) return null;
   if (typeof claims.iat !== 'number' || claims.iat > nowSeconds + 5) return null;
-  if (claims.sub === null) return ANONYMOUS;
+  const service = typeof claims.svc === 'string' ? { service: claims.svc } : {};
+  if (claims.sub === null) return { ...ANONYMOUS, ...service };
   if (typeof claims.sub !== 'string' || !ROLES.includes(claims.role as Role)) return null;
-  return { userId: claims.sub, role: claims.role, email: claims.email ?? null };
+  return { userId: claims.sub, role: claims.role, email: claims.email ?? null, ...service };
 }

@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
+import express, { type Router } from 'express';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Redis } from 'ioredis';
@@ -46,6 +46,11 @@ export interface SubgraphDefinition<Ctx extends RequestContext = RequestContext,
   createApp(deps: SubgraphDeps): App;
   /** Per request: DataLoaders live here so that they never cache across requests. */
   createContext(base: RequestContext, app: App): Ctx;
+  /**
+   * Internal HTTP routes under `/internal`, for other services only: every request must carry
+   * a valid identity header naming a calling service (never an end user's token).
+   */
+  mountInternalRoutes?(router: Router, app: App): void;
 }
 
 export interface RunningSubgraph extends RunningService {
@@ -130,6 +135,23 @@ export async function startSubgraph(
       },
       ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
     }));
+
+    if (definition.mountInternalRoutes) {
+      const router = express.Router();
+      router.use(express.json({ limit: '1mb' }), (req, res, next) => {
+        const identity = verifyIdentity(req.header(IDENTITY_HEADER), config.internalSecret);
+        if (!identity?.service) {
+          log.warn({ ip: req.ip, path: req.path }, 'refused an internal call without a service');
+          res.status(401).json({ error: 'UNAUTHENTICATED' });
+          return;
+        }
+        res.locals.identity = identity;
+        res.locals.requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
+        next();
+      });
+      definition.mountInternalRoutes(router, domain);
+      app.use('/internal', router);
+    }
 
     app.use(
       '/graphql',

@@ -19,6 +19,7 @@ import { once } from '../../runtime/once';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
 import { createAuthenticator } from './authenticate';
+import { mountClerkWebhook } from './clerk-webhook';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 
 export interface GatewayOptions {
@@ -123,6 +124,8 @@ export async function startGateway(
     ),
     ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
   }));
+
+  mountClerkWebhook(app, config, log);
 
   app.use(
     '/graphql',

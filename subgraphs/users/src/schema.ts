@@ -1,6 +1,8 @@
 import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
 import { createUsersApp, createUsersContext, type UsersApp, type UsersContext } from './context';
 import { CreateUsers1732500000000 } from './migrations/1732500000000-create-users';
+import { UserDeletionAndWebhooks1732600000000 } from './migrations/1732600000000-user-deletion-and-webhooks';
+import { mountClerkEventsRoute } from './user/clerk-events.route';
 import { User } from './user/user.entity';
 import { UserResolver } from './user/user.resolver';
 
@@ -14,7 +16,8 @@ export const usersSubgraph: SubgraphDefinition<UsersContext, UsersApp> = {
     },
   },
   entities: [User],
-  migrations: [CreateUsers1732500000000],
+  migrations: [CreateUsers1732500000000, UserDeletionAndWebhooks1732600000000],
   createApp: createUsersApp,
   createContext: createUsersContext,
+  mountInternalRoutes: mountClerkEventsRoute,
 };

@@ -17,6 +17,7 @@ import { AppError } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
 import type { BookingsContext } from '../context';
+import { LoyaltyAccount } from '../loyalty/loyalty.entity';
 import { Booking, ShowtimeRef, UserRef } from './booking.entity';
 
 export const BookingConnection = connectionType('Booking', Booking);
@@ -31,7 +32,7 @@ class PageArgs {
 }
 
 /** Staff and admins may read any booking; customers only their own. */
-const canRead = (ctx: BookingsContext, ownerId: string) =>
+export const canReadBooking = (ctx: BookingsContext, ownerId: string): boolean =>
   ctx.identity.userId === ownerId || hasRole(ctx, 'ADMIN', 'STAFF');
 
 @Resolver(() => Booking)
@@ -44,7 +45,7 @@ export class BookingResolver {
   ): Promise<Booking | null> {
     const booking = await ctx.loaders.bookingById.load(requireUuid(id));
     // Someone else's booking is reported exactly like a missing one: ids are not probeable.
-    if (!booking || !canRead(ctx, booking.userId)) {
+    if (!booking || !canReadBooking(ctx, booking.userId)) {
       throw new AppError('NOT_FOUND', `Booking ${id} was not found`);
     }
     return booking;
@@ -74,9 +75,21 @@ export class UserBookingsResolver {
     @Ctx() ctx: BookingsContext,
   ) {
     requireUser(ctx);
-    if (!canRead(ctx, user.id)) {
+    if (!canReadBooking(ctx, user.id)) {
       throw new AppError('FORBIDDEN', "Only the user or staff may read a user's bookings");
     }
     return ctx.app.bookings.forUser(user.id, pageSize(first), after);
+  }
+
+  @FieldResolver(() => LoyaltyAccount, {
+    nullable: true,
+    description: "The user's loyalty points and tier (null when the bookings service is down).",
+  })
+  async loyalty(@Root() user: UserRef, @Ctx() ctx: BookingsContext): Promise<LoyaltyAccount> {
+    requireUser(ctx);
+    if (!canReadBooking(ctx, user.id)) {
+      throw new AppError('FORBIDDEN', "Only the user or staff may read a user's loyalty account");
+    }
+    return ctx.loaders.loyaltyByUserId.load(user.id);
   }
 }

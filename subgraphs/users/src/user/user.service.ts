@@ -1,11 +1,18 @@
-import { In, type DataSource, type Repository } from 'typeorm';
+import { Brackets, In, type DataSource, type Repository } from 'typeorm';
 import type { Identity } from '../../../../runtime/identity';
+import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
+import { profileFromClerk, type ClerkEvent } from './clerk-events';
+import { validateName, validatePhone } from './profile.validation';
 import { User } from './user.entity';
+import type { UpdateProfileInput } from './user.inputs';
+import type { Role } from '../../../../runtime/identity';
+
+export type ClerkEventOutcome = 'applied' | 'duplicate' | 'ignored';
 
 export class UserService {
   private readonly users: Repository<User>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.users = dataSource.getRepository(User);
   }
 
@@ -32,9 +39,99 @@ export class UserService {
       .execute();
     const user = await this.users.findOneByOrFail({ id: identity.userId });
     if (identity.role && user.role !== identity.role) {
-      user.role = identity.role;
       await this.users.update({ id: user.id }, { role: identity.role });
+      user.role = identity.role;
     }
     return user;
+  }
+
+  /** Validates every given field first (nothing is written when one is bad), then saves. */
+  async updateProfile(identity: Identity & { userId: string }, input: UpdateProfileInput) {
+    const changes: Partial<Pick<User, 'name' | 'phone'>> = {};
+    if (input.name !== undefined && input.name !== null) changes.name = validateName(input.name);
+    if (input.phone !== undefined && input.phone !== null)
+      changes.phone = validatePhone(input.phone);
+    const user = await this.ensure(identity);
+    if (Object.keys(changes).length === 0) return user;
+    await this.users.update({ id: user.id }, changes);
+    return this.users.findOneByOrFail({ id: user.id });
+  }
+
+  /** Admin search by part of the name, email or id; newest first. */
+  async search(
+    filter: { search?: string | null; role?: Role | null },
+    first: number,
+    after?: string | null,
+  ): Promise<Connection<User>> {
+    const qb = this.users.createQueryBuilder('u').where('u.deleted_at IS NULL');
+    if (filter.search) {
+      const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      qb.andWhere(
+        new Brackets((w) =>
+          w
+            .where('u.name ILIKE :like', { like })
+            .orWhere('u.email ILIKE :like')
+            .orWhere('u.id ILIKE :like'),
+        ),
+      );
+    }
+    if (filter.role) qb.andWhere('u.role = :role', { role: filter.role });
+    const totalCount = await qb.clone().getCount();
+    const cursor = decodeCursor(after, 2);
+    if (cursor) {
+      qb.andWhere(
+        new Brackets((w) =>
+          w
+            .where('u.created_at < :ca', { ca: cursor[0] })
+            .orWhere('(u.created_at = :ca AND u.id > :cid)', { cid: cursor[1] }),
+        ),
+      );
+    }
+    const rows = await qb
+      .orderBy('u.created_at', 'DESC')
+      .addOrderBy('u.id', 'ASC')
+      .limit(first + 1)
+      .getMany();
+    return toConnection(rows, first, totalCount, (u) => [u.createdAt.toISOString(), u.id]);
+  }
+
+  /**
+   * Applies one Clerk webhook event exactly once: the event id is recorded in the same
+   * transaction as the change, so a replay (or a concurrent duplicate delivery) changes nothing.
+   */
+  async applyClerkEvent(event: ClerkEvent): Promise<ClerkEventOutcome> {
+    const userId = event.data.id;
+    if (!userId || !['user.created', 'user.updated', 'user.deleted'].includes(event.type)) {
+      return 'ignored';
+    }
+    return this.dataSource.transaction(async (tx) => {
+      const recorded: unknown[] = await tx.query(
+        `INSERT INTO clerk_events (id, type, user_id) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [event.id, event.type, userId],
+      );
+      if (recorded.length === 0) return 'duplicate';
+      if (event.type === 'user.deleted') {
+        // Personal data goes; the row stays as a tombstone so bookings keep their owner id.
+        await tx.query(
+          `INSERT INTO users (id, email, name, phone, deleted_at) VALUES ($1, NULL, NULL, NULL, now())
+           ON CONFLICT (id) DO UPDATE
+           SET email = NULL, name = NULL, phone = NULL, deleted_at = now(), updated_at = now()`,
+          [userId],
+        );
+        return 'applied';
+      }
+      const profile = profileFromClerk(event.data);
+      // A late user.updated never resurrects a deleted user's personal data.
+      await tx.query(
+        `INSERT INTO users (id, email, name, phone, role) VALUES ($1, $2, $3, $4, COALESCE($5, 'CUSTOMER'))
+         ON CONFLICT (id) DO UPDATE
+         SET email = EXCLUDED.email, name = EXCLUDED.name, phone = EXCLUDED.phone,
+             role = COALESCE($5, users.role), updated_at = now()
+         WHERE users.deleted_at IS NULL`,
+        [userId, profile.email, profile.name, profile.phone, profile.role],
+      );
+      return 'applied';
+    });
   }
 }

@@ -1,0 +1,40 @@
+import { validateName, validatePhone } from './profile.validation';
+
+const fieldOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { extensions: { code: string; field: string } }).extensions;
+  }
+  return null;
+};
+
+describe('profile validation', () => {
+  it('accepts and tidies names', () => {
+    expect(validateName('  Nguyễn   Văn  An ')).toBe('Nguyễn Văn An');
+  });
+
+  it.each([[''], ['   '], ['x'.repeat(101)], ['bad\u0007name']])('refuses name %j', (name) => {
+    expect(fieldOf(() => validateName(name))).toEqual({ code: 'BAD_USER_INPUT', field: 'name' });
+  });
+
+  it.each([
+    ['0912345678', '+84912345678'],
+    ['091 234 5678', '+84912345678'],
+    ['+84 912 345 678', '+84912345678'],
+    ['+14155552671', '+14155552671'],
+    ['', null],
+  ])('accepts phone %j as %j', (input, stored) => {
+    expect(validatePhone(input)).toBe(stored);
+  });
+
+  it.each([['12345'], ['0112345678'], ['+84112345678'], ['phone'], ['+0123456789']])(
+    'refuses phone %j',
+    (phone) => {
+      expect(fieldOf(() => validatePhone(phone))).toEqual({
+        code: 'BAD_USER_INPUT',
+        field: 'phone',
+      });
+    },
+  );
+});

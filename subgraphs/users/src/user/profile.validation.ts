@@ -1,0 +1,33 @@
+import { badUserInput } from '../../../../runtime/errors';
+
+export const NAME_MAX_LENGTH = 100;
+
+/** A display name: trimmed, 1..100 characters, no control characters. */
+export function validateName(name: string): string {
+  const trimmed = name.normalize('NFC').replace(/\s+/g, ' ').trim();
+  if (trimmed.length === 0) throw badUserInput('name', 'name must not be empty');
+  if ([...trimmed].length > NAME_MAX_LENGTH) {
+    throw badUserInput('name', `name must be at most ${NAME_MAX_LENGTH} characters`);
+  }
+  if (/\p{Cc}/u.test(trimmed))
+    throw badUserInput('name', 'name must not contain control characters');
+  return trimmed;
+}
+
+/**
+ * A phone number in E.164 (`+84912345678`) or a Vietnamese national number (`0912345678`,
+ * mobile prefixes 03/05/07/08/09), stored as E.164. Spaces, dots and dashes are ignored.
+ * An empty string clears the phone.
+ */
+export function validatePhone(phone: string): string | null {
+  const compact = phone.replace(/[\s.\-()]/g, '');
+  if (compact === '') return null;
+  if (/^0[35789]\d{8}$/.test(compact)) return `+84${compact.slice(1)}`;
+  if (/^\+[1-9]\d{7,14}$/.test(compact)) {
+    if (compact.startsWith('+84') && !/^\+84[235789]\d{8}$/.test(compact)) {
+      throw badUserInput('phone', 'not a valid Vietnamese phone number');
+    }
+    return compact;
+  }
+  throw badUserInput('phone', 'phone must be in E.164 form (+84912345678) or a Vietnamese number');
+}
