@@ -11,7 +11,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   setupFiles: ['reflect-metadata'],
-  globalSetup: '<rootDir>/tests/support/global-setup.js',
+  globalSetup: '<rootDir>/tests/support/global-setup.ts',
   testTimeout: 30000,
   // Integration tests hit real PostgreSQL and Redis; two workers suit a 2-core machine.
   maxWorkers: 2,

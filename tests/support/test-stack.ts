@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { databaseUrlFor, loadConfig, SUBGRAPH_NAMES, type AppConfig } from '../../runtime/config';
+import {
+  databaseUrlFor,
+  loadConfig,
+  SUBGRAPH_NAMES,
+  type AppConfig,
+  type SubgraphName,
+} from '../../runtime/config';
 import { dropDatabase } from '../../runtime/database';
 import type { Role } from '../../runtime/identity';
 import {
@@ -86,6 +92,7 @@ export interface TestStack {
     variables?: Record<string, unknown>,
     options?: RequestOptions,
   ): Promise<GraphQLResponse<T>>;
+  restartSubgraph(name: SubgraphName): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -120,6 +127,9 @@ export async function startTestStack(
     token: (userId, role = 'CUSTOMER', extra = {}) =>
       mintToken(testKeys().privateKeyPem, { userId, role, ...extra }),
     query: (query, variables, opts) => postGraphQL(gatewayUrl, query, variables, opts),
+    restartSubgraph: async (name) => {
+      await stack.restartSubgraph(name);
+    },
     stop: async () => {
       await stack.stop();
       await dropTestDatabases(config);

@@ -1,13 +1,13 @@
 // Before any test: are PostgreSQL and Redis there? Say plainly what is missing, and how to
 // point the tests elsewhere, instead of failing every integration test with a timeout.
-const net = require('node:net');
-const { testDatabaseUrl, testRedisUrl } = require('./services');
+import net from 'node:net';
+import { testDatabaseUrl, testRedisUrl } from './services';
 
-function reachable(url, defaultPort) {
+function reachable(url: string, defaultPort: number): Promise<boolean> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = net.connect({ host: hostname, port: Number(port || defaultPort) });
-    const done = (ok) => {
+    const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
     };
@@ -17,8 +17,8 @@ function reachable(url, defaultPort) {
   });
 }
 
-module.exports = async () => {
-  const missing = [];
+export default async function globalSetup(): Promise<void> {
+  const missing: string[] = [];
   if (!(await reachable(testDatabaseUrl, 5432))) {
     missing.push(`PostgreSQL is not reachable at ${testDatabaseUrl} (set TEST_DATABASE_URL)`);
   }
@@ -31,4 +31,4 @@ module.exports = async () => {
         'Start them (e.g. `docker compose up -d postgres-users redis`, or your system services) and run `npm test` again.\n',
     );
   }
-};
+}

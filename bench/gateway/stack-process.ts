@@ -1,0 +1,71 @@
+/**
+ * Child process of the gateway benchmark: runs the whole supergraph (gateway + four
+ * subgraphs, one event loop, as `startTestStack` does) over fresh databases seeded with the
+ * demo data, so that the load generator in the parent process does not share its CPU time.
+ *
+ * Parent → child: `{ type: 'cpu' }` (reply: this process's CPU time), `{ type: 'stop' }`.
+ * Child → parent: `{ type: 'ready', ... }`, `{ type: 'error', message }`, `{ type: 'cpu', ... }`.
+ * The stack is always stopped (databases dropped): on request, on SIGINT/SIGTERM and when
+ * the parent goes away.
+ */
+import 'reflect-metadata';
+import { startTestStack, type TestStack } from '../../tests/support/test-stack';
+import type { ReadyMessage, StackMessage, ToStackMessage } from './protocol';
+
+const send = (message: StackMessage): void => {
+  if (process.connected) process.send?.(message);
+};
+
+let starting: Promise<TestStack> | undefined;
+let stopping: Promise<void> | undefined;
+
+function stopAndExit(code = 0): Promise<void> {
+  stopping ??= (async () => {
+    try {
+      // Asked to stop while starting: let the start finish (or fail, cleaning up after
+      // itself), then stop, so that no database is left behind.
+      const stack = await starting?.catch(() => undefined);
+      await stack?.stop();
+    } catch (err) {
+      code = 1;
+      process.stderr.write(`bench stack: stop failed: ${(err as Error).stack ?? err}\n`);
+    }
+    send({ type: 'stopped' });
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+process.on('message', (message: ToStackMessage) => {
+  if (message.type === 'cpu') {
+    const usage = process.cpuUsage();
+    send({ type: 'cpu', userMicros: usage.user, systemMicros: usage.system });
+  } else if (message.type === 'stop') {
+    void stopAndExit(0);
+  }
+});
+process.on('disconnect', () => void stopAndExit(1));
+process.on('SIGINT', () => void stopAndExit(130));
+process.on('SIGTERM', () => void stopAndExit(143));
+
+async function main(): Promise<void> {
+  const poolSize = process.env.BENCH_DATABASE_POOL_SIZE ?? '10';
+  // NODE_ENV=test (set by testConfig) keeps every logger silent.
+  starting = startTestStack({ env: { DATABASE_POOL_SIZE: poolSize } });
+  const stack = await starting;
+  if (stopping) return;
+  const ready: ReadyMessage = {
+    type: 'ready',
+    gatewayUrl: stack.gatewayUrl,
+    moviesUrl: stack.stack.subgraphs.movies.url,
+    cinemasUrl: stack.stack.subgraphs.cinemas.url,
+    internalSecret: stack.config.internalSecret,
+    databasePoolSize: stack.config.db.poolSize,
+  };
+  send(ready);
+}
+
+main().catch(async (err: Error) => {
+  send({ type: 'error', message: err.stack ?? String(err) });
+  await stopAndExit(1);
+});

@@ -1,2 +1,0 @@
-export declare const testDatabaseUrl: string;
-export declare const testRedisUrl: string;
