@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from 'pg';
 import { DataSource, type Logger as TypeOrmLogger, type MixedList } from 'typeorm';
 import type { Logger } from './logger';
@@ -51,7 +52,13 @@ export async function dropDatabase(url: string): Promise<void> {
   });
 }
 
-/** Counts the SQL statements a DataSource sends (N+1 tests read it). */
+/**
+ * Marks the work done for one GraphQL request: statements sent inside it are counted,
+ * those of background work (outbox relays, event consumers) are not.
+ */
+export const requestScope = new AsyncLocalStorage<true>();
+
+/** Counts the SQL statements a DataSource sends while serving requests (N+1 tests read it). */
 export class QueryCounter {
   count = 0;
   reset(): void {
@@ -65,7 +72,7 @@ class PinoTypeOrmLogger implements TypeOrmLogger {
     private readonly counter?: QueryCounter,
   ) {}
   logQuery(): void {
-    if (this.counter) this.counter.count += 1;
+    if (this.counter && requestScope.getStore()) this.counter.count += 1;
   }
   logQueryError(error: string | Error, query: string): void {
     this.logger.warn({ err: error, query }, 'query failed');

@@ -7,7 +7,13 @@ import { createServer } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { databaseUrlFor, type AppConfig, type SubgraphName } from './config';
-import { createDataSource, ensureDatabase, QueryCounter, runMigrations } from './database';
+import {
+  createDataSource,
+  ensureDatabase,
+  QueryCounter,
+  requestScope,
+  runMigrations,
+} from './database';
 import { formatError } from './errors';
 import { buildFederatedSchema, type FederatedSchemaOptions } from './federation';
 import { mountHealthRoutes } from './health';
@@ -15,6 +21,8 @@ import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
 import { listen, type RunningService } from './lifecycle';
 import { once } from './once';
 import { createLogger, REQUEST_ID_HEADER, type Logger } from './logger';
+import { createEventTransport } from './event-transport';
+import type { EventTransport } from './events/transport';
 import { createPubSubTransport, type ClosablePubSub } from './pubsub';
 import { closeRedis, createRedis } from './redis';
 
@@ -31,6 +39,8 @@ export interface SubgraphDeps {
   readonly dataSource: DataSource;
   readonly redis?: Redis;
   readonly pubSub: ClosablePubSub;
+  /** Streams between subgraphs (outbox relay → consumers): Redis, or in-process. */
+  readonly events: EventTransport;
   readonly log: Logger;
 }
 
@@ -51,6 +61,8 @@ export interface SubgraphDefinition<Ctx extends RequestContext = RequestContext,
    * a valid identity header naming a calling service (never an end user's token).
    */
   mountInternalRoutes?(router: Router, app: App): void;
+  /** Background work (outbox relays, event consumers); returns how to stop each. */
+  startWorkers?(app: App, deps: SubgraphDeps): Array<() => Promise<void>>;
 }
 
 export interface RunningSubgraph extends RunningService {
@@ -104,7 +116,11 @@ export async function startSubgraph(
   const dataSource = await openSubgraphDatabase(definition, config, log, queryCounter);
   const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
   const pubSub = createPubSubTransport(config.redis.url, config.redis.keyPrefix);
+  const events = createEventTransport(config, log);
+  const stopWorkers: Array<() => Promise<void>> = [];
   const closeConnections = async () => {
+    for (const stop of stopWorkers.splice(0)) await stop();
+    if (!events.shared) await events.transport.close();
     await pubSub.close();
     if (redis) await closeRedis(redis);
     if (dataSource.isInitialized) await dataSource.destroy();
@@ -112,7 +128,15 @@ export async function startSubgraph(
 
   try {
     const schema = await buildFederatedSchema(definition.schema);
-    const domain = definition.createApp({ config, dataSource, redis, pubSub, log });
+    const deps: SubgraphDeps = {
+      config,
+      dataSource,
+      redis,
+      pubSub,
+      events: events.transport,
+      log,
+    };
+    const domain = definition.createApp(deps);
     const app = express();
     app.disable('x-powered-by');
     const httpServer = createServer(app);
@@ -175,7 +199,7 @@ export async function startSubgraph(
         }
         res.locals.requestId = requestId;
         res.locals.identity = identity;
-        next();
+        requestScope.run(true, next);
       },
       expressMiddleware(apollo, {
         context: async ({ res }) => {
@@ -190,6 +214,7 @@ export async function startSubgraph(
     );
 
     const port = await listen(httpServer, config.http.host, config.http.port);
+    stopWorkers.push(...(definition.startWorkers?.(domain, deps) ?? []));
     const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
     const url = `http://${host}:${port}/graphql`;
     log.info({ url }, `${definition.name} subgraph ready`);

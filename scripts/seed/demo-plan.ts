@@ -1,5 +1,8 @@
 import { stableUuid } from '../../runtime/ids';
 import { foldText } from '../../runtime/text';
+import { SeatType as CinemaSeatType } from '../../subgraphs/cinemas/src/cinema/cinema.entity';
+import { buildHallSeats, ROW_LABELS } from '../../subgraphs/cinemas/src/cinema/hall-layout';
+import { showtimeTimes } from '../../subgraphs/cinemas/src/showtime/showtime.entity';
 import {
   DEMO_CINEMAS,
   DEMO_CITIES,
@@ -23,8 +26,6 @@ const VN_OFFSET_MS = 7 * 3_600_000;
 export const SHOWTIME_DAYS = 14;
 const FIRST_SHOW_HOUR = 9;
 const LAST_START_HOUR = 23;
-const TRAILERS_MINUTES = 15;
-const CLEANING_MINUTES = 15;
 
 export interface SeatRow {
   id: string;
@@ -63,37 +64,30 @@ const LAYOUTS: Record<DemoHall['layout'], Layout> = {
   PREMIUM: { rows: 6, blocks: [4, 4], typeOf: () => 'PREMIUM' },
 };
 
-const ROW_LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-
+/** A demo layout as the admin's CreateHall would describe it, built by the same code. */
 export function hallSeats(hallKey: string, hallId: string, layoutName: DemoHall['layout']) {
   const layout = LAYOUTS[layoutName];
   const columns = layout.blocks.reduce((a, b) => a + b, 0) + layout.blocks.length - 1;
-  const seats: SeatRow[] = [];
-  for (let r = 0; r < layout.rows; r += 1) {
-    const row = ROW_LABELS[r];
-    const type = layout.typeOf(r, layout.rows);
-    let column = 0;
-    let number = 0;
-    layout.blocks.forEach((width, b) => {
-      if (b > 0) column += 1; // the aisle
-      for (let i = 0; i < width; i += 1) {
-        column += 1;
-        number += 1;
-        // Front row: the two outermost seats are wheelchair places.
-        const outermost = column === 1 || column === columns;
-        seats.push({
-          id: stableUuid('seat', `${hallKey}:${row}${number}`),
-          hallId,
-          row,
-          number,
-          column,
-          type: r === 0 && outermost ? 'ACCESSIBLE' : type,
-          // One seat of every large hall is out of service, as in real life.
-          blocked: layoutName === 'STANDARD_LARGE' && r === 2 && number === 7,
-        });
-      }
-    });
-  }
+  const aisleColumns: number[] = [];
+  layout.blocks.slice(0, -1).reduce((at, width) => {
+    aisleColumns.push(at + width + 1);
+    return at + width + 1;
+  }, 0);
+  const rowTypes = Array.from({ length: layout.rows }, (_, r) => ({
+    row: ROW_LABELS[r],
+    type: layout.typeOf(r, layout.rows) as CinemaSeatType,
+  }));
+  // Front row: the two outermost seats are wheelchair places; one seat of every large hall
+  // is out of service, as in real life.
+  const seatOverrides = [
+    { row: 'A', column: 1, type: 'ACCESSIBLE' as CinemaSeatType },
+    { row: 'A', column: columns, type: 'ACCESSIBLE' as CinemaSeatType },
+    ...(layoutName === 'STANDARD_LARGE' ? [{ row: 'C', column: 8, blocked: true }] : []),
+  ];
+  const seats: SeatRow[] = buildHallSeats(
+    { rows: layout.rows, columns, aisleColumns, rowTypes, seatOverrides },
+    (row, number) => stableUuid('seat', `${hallKey}:${row}${number}`),
+  ).map((seat) => ({ ...seat, hallId, type: seat.type as SeatType }));
   return { rows: layout.rows, columns, seats };
 }
 
@@ -120,6 +114,7 @@ export interface ShowtimeRow {
   hallId: string;
   startsAt: Date;
   endsAt: Date;
+  busyUntil: Date;
   format: '2D' | '3D' | 'IMAX';
   language: string;
   subtitles: string | null;
@@ -185,9 +180,7 @@ export function buildDemoPlan(now: Date = new Date()) {
         for (let slot = 0; minute <= LAST_START_HOUR * 60; slot += 1) {
           const movie = playing[hash(`${hall.key}:${date}:${slot}`) % playing.length];
           const format = hall.formats[slot % hall.formats.length];
-          const startsAt = new Date(dayStart + minute * 60_000);
-          const runMinutes = roundUpTo5(movie.durationMinutes + TRAILERS_MINUTES);
-          const endsAt = new Date(startsAt.getTime() + runMinutes * 60_000);
+          const times = showtimeTimes(new Date(dayStart + minute * 60_000), movie.durationMinutes);
           const language = movie.languages[0] ?? 'Vietnamese';
           const priceTable: Partial<Record<SeatType, number>> = {};
           for (const type of hallTypes)
@@ -196,16 +189,14 @@ export function buildDemoPlan(now: Date = new Date()) {
             id: stableUuid('showtime', `${hall.key}:${date}:${slot}`),
             movieId: stableUuid('movie', movie.key),
             hallId,
-            startsAt,
-            endsAt,
+            ...times,
             format,
             language,
             subtitles: language === 'Vietnamese' ? 'English' : 'Vietnamese',
             priceTable,
             status: 'SCHEDULED',
           });
-          minute += runMinutes + CLEANING_MINUTES;
-          minute = roundUpTo5(minute);
+          minute = roundUpTo5((times.busyUntil.getTime() - dayStart) / 60_000);
         }
       }
     }

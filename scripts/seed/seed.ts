@@ -6,6 +6,10 @@ import { Movie } from '../../subgraphs/movies/src/movie/movie.entity';
 import { User } from '../../subgraphs/users/src/user/user.entity';
 import type { SubgraphName } from '../../runtime/config';
 import { buildDemoPlan } from './demo-plan';
+import { movieEvent } from '../../subgraphs/movies/src/movie/movie.service';
+import { MOVIES_STREAM } from '../../runtime/contracts/movie-events';
+import { appendEvents } from '../../runtime/events/outbox';
+import { CINEMAS_STREAM, type ShowtimeEventPayload } from '../../runtime/contracts/showtime-events';
 
 const CHUNK = 500;
 
@@ -30,6 +34,68 @@ async function insertMissing<T extends ObjectLiteral>(
   return inserted;
 }
 
+/** Inserts the movies that are missing, with their `movie.created` events (see below). */
+async function insertMovies(ds: DataSource, movies: Movie[]): Promise<number> {
+  return ds.transaction(async (tx) => {
+    const result = await tx
+      .createQueryBuilder()
+      .insert()
+      .into(Movie)
+      .values(movies as never)
+      .orIgnore()
+      .returning('id')
+      .execute();
+    const ids = new Set((result.raw as { id: string }[]).map((r) => r.id));
+    const events = movies.filter((m) => ids.has(m.id)).map((m) => movieEvent('movie.created', m));
+    if (events.length > 0) await appendEvents(tx, MOVIES_STREAM, events);
+    return ids.size;
+  });
+}
+
+/**
+ * Inserts the showtimes that are missing and, in the same transaction, their
+ * `showtime.scheduled` events: the movies subgraph learns of demo showtimes the way it learns
+ * of any other (through the outbox), so its city projection is right from the start.
+ */
+async function insertShowtimes(ds: DataSource, plan: ReturnType<typeof buildDemoPlan>) {
+  const hallCinema = new Map(plan.halls.map((h) => [h.id, h.cinemaId]));
+  const cityKey = new Map(plan.cinemas.map((c) => [c.id, c.cityKey]));
+  let inserted = 0;
+  for (let i = 0; i < plan.showtimes.length; i += CHUNK) {
+    const chunk = plan.showtimes.slice(i, i + CHUNK);
+    await ds.transaction(async (tx) => {
+      const result = await tx
+        .createQueryBuilder()
+        .insert()
+        .into(Showtime)
+        .values(chunk as Showtime[])
+        .orIgnore()
+        .returning('id')
+        .execute();
+      const ids = new Set((result.raw as { id: string }[]).map((r) => r.id));
+      const events = chunk
+        .filter((s) => ids.has(s.id))
+        .map((s) => {
+          const cinemaId = hallCinema.get(s.hallId)!;
+          const payload: ShowtimeEventPayload = {
+            showtimeId: s.id,
+            movieId: s.movieId,
+            hallId: s.hallId,
+            cinemaId,
+            cityKey: cityKey.get(cinemaId)!,
+            startsAt: s.startsAt.toISOString(),
+            endsAt: s.endsAt.toISOString(),
+            status: 'SCHEDULED',
+          };
+          return { type: 'showtime.scheduled', aggregateId: s.id, payload };
+        });
+      if (events.length > 0) await appendEvents(tx, CINEMAS_STREAM, events);
+      inserted += ids.size;
+    });
+  }
+  return inserted;
+}
+
 /**
  * Loads the demo data into the four databases. Idempotent: a second run adds only what is
  * missing (new days of showtimes), so it is safe on every start.
@@ -46,11 +112,11 @@ export async function seedDemoData(
   });
   return {
     users: await insertMissing(sources.users, User, plan.users as User[]),
-    movies: await insertMissing(sources.movies, Movie, movies),
+    movies: await insertMovies(sources.movies, movies),
     cinemas: await insertMissing(sources.cinemas, Cinema, plan.cinemas as Cinema[]),
     halls: await insertMissing(sources.cinemas, Hall, plan.halls as Hall[]),
     seats: await insertMissing(sources.cinemas, Seat, plan.seats as Seat[]),
-    showtimes: await insertMissing(sources.cinemas, Showtime, plan.showtimes as Showtime[]),
+    showtimes: await insertShowtimes(sources.cinemas, plan),
     bookings: await insertMissing(sources.bookings, Booking, plan.bookings as Booking[]),
   };
 }

@@ -1,13 +1,21 @@
 import DataLoader from 'dataloader';
 import type { RequestContext, SubgraphDeps } from '../../../runtime/subgraph-server';
 import type { Cinema, Hall, Seat } from './cinema/cinema.entity';
+import { CinemaAdminService } from './cinema/cinema-admin.service';
 import { CinemaService } from './cinema/cinema.service';
+import { OutboxRelay } from '../../../runtime/events/outbox';
+import { MovieCatalog } from './showtime/movie-catalog';
+import { ShowtimeAdminService } from './showtime/showtime-admin.service';
 import type { Showtime } from './showtime/showtime.entity';
 import { ShowtimeService, type ShowtimeWindow } from './showtime/showtime.service';
 
 export interface CinemasApp {
   readonly cinemas: CinemaService;
   readonly showtimes: ShowtimeService;
+  readonly cinemaAdmin: CinemaAdminService;
+  readonly showtimeAdmin: ShowtimeAdminService;
+  /** Publishes the outbox (showtime events) to the event transport. */
+  readonly relay: OutboxRelay;
 }
 
 export interface CinemasLoaders {
@@ -26,8 +34,17 @@ export interface CinemasContext extends RequestContext {
   readonly loaders: CinemasLoaders;
 }
 
-export function createCinemasApp({ dataSource }: SubgraphDeps): CinemasApp {
-  return { cinemas: new CinemaService(dataSource), showtimes: new ShowtimeService(dataSource) };
+export function createCinemasApp({ dataSource, config, events, log }: SubgraphDeps): CinemasApp {
+  const relay = new OutboxRelay({ dataSource, transport: events, log });
+  return {
+    cinemas: new CinemaService(dataSource),
+    showtimes: new ShowtimeService(dataSource),
+    cinemaAdmin: new CinemaAdminService(dataSource),
+    showtimeAdmin: new ShowtimeAdminService(dataSource, new MovieCatalog(dataSource, config), () =>
+      relay.notify(),
+    ),
+    relay,
+  };
 }
 
 export function createCinemasContext(base: RequestContext, app: CinemasApp): CinemasContext {

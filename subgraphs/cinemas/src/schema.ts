@@ -1,5 +1,6 @@
 import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
 import { Cinema, Hall, Seat } from './cinema/cinema.entity';
+import { CinemaAdminResolver } from './cinema/cinema-admin.resolver';
 import { CinemaResolver, HallResolver } from './cinema/cinema.resolver';
 import {
   createCinemasApp,
@@ -10,19 +11,42 @@ import {
 import { CreateCinemas1732500000000 } from './migrations/1732500000000-create-cinemas';
 import { Showtime } from './showtime/showtime.entity';
 import { MovieShowtimesResolver, ShowtimeResolver } from './showtime/showtime.resolver';
+import { ShowtimeAdminResolver } from './showtime/showtime-admin.resolver';
+import { ScheduleIntegrity1732700000000 } from './migrations/1732700000000-schedule-integrity';
+import { MovieRuntimes1732700000001 } from './migrations/1732700000001-movie-runtimes';
+import { startMovieRuntimesProjection } from './showtime/movie-catalog';
+import { hostname } from 'node:os';
 
 /** The cinemas subgraph: cinemas, halls and their seats, showtimes, prices. */
 export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
   name: 'cinemas',
   schema: {
-    resolvers: [CinemaResolver, HallResolver, ShowtimeResolver, MovieShowtimesResolver],
+    resolvers: [
+      CinemaResolver,
+      HallResolver,
+      ShowtimeResolver,
+      MovieShowtimesResolver,
+      CinemaAdminResolver,
+      ShowtimeAdminResolver,
+    ],
     references: {
       Showtime: (ref, ctx) => ctx.loaders.showtimeById.load(String(ref.id)),
       Movie: (ref) => ({ id: String(ref.id) }),
     },
   },
   entities: [Cinema, Hall, Seat, Showtime],
-  migrations: [CreateCinemas1732500000000],
+  migrations: [
+    CreateCinemas1732500000000,
+    ScheduleIntegrity1732700000000,
+    MovieRuntimes1732700000001,
+  ],
   createApp: createCinemasApp,
   createContext: createCinemasContext,
+  startWorkers: (app, { dataSource, events, log }) => {
+    app.relay.start();
+    return [
+      () => app.relay.stop(),
+      startMovieRuntimesProjection(dataSource, events, `cinemas-${hostname()}-${process.pid}`, log),
+    ];
+  },
 };

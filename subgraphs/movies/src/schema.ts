@@ -6,6 +6,12 @@ import {
   type MoviesContext,
 } from './context';
 import { CreateMovies1732500000000 } from './migrations/1732500000000-create-movies';
+import { MovieSearch1732700000000 } from './migrations/1732700000000-movie-search';
+import { MovieShowings1732700000001 } from './migrations/1732700000001-movie-showings';
+import { EventConsumers1732700000002 } from './migrations/1732700000002-event-consumers';
+import { MovieOutbox1732700000003 } from './migrations/1732700000003-movie-outbox';
+import { startShowingsProjection } from './showings/showings.projection';
+import { hostname } from 'node:os';
 import { Movie } from './movie/movie.entity';
 import { MovieResolver } from './movie/movie.resolver';
 
@@ -19,7 +25,20 @@ export const moviesSubgraph: SubgraphDefinition<MoviesContext, MoviesApp> = {
     },
   },
   entities: [Movie],
-  migrations: [CreateMovies1732500000000],
+  migrations: [
+    CreateMovies1732500000000,
+    MovieSearch1732700000000,
+    MovieShowings1732700000001,
+    EventConsumers1732700000002,
+    MovieOutbox1732700000003,
+  ],
   createApp: createMoviesApp,
   createContext: createMoviesContext,
+  startWorkers: (app, { dataSource, events, log }) => {
+    app.relay.start();
+    return [
+      () => app.relay.stop(),
+      startShowingsProjection(dataSource, events, `movies-${hostname()}-${process.pid}`, log),
+    ];
+  },
 };

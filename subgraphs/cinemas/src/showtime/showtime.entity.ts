@@ -39,6 +39,10 @@ export class Showtime {
   @Field()
   endsAt: Date;
 
+  /** When the hall is free again: the end plus the cleaning gap. */
+  @Column('timestamptz', { name: 'busy_until' })
+  busyUntil: Date;
+
   @Column('text')
   @Field({ description: '2D, 3D or IMAX' })
   format: string;
@@ -64,4 +68,19 @@ export class Showtime {
 export class MovieRef {
   @Field(() => ID)
   id: string;
+}
+
+/** Minutes of advertising and trailers before the film starts. */
+export const TRAILER_MINUTES = 15;
+/** Minutes a hall needs between the end of one showtime and the start of the next. */
+export const CLEANING_MINUTES = 15;
+
+/**
+ * A showtime ends after the trailers and the film, rounded up to five minutes; the hall is
+ * busy until the cleaning after it is done.
+ */
+export function showtimeTimes(startsAt: Date, durationMinutes: number) {
+  const minutes = Math.ceil((durationMinutes + TRAILER_MINUTES) / 5) * 5;
+  const endsAt = new Date(startsAt.getTime() + minutes * 60_000);
+  return { startsAt, endsAt, busyUntil: new Date(endsAt.getTime() + CLEANING_MINUTES * 60_000) };
 }

@@ -92,6 +92,10 @@ export class Movie {
   @Column('text', { name: 'search_text', select: false, default: '' })
   searchText: string;
 
+  /** The title alone, folded: a title match ranks above a cast or director match. */
+  @Column('text', { name: 'search_title', select: false, default: '' })
+  searchTitle: string;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
@@ -104,5 +108,6 @@ export class Movie {
     this.searchText = foldText(
       [this.title, this.originalTitle, this.director, ...(this.cast ?? [])].join(' '),
     );
+    this.searchTitle = foldText(`${this.title} ${this.originalTitle}`);
   }
 }

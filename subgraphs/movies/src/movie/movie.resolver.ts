@@ -1,9 +1,9 @@
-import { Args, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
 import type { MoviesContext } from '../context';
 import { Movie } from './movie.entity';
-import { MovieArgs, MoviesArgs } from './movie.inputs';
+import { CreateMovieInput, MovieArgs, MoviesArgs, UpdateMovieInput } from './movie.inputs';
 
 export const MovieConnection = connectionType('Movie', Movie);
 
@@ -14,12 +14,39 @@ export class MovieResolver {
     return ctx.loaders.movieById.load(requireUuid(id));
   }
 
-  @Query(() => MovieConnection, { description: 'Movies, newest release first.' })
+  @Query(() => MovieConnection, {
+    description: 'Movies: by relevance when searching, otherwise newest release first.',
+  })
   async movies(@Args() args: MoviesArgs, @Ctx() ctx: MoviesContext) {
     return ctx.app.movies.list({
       filter: args.filter,
       first: pageSize(args.first),
       after: args.after,
     });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => Movie, { description: 'Adds a movie to the catalog (ADMIN).' })
+  async createMovie(
+    @Arg('input', () => CreateMovieInput) input: CreateMovieInput,
+    @Ctx() ctx: MoviesContext,
+  ) {
+    return ctx.app.movies.create(input);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => Movie, { description: 'Changes a movie (ADMIN).' })
+  async updateMovie(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateMovieInput) input: UpdateMovieInput,
+    @Ctx() ctx: MoviesContext,
+  ) {
+    return ctx.app.movies.update(requireUuid(id), input);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => Movie, { description: 'Takes a movie out of the catalog (ADMIN).' })
+  async archiveMovie(@Arg('id', () => ID) id: string, @Ctx() ctx: MoviesContext) {
+    return ctx.app.movies.archive(requireUuid(id));
   }
 }

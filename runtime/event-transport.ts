@@ -1,0 +1,26 @@
+import type { AppConfig } from './config';
+import { InProcessTransport } from './events/in-process-transport';
+import { RedisStreamsTransport } from './events/redis-streams-transport';
+import type { EventTransport } from './events/transport';
+import type { Logger } from './logger';
+
+/**
+ * One in-process transport per process: in the embedded default all four subgraphs live in
+ * one process and must share it, as they share Redis otherwise.
+ */
+let inProcess: InProcessTransport | undefined;
+
+/** Redis Streams when Redis is configured; the process-wide in-process transport otherwise. */
+export function createEventTransport(
+  config: AppConfig,
+  log: Logger,
+): { transport: EventTransport; shared: boolean } {
+  if (config.redis.url) {
+    return {
+      transport: new RedisStreamsTransport(config.redis.url, config.redis.keyPrefix, { log }),
+      shared: false,
+    };
+  }
+  inProcess ??= new InProcessTransport({ log });
+  return { transport: inProcess, shared: true };
+}

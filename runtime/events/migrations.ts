@@ -1,0 +1,66 @@
+import type { QueryRunner } from 'typeorm';
+
+/**
+ * Creates the transactional outbox of a producing subgraph. Called from that subgraph's own
+ * migration, so that the table lives in the same database as the state it reports on and an
+ * event can be written in the same transaction as the change.
+ */
+export async function createOutboxTable(q: QueryRunner): Promise<void> {
+  await q.query(`
+    CREATE TABLE outbox (
+      seq bigserial PRIMARY KEY,
+      id uuid NOT NULL UNIQUE,
+      stream text NOT NULL,
+      type text NOT NULL,
+      aggregate_id text NOT NULL,
+      payload jsonb NOT NULL,
+      occurred_at timestamptz NOT NULL,
+      published_at timestamptz,
+      attempts int NOT NULL DEFAULT 0,
+      last_error text
+    )`);
+  // The relay only ever looks for what is still unpublished, in order: keep that index tiny.
+  await q.query('CREATE INDEX outbox_unpublished_idx ON outbox (seq) WHERE published_at IS NULL');
+}
+
+/** Reverts `createOutboxTable` (a migration's `down`). */
+export async function dropOutboxTable(q: QueryRunner): Promise<void> {
+  await q.query('DROP TABLE IF EXISTS outbox');
+}
+
+/**
+ * Creates what a consuming subgraph needs to be idempotent (`processed_events`) and to keep
+ * what it could not process (`dead_letters`). Called from that subgraph's own migration, so
+ * that "mark processed" commits atomically with the effect of the event.
+ */
+export async function createConsumerTables(q: QueryRunner): Promise<void> {
+  await q.query(`
+    CREATE TABLE processed_events (
+      consumer text NOT NULL,
+      event_id uuid NOT NULL,
+      processed_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (consumer, event_id)
+    )`);
+  await q.query(`
+    CREATE TABLE dead_letters (
+      id bigserial PRIMARY KEY,
+      consumer text NOT NULL,
+      stream text NOT NULL,
+      event_id uuid NOT NULL,
+      event jsonb NOT NULL,
+      error text NOT NULL,
+      attempts int NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`);
+  // At-least-once delivery may report the same failure twice (a crash between recording it
+  // and acknowledging it): one row per consumer and event, whatever happens.
+  await q.query(
+    'CREATE UNIQUE INDEX dead_letters_consumer_event_idx ON dead_letters (consumer, event_id)',
+  );
+}
+
+/** Reverts `createConsumerTables` (a migration's `down`). */
+export async function dropConsumerTables(q: QueryRunner): Promise<void> {
+  await q.query('DROP TABLE IF EXISTS dead_letters');
+  await q.query('DROP TABLE IF EXISTS processed_events');
+}

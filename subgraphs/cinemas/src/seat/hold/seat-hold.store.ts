@@ -1,0 +1,224 @@
+import { AppError, badUserInput } from '../../../../../runtime/errors';
+
+/**
+ * The seat-hold store behind the live seat map: who holds which seat of a showtime for the
+ * next few minutes, and the stream of changes every open seat map follows.
+ *
+ * Two implementations share this contract and its semantics exactly: `RedisSeatHoldStore`
+ * (production; atomic Lua scripts, events PUBLISHed from inside them) and
+ * `MemorySeatHoldStore` (the embedded single-process mode). The shared suite in
+ * `seat-hold.store.test.ts` runs against both, so a rule that differs is a failing test.
+ *
+ * Rules both enforce (DESIGN.md invariants 2, 3 and 9):
+ * - a hold is all-or-nothing: either every requested seat becomes the holder's, or nothing
+ *   changes and the caller learns which seats others hold (`SEAT_UNAVAILABLE`);
+ * - a holder's window starts at its first hold in the showtime and is never extended; once it
+ *   has passed the holder holds nothing, even before the sweeper has run, so an expired
+ *   holder can never block anyone;
+ * - at most `maxSeatsPerHolder` seats per holder per showtime (`HOLD_LIMIT_EXCEEDED`);
+ * - every change gets the next per-showtime version and exactly one event, in version order,
+ *   so a client that loads a snapshot at version v applies the events after v and misses none;
+ * - events carry the caller's opaque holder tag, never a user id (invariant 9: the gateway
+ *   compares tags to compute `heldByMe` per subscriber).
+ */
+
+/** What a seat can become in an event; only the store itself produces `HELD`. */
+export type SeatEventStatus = 'HELD' | 'AVAILABLE' | 'BOOKED' | 'BLOCKED';
+
+/** Statuses other services set through `publishChange` (the booking engine, admins). */
+export type ExternalSeatStatus = 'BOOKED' | 'AVAILABLE' | 'BLOCKED';
+
+export interface SeatEventSeat {
+  seatId: string;
+  status: SeatEventStatus;
+  /** The holder tag for `HELD`, otherwise null. Opaque: never a user id. */
+  holder: string | null;
+}
+
+/** Published on every change, exactly one per version. */
+export interface SeatEvent {
+  showtimeId: string;
+  /** Per-showtime counter: consecutive, no gaps, in publish order. */
+  version: number;
+  seats: SeatEventSeat[];
+}
+
+export interface HoldResult {
+  /** When this holder's window in the showtime ends (first hold + TTL). */
+  expiresAt: Date;
+  /** The showtime's version after the hold (unchanged when the hold changed nothing). */
+  version: number;
+  /** Every seat this holder now holds in the showtime, in natural order (A2 before A10). */
+  seatIds: string[];
+}
+
+export interface SeatHoldStore {
+  /**
+   * All-or-nothing. Seats already held by this holder are fine (idempotent). Throws AppError
+   * `SEAT_UNAVAILABLE` with `extensions.seatIds` (the seats held by others) or
+   * `HOLD_LIMIT_EXCEEDED`. The window is ttlSeconds from the holder's first hold in the
+   * showtime; later holds do not extend it. A holder whose window has passed counts as holding
+   * nothing: its seats are free to others, and its own next hold starts a new window.
+   */
+  hold(showtimeId: string, holder: string, seatIds: string[], now?: number): Promise<HoldResult>;
+  /** Releases those of seatIds this holder holds; others' seats are untouched. */
+  release(
+    showtimeId: string,
+    holder: string,
+    seatIds: string[],
+    now?: number,
+  ): Promise<{ released: string[]; version: number }>;
+  /** Current holds of a showtime, expired windows excluded: seatId -> holder tag. */
+  snapshot(showtimeId: string, now?: number): Promise<{ version: number; holds: Map<string, string> }>;
+  /**
+   * Releases every expired window (one AVAILABLE event per showtime+holder that still held
+   * seats) and returns how many windows it released. Safe to run concurrently on several
+   * instances: each window is released and published exactly once.
+   */
+  sweep(now?: number): Promise<number>;
+  /**
+   * Publishes seat changes made elsewhere (BOOKED by the booking engine, BLOCKED by an admin,
+   * AVAILABLE after a cancellation) with the next version, removing any holds on those seats
+   * in the same step. Returns the new version.
+   */
+  publishChange(
+    showtimeId: string,
+    seats: Array<{ seatId: string; status: ExternalSeatStatus }>,
+  ): Promise<number>;
+  /** Stops accepting calls. Does not close connections the caller owns. */
+  close(): Promise<void>;
+}
+
+/** The options both implementations share. */
+export interface SeatHoldRules {
+  /** Length of a holder's window, counted from its first hold in the showtime. */
+  ttlSeconds: number;
+  /** Most seats one holder may hold in one showtime (DESIGN.md invariant 3: 8). */
+  maxSeatsPerHolder: number;
+}
+
+/**
+ * Upper bound on ids in one release/publishChange call: keeps a Lua script's argument list
+ * (and its time holding Redis' single thread) bounded; larger than any hall.
+ */
+export const MAX_SEATS_PER_CALL = 1000;
+const MAX_ID_LENGTH = 200;
+const EXTERNAL_STATUSES: ReadonlySet<string> = new Set(['BOOKED', 'AVAILABLE', 'BLOCKED']);
+
+/**
+ * Showtime ids end up inside Redis key hash tags (`{id}`) and sweeper members (`id|holder`),
+ * so the characters that delimit those are refused rather than escaped.
+ */
+export function checkShowtimeId(showtimeId: string): string {
+  if (
+    typeof showtimeId !== 'string' ||
+    showtimeId.length === 0 ||
+    showtimeId.length > MAX_ID_LENGTH ||
+    /[|{}]/.test(showtimeId)
+  ) {
+    throw badUserInput('showtimeId', 'showtimeId is not a valid showtime id');
+  }
+  return showtimeId;
+}
+
+/** Holder tags come from our own code, not from clients: a bad one is a bug, not bad input. */
+export function checkHolder(holder: string): string {
+  if (typeof holder !== 'string' || holder.length === 0 || holder.length > MAX_ID_LENGTH) {
+    throw new Error('A seat holder tag must be a non-empty string of at most 200 characters');
+  }
+  return holder;
+}
+
+/** Non-empty, each id a non-empty string, no duplicates, at most `maxItems`. */
+export function checkSeatIds(
+  seatIds: readonly string[],
+  maxItems: number = MAX_SEATS_PER_CALL,
+): string[] {
+  if (!Array.isArray(seatIds) || seatIds.length === 0) {
+    throw badUserInput('seatIds', 'seatIds must name at least one seat');
+  }
+  if (seatIds.length > maxItems) {
+    throw badUserInput('seatIds', `seatIds takes at most ${maxItems} seats`);
+  }
+  for (const id of seatIds) {
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
+      throw badUserInput('seatIds', 'seatIds must be non-empty seat ids');
+    }
+  }
+  if (new Set(seatIds).size !== seatIds.length) {
+    throw badUserInput('seatIds', 'seatIds must not name a seat twice');
+  }
+  return [...seatIds];
+}
+
+/**
+ * A hold request: valid seat ids, and no more of them than one holder may ever hold (such a
+ * request could never succeed, so it fails before touching any state).
+ */
+export function checkHoldSeatIds(seatIds: readonly string[], maxSeatsPerHolder: number): string[] {
+  const seats = checkSeatIds(seatIds);
+  if (seats.length > maxSeatsPerHolder) throw holdLimitExceeded(maxSeatsPerHolder);
+  return seats;
+}
+
+export function checkExternalChanges(
+  seats: ReadonlyArray<{ seatId: string; status: string }>,
+): Array<{ seatId: string; status: ExternalSeatStatus }> {
+  if (!Array.isArray(seats)) throw badUserInput('seats', 'seats must be a list');
+  checkSeatIds(seats.map((s) => s?.seatId));
+  for (const { status } of seats) {
+    if (!EXTERNAL_STATUSES.has(status)) {
+      throw badUserInput('seats', 'status must be BOOKED, AVAILABLE or BLOCKED');
+    }
+  }
+  return seats.map(({ seatId, status }) => ({ seatId, status: status as ExternalSeatStatus }));
+}
+
+export function checkRules(rules: SeatHoldRules): { ttlMs: number; maxSeatsPerHolder: number } {
+  const ttlMs = Math.round(rules.ttlSeconds * 1000);
+  if (!Number.isFinite(ttlMs) || ttlMs < 1) throw new Error('ttlSeconds must be positive');
+  if (!Number.isInteger(rules.maxSeatsPerHolder) || rules.maxSeatsPerHolder < 1) {
+    throw new Error('maxSeatsPerHolder must be a positive integer');
+  }
+  return { ttlMs, maxSeatsPerHolder: rules.maxSeatsPerHolder };
+}
+
+/** Clock readings are whole milliseconds so that both stores compare them identically. */
+export function clock(now: number | undefined): number {
+  const value = Math.floor(now ?? Date.now());
+  if (!Number.isFinite(value)) throw new Error('now must be a finite number of milliseconds');
+  return value;
+}
+
+/** Names only the seats; who holds them stays private (invariant 9). */
+export function seatUnavailable(seatIds: string[]): AppError {
+  return new AppError('SEAT_UNAVAILABLE', `Seats no longer available: ${seatIds.join(', ')}`, {
+    seatIds,
+  });
+}
+
+export function holdLimitExceeded(maxSeatsPerHolder: number): AppError {
+  return new AppError(
+    'HOLD_LIMIT_EXCEEDED',
+    `At most ${maxSeatsPerHolder} seats can be held in one showtime`,
+    { limit: maxSeatsPerHolder },
+  );
+}
+
+const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+/** Seat ids in the order a person reads a row (A2 before A10), ties broken bytewise. */
+export function sortSeatIds(seatIds: Iterable<string>): string[] {
+  return [...seatIds].sort((a, b) => natural.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The sweeper's member for a window: the showtime id cannot contain `|`, the holder may. */
+export function windowMember(showtimeId: string, holder: string): string {
+  return `${showtimeId}|${holder}`;
+}
+
+export function parseWindowMember(member: string): { showtimeId: string; holder: string } | null {
+  const bar = member.indexOf('|');
+  if (bar <= 0 || bar === member.length - 1) return null;
+  return { showtimeId: member.slice(0, bar), holder: member.slice(bar + 1) };
+}

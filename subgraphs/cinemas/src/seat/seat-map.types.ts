@@ -1,0 +1,69 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { SeatType } from '../cinema/cinema.entity';
+import { Showtime } from '../showtime/showtime.entity';
+
+export enum SeatStatus {
+  AVAILABLE = 'AVAILABLE',
+  HELD = 'HELD',
+  BOOKED = 'BOOKED',
+  BLOCKED = 'BLOCKED',
+}
+registerEnumType(SeatStatus, { name: 'SeatStatus' });
+
+/** One seat's state for one viewer. Who holds a seat is never told; only whether it is you. */
+@ObjectType()
+export class SeatState {
+  @Field(() => ID)
+  seatId: string;
+
+  @Field(() => SeatStatus)
+  status: SeatStatus;
+
+  @Field({ description: 'True when the viewer holds this seat.' })
+  heldByMe: boolean;
+
+  // row, number and type are resolved from the seat (see SeatStateResolver).
+}
+
+@ObjectType()
+export class SeatMap {
+  @Field(() => Int, {
+    description: "The showtime's seat-state version; every SeatUpdates event carries the next one.",
+  })
+  version: number;
+
+  @Field(() => [SeatState])
+  seats: SeatState[];
+}
+
+@ObjectType()
+export class HoldResult {
+  @Field({ description: "When the caller's holds in this showtime expire." })
+  expiresAt: Date;
+
+  @Field(() => [SeatState], { description: 'Every seat the caller now holds in the showtime.' })
+  seats: SeatState[];
+}
+
+@ObjectType()
+export class ReleaseResult {
+  @Field(() => [SeatState], { description: 'The released seats, now AVAILABLE.' })
+  seats: SeatState[];
+}
+
+@ObjectType()
+export class SeatUpdate {
+  @Field(() => ID)
+  showtimeId: string;
+
+  @Field(() => Int, { description: 'The version after this change: one more than the last.' })
+  version: number;
+
+  @Field(() => [SeatState], { description: 'Only the seats that changed.' })
+  seats: SeatState[];
+
+  @Field(() => Showtime)
+  showtime: Showtime;
+}
+
+export { SeatType };

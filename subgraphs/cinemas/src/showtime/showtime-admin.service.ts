@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  CINEMAS_STREAM,
+  type ShowtimeEventPayload,
+  type ShowtimeEventType,
+} from '../../../../runtime/contracts/showtime-events';
+import { AppError, badUserInput, notFound } from '../../../../runtime/errors';
+import { appendEvents } from '../../../../runtime/events/outbox';
+import * as v from '../../../../runtime/validation';
+import { Cinema, Hall, Seat } from '../cinema/cinema.entity';
+import type { MovieCatalog } from './movie-catalog';
+import { SHOWTIME_FORMATS, Showtime, showtimeTimes, type PriceTable } from './showtime.entity';
+import type { ScheduleShowtimeInput, SeatPriceInput } from './showtime.inputs';
+
+/** Called after a commit that wrote events, so the relay publishes them at once. */
+export type EventsWritten = () => void;
+
+/**
+ * The admin's writes to the schedule. Each change and its event are written in one
+ * transaction (the outbox), so no other subgraph can miss a change that happened.
+ */
+export class ShowtimeAdminService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly movies: MovieCatalog,
+    private readonly eventsWritten: EventsWritten = () => {},
+  ) {}
+
+  async schedule(input: ScheduleShowtimeInput, requestId?: string): Promise<Showtime> {
+    if (!(input.startsAt instanceof Date) || Number.isNaN(input.startsAt.getTime())) {
+      throw badUserInput('startsAt', 'startsAt must be a date-time');
+    }
+    if (input.startsAt.getTime() <= Date.now()) {
+      throw badUserInput('startsAt', 'startsAt must be in the future');
+    }
+    if (!(SHOWTIME_FORMATS as readonly string[]).includes(input.format)) {
+      throw badUserInput('format', `format must be one of ${SHOWTIME_FORMATS.join(', ')}`);
+    }
+    const language = v.text('language', input.language, { max: 40 });
+    const subtitles =
+      input.subtitles == null || input.subtitles.trim() === ''
+        ? null
+        : v.text('subtitles', input.subtitles, { max: 40 });
+    const hall = await this.dataSource.getRepository(Hall).findOneBy({ id: input.hallId });
+    if (!hall) throw notFound('Hall', input.hallId);
+    const priceTable = await this.priceTable(hall.id, input.prices);
+    const movie = await this.movies.find(input.movieId, requestId);
+    if (!movie) throw notFound('Movie', input.movieId);
+    if (movie.status === 'ARCHIVED') throw badUserInput('movieId', 'the movie is archived');
+
+    const showtime = Object.assign(new Showtime(), {
+      id: randomUUID(),
+      movieId: movie.id,
+      hallId: hall.id,
+      ...showtimeTimes(input.startsAt, movie.durationMinutes),
+      format: input.format,
+      language,
+      subtitles,
+      priceTable,
+      status: 'SCHEDULED' as const,
+    });
+    await this.write('showtime.scheduled', showtime, async (tx) => {
+      await tx.getRepository(Showtime).insert(showtime);
+    });
+    return showtime;
+  }
+
+  async cancel(id: string): Promise<Showtime> {
+    const showtime = await this.dataSource.getRepository(Showtime).findOneBy({ id });
+    if (!showtime) throw notFound('Showtime', id);
+    if (showtime.status === 'CANCELLED') return showtime;
+    if (showtime.startsAt.getTime() <= Date.now()) {
+      throw new AppError(
+        'INVALID_STATE_TRANSITION',
+        'A showtime that has started cannot be cancelled',
+      );
+    }
+    showtime.status = 'CANCELLED';
+    await this.write('showtime.cancelled', showtime, async (tx) => {
+      await tx.getRepository(Showtime).update({ id }, { status: 'CANCELLED' });
+    });
+    return showtime;
+  }
+
+  async setPrices(id: string, prices: SeatPriceInput[]): Promise<Showtime> {
+    const repo = this.dataSource.getRepository(Showtime);
+    const showtime = await repo.findOneBy({ id });
+    if (!showtime) throw notFound('Showtime', id);
+    showtime.priceTable = await this.priceTable(showtime.hallId, prices);
+    await repo.update({ id }, { priceTable: showtime.priceTable });
+    return showtime;
+  }
+
+  /** Every seat type of the hall needs a price; amounts are whole VND; no duplicates. */
+  private async priceTable(hallId: string, prices: SeatPriceInput[]): Promise<PriceTable> {
+    const table: PriceTable = {};
+    for (const { seatType, amount } of prices) {
+      if (table[seatType] !== undefined)
+        throw badUserInput('prices', `${seatType} is priced twice`);
+      table[seatType] = v.vnd('prices', amount, 10_000_000);
+    }
+    const types: { type: string }[] = await this.dataSource
+      .getRepository(Seat)
+      .createQueryBuilder('s')
+      .select('DISTINCT s.type', 'type')
+      .where('s.hall_id = :hallId', { hallId })
+      .getRawMany();
+    const missing = types
+      .map((t) => t.type)
+      .filter((t) => table[t as keyof PriceTable] === undefined);
+    if (missing.length > 0) throw badUserInput('prices', `no price for ${missing.join(', ')}`);
+    return table;
+  }
+
+  /** The change and its event in one transaction; an overlap in the hall is a conflict. */
+  private async write(
+    type: ShowtimeEventType,
+    showtime: Showtime,
+    change: (tx: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.dataSource.transaction(async (tx) => {
+        await change(tx);
+        await appendEvents(tx, CINEMAS_STREAM, [
+          { type, aggregateId: showtime.id, payload: await showtimePayload(tx, showtime) },
+        ]);
+      });
+    } catch (err) {
+      // 23P01 exclusion_violation: the hall is busy then (cleaning gap included).
+      if ((err as { code?: string }).code === '23P01') {
+        throw new AppError(
+          'SHOWTIME_CONFLICT',
+          'The hall has another showtime then (cleaning time included)',
+          { field: 'startsAt' },
+        );
+      }
+      throw err;
+    }
+    this.eventsWritten();
+  }
+}
+
+/** What other subgraphs learn about a showtime. */
+export async function showtimePayload(
+  tx: EntityManager,
+  showtime: Showtime,
+): Promise<ShowtimeEventPayload> {
+  const hall = await tx.getRepository(Hall).findOneByOrFail({ id: showtime.hallId });
+  const cinema = await tx.getRepository(Cinema).findOneByOrFail({ id: hall.cinemaId });
+  return {
+    showtimeId: showtime.id,
+    movieId: showtime.movieId,
+    hallId: hall.id,
+    cinemaId: cinema.id,
+    cityKey: cinema.cityKey,
+    startsAt: showtime.startsAt.toISOString(),
+    endsAt: showtime.endsAt.toISOString(),
+    status: showtime.status,
+  };
+}
