@@ -12,6 +12,15 @@ export const FEDERATION_LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ' +
   '["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@tag"])';
 
+const TOPICS_UNSUPPORTED = {
+  publish: () => {
+    throw new Error('Use the subgraph pub/sub, not type-graphql topics');
+  },
+  subscribe: () => {
+    throw new Error('Use @Subscription({ subscribe }), not type-graphql topics');
+  },
+};
+
 /** `__resolveReference` per entity type name. */
 export type ReferenceResolvers<Ctx> = Record<
   string,
@@ -38,6 +47,9 @@ export async function buildFederatedSchema<Ctx>(
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: false,
     authChecker,
+    // Subscriptions here name their source with `subscribe` (the subgraph's own pub/sub);
+    // type-graphql still asks for a PubSub, which must never be used through topics.
+    pubSub: TOPICS_UNSUPPORTED,
     authMode: 'error',
     skipCheck: true,
     emitSchemaFile: false,

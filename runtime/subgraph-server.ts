@@ -3,7 +3,10 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { databaseUrlFor, type AppConfig, type SubgraphName } from './config';
@@ -73,6 +76,47 @@ export interface RunningSubgraph extends RunningService {
 /** A RequestContext-typed alias that lets definitions of any context type be listed together. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySubgraphDefinition = SubgraphDefinition<any, any>;
+
+/**
+ * graphql-ws (graphql-transport-ws) on the subgraph's `/graphql`, for its Subscription root.
+ * Only the gateway (or another service) may connect: `connection_init` must carry a valid
+ * signed identity in `payload.headers`, else the socket closes with 4403.
+ */
+function serveSubscriptions(
+  httpServer: Server,
+  schema: GraphQLSchema,
+  config: AppConfig,
+  log: Logger,
+  contextFor: (identity: Identity) => unknown,
+): () => Promise<void> {
+  if (!schema.getSubscriptionType()) return async () => {};
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const server = useServer(
+    {
+      schema,
+      onConnect: (ctx) => {
+        const headers = (ctx.connectionParams?.headers ?? {}) as Record<string, unknown>;
+        const header = headers[IDENTITY_HEADER];
+        const identity = verifyIdentity(
+          typeof header === 'string' ? header : undefined,
+          config.internalSecret,
+        );
+        if (!identity) return false;
+        (ctx.extra as unknown as { identity?: Identity }).identity = identity;
+        return true;
+      },
+      context: (ctx) => contextFor((ctx.extra as unknown as { identity: Identity }).identity),
+      onError: (_ctx, _id, _payload, errors) => {
+        log.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
+      },
+    },
+    wss,
+  );
+  return async () => {
+    await server.dispose();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+}
 
 /** Opens a subgraph's database (creating it when missing) and applies pending migrations. */
 export async function openSubgraphDatabase(
@@ -213,6 +257,13 @@ export async function startSubgraph(
       }),
     );
 
+    const closeSubscriptions = serveSubscriptions(httpServer, schema, config, log, (identity) =>
+      definition.createContext(
+        { requestId: randomUUID(), identity, log: log.child({ ws: true }) },
+        domain,
+      ),
+    );
+
     const port = await listen(httpServer, config.http.host, config.http.port);
     stopWorkers.push(...(definition.startWorkers?.(domain, deps) ?? []));
     const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
@@ -225,6 +276,7 @@ export async function startSubgraph(
       dataSource,
       queryCounter,
       stop: once(async () => {
+        await closeSubscriptions();
         await apollo.stop();
         await closeConnections();
       }),

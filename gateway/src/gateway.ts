@@ -21,6 +21,7 @@ import { closeRedis, createRedis } from '../../runtime/redis';
 import { createAuthenticator } from './authenticate';
 import { mountClerkWebhook } from './clerk-webhook';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
+import { serveWebSockets } from './websocket';
 
 export interface GatewayOptions {
   /** The composed supergraph; read from schema/supergraph.graphql when not given. */
@@ -68,8 +69,9 @@ export async function startGateway(
   const authenticate = createAuthenticator(config.clerk);
   const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
 
+  const supergraphSdl = options.supergraphSdl ?? readSupergraph();
   const gateway = new ApolloGateway({
-    supergraphSdl: options.supergraphSdl ?? readSupergraph(),
+    supergraphSdl,
     // Subgraphs are found through USERS_URL etc., whatever URL composition recorded.
     buildService: ({ name }) =>
       new SubgraphClient(name, config.subgraphUrls[name as SubgraphName], config.internalSecret),
@@ -139,6 +141,15 @@ export async function startGateway(
     }),
   );
 
+  const webSockets = serveWebSockets({
+    httpServer,
+    apollo,
+    supergraphSdl,
+    config,
+    authenticate,
+    log,
+  });
+
   const port = await listen(httpServer, config.http.host, config.http.port);
   const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
   const url = `http://${host}:${port}/graphql`;
@@ -148,6 +159,7 @@ export async function startGateway(
     port,
     url,
     stop: once(async () => {
+      await webSockets.dispose();
       await apollo.stop();
       if (redis) await closeRedis(redis);
     }),

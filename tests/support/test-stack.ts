@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { closeRedis } from '../../runtime/redis';
 import {
   databaseUrlFor,
   loadConfig,
@@ -93,6 +95,8 @@ export interface TestStack {
     options?: RequestOptions,
   ): Promise<GraphQLResponse<T>>;
   restartSubgraph(name: SubgraphName): Promise<void>;
+  /** How many Redis subscribers listen to a showtime's seat events (leak checks). */
+  redisSubscribers(showtimeId: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -120,6 +124,7 @@ export async function startTestStack(
     throw err;
   }
   const gatewayUrl = `http://127.0.0.1:${stack.gateway.port}/graphql`;
+  let redis: Redis | undefined;
   return {
     config,
     stack,
@@ -130,7 +135,14 @@ export async function startTestStack(
     restartSubgraph: async (name) => {
       await stack.restartSubgraph(name);
     },
+    redisSubscribers: async (showtimeId) => {
+      redis ??= new Redis(config.redis.url!);
+      const channel = `${config.redis.keyPrefix}seat-events:${showtimeId}`;
+      const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+      return Number(reply[1]);
+    },
     stop: async () => {
+      if (redis) await closeRedis(redis);
       await stack.stop();
       await dropTestDatabases(config);
     },

@@ -373,6 +373,11 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     this.logger = options.logger ?? console;
   }
 
+  /** The API schema clients see (what a graphql-ws server validates operations against). */
+  get schema(): GraphQLSchema {
+    return this.graphqlSchema;
+  }
+
   /**
    * Starts a subscription. Resolves to an iterator of results (one per upstream event, ending
    * when the upstream ends; an upstream failure arrives as a last result with `errors`), or to

@@ -16,6 +16,14 @@ import { ScheduleIntegrity1732700000000 } from './migrations/1732700000000-sched
 import { MovieRuntimes1732700000001 } from './migrations/1732700000001-movie-runtimes';
 import { startMovieRuntimesProjection } from './showtime/movie-catalog';
 import { hostname } from 'node:os';
+import { SeatReservations1732800000000 } from './migrations/1732800000000-seat-reservations';
+import { startSweeper } from './seat/hold/seat-hold.sweeper';
+import {
+  SeatHoldResolver,
+  SeatStateResolver,
+  SeatUpdateResolver,
+  ShowtimeSeatMapResolver,
+} from './seat/seat.resolver';
 
 /** The cinemas subgraph: cinemas, halls and their seats, showtimes, prices. */
 export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
@@ -28,6 +36,10 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
       MovieShowtimesResolver,
       CinemaAdminResolver,
       ShowtimeAdminResolver,
+      ShowtimeSeatMapResolver,
+      SeatStateResolver,
+      SeatUpdateResolver,
+      SeatHoldResolver,
     ],
     references: {
       Showtime: (ref, ctx) => ctx.loaders.showtimeById.load(String(ref.id)),
@@ -39,12 +51,16 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
     CreateCinemas1732500000000,
     ScheduleIntegrity1732700000000,
     MovieRuntimes1732700000001,
+    SeatReservations1732800000000,
   ],
   createApp: createCinemasApp,
   createContext: createCinemasContext,
   startWorkers: (app, { dataSource, events, log }) => {
     app.relay.start();
+    const sweeper = startSweeper(app.holds, { log });
     return [
+      () => sweeper.stop(),
+      () => app.holds.close(),
       () => app.relay.stop(),
       startMovieRuntimesProjection(dataSource, events, `cinemas-${hostname()}-${process.pid}`, log),
     ];

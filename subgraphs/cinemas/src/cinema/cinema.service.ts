@@ -55,6 +55,11 @@ export class CinemaService {
     return groupByKeys(hallIds, rows, (s) => s.hallId);
   }
 
+  async seatsByIds(ids: readonly string[]): Promise<(Seat | null)[]> {
+    const rows = await this.dataSource.getRepository(Seat).findBy({ id: In([...ids]) });
+    return byKeys(ids, rows, (s) => s.id);
+  }
+
   /** Seats that can be sold at all (not blocked), per hall. */
   async sellableSeatCounts(hallIds: readonly string[]): Promise<number[]> {
     const rows: { hall_id: string; n: string }[] = await this.dataSource.query(

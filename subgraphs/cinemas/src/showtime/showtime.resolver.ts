@@ -80,7 +80,7 @@ export class ShowtimeResolver {
 
   @FieldResolver(() => Int, { description: 'Seats still free to book.' })
   async availableSeats(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<number> {
-    return ctx.loaders.sellableSeatsByHallId.load(showtime.hallId);
+    return ctx.loaders.availableSeats.load(showtime);
   }
 }
 

@@ -69,7 +69,10 @@ export interface SeatHoldStore {
     now?: number,
   ): Promise<{ released: string[]; version: number }>;
   /** Current holds of a showtime, expired windows excluded: seatId -> holder tag. */
-  snapshot(showtimeId: string, now?: number): Promise<{ version: number; holds: Map<string, string> }>;
+  snapshot(
+    showtimeId: string,
+    now?: number,
+  ): Promise<{ version: number; holds: Map<string, string> }>;
   /**
    * Releases every expired window (one AVAILABLE event per showtime+holder that still held
    * seats) and returns how many windows it released. Safe to run concurrently on several
@@ -165,7 +168,12 @@ export function checkExternalChanges(
   seats: ReadonlyArray<{ seatId: string; status: string }>,
 ): Array<{ seatId: string; status: ExternalSeatStatus }> {
   if (!Array.isArray(seats)) throw badUserInput('seats', 'seats must be a list');
-  checkSeatIds(seats.map((s) => s?.seatId));
+  try {
+    checkSeatIds(seats.map((s) => s?.seatId));
+  } catch (err) {
+    // Same rules as seatIds, reported against this call's own argument.
+    throw badUserInput('seats', (err as Error).message.replace('seatIds', 'seats'));
+  }
   for (const { status } of seats) {
     if (!EXTERNAL_STATUSES.has(status)) {
       throw badUserInput('seats', 'status must be BOOKED, AVAILABLE or BLOCKED');

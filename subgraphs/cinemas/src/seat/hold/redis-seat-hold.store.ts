@@ -1,0 +1,244 @@
+import type { Redis } from 'ioredis';
+import {
+  HOLD_LUA,
+  PUBLISH_CHANGE_LUA,
+  RELEASE_LUA,
+  SNAPSHOT_LUA,
+  SWEEP_LUA,
+} from './redis-seat-hold.scripts';
+import {
+  checkExternalChanges,
+  checkHolder,
+  checkHoldSeatIds,
+  checkRules,
+  checkSeatIds,
+  checkShowtimeId,
+  clock,
+  holdLimitExceeded,
+  parseWindowMember,
+  seatUnavailable,
+  sortSeatIds,
+  windowMember,
+  type ExternalSeatStatus,
+  type HoldResult,
+  type SeatHoldRules,
+  type SeatHoldStore,
+} from './seat-hold.store';
+
+export interface RedisSeatHoldStoreOptions extends SeatHoldRules {
+  /** A connection the caller owns (and closes); the store only defines its scripts on it. */
+  redis: Redis;
+  /** Prepended to every key, e.g. `moviehub:`; tests use a unique one per run. */
+  keyPrefix: string;
+  /** The pub/sub channel a showtime's events go to; subscribers listen there. */
+  channel: (showtimeId: string) => string;
+}
+
+/** Window index entries handled per round trip of `sweep`. */
+const SWEEP_BATCH = 100;
+
+type Arg = string | number;
+type ScriptReply = Array<string | number>;
+
+/** The scripts as ioredis `defineCommand` methods (EVALSHA, falling back to EVAL). */
+interface SeatHoldCommands {
+  moviehubSeatHold(...args: Arg[]): Promise<ScriptReply>;
+  moviehubSeatRelease(...args: Arg[]): Promise<ScriptReply>;
+  moviehubSeatSnapshot(...args: Arg[]): Promise<ScriptReply>;
+  moviehubSeatSweep(...args: Arg[]): Promise<number>;
+  moviehubSeatPublishChange(...args: Arg[]): Promise<number>;
+}
+
+/**
+ * The production hold store. Every state change is one Lua script that also INCRs the
+ * showtime's version and PUBLISHes its event, so version order is publish order and no
+ * change is published twice or lost (see `redis-seat-hold.scripts.ts` for the key layout).
+ * Any number of instances may share one Redis; all state lives there.
+ *
+ * Deployment note: the per-showtime keys carry a `{showtimeId}` hash tag, but the sweeper's
+ * `expiries` sorted set is one key for the whole prefix and is written by the hold and sweep
+ * scripts, so those scripts need every key on one node: a single Redis (or a primary with
+ * replicas), not Redis Cluster as is.
+ */
+export class RedisSeatHoldStore implements SeatHoldStore {
+  private readonly redis: Redis & SeatHoldCommands;
+  private readonly ttlMs: number;
+  private readonly maxSeatsPerHolder: number;
+  private readonly expiriesKey: string;
+  private closed = false;
+
+  constructor(private readonly options: RedisSeatHoldStoreOptions) {
+    ({ ttlMs: this.ttlMs, maxSeatsPerHolder: this.maxSeatsPerHolder } = checkRules(options));
+    const redis = options.redis;
+    // Defining again on a shared connection just replaces the identical definition.
+    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 4, lua: HOLD_LUA });
+    redis.defineCommand('moviehubSeatRelease', { numberOfKeys: 3, lua: RELEASE_LUA });
+    redis.defineCommand('moviehubSeatSnapshot', {
+      numberOfKeys: 3,
+      lua: SNAPSHOT_LUA,
+      readOnly: true,
+    });
+    redis.defineCommand('moviehubSeatSweep', { numberOfKeys: 4, lua: SWEEP_LUA });
+    redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 2, lua: PUBLISH_CHANGE_LUA });
+    this.redis = redis as Redis & SeatHoldCommands;
+    this.expiriesKey = `${options.keyPrefix}seat:expiries`;
+  }
+
+  async hold(
+    showtimeId: string,
+    holder: string,
+    seatIds: string[],
+    now?: number,
+  ): Promise<HoldResult> {
+    this.assertOpen();
+    checkShowtimeId(showtimeId);
+    checkHolder(holder);
+    const requested = checkHoldSeatIds(seatIds, this.maxSeatsPerHolder);
+    const keys = this.keys(showtimeId);
+    const reply = await this.redis.moviehubSeatHold(
+      keys.holds,
+      keys.windows,
+      keys.version,
+      this.expiriesKey,
+      showtimeId,
+      holder,
+      clock(now),
+      this.ttlMs,
+      this.maxSeatsPerHolder,
+      this.options.channel(showtimeId),
+      windowMember(showtimeId, holder),
+      ...requested,
+    );
+    const [outcome, ...rest] = reply;
+    if (outcome === 'SEAT_UNAVAILABLE') throw seatUnavailable(rest.map(String));
+    if (outcome === 'HOLD_LIMIT_EXCEEDED') throw holdLimitExceeded(this.maxSeatsPerHolder);
+    const [expiresAt, version, ...held] = rest;
+    return {
+      expiresAt: new Date(Number(expiresAt)),
+      version: Number(version),
+      seatIds: sortSeatIds(held.map(String)),
+    };
+  }
+
+  async release(
+    showtimeId: string,
+    holder: string,
+    seatIds: string[],
+    now?: number,
+  ): Promise<{ released: string[]; version: number }> {
+    this.assertOpen();
+    checkShowtimeId(showtimeId);
+    checkHolder(holder);
+    const seats = checkSeatIds(seatIds);
+    const keys = this.keys(showtimeId);
+    const [version, ...released] = await this.redis.moviehubSeatRelease(
+      keys.holds,
+      keys.windows,
+      keys.version,
+      showtimeId,
+      holder,
+      clock(now),
+      this.options.channel(showtimeId),
+      ...seats,
+    );
+    return { released: released.map(String), version: Number(version) };
+  }
+
+  async snapshot(
+    showtimeId: string,
+    now?: number,
+  ): Promise<{ version: number; holds: Map<string, string> }> {
+    this.assertOpen();
+    checkShowtimeId(showtimeId);
+    const keys = this.keys(showtimeId);
+    const [version, ...flat] = await this.redis.moviehubSeatSnapshot(
+      keys.holds,
+      keys.windows,
+      keys.version,
+      clock(now),
+    );
+    const holds = new Map<string, string>();
+    for (let i = 0; i < flat.length; i += 2) holds.set(String(flat[i]), String(flat[i + 1]));
+    return { version: Number(version), holds };
+  }
+
+  /**
+   * Lists expired windows from the index and hands each to the sweep script, which re-checks
+   * it; every listed member leaves the index (released, or re-scored when renewed), so the
+   * loop ends even while other instances sweep the same entries.
+   */
+  async sweep(now?: number): Promise<number> {
+    this.assertOpen();
+    const at = clock(now);
+    let released = 0;
+    for (;;) {
+      const members = await this.redis.zrangebyscore(
+        this.expiriesKey,
+        '-inf',
+        at,
+        'LIMIT',
+        0,
+        SWEEP_BATCH,
+      );
+      const results = await Promise.all(members.map((member) => this.sweepWindow(member, at)));
+      released += results.reduce((sum, n) => sum + n, 0);
+      if (members.length < SWEEP_BATCH) return released;
+    }
+  }
+
+  async publishChange(
+    showtimeId: string,
+    seats: Array<{ seatId: string; status: ExternalSeatStatus }>,
+  ): Promise<number> {
+    this.assertOpen();
+    checkShowtimeId(showtimeId);
+    const changes = checkExternalChanges(seats);
+    const keys = this.keys(showtimeId);
+    const version = await this.redis.moviehubSeatPublishChange(
+      keys.holds,
+      keys.version,
+      showtimeId,
+      this.options.channel(showtimeId),
+      ...changes.flatMap(({ seatId, status }) => [seatId, status]),
+    );
+    return Number(version);
+  }
+
+  /** The connection belongs to the caller, so closing only stops this store taking calls. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private async sweepWindow(member: string, now: number): Promise<number> {
+    const window = parseWindowMember(member);
+    if (!window) {
+      // Not written by this store (every member it writes parses); drop it so it cannot
+      // come back in every batch.
+      await this.redis.zrem(this.expiriesKey, member);
+      return 0;
+    }
+    const keys = this.keys(window.showtimeId);
+    const released = await this.redis.moviehubSeatSweep(
+      keys.holds,
+      keys.windows,
+      keys.version,
+      this.expiriesKey,
+      member,
+      window.showtimeId,
+      window.holder,
+      now,
+      this.options.channel(window.showtimeId),
+    );
+    return Number(released);
+  }
+
+  /** One hash tag per showtime, so a showtime's keys stay in one cluster slot. */
+  private keys(showtimeId: string): { holds: string; windows: string; version: string } {
+    const base = `${this.options.keyPrefix}seat:{${showtimeId}}`;
+    return { holds: `${base}:holds`, windows: `${base}:windows`, version: `${base}:version` };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The seat-hold store is closed');
+  }
+}

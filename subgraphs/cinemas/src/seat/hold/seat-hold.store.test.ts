@@ -1,0 +1,515 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { closeRedis, createRedis } from '../../../../../runtime/redis';
+import { testRedisUrl } from '../../../../../tests/support/services';
+import { uniquePrefix } from '../../../../../tests/support/test-stack';
+import { MemorySeatHoldStore } from './memory-seat-hold.store';
+import { RedisSeatHoldStore } from './redis-seat-hold.store';
+import type { SeatEvent, SeatHoldStore } from './seat-hold.store';
+
+const TTL_SECONDS = 600;
+const TTL_MS = TTL_SECONDS * 1000;
+const MAX_SEATS = 8;
+/** The fake clock's start; every `now` in this file is T0 plus something. */
+const T0 = 1_700_000_000_000;
+
+/** What one test gets: a store, a second instance over the same state, and its events. */
+interface Harness {
+  store: SeatHoldStore;
+  /** Another instance sharing the state (Redis: its own connection; memory: the same store). */
+  peer: SeatHoldStore;
+  /** Events published so far for a showtime, in arrival order. */
+  events(showtimeId: string): SeatEvent[];
+  /** Resolves once every event published before the call has arrived. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Implementation {
+  setup(): Promise<void>;
+  harness(): Promise<Harness>;
+  teardown(): Promise<void>;
+}
+
+function memoryImplementation(): Implementation {
+  return {
+    setup: async () => {},
+    harness: async () => {
+      const received = new Map<string, SeatEvent[]>();
+      const store = new MemorySeatHoldStore({
+        ttlSeconds: TTL_SECONDS,
+        maxSeatsPerHolder: MAX_SEATS,
+        publish: (showtimeId, event) => {
+          expect(event.showtimeId).toBe(showtimeId);
+          // A copy, as if it went over the wire: later changes must not alter it.
+          received.set(showtimeId, [
+            ...(received.get(showtimeId) ?? []),
+            JSON.parse(JSON.stringify(event)),
+          ]);
+        },
+      });
+      return {
+        store,
+        peer: store,
+        events: (id) => received.get(id) ?? [],
+        // The memory store publishes synchronously, inside the change.
+        flush: async () => {},
+        close: () => store.close(),
+      };
+    },
+    teardown: async () => {},
+  };
+}
+
+function redisImplementation(): Implementation {
+  const base = `moviehub-test:${uniquePrefix()}`;
+  let redis: Redis;
+  let peerRedis: Redis;
+  let subscriber: Redis;
+  const received = new Map<string, string[]>();
+  const barriers = new Map<string, () => void>();
+  const barrierChannel = `${base}barrier`;
+
+  return {
+    setup: async () => {
+      redis = createRedis(testRedisUrl);
+      peerRedis = createRedis(testRedisUrl);
+      subscriber = createRedis(testRedisUrl);
+      subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
+        if (channel === barrierChannel) {
+          barriers.get(message)?.();
+          barriers.delete(message);
+          return;
+        }
+        received.set(channel, [...(received.get(channel) ?? []), message]);
+      });
+      await subscriber.psubscribe(`${base}*`);
+    },
+    harness: async () => {
+      // A prefix per test: the sweeper's index spans the prefix, and tests sweep at
+      // different fake times.
+      const keyPrefix = `${base}${randomUUID().slice(0, 8)}:`;
+      const channel = (showtimeId: string) => `${keyPrefix}seat-events:${showtimeId}`;
+      const options = { keyPrefix, ttlSeconds: TTL_SECONDS, maxSeatsPerHolder: MAX_SEATS, channel };
+      const store = new RedisSeatHoldStore({ ...options, redis });
+      const peer = new RedisSeatHoldStore({ ...options, redis: peerRedis });
+      return {
+        store,
+        peer,
+        events: (id) =>
+          (received.get(channel(id)) ?? []).map((message) => {
+            const event = JSON.parse(message) as SeatEvent;
+            expect(message).toBe(JSON.stringify(event)); // the exact JSON.stringify shape
+            return event;
+          }),
+        // Redis delivers PUBLISHes to a subscriber in the order it executed them, so once a
+        // barrier published after the operations arrives, so has everything before it.
+        flush: async () => {
+          const token = randomUUID();
+          const arrived = new Promise<void>((resolve) => barriers.set(token, resolve));
+          await redis.publish(barrierChannel, token);
+          await arrived;
+        },
+        close: async () => {
+          await Promise.all([store.close(), peer.close()]);
+        },
+      };
+    },
+    teardown: async () => {
+      if (redis) {
+        const keys = await redis.keys(`${base}*`);
+        if (keys.length > 0) await redis.del(...keys);
+      }
+      if (subscriber) await subscriber.punsubscribe();
+      await Promise.all([redis, peerRedis, subscriber].filter(Boolean).map(closeRedis));
+    },
+  };
+}
+
+/** Awaits a promise expected to fail with an AppError; returns its code and extensions. */
+async function failure(promise: Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { extensions?: Record<string, unknown> }).extensions ?? {};
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A small deterministic PRNG, so a failing random interleaving can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const seatsOf = (event: SeatEvent) => event.seats.map((s) => s.seatId).sort();
+
+describe.each([
+  ['memory', memoryImplementation],
+  ['redis', redisImplementation],
+])('SeatHoldStore (%s)', (_name, makeImplementation) => {
+  const implementation = makeImplementation();
+  let h: Harness;
+  let showtimeId: string;
+
+  beforeAll(() => implementation.setup());
+  afterAll(() => implementation.teardown());
+  beforeEach(async () => {
+    h = await implementation.harness();
+    showtimeId = randomUUID();
+  });
+  afterEach(() => h.close());
+
+  it('of 40 concurrent holds of one seat, exactly one wins; the 39 others name the seat', async () => {
+    const holders = Array.from({ length: 40 }, (_, i) => `holder-${i}`);
+    const results = await Promise.allSettled(
+      holders.map((holder, i) => (i % 2 ? h.peer : h.store).hold(showtimeId, holder, ['A1'], T0)),
+    );
+    const winners = holders.filter((_, i) => results[i].status === 'fulfilled');
+    expect(winners).toHaveLength(1);
+    for (const result of results) {
+      if (result.status === 'fulfilled') continue;
+      expect(result.reason.extensions).toMatchObject({
+        code: 'SEAT_UNAVAILABLE',
+        seatIds: ['A1'],
+      });
+      expect(result.reason.message).not.toContain('holder-');
+    }
+    const snapshot = await h.store.snapshot(showtimeId, T0);
+    expect(snapshot).toEqual({ version: 1, holds: new Map([['A1', winners[0]]]) });
+    await h.flush();
+    expect(h.events(showtimeId)).toEqual([
+      { showtimeId, version: 1, seats: [{ seatId: 'A1', status: 'HELD', holder: winners[0] }] },
+    ]);
+  });
+
+  it('never leaves a partial hold when overlapping multi-seat holds race', async () => {
+    const next = random(42);
+    for (let round = 0; round < 5; round++) {
+      const showtime = `${showtimeId}-${round}`;
+      // [A1,A2], [A2,A3], ... plus random runs of 2-4 seats over a 12-seat row.
+      const requests = Array.from({ length: 30 }, (_, i) => {
+        const start = i < 11 ? i + 1 : 1 + Math.floor(next() * 10);
+        const length = i < 11 ? 2 : 2 + Math.floor(next() * 3);
+        const seats = Array.from({ length }, (_, k) => `A${start + k}`).filter(
+          (seat) => Number(seat.slice(1)) <= 12,
+        );
+        return { holder: `holder-${i}`, seats };
+      });
+      const results = await Promise.allSettled(
+        requests.map(({ holder, seats }, i) =>
+          (i % 2 ? h.peer : h.store).hold(showtime, holder, seats, T0),
+        ),
+      );
+      const { holds, version } = await h.store.snapshot(showtime, T0);
+      const winners = new Set(
+        requests.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.holder),
+      );
+      requests.forEach(({ holder, seats }, i) => {
+        const result = results[i];
+        if (result.status === 'fulfilled') {
+          expect(result.value.seatIds.sort()).toEqual([...seats].sort());
+          for (const seat of seats) expect(holds.get(seat)).toBe(holder);
+        } else {
+          expect(result.reason.extensions.code).toBe('SEAT_UNAVAILABLE');
+          // Every seat named as unavailable is a winner's (nothing is released in between),
+          // and a loser holds nothing at all.
+          const named = result.reason.extensions.seatIds as string[];
+          expect(named.length).toBeGreaterThan(0);
+          for (const seat of named) expect(winners.has(holds.get(seat) ?? '')).toBe(true);
+          expect([...holds.values()]).not.toContain(holder);
+        }
+      });
+      for (const holder of holds.values()) expect(winners.has(holder)).toBe(true);
+      expect(version).toBe(winners.size);
+      await h.flush();
+      expect(h.events(showtime).map((e) => e.version)).toEqual(
+        Array.from({ length: winners.size }, (_, i) => i + 1),
+      );
+    }
+  });
+
+  it('allows 8 seats per holder; a 9th fails with HOLD_LIMIT_EXCEEDED and changes nothing', async () => {
+    await h.store.hold(showtimeId, 'h', ['A1', 'A2', 'A3', 'A4', 'A5'], T0);
+    const eight = await h.store.hold(showtimeId, 'h', ['A6', 'A7', 'A8'], T0 + 1000);
+    expect(eight.seatIds).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8']);
+    expect(eight.version).toBe(2);
+    const before = await h.store.snapshot(showtimeId, T0 + 2000);
+
+    for (const seats of [['A9'], ['A1', 'A9'], ['B1', 'B2']]) {
+      expect(await failure(h.store.hold(showtimeId, 'h', seats, T0 + 2000))).toMatchObject({
+        code: 'HOLD_LIMIT_EXCEEDED',
+      });
+    }
+    const nine = Array.from({ length: 9 }, (_, i) => `C${i + 1}`);
+    expect(await failure(h.store.hold(showtimeId, 'other', nine, T0))).toMatchObject({
+      code: 'HOLD_LIMIT_EXCEEDED',
+    });
+
+    // Holding seats one already holds is fine at the limit, and changes nothing.
+    const again = await h.store.hold(showtimeId, 'h', ['A1', 'A8'], T0 + 2000);
+    expect(again).toEqual({ ...eight, expiresAt: new Date(T0 + TTL_MS) });
+    expect(await h.store.snapshot(showtimeId, T0 + 2000)).toEqual(before);
+    await h.flush();
+    expect(h.events(showtimeId).map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it('counts the window from the first hold; sweep() frees exactly that holder’s seats', async () => {
+    const first = await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
+    expect(first.expiresAt).toEqual(new Date(T0 + TTL_MS));
+    const later = await h.store.hold(showtimeId, 'h', ['A3'], T0 + TTL_MS / 2);
+    expect(later.expiresAt).toEqual(new Date(T0 + TTL_MS)); // not extended
+    expect(later.seatIds).toEqual(['A1', 'A2', 'A3']);
+    await h.store.hold(showtimeId, 'g', ['B1'], T0 + TTL_MS / 2);
+
+    expect(await h.store.sweep(T0 + TTL_MS - 1)).toBe(0);
+    expect((await h.store.snapshot(showtimeId, T0 + TTL_MS - 1)).holds.size).toBe(4);
+    // Past its window h holds nothing, even before any sweep.
+    expect(await h.store.snapshot(showtimeId, T0 + TTL_MS)).toEqual({
+      version: 3,
+      holds: new Map([['B1', 'g']]),
+    });
+
+    expect(await h.store.sweep(T0 + TTL_MS)).toBe(1);
+    expect(await h.store.sweep(T0 + TTL_MS)).toBe(0);
+    await h.flush();
+    const events = h.events(showtimeId);
+    expect(events).toHaveLength(4);
+    expect(events[3]).toEqual({
+      showtimeId,
+      version: 4,
+      seats: ['A1', 'A2', 'A3'].map((seatId) => ({ seatId, status: 'AVAILABLE', holder: null })),
+    });
+    expect(await h.store.snapshot(showtimeId, T0 + TTL_MS)).toEqual({
+      version: 4,
+      holds: new Map([['B1', 'g']]),
+    });
+
+    // The next hold starts a new window.
+    const renewed = await h.store.hold(showtimeId, 'h', ['A1'], T0 + TTL_MS + 5);
+    expect(renewed.expiresAt).toEqual(new Date(T0 + TTL_MS + 5 + TTL_MS));
+  });
+
+  it('releases and publishes each window once when two sweepers race', async () => {
+    for (let round = 0; round < 5; round++) {
+      const start = T0 + round * 2 * TTL_MS;
+      const holders = Array.from({ length: 12 }, (_, i) => `holder-${i}`);
+      await Promise.all(
+        holders.map((holder, i) =>
+          h.store.hold(showtimeId, holder, [`R${round}S${2 * i}`, `R${round}S${2 * i + 1}`], start),
+        ),
+      );
+      const [a, b] = await Promise.all([
+        h.store.sweep(start + TTL_MS),
+        h.peer.sweep(start + TTL_MS),
+      ]);
+      expect(a + b).toBe(holders.length);
+      expect((await h.store.snapshot(showtimeId, start)).holds.size).toBe(0);
+    }
+    await h.flush();
+    const releases = h.events(showtimeId).filter((e) => e.seats[0].status === 'AVAILABLE');
+    expect(releases).toHaveLength(5 * 12);
+    const released = releases.flatMap(seatsOf);
+    expect(new Set(released).size).toBe(released.length);
+    expect(released).toHaveLength(5 * 24);
+    expect(h.events(showtimeId).map((e) => e.version)).toEqual(
+      Array.from({ length: 5 * 24 }, (_, i) => i + 1),
+    );
+  });
+
+  it('publishes consecutive versions across hold, release, sweep and publishChange', async () => {
+    const returned: number[] = [];
+    returned.push((await h.store.hold(showtimeId, 'h', ['A1', 'A2', 'A3'], T0)).version);
+    await failure(h.store.hold(showtimeId, 'g', ['A3', 'A4'], T0)); // no version
+    returned.push((await h.store.release(showtimeId, 'h', ['A3'], T0)).version);
+    returned.push(await h.store.publishChange(showtimeId, [{ seatId: 'A1', status: 'BOOKED' }]));
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? h.peer : h.store).hold(showtimeId, `b${i}`, [`B${i}`], T0 + 1),
+      ),
+    );
+    returned.push(...burst.map((r) => r.version));
+    returned.push((await h.store.hold(showtimeId, 'g', ['A2'], T0 + TTL_MS)).version); // taken over
+    expect(await h.store.sweep(T0 + TTL_MS + 1)).toBe(21); // h (nothing left) and b0..b19
+    returned.push(
+      await h.store.publishChange(showtimeId, [
+        { seatId: 'C1', status: 'BLOCKED' },
+        { seatId: 'A2', status: 'AVAILABLE' },
+      ]),
+    );
+
+    await h.flush();
+    const versions = h.events(showtimeId).map((e) => e.version);
+    // 1 hold, 1 release, 1 change, 20 holds, 1 take-over, 20 sweeps (h had nothing left), 1 change
+    expect(versions).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+    expect(new Set(returned)).toEqual(new Set(versions.filter((v) => v < 25 || v === 45)));
+    const last = h.events(showtimeId)[44];
+    expect(last.seats).toEqual([
+      { seatId: 'C1', status: 'BLOCKED', holder: null },
+      { seatId: 'A2', status: 'AVAILABLE', holder: null },
+    ]);
+    expect(await h.store.snapshot(showtimeId, T0 + TTL_MS + 1)).toEqual({
+      version: 45,
+      holds: new Map(),
+    });
+  });
+
+  it('ignores a release by someone who does not hold the seats', async () => {
+    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
+    await h.store.hold(showtimeId, 'g', ['B1'], T0);
+    const before = await h.store.snapshot(showtimeId, T0);
+
+    expect(await h.store.release(showtimeId, 'g', ['A1', 'A2'], T0)).toEqual({
+      released: [],
+      version: 2,
+    });
+    expect(await h.store.release(showtimeId, 'nobody', ['A1', 'Z9'], T0)).toEqual({
+      released: [],
+      version: 2,
+    });
+    expect(await h.store.snapshot(showtimeId, T0)).toEqual(before);
+    await h.flush();
+    expect(h.events(showtimeId)).toHaveLength(2);
+
+    // A mixed request releases only the caller's own seat.
+    expect(await h.store.release(showtimeId, 'g', ['A1', 'B1'], T0)).toEqual({
+      released: ['B1'],
+      version: 3,
+    });
+    await h.flush();
+    expect(h.events(showtimeId)[2]).toEqual({
+      showtimeId,
+      version: 3,
+      seats: [{ seatId: 'B1', status: 'AVAILABLE', holder: null }],
+    });
+  });
+
+  it('lets another holder take an expired window’s seats before the sweeper ran', async () => {
+    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
+    expect(await failure(h.store.hold(showtimeId, 'g', ['A1'], T0 + TTL_MS - 1))).toMatchObject({
+      code: 'SEAT_UNAVAILABLE',
+      seatIds: ['A1'],
+    });
+    const taken = await h.store.hold(showtimeId, 'g', ['A1'], T0 + TTL_MS);
+    expect(taken).toEqual({
+      expiresAt: new Date(T0 + 2 * TTL_MS),
+      version: 2,
+      seatIds: ['A1'],
+    });
+    // h's own late release frees nothing: it no longer holds anything.
+    expect(await h.store.release(showtimeId, 'h', ['A2'], T0 + TTL_MS)).toEqual({
+      released: [],
+      version: 2,
+    });
+    expect(await h.store.snapshot(showtimeId, T0 + TTL_MS)).toEqual({
+      version: 2,
+      holds: new Map([['A1', 'g']]),
+    });
+
+    // The sweep frees what h still had (A2), and leaves g's A1 alone.
+    expect(await h.store.sweep(T0 + TTL_MS)).toBe(1);
+    await h.flush();
+    expect(h.events(showtimeId)).toEqual([
+      {
+        showtimeId,
+        version: 1,
+        seats: [
+          { seatId: 'A1', status: 'HELD', holder: 'h' },
+          { seatId: 'A2', status: 'HELD', holder: 'h' },
+        ],
+      },
+      { showtimeId, version: 2, seats: [{ seatId: 'A1', status: 'HELD', holder: 'g' }] },
+      { showtimeId, version: 3, seats: [{ seatId: 'A2', status: 'AVAILABLE', holder: null }] },
+    ]);
+    expect((await h.store.snapshot(showtimeId, T0 + TTL_MS)).holds).toEqual(new Map([['A1', 'g']]));
+  });
+
+  it('gives a holder whose window passed a new one, freeing leftovers it no longer wants', async () => {
+    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
+    const renewed = await h.store.hold(showtimeId, 'h', ['A2', 'A3'], T0 + TTL_MS);
+    expect(renewed).toEqual({
+      expiresAt: new Date(T0 + 2 * TTL_MS),
+      version: 2,
+      seatIds: ['A2', 'A3'],
+    });
+    expect(await h.store.sweep(T0 + TTL_MS)).toBe(0); // the window is the new one
+    await h.flush();
+    expect(h.events(showtimeId)[1]).toEqual({
+      showtimeId,
+      version: 2,
+      seats: [
+        { seatId: 'A1', status: 'AVAILABLE', holder: null },
+        { seatId: 'A2', status: 'HELD', holder: 'h' },
+        { seatId: 'A3', status: 'HELD', holder: 'h' },
+      ],
+    });
+    expect(await h.store.sweep(T0 + 2 * TTL_MS)).toBe(1);
+  });
+
+  it('publishChange removes holds on the changed seats and never names a holder', async () => {
+    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
+    const version = await h.store.publishChange(showtimeId, [
+      { seatId: 'A1', status: 'BOOKED' },
+      { seatId: 'C5', status: 'BLOCKED' },
+    ]);
+    expect(version).toBe(2);
+    expect((await h.store.snapshot(showtimeId, T0)).holds).toEqual(new Map([['A2', 'h']]));
+    // The seat is free of holds now; whether it may be held is the booking records' call.
+    expect((await h.store.hold(showtimeId, 'g', ['A1'], T0)).seatIds).toEqual(['A1']);
+    await h.flush();
+    expect(h.events(showtimeId)[1]).toEqual({
+      showtimeId,
+      version: 2,
+      seats: [
+        { seatId: 'A1', status: 'BOOKED', holder: null },
+        { seatId: 'C5', status: 'BLOCKED', holder: null },
+      ],
+    });
+    for (const event of h.events(showtimeId)) {
+      expect(Object.keys(event).sort()).toEqual(['seats', 'showtimeId', 'version']);
+      for (const seat of event.seats) {
+        expect(Object.keys(seat).sort()).toEqual(['holder', 'seatId', 'status']);
+      }
+    }
+  });
+
+  it('keeps showtimes apart', async () => {
+    const other = randomUUID();
+    await h.store.hold(showtimeId, 'h', ['A1'], T0);
+    expect((await h.store.hold(other, 'g', ['A1'], T0)).version).toBe(1);
+    expect((await h.store.snapshot(other, T0)).holds).toEqual(new Map([['A1', 'g']]));
+    expect(await h.store.snapshot(randomUUID(), T0)).toEqual({ version: 0, holds: new Map() });
+  });
+
+  it('refuses malformed input with BAD_USER_INPUT before touching any state', async () => {
+    const bad: Array<[() => Promise<unknown>, string]> = [
+      [() => h.store.hold(showtimeId, 'h', [], T0), 'seatIds'],
+      [() => h.store.hold(showtimeId, 'h', ['A1', 'A1'], T0), 'seatIds'],
+      [() => h.store.hold(showtimeId, 'h', [''], T0), 'seatIds'],
+      [() => h.store.release(showtimeId, 'h', [], T0), 'seatIds'],
+      [() => h.store.release(showtimeId, 'h', ['A1', 'A1'], T0), 'seatIds'],
+      [() => h.store.hold('a|b', 'h', ['A1'], T0), 'showtimeId'],
+      [() => h.store.hold('{x}', 'h', ['A1'], T0), 'showtimeId'],
+      [() => h.store.publishChange(showtimeId, []), 'seats'],
+      [
+        () => h.store.publishChange(showtimeId, [{ seatId: 'A1', status: 'HELD' as 'BOOKED' }]),
+        'seats',
+      ],
+    ];
+    for (const [call, field] of bad) {
+      expect(await failure(call())).toEqual({ code: 'BAD_USER_INPUT', field });
+    }
+    expect(await h.store.snapshot(showtimeId, T0)).toEqual({ version: 0, holds: new Map() });
+    await h.flush();
+    expect(h.events(showtimeId)).toEqual([]);
+  });
+
+  it('refuses calls once closed', async () => {
+    await h.store.close();
+    await expect(h.store.hold(showtimeId, 'h', ['A1'], T0)).rejects.toThrow(/closed/);
+    await expect(h.store.sweep(T0)).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,68 @@
+import type { Logger } from '../../../../../runtime/logger';
+import type { SeatHoldStore } from './seat-hold.store';
+
+export interface SeatHoldSweeperOptions {
+  /**
+   * Pause between the end of one sweep and the start of the next. The default keeps expiry
+   * broadcasts well inside the 2 s that DESIGN.md invariant 3 allows.
+   */
+  intervalMs?: number;
+  log?: Pick<Logger, 'warn' | 'debug'>;
+}
+
+export interface SeatHoldSweeper {
+  /** No sweep starts after this; resolves once the one in flight (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `store.sweep()` over and over, so expired windows are freed and broadcast even when
+ * nobody touches the showtime again; Redis keyspace notifications alone would not survive a
+ * restart or a missed message. Each instance of the service may run one: the store releases
+ * each window exactly once however many sweep at the same time.
+ *
+ * The next sweep is scheduled only after the previous one settled (a chain of timeouts, not
+ * an interval), so a slow Redis can never stack up overlapping sweeps. A failed sweep is
+ * logged and retried at the next tick: the windows stay in the index until one succeeds.
+ */
+export function startSweeper(
+  store: Pick<SeatHoldStore, 'sweep'>,
+  { intervalMs = 250, log }: SeatHoldSweeperOptions = {},
+): SeatHoldSweeper {
+  if (!Number.isFinite(intervalMs) || intervalMs < 1) {
+    throw new Error('intervalMs must be a positive number of milliseconds');
+  }
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  const run = async (): Promise<void> => {
+    try {
+      const released = await store.sweep();
+      if (released > 0) log?.debug({ released }, 'released expired seat holds');
+    } catch (err) {
+      log?.warn({ err }, 'seat-hold sweep failed; retrying at the next tick');
+    }
+  };
+
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      running = run().finally(() => {
+        running = undefined;
+        schedule();
+      });
+    }, intervalMs);
+  };
+
+  schedule();
+  return {
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}

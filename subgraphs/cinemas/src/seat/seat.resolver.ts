@@ -1,0 +1,116 @@
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import { requireUser } from '../../../../runtime/auth';
+import { notFound } from '../../../../runtime/errors';
+import { requireUuid } from '../../../../runtime/ids';
+import { SeatType } from '../cinema/cinema.entity';
+import type { CinemasContext } from '../context';
+import { Showtime } from '../showtime/showtime.entity';
+import type { SeatEvent } from './hold/seat-hold.store';
+import { HoldResult, ReleaseResult, SeatMap, SeatState, SeatUpdate } from './seat-map.types';
+
+const seatIdsArg = (seatIds: string[]) => seatIds.map((id) => requireUuid(id, 'seatIds'));
+
+@Resolver(() => Showtime)
+export class ShowtimeSeatMapResolver {
+  @FieldResolver(() => SeatMap, { description: 'Every seat and its state, for the viewer.' })
+  async seatMap(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<SeatMap> {
+    const seats = await ctx.loaders.seatsByHallId.load(showtime.hallId);
+    for (const seat of seats) ctx.loaders.seatById.prime(seat.id, seat);
+    return ctx.app.seats.seatMap(showtime, seats, ctx.identity.userId);
+  }
+}
+
+@Resolver(() => SeatState)
+export class SeatStateResolver {
+  private async seat(state: SeatState, ctx: CinemasContext) {
+    const seat = await ctx.loaders.seatById.load(state.seatId);
+    if (!seat) throw notFound('Seat', state.seatId);
+    return seat;
+  }
+
+  @FieldResolver(() => String, { description: 'Row label: A, B, ...' })
+  async row(@Root() state: SeatState, @Ctx() ctx: CinemasContext): Promise<string> {
+    return (await this.seat(state, ctx)).row;
+  }
+
+  @FieldResolver(() => Int, { description: 'Seat number within its row.' })
+  async number(@Root() state: SeatState, @Ctx() ctx: CinemasContext): Promise<number> {
+    return (await this.seat(state, ctx)).number;
+  }
+
+  @FieldResolver(() => SeatType)
+  async type(@Root() state: SeatState, @Ctx() ctx: CinemasContext): Promise<SeatType> {
+    return (await this.seat(state, ctx)).type;
+  }
+}
+
+@Resolver(() => SeatUpdate)
+export class SeatUpdateResolver {
+  @FieldResolver(() => Showtime)
+  async showtime(@Root() update: SeatUpdate, @Ctx() ctx: CinemasContext): Promise<Showtime> {
+    const showtime = await ctx.loaders.showtimeById.load(update.showtimeId);
+    if (!showtime) throw notFound('Showtime', update.showtimeId);
+    return showtime;
+  }
+}
+
+@Resolver()
+export class SeatHoldResolver {
+  @Authorized()
+  @Mutation(() => HoldResult, {
+    description:
+      "Holds seats for 10 minutes from the caller's first hold in this showtime. All or nothing.",
+  })
+  async holdSeats(
+    @Arg('showtimeId', () => ID) showtimeId: string,
+    @Arg('seatIds', () => [ID]) seatIds: string[],
+    @Ctx() ctx: CinemasContext,
+  ) {
+    return ctx.app.seats.hold(
+      requireUuid(showtimeId, 'showtimeId'),
+      requireUser(ctx),
+      seatIdsArg(seatIds),
+    );
+  }
+
+  @Authorized()
+  @Mutation(() => ReleaseResult, { description: "Releases the caller's holds among these seats." })
+  async releaseSeats(
+    @Arg('showtimeId', () => ID) showtimeId: string,
+    @Arg('seatIds', () => [ID]) seatIds: string[],
+    @Ctx() ctx: CinemasContext,
+  ) {
+    return ctx.app.seats.release(
+      requireUuid(showtimeId, 'showtimeId'),
+      requireUser(ctx),
+      seatIdsArg(seatIds),
+    );
+  }
+
+  @Subscription(() => SeatUpdate, {
+    description:
+      'Live seat states of one showtime: each event lists only the changed seats and the next version.',
+    subscribe: ({ args, context }) =>
+      (context as CinemasContext).app.seats.events(
+        requireUuid(String(args.showtimeId), 'showtimeId'),
+      ),
+  })
+  seatUpdates(
+    @Root() event: SeatEvent,
+    @Arg('showtimeId', () => ID) _showtimeId: string,
+    @Ctx() ctx: CinemasContext,
+  ) {
+    return ctx.app.seats.forViewer(event, ctx.identity.userId);
+  }
+}
