@@ -51,6 +51,28 @@ export async function dropTestDatabases(config: AppConfig): Promise<void> {
   await Promise.all(SUBGRAPH_NAMES.map((name) => dropDatabase(databaseUrlFor(config, name))));
 }
 
+/** Deletes every Redis key of a test configuration's prefix (holds, versions, streams). */
+export async function deleteTestKeys(config: AppConfig): Promise<void> {
+  if (!config.redis.url || !config.redis.keyPrefix.startsWith('moviehub-test:')) return;
+  const redis = new Redis(config.redis.url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${config.redis.keyPrefix}*`,
+        'COUNT',
+        500,
+      );
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await closeRedis(redis);
+  }
+}
+
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
   headers: Headers;
@@ -142,9 +164,10 @@ export async function startTestStack(
       return Number(reply[1]);
     },
     stop: async () => {
-      if (redis) await closeRedis(redis);
       await stack.stop();
       await dropTestDatabases(config);
+      await deleteTestKeys(config);
+      if (redis) await closeRedis(redis);
     },
   };
 }
