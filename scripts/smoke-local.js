@@ -68,7 +68,7 @@ async function gql(url, query, variables) {
   if (!id) fail(`no movie now showing: ${JSON.stringify(list)}`);
   const detail = await gql(
     url,
-    'query($id: ID!) { movie(id: $id) { title showtimes { startsAt hall { name cinema { name city } } } } }',
+    'query($id: ID!) { movie(id: $id) { title showtimes { id startsAt hall { name cinema { name city } } } } }',
     { id },
   );
   const shows = detail.data?.movie?.showtimes ?? [];
@@ -77,6 +77,60 @@ async function gql(url, query, variables) {
   }
   const sandbox = await fetch(url, { headers: { accept: 'text/html' } });
   if (!/sandbox/i.test(await sandbox.text())) fail('GET /graphql did not serve Sandbox');
+
+  // The live seat map in one process: a hold with the printed demo token reaches a
+  // subscriber over graphql-ws (in-process pub/sub and hold store).
+  const token = /Bearer <token>".*\n\s*(\S+)/.exec(output)?.[1];
+  if (!token) fail('no demo token printed');
+  const showtime = shows.find((s) => Date.parse(s.startsAt) > Date.now() + 3_600_000);
+  const seatMap = await gql(
+    url,
+    'query($id: ID!) { showtime(id: $id) { seatMap { version seats { seatId status } } } }',
+    { id: showtime.id },
+  );
+  const seat = seatMap.data?.showtime?.seatMap?.seats?.find((s) => s.status === 'AVAILABLE');
+  if (!seat) fail(`no available seat: ${JSON.stringify(seatMap).slice(0, 300)}`);
+  const { createClient } = require('graphql-ws');
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: require('ws'),
+    retryAttempts: 0,
+  });
+  const event = new Promise((resolveEvent, rejectEvent) => {
+    const stopTimer = setTimeout(() => rejectEvent(new Error('no seat event within 10 s')), 10_000);
+    client.subscribe(
+      {
+        query: `subscription($id: ID!) { seatUpdates(showtimeId: $id) { version seats { seatId status } showtime { movie { title } } } }`,
+        variables: { id: showtime.id },
+      },
+      {
+        next: (value) => {
+          clearTimeout(stopTimer);
+          resolveEvent(value);
+        },
+        error: (err) => rejectEvent(new Error(JSON.stringify(err))),
+        complete: () => {},
+      },
+    );
+  });
+  await new Promise((r) => client.on('connected', r));
+  await new Promise((r) => setTimeout(r, 200)); // the subscribe message follows connection_ack
+  const held = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      query:
+        'mutation($s: ID!, $seats: [ID!]!) { holdSeats(showtimeId: $s, seatIds: $seats) { expiresAt } }',
+      variables: { s: showtime.id, seats: [seat.seatId] },
+    }),
+  }).then((r) => r.json());
+  if (held.errors) fail(`HoldSeats failed: ${JSON.stringify(held.errors)}`);
+  const received = await event.catch((err) => fail(err.message));
+  const update = received.data?.seatUpdates;
+  if (!update || update.seats[0].status !== 'HELD' || !update.showtime.movie.title) {
+    fail(`unexpected seat event: ${JSON.stringify(received)}`);
+  }
+  await client.dispose();
 
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
   child.kill('SIGINT');
@@ -95,6 +149,7 @@ async function gql(url, query, variables) {
   rmSync(dataDir, { recursive: true, force: true });
   console.log(
     `smoke test OK: up with demo data in ${upIn} s, MovieDetail answered "${detail.data.movie.title}" ` +
-      `with ${shows.length} showtimes, Sandbox served, stopped cleanly`,
+      `with ${shows.length} showtimes, Sandbox served, a hold reached a subscriber (version ` +
+      `${update.version}), stopped cleanly`,
   );
 })().catch((err) => fail(err.stack || String(err)));
