@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
@@ -192,7 +193,11 @@ export async function startSubgraph(
       stopOnTerminationSignals: false,
       includeStacktraceInErrorResponses: !config.isProduction,
       formatError: (formatted) => formatError(formatted, config.isProduction),
-      plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        // Federated traces wrap every field resolver; we report no usage to Apollo's cloud.
+        ApolloServerPluginInlineTraceDisabled(),
+      ],
       logger: log,
     });
     await apollo.start();
@@ -243,7 +248,10 @@ export async function startSubgraph(
         }
         res.locals.requestId = requestId;
         res.locals.identity = identity;
-        requestScope.run(true, next);
+        // Statement counting (N+1 tests) needs async context tracking, which costs on every
+        // promise: only under test.
+        if (config.env === 'test') requestScope.run(true, next);
+        else next();
       },
       expressMiddleware(apollo, {
         context: async ({ res }) => {

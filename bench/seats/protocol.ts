@@ -1,0 +1,47 @@
+/**
+ * Messages between the seats benchmark (parent) and its stack process (child): the gateway
+ * benchmark's protocol, plus what this benchmark needs from the child.
+ */
+import type { CpuMessage, ReadyMessage as GatewayReadyMessage } from '../gateway/protocol';
+
+export type { CpuMessage };
+
+export interface ReadyMessage extends Omit<GatewayReadyMessage, 'type'> {
+  type: 'ready';
+  /** The key the gateway verifies tokens with was made in the child: the parent mints with it. */
+  privateKeyPem: string;
+  /** Whether `global.gc` is exposed (the child is forked with --expose-gc). */
+  gcExposed: boolean;
+}
+
+/** `process.memoryUsage()` of the stack process, after a full GC when it is exposed. */
+export interface MemoryMessage {
+  type: 'memory';
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  gcRan: boolean;
+}
+
+/** How many Redis subscribers listen to a showtime's seat-event channel. */
+export interface RedisSubscribersMessage {
+  type: 'redis-subscribers';
+  showtimeId: string;
+  count: number;
+}
+
+export type StackMessage =
+  | ReadyMessage
+  | CpuMessage
+  | MemoryMessage
+  | RedisSubscribersMessage
+  | { type: 'error'; message: string }
+  | { type: 'stopped' };
+
+export type ToStackMessage =
+  | { type: 'cpu' }
+  | { type: 'memory' }
+  | { type: 'redis-subscribers'; showtimeId: string }
+  | { type: 'stop' };
