@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadConfig, withOverrides } from '../runtime/config';
 import { exitOnStartupError, stopOnSignals } from '../runtime/lifecycle';
 import { createLogger } from '../runtime/logger';
-import { loadOrCreateDevKeys, mintToken } from './dev-token';
+import { mintToken } from './dev-token';
+import { localClerk } from './local-clerk';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
 import { seedDemoData } from './seed/seed';
 import { startStack } from './stack';
@@ -25,15 +26,8 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres(dataDir, base.embedded.pgPort, (m) => log.info(m));
     stops.push(() => embedded!.stop());
   }
-  // Without Clerk configured, tokens are minted and verified with a local key pair.
-  const devKeys =
-    base.clerk.jwtKey || base.clerk.secretKey
-      ? undefined
-      : loadOrCreateDevKeys(join(dataDir, 'dev-keys.json'));
-  const config = withOverrides(base, {
-    db: embedded ? { url: embedded.url } : {},
-    clerk: devKeys ? { jwtKey: devKeys.publicKeyPem } : {},
-  });
+  const { clerk, devKeys } = localClerk(base, dataDir);
+  const config = withOverrides(base, { db: embedded ? { url: embedded.url } : {}, clerk });
 
   const stack = await startStack(config);
   stops.unshift(stack.stop);
