@@ -319,3 +319,39 @@ describe('hold expiry', () => {
     expect(map.data!.showtime.seatMap.seats.filter((s: any) => s.status === 'HELD')).toEqual([]);
   });
 });
+
+describe('sold seats', () => {
+  let t: TestStack;
+  beforeAll(async () => {
+    t = await startTestStack();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('shows a reserved seat as BOOKED, refuses to hold it, and never sells it twice', async () => {
+    const { showtime, free } = upcomingShowtime(9);
+    const seat = free[0];
+    const reserve = (bookingId: string) =>
+      t.stack.subgraphs.cinemas.dataSource.query(
+        `INSERT INTO seat_reservations (id, showtime_id, seat_id, booking_id) VALUES ($1, $2, $3, $4)`,
+        [randomUUID(), showtime.id, seat.id, bookingId],
+      );
+    await reserve(randomUUID());
+    // Invariant 1: the unique index refuses a second active reservation of the seat.
+    await expect(reserve(randomUUID())).rejects.toThrow(/seat_reservations_one_active_idx/);
+
+    const map = await t.query(contractOperation('SeatMap'), { showtimeId: showtime.id });
+    const state = map.data!.showtime.seatMap.seats.find((s: any) => s.seatId === seat.id);
+    expect(state).toMatchObject({ status: 'BOOKED', heldByMe: false });
+    const held = await t.query(
+      contractOperation('HoldSeats'),
+      { showtimeId: showtime.id, seatIds: [seat.id] },
+      { token: t.token('user_late') },
+    );
+    expect(held.errors?.[0].extensions).toMatchObject({
+      code: 'SEAT_UNAVAILABLE',
+      seatIds: [seat.id],
+    });
+  });
+});

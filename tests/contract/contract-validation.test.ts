@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSchema, validate } from 'graphql';
+import { projectRoot } from '../../runtime/paths';
+import { contractOperations } from '../support/contract';
+
+/**
+ * Every client operation must validate against the composed API schema. The operations of
+ * capabilities not built yet (the booking engine, payments, tickets, promotions, the partner
+ * graph) are listed here: when one starts validating, this test fails until it moves out of
+ * the list, so the list is always the truth about what is missing.
+ */
+const NOT_BUILT_YET = new Set([
+  'frontend.graphql:Concessions',
+  'frontend.graphql:CreateBooking',
+  'frontend.graphql:StartPayment',
+  'frontend.graphql:Booking',
+  'frontend.graphql:CancelBooking',
+  'staff-admin.graphql:ValidateTicket',
+  'staff-admin.graphql:CreatePromotion',
+  'staff-admin.graphql:ShowtimeSales',
+]);
+// The partner operations validate here already; the partner graph itself (/public/graphql,
+// a filtered schema with API keys) is still to be built.
+
+const api = buildSchema(readFileSync(join(projectRoot(), 'schema', 'api.graphql'), 'utf8'));
+const operations = contractOperations();
+
+describe('the client contract against the supergraph', () => {
+  it('has the operations this test knows', () => {
+    expect(operations.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(operations.map((op) => [`${op.file}:${op.name}`, op] as const))('%s', (key, op) => {
+    const errors = validate(api, op.document).map((e) => e.message);
+    if (NOT_BUILT_YET.has(key)) {
+      expect(errors.length).toBeGreaterThan(0);
+    } else {
+      expect(errors).toEqual([]);
+    }
+  });
+});
