@@ -159,7 +159,11 @@ export async function startSubgraph(
   const log = createLogger(definition.name, config.logLevel);
   const queryCounter = new QueryCounter();
   const dataSource = await openSubgraphDatabase(definition, config, log, queryCounter);
-  const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
+  // Commands issued in the same tick share one round trip (the seat counts of a list of
+  // showtimes, say).
+  const redis = config.redis.url
+    ? createRedis(config.redis.url, { enableAutoPipelining: true })
+    : undefined;
   const pubSub = createPubSubTransport(config.redis.url, config.redis.keyPrefix);
   const events = createEventTransport(config, log);
   const stopWorkers: Array<() => Promise<void>> = [];
