@@ -61,7 +61,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9_]*$/, 'lowercase letters, digits and _ only')
     .default(''),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  // Two at least: migrations hold an advisory lock on one connection while running on another.
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
   REDIS_URL: optionalUrl,
   REDIS_KEY_PREFIX: z.string().default('moviehub:'),
   CLERK_JWT_KEY: optionalString,

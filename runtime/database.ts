@@ -31,6 +31,17 @@ async function withMaintenanceClient<T>(url: string, fn: (c: Client) => Promise<
 /** Creates the database of `url` when it does not exist; safe when several processes race. */
 export async function ensureDatabase(url: string): Promise<void> {
   const name = databaseName(url);
+  // Usually it exists: then the maintenance database (which managed servers may not let us
+  // reach) is never needed.
+  const probe = new Client({ connectionString: url });
+  try {
+    await probe.connect();
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000: no such database
+  } finally {
+    await probe.end().catch(() => {});
+  }
   await withMaintenanceClient(url, async (client) => {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount) return;

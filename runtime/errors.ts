@@ -38,6 +38,16 @@ const APOLLO_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** The extensions the contract documents (plus `serviceName`, which the gateway adds). */
+const PUBLIC_EXTENSIONS = new Set([
+  'code',
+  'field',
+  'seatIds',
+  'reason',
+  'retryAfter',
+  'serviceName',
+]);
+
 export function isPublicCode(code: unknown): boolean {
   return typeof code === 'string' && (code in ERROR_CODES || APOLLO_CODES.has(code));
 }
@@ -67,7 +77,10 @@ export function formatError(
   const code = formatted.extensions?.code;
   if (isPublicCode(code) && code !== 'INTERNAL_SERVER_ERROR') {
     if (!isProduction) return formatted;
-    const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+    // Only the extensions clients are promised; nothing internal rides along.
+    const extensions = Object.fromEntries(
+      Object.entries(formatted.extensions ?? {}).filter(([k]) => PUBLIC_EXTENSIONS.has(k)),
+    );
     return { ...formatted, extensions };
   }
   if (!isProduction) return formatted;

@@ -14,10 +14,20 @@ describe('cursor pagination', () => {
   });
 
   it('round-trips cursors and refuses foreign ones', () => {
-    expect(decodeCursor(encodeCursor(['2026-01-01', 'id-1']), 2)).toEqual(['2026-01-01', 'id-1']);
-    expect(decodeCursor(null, 2)).toBeNull();
-    expect(() => decodeCursor('not-a-cursor', 2)).toThrow(/cursor/);
-    expect(() => decodeCursor(encodeCursor(['only-one']), 2)).toThrow(/cursor/);
+    const id = '0b6c1d0e-2f4a-4b7c-9d8e-1f2a3b4c5d6e';
+    expect(decodeCursor(encodeCursor([1.5, '2026-01-01', id]), ['number', 'date', 'uuid'])).toEqual(
+      [1.5, '2026-01-01', id],
+    );
+    expect(decodeCursor(null, ['uuid'])).toBeNull();
+    expect(() => decodeCursor('not-a-cursor', ['uuid'])).toThrow(/cursor/);
+    expect(() => decodeCursor(encodeCursor([id]), ['timestamp', 'uuid'])).toThrow(/cursor/);
+    // Forged parts of the right arity never reach SQL.
+    expect(() => decodeCursor(encodeCursor(['x', 'x', 'x']), ['number', 'date', 'uuid'])).toThrow(
+      /cursor/,
+    );
+    expect(() =>
+      decodeCursor(encodeCursor(['2026-01-01T00:00:00.000Z', 'x']), ['timestamp', 'uuid']),
+    ).toThrow(/cursor/);
   });
 
   it('uses the extra row only to tell that a next page exists', () => {

@@ -65,14 +65,29 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | null | undefined, arity: number) {
+/** What each part of a list's sort key is, so a forged cursor never reaches SQL. */
+export type CursorPart = 'number' | 'date' | 'uuid' | 'timestamp';
+
+const PART_CHECKS: Record<CursorPart, (v: unknown) => boolean> = {
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+  date: (v) =>
+    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)),
+  uuid: (v) =>
+    typeof v === 'string' &&
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
+  timestamp: (v) =>
+    typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(v) && !Number.isNaN(Date.parse(v)),
+};
+
+/** The sort key in a cursor, checked part by part; BAD_USER_INPUT on `after` otherwise. */
+export function decodeCursor(cursor: string | null | undefined, parts: CursorPart[]) {
   if (cursor === null || cursor === undefined) return null;
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (
       Array.isArray(key) &&
-      key.length === arity &&
-      key.every((v) => typeof v === 'string' || typeof v === 'number')
+      key.length === parts.length &&
+      key.every((v, i) => PART_CHECKS[parts[i]](v))
     ) {
       return key as (string | number)[];
     }

@@ -91,7 +91,11 @@ function serveSubscriptions(
   contextFor: (identity: Identity) => unknown,
 ): () => Promise<void> {
   if (!schema.getSubscriptionType()) return async () => {};
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: 1024 * 1024,
+  });
   const server = useServer(
     {
       schema,

@@ -753,8 +753,10 @@ class Subscriber {
   /** version and performance.now() of every event received, in arrival order. */
   readonly versions: number[] = [];
   readonly times: number[] = [];
-  /** Events whose payload was not as expected (errors, missing fields). */
+  /** Results that carried errors (with their codes and services). */
   readonly bad: string[] = [];
+  /** Results with errors and no `seatUpdates` data: the change is lost to this subscriber. */
+  errorOnly = 0;
   ended: string | undefined;
   connectError: string | undefined;
   readonly connected: Promise<boolean>;
@@ -797,9 +799,20 @@ class Subscriber {
           const payload = (value.data as { seatUpdates?: SeatEventPayload } | null)?.seatUpdates;
           if (value.errors?.length || !payload) {
             this.bad.push(
-              value.errors?.map((e) => (e as { message: string }).message).join('; ') ?? 'no data',
+              value.errors
+                ?.map((e) => {
+                  const x = e as { message: string; path?: unknown[]; extensions?: any };
+                  const where = [x.extensions?.code, x.extensions?.serviceName, x.path?.join('.')]
+                    .filter(Boolean)
+                    .join(' ');
+                  return `${x.message}${where ? ` [${where}]` : ''}`;
+                })
+                .join('; ') ?? 'no data',
             );
-            if (!payload) return;
+            if (!payload) {
+              this.errorOnly += 1;
+              return;
+            }
           }
           this.versions.push(payload.version);
           this.times.push(at);
@@ -962,29 +975,60 @@ async function runFanout(
   const memConnected = await settledMemory(stack);
   const redisConnected = await stack.redisSubscribers(showtime.id);
 
-  // ---- The measured changes, one after another.
+  // ---- The measured changes, one after another: hold when the seat is free, release when
+  // held, so that every successful mutation makes one event, whose version is the next one.
   const base = (await seatMap(gatewayUrl, showtime.id)).seatMap.version;
-  const sentAt: number[] = [];
+  /** When the change that made each version was sent (performance.now()). */
+  const sentAtByVersion = new Map<number, number>();
   const mutationMs: number[] = [];
   const mutationErrors: string[] = [];
+  let version = base;
+  let heldNow: boolean = false;
   let effective = 0;
+  let appliedDespiteError = 0;
+  let unexplainedVersions = 0;
   const cpu = await cpuWindow(stack);
   process.stderr.write(`bench: fanout: ${options.changes} changes from version ${base}... `);
   const changesStart = performance.now();
   for (let k = 0; k < options.changes; k++) {
-    const isHold = k % 2 === 0;
-    expectedStatus.set(base + k + 1, isHold ? 'HELD' : 'AVAILABLE');
+    const isHold: boolean = !heldNow;
+    const status = isHold ? 'HELD' : 'AVAILABLE';
+    expectedStatus.set(version + 1, status);
     const t0 = performance.now();
-    sentAt.push(t0);
     const reply = isHold ? await hold() : await release();
     mutationMs.push(performance.now() - t0);
-    if (reply.errors?.length) mutationErrors.push(`#${k}: ${describeErrors(reply)}`);
-    else {
+    let changed = false;
+    if (reply.errors?.length) {
+      mutationErrors.push(
+        `#${k} ${isHold ? 'hold' : 'release'}: ${describeErrors(reply)} ${JSON.stringify(reply.errors[0].extensions ?? {})}`,
+      );
+    } else {
       const seats = isHold
         ? (reply.data as HoldData).holdSeats.seats
         : (reply.data as ReleaseData).releaseSeats.seats;
-      if (seats.some((s) => s.seatId === seat.seatId)) effective += 1;
-      else mutationErrors.push(`#${k}: ${isHold ? 'hold' : 'release'} changed nothing`);
+      changed = seats.some((s) => s.seatId === seat.seatId);
+      if (!changed) mutationErrors.push(`#${k} ${isHold ? 'hold' : 'release'}: changed nothing`);
+    }
+    if (changed) {
+      version += 1;
+      sentAtByVersion.set(version, t0);
+      heldNow = isHold;
+      effective += 1;
+    } else {
+      // Find out what happened: the mutation may have been applied all the same.
+      const view = await seatMap(gatewayUrl, showtime.id, mutatorToken);
+      const mine = view.seatMap.seats.some((s) => s.seatId === seat.seatId && s.heldByMe);
+      if (view.seatMap.version === version + 1 && mine === isHold) {
+        version += 1;
+        sentAtByVersion.set(version, t0);
+        effective += 1;
+        appliedDespiteError += 1;
+      } else if (view.seatMap.version !== version) {
+        unexplainedVersions += view.seatMap.version - version;
+        version = view.seatMap.version;
+      }
+      expectedStatus.delete(version + 1);
+      heldNow = mine;
     }
     if (options.intervalMs > 0) await sleep(options.intervalMs);
   }
@@ -992,7 +1036,7 @@ async function runFanout(
   // Events are matched to changes by version: anything else changing this showtime's seats
   // (an expiry) would shift the versions.
   const versionAfterChanges = (await seatMap(gatewayUrl, showtime.id)).seatMap.version;
-  if (versionAfterChanges !== base + effective) {
+  if (versionAfterChanges !== version || unexplainedVersions > 0) {
     process.stderr.write(
       `\nbench: WARNING: fanout: version ${base} → ${versionAfterChanges} for ${effective} changes; events may be matched to the wrong change\n`,
     );
@@ -1000,11 +1044,10 @@ async function runFanout(
   process.stderr.write(`${changesSeconds.toFixed(2)} s; waiting for deliveries`);
 
   // ---- Wait until every subscriber has every event, or nothing arrives for 20 s.
-  const lastVersion = base + options.changes;
-  const expected = live * options.changes;
+  const expected = live * effective;
   const measuredArrivals = () => {
     let sum = 0;
-    for (let v = base + 1; v <= lastVersion; v++) sum += arrivals.get(v) ?? 0;
+    for (const v of sentAtByVersion.keys()) sum += arrivals.get(v) ?? 0;
     return sum;
   };
   let lastCount = -1;
@@ -1035,7 +1078,7 @@ async function runFanout(
   const all: number[] = [];
   const anonymous: number[] = [];
   const signedIn: number[] = [];
-  const perEventLast = new Array<number>(options.changes).fill(-Infinity);
+  const perEventLast = new Map<number, number>();
   let received = 0;
   let duplicates = 0;
   let outOfOrder = 0;
@@ -1052,9 +1095,9 @@ async function runFanout(
       const v = sub.versions[j];
       if (v < prev) outOfOrder += 1;
       prev = v;
-      const k = v - base - 1;
-      if (k < 0 || k >= options.changes) {
-        if (v > lastVersion) unexpectedVersions += 1;
+      const sentAt = sentAtByVersion.get(v);
+      if (sentAt === undefined) {
+        if (v > base) unexpectedVersions += 1;
         continue;
       }
       if (seen.has(v)) {
@@ -1064,12 +1107,12 @@ async function runFanout(
       seen.add(v);
       mine += 1;
       received += 1;
-      const ms = sub.times[j] - sentAt[k];
+      const ms = sub.times[j] - sentAt;
       all.push(ms);
       (sub.token ? signedIn : anonymous).push(ms);
-      if (ms > perEventLast[k]) perEventLast[k] = ms;
+      if (ms > (perEventLast.get(v) ?? -Infinity)) perEventLast.set(v, ms);
     }
-    if (mine < options.changes && !sub.connectError) subscribersMissing += 1;
+    if (mine < effective && !sub.connectError) subscribersMissing += 1;
     if (sub.ended) {
       subscribersEnded += 1;
       endReasons.set(sub.ended, (endReasons.get(sub.ended) ?? 0) + 1);
@@ -1079,9 +1122,11 @@ async function runFanout(
   const stats = latencyStats(all);
   const anonStats = latencyStats(anonymous);
   const signedStats = latencyStats(signedIn);
-  const lastStats = latencyStats(perEventLast.filter(Number.isFinite));
+  const lastStats = latencyStats([...perEventLast.values()]);
   const mutationStats = latencyStats(mutationMs);
   const missing = expected - received;
+  const errorResults = subscribers.reduce((a, sub) => a + sub.errorOnly, 0);
+  const neverArrived = missing - errorResults;
 
   // ---- Close, and see the upstream subscriptions go.
   await pool(subscribers.length, 100, async (i) => {
@@ -1122,6 +1167,8 @@ async function runFanout(
     changes: options.changes,
     intervalMs: options.intervalMs,
     effectiveChanges: effective,
+    appliedDespiteError,
+    unexplainedVersions,
     mutationErrors: mutationErrors.slice(0, 20),
     mutationLatency: statsJson(mutationStats),
     changesSeconds: round(changesSeconds, 3),
@@ -1133,6 +1180,8 @@ async function runFanout(
       expected,
       received,
       missing,
+      errorResultsWithoutData: errorResults,
+      neverArrived,
       duplicates,
       outOfOrder,
       unexpectedVersions,
@@ -1167,20 +1216,26 @@ async function runFanout(
     `  mutations          ${effective}/${options.changes} changed the seat in ${changesSeconds.toFixed(2)} s; ` +
       `latency p50 ${fmt(mutationStats.p50Ms)} ms, p99 ${fmt(mutationStats.p99Ms)} ms` +
       (mutationErrors.length
-        ? `; ${mutationErrors.length} errors (first: ${mutationErrors[0]})`
-        : ''),
+        ? `; ${mutationErrors.length} failed or changed nothing` +
+          (appliedDespiteError ? ` (${appliedDespiteError} applied all the same)` : '') +
+          `, first: ${mutationErrors[0]}`
+        : '') +
+      (unexplainedVersions ? `; ${unexplainedVersions} versions from elsewhere` : ''),
     `  deliveries         ${received} received of ${expected} expected; missing ${missing}` +
+      (missing
+        ? ` (${errorResults} came as error results without data, ${neverArrived} never came)`
+        : '') +
       (duplicates ? `, ${duplicates} duplicates` : '') +
       (outOfOrder ? `, ${outOfOrder} out of order` : '') +
       (subscribersMissing ? ` (${subscribersMissing} subscribers missed events)` : '') +
-      `; all delivered ${deliveredSeconds.toFixed(1)} s after the first change (${fmt(received / deliveredSeconds, 0)} deliveries/s)`,
+      `; last one ${deliveredSeconds.toFixed(1)} s after the first change (${fmt(received / deliveredSeconds, 0)} deliveries/s)`,
     ...(subscribersEnded
       ? [
           `  subscriptions ended early: ${subscribersEnded} (${[...endReasons].map(([r, c]) => `${r}: ${c}`).join('; ')})`,
         ]
       : []),
     ...(badPayloads.size
-      ? [`  events with errors: ${[...badPayloads].map(([r, c]) => `${r}: ${c}`).join('; ')}`]
+      ? [`  results with errors: ${[...badPayloads].map(([r, c]) => `${r}: ${c}`).join('; ')}`]
       : []),
     ...(contentProblems.length
       ? [`  unexpected event content: ${contentProblems.slice(0, 3).join('; ')}`]

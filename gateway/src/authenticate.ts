@@ -3,8 +3,14 @@ import type { AppConfig } from '../../runtime/config';
 import { AppError } from '../../runtime/errors';
 import { ANONYMOUS, ROLES, type Identity, type Role } from '../../runtime/identity';
 
+/** Who the token says the caller is, and until when (epoch seconds; null: anonymous). */
+export interface Authentication {
+  identity: Identity;
+  expiresAt: number | null;
+}
+
 /** Turns an `Authorization` header into an identity; throws UNAUTHENTICATED for a bad token. */
-export type Authenticator = (authorization: string | undefined) => Promise<Identity>;
+export type Authenticator = (authorization: string | undefined) => Promise<Authentication>;
 
 const unauthenticated = (message: string) =>
   new AppError('UNAUTHENTICATED', message, { http: { status: 401 } });
@@ -16,7 +22,9 @@ const unauthenticated = (message: string) =>
  */
 export function createAuthenticator(clerk: AppConfig['clerk']): Authenticator {
   return async (authorization) => {
-    if (authorization === undefined || authorization.trim() === '') return ANONYMOUS;
+    if (authorization === undefined || authorization.trim() === '') {
+      return { identity: ANONYMOUS, expiresAt: null };
+    }
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw unauthenticated('Authorization must be "Bearer <token>"');
     if (!clerk.jwtKey && !clerk.secretKey) {
@@ -35,7 +43,10 @@ export function createAuthenticator(clerk: AppConfig['clerk']): Authenticator {
     }
     const sub = payload.sub;
     if (typeof sub !== 'string' || sub === '') throw unauthenticated('Invalid token: no subject');
-    return { userId: sub, role: roleOf(payload), email: emailOf(payload) };
+    return {
+      identity: { userId: sub, role: roleOf(payload), email: emailOf(payload) },
+      expiresAt: typeof payload.exp === 'number' ? payload.exp : null,
+    };
   };
 }
 

@@ -21,6 +21,7 @@ import { closeRedis, createRedis } from '../../runtime/redis';
 import { createAuthenticator } from './authenticate';
 import { mountClerkWebhook } from './clerk-webhook';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
+import { queryLimitsPlugin } from './query-limits';
 import { serveWebSockets } from './websocket';
 
 export interface GatewayOptions {
@@ -95,6 +96,7 @@ export async function startGateway(
       config.introspection
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
+      queryLimitsPlugin(),
     ],
     logger: log,
   });
@@ -135,7 +137,7 @@ export async function startGateway(
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = res.locals.requestId as string;
-        const identity = await authenticate(req.header('authorization'));
+        const { identity } = await authenticate(req.header('authorization'));
         return { requestId, identity };
       },
     }),

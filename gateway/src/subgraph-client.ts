@@ -1,5 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
+import { isPublicCode } from '../../runtime/errors';
 import type { Identity } from '../../runtime/identity';
 import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER } from '../../runtime/logger';
@@ -33,6 +35,33 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     );
     const requestId = (context as Partial<GatewayContext>).requestId;
     if (requestId) request.http?.headers.set(REQUEST_ID_HEADER, requestId);
+  }
+
+  /**
+   * A subgraph that refuses a request with 4xx (a variable its scalars reject, say) answers
+   * with GraphQL errors: pass those on with their own codes instead of a bare "400: Bad
+   * Request" carrying the subgraph's URL and body.
+   */
+  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
+    let body: { errors?: { message?: string; extensions?: Record<string, unknown> }[] } | null =
+      null;
+    try {
+      body = JSON.parse(await response.text());
+    } catch {
+      body = null;
+    }
+    const first = body?.errors?.[0];
+    const code = first?.extensions?.code;
+    if (response.status < 500 && response.status !== 401 && first && isPublicCode(code)) {
+      const { stacktrace: _stack, ...extensions } = first.extensions ?? {};
+      return new GraphQLError(first.message ?? 'Bad request', {
+        extensions: { ...extensions, serviceName: this.name },
+      });
+    }
+    // 401 here means the gateway's own signature was refused: our fault, not the caller's.
+    return new GraphQLError(`Service "${this.name}" refused the request (${response.status})`, {
+      extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: this.name },
+    });
   }
 
   override didEncounterError(error: Error, _req: unknown, response?: { status: number }): never {

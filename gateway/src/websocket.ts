@@ -6,9 +6,9 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppConfig, SubgraphName } from '../../runtime/config';
-import { IDENTITY_HEADER, signIdentity, type Identity } from '../../runtime/identity';
+import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER, type Logger } from '../../runtime/logger';
-import type { Authenticator } from './authenticate';
+import type { Authentication, Authenticator } from './authenticate';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 import { FederatedSubscriptions } from './subscriptions/federated-subscriptions';
 
@@ -50,14 +50,19 @@ export function serveWebSockets(options: {
     logger: log,
   });
 
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
-  const server = useServer<Record<string, unknown>, { identity?: Identity }>(
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: '/graphql',
+    // As HTTP bodies: no message a client needs is larger.
+    maxPayload: 1024 * 1024,
+  });
+  const server = useServer<Record<string, unknown>, { auth?: Authentication }>(
     {
       schema: subscriptions.schema,
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         try {
-          ctx.extra.identity = await options.authenticate(
+          ctx.extra.auth = await options.authenticate(
             typeof authorization === 'string' ? authorization : undefined,
           );
           return true;
@@ -69,9 +74,24 @@ export function serveWebSockets(options: {
           return false;
         }
       },
+      // Clerk session tokens are short-lived: a socket keeps its subscriptions, but anything it
+      // starts after its token expired (a new subscription, a query, a mutation) is refused,
+      // so a demoted or signed-out user cannot act on an old socket. Clients reconnect with a
+      // fresh token.
+      onSubscribe: (ctx) => {
+        const expiresAt = ctx.extra.auth?.expiresAt;
+        if (expiresAt != null && expiresAt * 1000 <= Date.now()) {
+          return [
+            new GraphQLError('The session token has expired; reconnect with a fresh one', {
+              extensions: { code: 'UNAUTHENTICATED' },
+            }),
+          ];
+        }
+        return undefined;
+      },
       context: (ctx): GatewayContext => ({
         requestId: randomUUID(),
-        identity: ctx.extra.identity!,
+        identity: ctx.extra.auth!.identity,
       }),
       subscribe: async (args) => {
         const context = args.contextValue as GatewayContext;

@@ -25,7 +25,13 @@ export async function appendEvents<P = unknown>(
   if (!manager.queryRunner?.isTransactionActive) {
     throw new Error('appendEvents must run in the transaction that makes the change');
   }
-  const occurredAt = new Date().toISOString();
+  // The database's clock, not this instance's: every instance of a service writes to one
+  // database, so "newer" means the same thing whichever instance made the change (consumers
+  // keep the newest event per aggregate). clock_timestamp() moves within a transaction.
+  const [{ now }] = (await manager.query(
+    `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS now`,
+  )) as { now: string }[];
+  const occurredAt = now;
   const created: DomainEvent<P>[] = events.map((e) => ({
     id: randomUUID(),
     type: e.type,

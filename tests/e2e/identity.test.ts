@@ -206,18 +206,42 @@ describe('identity and access through the gateway', () => {
     it('applies a replayed delivery once: the replay changes nothing', async () => {
       const first = signedDelivery(
         signingSecret,
-        userEvent('user.updated', { id: 'user_hook', first: 'First' }),
+        userEvent('user.updated', { id: 'user_hook', email: 'first@x.example' }),
       );
       const second = signedDelivery(
         signingSecret,
-        userEvent('user.updated', { id: 'user_hook', first: 'Second' }),
+        userEvent('user.updated', { id: 'user_hook', email: 'second@x.example' }),
       );
       expect(await (await deliver(first)).json()).toEqual({ outcome: 'applied' });
       expect(await (await deliver(second)).json()).toEqual({ outcome: 'applied' });
       const replay = await deliver(first);
       expect(replay.status).toBe(200);
       expect(await replay.json()).toEqual({ outcome: 'duplicate' });
-      expect((await adminUser('user_hook')).name).toBe('Second');
+      expect((await adminUser('user_hook')).email).toBe('second@x.example');
+    });
+
+    it('keeps the name and phone the user set here; Clerk only fills them when empty', async () => {
+      const token = tok('user_hook');
+      await t.query(
+        contractOperation('UpdateProfile'),
+        { name: 'Tên Tự Đặt', phone: '0912345678' },
+        { token },
+      );
+      const update = signedDelivery(
+        signingSecret,
+        userEvent('user.updated', {
+          id: 'user_hook',
+          first: 'Clerk',
+          last: 'Name',
+          email: 'third@x.example',
+        }),
+      );
+      expect((await deliver(update)).status).toBe(200);
+      expect(await adminUser('user_hook')).toMatchObject({
+        name: 'Tên Tự Đặt',
+        phone: '+84912345678',
+        email: 'third@x.example',
+      });
     });
 
     it('refuses a delivery signed long ago (outside the replay window)', async () => {
@@ -243,6 +267,13 @@ describe('identity and access through the gateway', () => {
         phone: null,
         bookings: { totalCount: 2 },
       });
+      // A token minted before the deletion brings nothing back either.
+      const stale = await t.query(
+        contractOperation('UpdateProfile'),
+        { name: 'Back' },
+        { token: tok('demo-customer') },
+      );
+      expect(stale.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
       // A late update for the deleted user does not bring the data back.
       const late = signedDelivery(
         signingSecret,

@@ -275,6 +275,14 @@ describe('the live seat map through the gateway', () => {
     );
   });
 
+  it('refuses new operations on a socket whose token has expired', async () => {
+    const { showtime } = upcomingShowtime(0);
+    // Just expired: within the verifier's clock-skew allowance, so the socket opens.
+    const sub = open(showtime.id, t.token('user_old', 'CUSTOMER', { expiresIn: -2 }));
+    const result = await sub.next();
+    expect(result.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
   it('closes the socket with 4401 for an invalid token', async () => {
     const { showtime } = upcomingShowtime(0);
     const bad = open(showtime.id, 'not-a-token');

@@ -28,7 +28,8 @@ describe('no N+1: statements per list do not grow with the list', () => {
       .filter((s) => halls.has(s.hallId) && s.startsAt.getTime() > Date.now() + 3_600_000)
       .sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
     const from = upcoming[0].startsAt;
-    const to = new Date(upcoming[n - 1].startsAt.getTime() + 1);
+    const to = upcoming[n].startsAt; // exclusive: showtimes may share a start time
+    const expected = upcoming.filter((s) => s.startsAt < to).length;
     const counters = [
       t.stack.subgraphs.cinemas.queryCounter,
       t.stack.subgraphs.movies.queryCounter,
@@ -40,7 +41,8 @@ describe('no N+1: statements per list do not grow with the list', () => {
       to: to.toISOString(),
     });
     expect(res.errors).toBeUndefined();
-    expect(res.data!.showtimes).toHaveLength(n);
+    expect(res.data!.showtimes).toHaveLength(expected);
+    expect(expected).toBeGreaterThanOrEqual(n);
     return counters.reduce((sum, c) => sum + c.count, 0);
   }
 

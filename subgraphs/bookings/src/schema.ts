@@ -1,3 +1,4 @@
+import { MillisecondTimestamps1732900000000 } from './migrations/1732900000000-millisecond-timestamps';
 import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
 import { Booking } from './booking/booking.entity';
 import { BookingResolver, canReadBooking, UserBookingsResolver } from './booking/booking.resolver';
@@ -26,7 +27,11 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
     },
   },
   entities: [Booking, LoyaltyAccount],
-  migrations: [CreateBookings1732500000000, CreateLoyalty1732600000000],
+  migrations: [
+    CreateBookings1732500000000,
+    CreateLoyalty1732600000000,
+    MillisecondTimestamps1732900000000,
+  ],
   createApp: createBookingsApp,
   createContext: createBookingsContext,
 };

@@ -1,3 +1,5 @@
+import { ClerkOrdering1732900000001 } from './migrations/1732900000001-clerk-ordering';
+import { MillisecondTimestamps1732900000000 } from './migrations/1732900000000-millisecond-timestamps';
 import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
 import { createUsersApp, createUsersContext, type UsersApp, type UsersContext } from './context';
 import { CreateUsers1732500000000 } from './migrations/1732500000000-create-users';
@@ -16,7 +18,12 @@ export const usersSubgraph: SubgraphDefinition<UsersContext, UsersApp> = {
     },
   },
   entities: [User],
-  migrations: [CreateUsers1732500000000, UserDeletionAndWebhooks1732600000000],
+  migrations: [
+    CreateUsers1732500000000,
+    UserDeletionAndWebhooks1732600000000,
+    MillisecondTimestamps1732900000000,
+    ClerkOrdering1732900000001,
+  ],
   createApp: createUsersApp,
   createContext: createUsersContext,
   mountInternalRoutes: mountClerkEventsRoute,

@@ -23,7 +23,7 @@ export class BookingService {
   ): Promise<Connection<Booking>> {
     const qb = this.bookings.createQueryBuilder('b').where('b.user_id = :userId', { userId });
     const totalCount = await qb.clone().getCount();
-    const cursor = decodeCursor(after, 2);
+    const cursor = decodeCursor(after, ['timestamp', 'uuid']);
     if (cursor) {
       const [createdAt, id] = cursor;
       qb.andWhere(

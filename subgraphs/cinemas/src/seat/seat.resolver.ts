@@ -59,7 +59,9 @@ export class SeatStateResolver {
 export class SeatUpdateResolver {
   @FieldResolver(() => Showtime)
   async showtime(@Root() update: SeatUpdate, @Ctx() ctx: CinemasContext): Promise<Showtime> {
-    const showtime = await ctx.loaders.showtimeById.load(update.showtimeId);
+    // A subscription's context lives as long as the subscription: read fresh per event
+    // rather than through the (request-scoped) loader cache.
+    const [showtime] = await ctx.app.showtimes.byIds([update.showtimeId]);
     if (!showtime) throw notFound('Showtime', update.showtimeId);
     return showtime;
   }

@@ -91,7 +91,7 @@ export class MovieService {
     )) as { count: number }[];
 
     // Keyset pagination: (rank desc, release desc, id asc) is a total, stable order.
-    const cursor = decodeCursor(after, 3);
+    const cursor = decodeCursor(after, ['number', 'date', 'uuid']);
     let page = `SELECT * FROM (${base}) p`;
     if (cursor) {
       const [r, d, id] = [param(cursor[0]), param(cursor[1]), param(cursor[2])];

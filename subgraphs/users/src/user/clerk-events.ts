@@ -17,6 +17,8 @@ export interface ClerkUserData {
   primary_phone_number_id?: string | null;
   phone_numbers?: { id: string; phone_number: string }[];
   public_metadata?: { role?: unknown } | null;
+  /** Milliseconds since the epoch, per Clerk. */
+  updated_at?: number;
 }
 
 /** What a user.created/user.updated event says about the user's profile. */

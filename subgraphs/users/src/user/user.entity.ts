@@ -14,16 +14,16 @@ export class User {
   @Field(() => ID)
   id: string;
 
+  /** Exposed through UserResolver: only to the user and admins. */
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
   email: string | null;
 
   @Column('text', { nullable: true })
   @Field(() => String, { nullable: true })
   name: string | null;
 
+  /** Exposed through UserResolver: only to the user and admins. */
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
   phone: string | null;
 
   @Column('text', { default: 'CUSTOMER' })

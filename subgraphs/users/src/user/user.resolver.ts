@@ -1,5 +1,16 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { requireUser } from '../../../../runtime/auth';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import { hasRole, requireUser } from '../../../../runtime/auth';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
 import type { UsersContext } from '../context';
 import { User } from './user.entity';
@@ -7,8 +18,28 @@ import { UpdateProfileInput, UsersArgs } from './user.inputs';
 
 export const UserConnection = connectionType('User', User);
 
+/** Contact details are personal: the user and admins see them; anyone else sees null. */
+const mayContact = (ctx: UsersContext, user: User) =>
+  ctx.identity.userId === user.id || hasRole(ctx, 'ADMIN');
+
 @Resolver(() => User)
 export class UserResolver {
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'Only for the user and admins (null for anyone else).',
+  })
+  email(@Root() user: User, @Ctx() ctx: UsersContext): string | null {
+    return mayContact(ctx, user) ? user.email : null;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'E.164. Only for the user and admins (null for anyone else).',
+  })
+  phone(@Root() user: User, @Ctx() ctx: UsersContext): string | null {
+    return mayContact(ctx, user) ? user.phone : null;
+  }
+
   @Authorized()
   @Query(() => User, { description: 'The signed-in caller (created on first sight).' })
   async me(@Ctx() ctx: UsersContext): Promise<User> {

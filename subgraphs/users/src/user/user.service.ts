@@ -1,4 +1,5 @@
 import { Brackets, In, type DataSource, type Repository } from 'typeorm';
+import { AppError } from '../../../../runtime/errors';
 import type { Identity } from '../../../../runtime/identity';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
 import { profileFromClerk, type ClerkEvent } from './clerk-events';
@@ -38,6 +39,10 @@ export class UserService {
       .orIgnore()
       .execute();
     const user = await this.users.findOneByOrFail({ id: identity.userId });
+    if (user.deletedAt) {
+      // Clerk deleted this user; a token minted before that must not bring data back.
+      throw new AppError('UNAUTHENTICATED', 'This account was deleted');
+    }
     if (identity.role && user.role !== identity.role) {
       await this.users.update({ id: user.id }, { role: identity.role });
       user.role = identity.role;
@@ -77,7 +82,7 @@ export class UserService {
     }
     if (filter.role) qb.andWhere('u.role = :role', { role: filter.role });
     const totalCount = await qb.clone().getCount();
-    const cursor = decodeCursor(after, 2);
+    const cursor = decodeCursor(after, ['timestamp', 'uuid']);
     if (cursor) {
       qb.andWhere(
         new Brackets((w) =>
@@ -122,14 +127,30 @@ export class UserService {
         return 'applied';
       }
       const profile = profileFromClerk(event.data);
-      // A late user.updated never resurrects a deleted user's personal data.
+      // Clerk owns the email and the role; name and phone are the user's to edit here
+      // (updateProfile), so Clerk only fills them in when empty. A late (older) delivery and
+      // any update of a deleted user change nothing.
       await tx.query(
-        `INSERT INTO users (id, email, name, phone, role) VALUES ($1, $2, $3, $4, COALESCE($5, 'CUSTOMER'))
+        `INSERT INTO users (id, email, name, phone, role, clerk_updated_at)
+         VALUES ($1, $2, $3, $4, COALESCE($5, 'CUSTOMER'), $6)
          ON CONFLICT (id) DO UPDATE
-         SET email = EXCLUDED.email, name = EXCLUDED.name, phone = EXCLUDED.phone,
-             role = COALESCE($5, users.role), updated_at = now()
-         WHERE users.deleted_at IS NULL`,
-        [userId, profile.email, profile.name, profile.phone, profile.role],
+         SET email = EXCLUDED.email,
+             name = COALESCE(users.name, EXCLUDED.name),
+             phone = COALESCE(users.phone, EXCLUDED.phone),
+             role = COALESCE($5, users.role),
+             clerk_updated_at = EXCLUDED.clerk_updated_at,
+             updated_at = now()
+         WHERE users.deleted_at IS NULL
+           AND (users.clerk_updated_at IS NULL OR EXCLUDED.clerk_updated_at IS NULL
+                OR users.clerk_updated_at <= EXCLUDED.clerk_updated_at)`,
+        [
+          userId,
+          profile.email,
+          profile.name,
+          profile.phone,
+          profile.role,
+          typeof event.data.updated_at === 'number' ? event.data.updated_at : null,
+        ],
       );
       return 'applied';
     });
