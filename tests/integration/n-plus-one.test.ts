@@ -28,7 +28,8 @@ describe('no N+1: statements per list do not grow with the list', () => {
       .filter((s) => halls.has(s.hallId) && s.startsAt.getTime() > Date.now() + 3_600_000)
       .sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
     const from = upcoming[0].startsAt;
-    const to = upcoming[n].startsAt; // exclusive: showtimes may share a start time
+    // Exclusive, and past every showtime sharing the n-th one's start time.
+    const to = upcoming.find((s) => s.startsAt > upcoming[n - 1].startsAt)!.startsAt;
     const expected = upcoming.filter((s) => s.startsAt < to).length;
     const counters = [
       t.stack.subgraphs.cinemas.queryCounter,
