@@ -262,4 +262,55 @@ describe('admin writes and the event backbone', () => {
     await t.restartSubgraph('movies');
     await waitFor(async () => ((await inDaNang()) ? true : undefined), 'the showtime in movies');
   });
+
+  it('a cinema that moves city takes its coming showtimes with it in movies(filter: { city })', async () => {
+    const gql = (q: string, v: Record<string, unknown>) => t.query(q, v, { token: admin });
+    const cinema = await gql(
+      'mutation($i: CreateCinemaInput!) { createCinema(input: $i) { id } }',
+      {
+        i: {
+          name: 'MovieHub Ninh Kiều',
+          city: 'Cần Thơ',
+          address: '1 Hai Bà Trưng',
+          latitude: 10.03,
+          longitude: 105.78,
+        },
+      },
+    );
+    const cinemaId = cinema.data!.createCinema.id;
+    const hall = await gql(contractOperation('CreateHall'), {
+      input: { cinemaId, name: 'Hall 1', rows: 2, columns: 4 },
+    });
+    const movieId = plan.movies.find((m) => m.status === 'NOW_SHOWING')!.id;
+    const scheduled = await gql(contractOperation('ScheduleShowtime'), {
+      input: {
+        movieId,
+        hallId: hall.data!.createHall.id,
+        startsAt: new Date(Date.now() + 3 * DAY).toISOString(),
+        format: '2D',
+        language: 'Vietnamese',
+        prices: [{ seatType: 'STANDARD', amount: 70000 }],
+      },
+    });
+    expect(scheduled.errors).toBeUndefined();
+    const playsIn = async (city: string) => {
+      const res = await t.query(contractOperation('NowShowing'), { city, first: 100 });
+      return res.data!.movies.edges.some((e: any) => e.node.id === movieId);
+    };
+    await waitFor(
+      async () => ((await playsIn('Cần Thơ')) ? true : undefined),
+      'the showtime in Cần Thơ',
+    );
+
+    const moved = await gql(
+      'mutation($id: ID!, $i: UpdateCinemaInput!) { updateCinema(id: $id, input: $i) { city } }',
+      {
+        id: cinemaId,
+        i: { city: 'Huế' },
+      },
+    );
+    expect(moved.data!.updateCinema.city).toBe('Huế');
+    await waitFor(async () => ((await playsIn('Hue')) ? true : undefined), 'the showtime in Huế');
+    expect(await playsIn('Cần Thơ')).toBe(false);
+  });
 });

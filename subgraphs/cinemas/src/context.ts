@@ -33,6 +33,10 @@ export interface CinemasLoaders {
   readonly hallsByCinemaId: DataLoader<string, Hall[]>;
   readonly seatsByHallId: DataLoader<string, Seat[]>;
   readonly seatById: DataLoader<string, Seat | null>;
+  /** Sold seats (ACTIVE reservations), per showtime. */
+  readonly bookedSeatIds: DataLoader<string, Set<string>>;
+  /** Current holds and version, per showtime. */
+  readonly holdSnapshot: DataLoader<string, { version: number; holds: Map<string, string> }>;
   /** Seats free to book now (sellable − sold − held), per showtime. */
   readonly availableSeats: DataLoader<Showtime, number, string>;
   readonly showtimeById: DataLoader<string, Showtime | null>;
@@ -71,7 +75,7 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
     seats: new SeatService(dataSource, holds, pubSub, config.internalSecret),
     cinemas: new CinemaService(dataSource),
     showtimes: new ShowtimeService(dataSource),
-    cinemaAdmin: new CinemaAdminService(dataSource),
+    cinemaAdmin: new CinemaAdminService(dataSource, () => relay.notify()),
     showtimeAdmin: new ShowtimeAdminService(dataSource, new MovieCatalog(dataSource, config), () =>
       relay.notify(),
     ),
@@ -90,6 +94,11 @@ export function createCinemasContext(base: RequestContext, app: CinemasApp): Cin
       hallsByCinemaId: new DataLoader((ids) => app.cinemas.hallsByCinemaIds(ids)),
       seatsByHallId: new DataLoader((ids) => app.cinemas.seatsByHallIds(ids)),
       seatById: new DataLoader((ids) => app.cinemas.seatsByIds(ids)),
+      bookedSeatIds: new DataLoader(async (ids) => {
+        const booked = await app.seats.bookedSeatIds(ids);
+        return ids.map((id) => booked.get(id)!);
+      }),
+      holdSnapshot: new DataLoader((ids) => app.seats.snapshots(ids)),
       availableSeats: new DataLoader(
         async (showtimes) => {
           const sellable = await app.cinemas.sellableSeatCounts(showtimes.map((s) => s.hallId));

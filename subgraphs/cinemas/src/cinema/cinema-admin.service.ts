@@ -6,10 +6,18 @@ import * as v from '../../../../runtime/validation';
 import { Cinema, Hall, Seat } from './cinema.entity';
 import type { CreateCinemaInput, CreateHallInput, UpdateCinemaInput } from './cinema.inputs';
 import { buildHallSeats } from './hall-layout';
+import { CINEMAS_STREAM } from '../../../../runtime/contracts/showtime-events';
+import { appendEvents } from '../../../../runtime/events/outbox';
+import { showtimePayload } from '../showtime/showtime-admin.service';
+import { Showtime } from '../showtime/showtime.entity';
 
 /** The admin's writes to cinemas and halls. */
 export class CinemaAdminService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** Called after a commit that wrote events, so the relay publishes them at once. */
+    private readonly eventsWritten: () => void = () => {},
+  ) {}
 
   async createCinema(input: CreateCinemaInput): Promise<Cinema> {
     const cinema = Object.assign(new Cinema(), { id: randomUUID(), ...this.cinemaFields(input) });
@@ -20,12 +28,41 @@ export class CinemaAdminService {
     return cinema;
   }
 
+  /**
+   * A cinema that moves city moves its coming showtimes with it: their events go out in the
+   * same transaction, so the movies subgraph's city filter follows.
+   */
   async updateCinema(id: string, input: UpdateCinemaInput): Promise<Cinema> {
-    const repo = this.dataSource.getRepository(Cinema);
-    const cinema = await repo.findOneBy({ id });
-    if (!cinema) throw notFound('Cinema', id);
-    Object.assign(cinema, this.cinemaFields(input));
-    await repo.save(cinema);
+    const changes = this.cinemaFields(input);
+    let moved = false;
+    const cinema = await this.dataSource.transaction(async (tx) => {
+      const repo = tx.getRepository(Cinema);
+      const current = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!current) throw notFound('Cinema', id);
+      moved = changes.cityKey !== undefined && changes.cityKey !== current.cityKey;
+      Object.assign(current, changes);
+      await repo.save(current);
+      if (moved) {
+        const coming: Showtime[] = await tx
+          .getRepository(Showtime)
+          .createQueryBuilder('s')
+          .innerJoin(Hall, 'h', 'h.id = s.hall_id')
+          .where('h.cinema_id = :id', { id })
+          .andWhere("s.status = 'SCHEDULED' AND s.starts_at > now()")
+          .getMany();
+        const events = [];
+        for (const showtime of coming) {
+          events.push({
+            type: 'showtime.updated',
+            aggregateId: showtime.id,
+            payload: await showtimePayload(tx, showtime),
+          });
+        }
+        if (events.length > 0) await appendEvents(tx, CINEMAS_STREAM, events);
+      }
+      return current;
+    });
+    if (moved) this.eventsWritten();
     return cinema;
   }
 

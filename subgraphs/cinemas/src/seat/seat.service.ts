@@ -52,11 +52,22 @@ export class SeatService {
     return map;
   }
 
-  async seatMap(showtime: Showtime, seats: Seat[], viewerId: string | null) {
-    // The store's version is read after the DB: an event racing this read carries a higher
-    // version, and the client applies it on top (or refetches on a gap).
-    const booked = (await this.bookedSeatIds([showtime.id])).get(showtime.id)!;
-    const { version, holds } = await this.store.snapshot(showtime.id);
+  /** Current holds of several showtimes (one round trip with auto-pipelining). */
+  async snapshots(showtimeIds: readonly string[]) {
+    return Promise.all(showtimeIds.map((id) => this.store.snapshot(id)));
+  }
+
+  /**
+   * The viewer's seat map. `booked` is read before `snapshot` (the callers' loaders keep that
+   * order): an event racing the reads carries a higher version, which the client applies on
+   * top (or refetches on a gap).
+   */
+  seatMap(
+    seats: Seat[],
+    booked: Set<string>,
+    { version, holds }: { version: number; holds: Map<string, string> },
+    viewerId: string | null,
+  ) {
     const me = this.viewerTag(viewerId);
     const states: SeatState[] = seats.map((seat) => {
       const holder = holds.get(seat.id);
