@@ -47,6 +47,9 @@ export function serveWebSockets(options: {
     // Events carry `heldByMe`, computed by the cinemas subgraph for the connection's user:
     // only subscribers who are the same user (or all anonymous ones) may share an upstream.
     shareKey: (ctx) => ctx.identity.userId ?? '',
+    // Fields of other subgraphs depend on who asks, nothing else: subscribers who are the same
+    // user (or all anonymous ones) get one result per event, fetched once.
+    resultShareKey: (ctx) => ctx.identity.userId ?? '',
     logger: log,
   });
 

@@ -63,6 +63,14 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
    */
   shareKey?(context: TContext): string;
   /**
+   * When given and not null: subscribers with the same key, operation and variables receive
+   * the same result per event, and the fields of other subgraphs are fetched once for all of
+   * them instead of once each. Only for callers whose other-subgraph fields cannot differ
+   * between subscribers with equal keys (e.g. the key identifies the user, or is '' for all
+   * anonymous ones). Default: a separate execution per subscriber.
+   */
+  resultShareKey?(context: TContext): string | null;
+  /**
    * graphql-ws reconnection attempts for an upstream connection that drops (default 0: the
    * subscribers get an error result at once and may resubscribe; events are not replayed
    * either way).
@@ -462,8 +470,20 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
       operation,
       overallCachePolicy: undefined,
     };
+    // Subscribers whose fields from other subgraphs cannot differ (same resultShareKey, same
+    // operation and variables) get one result per event, computed once.
+    const resultShare = this.options.resultShareKey?.(context);
+    const resultKey =
+      resultShare == null
+        ? null
+        : JSON.stringify([resultShare, prepared.queryHash, operationName ?? null, variables]);
+    const execute = (event: UpstreamEvent) =>
+      this.executeEvent(prepared, primaryDataSource, baseRequestContext, event);
     const local = new LocalSubscription(
-      (event) => this.executeEvent(prepared, primaryDataSource, baseRequestContext, event),
+      (event) =>
+        resultKey === null
+          ? execute(event)
+          : this.executeOnce(resultKey, event, () => execute(event)),
       this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
     );
 
@@ -556,6 +576,35 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     }
     this.plans.set(cacheKey, prepared);
     return prepared;
+  }
+
+  /** Per upstream event: results by operation, shared by the subscribers that asked alike. */
+  private readonly eventResults = new WeakMap<
+    UpstreamEvent,
+    Map<string, Promise<ExecutionResult>>
+  >();
+
+  /**
+   * Runs the per-event plan once per (event, operation, variables): a thousand anonymous
+   * subscribers of one seat map cost one fetch of the fields other subgraphs own, not a
+   * thousand.
+   */
+  private executeOnce(
+    key: string,
+    event: UpstreamEvent,
+    execute: () => Promise<ExecutionResult>,
+  ): Promise<ExecutionResult> {
+    let results = this.eventResults.get(event);
+    if (!results) {
+      results = new Map();
+      this.eventResults.set(event, results);
+    }
+    let result = results.get(key);
+    if (!result) {
+      result = execute();
+      results.set(key, result);
+    }
+    return result;
   }
 
   private async executeEvent(

@@ -62,7 +62,9 @@ export class SeatUpdate {
   @Field(() => [SeatState], { description: 'Only the seats that changed.' })
   seats: SeatState[];
 
-  @Field(() => Showtime)
+  // Nullable on purpose: if the fields other subgraphs add (the movie's title) cannot be
+  // fetched for an event, the seat changes still reach the client.
+  @Field(() => Showtime, { nullable: true })
   showtime: Showtime;
 }
 

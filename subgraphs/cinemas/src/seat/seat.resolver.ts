@@ -61,7 +61,7 @@ export class SeatStateResolver {
 
 @Resolver(() => SeatUpdate)
 export class SeatUpdateResolver {
-  @FieldResolver(() => Showtime)
+  @FieldResolver(() => Showtime, { nullable: true })
   async showtime(@Root() update: SeatUpdate, @Ctx() ctx: CinemasContext): Promise<Showtime> {
     // A subscription's context lives as long as the subscription: read fresh per event
     // rather than through the (request-scoped) loader cache.
