@@ -62,10 +62,16 @@ export class SeatStateResolver {
 @Resolver(() => SeatUpdate)
 export class SeatUpdateResolver {
   @FieldResolver(() => Showtime, { nullable: true })
-  async showtime(@Root() update: SeatUpdate, @Ctx() ctx: CinemasContext): Promise<Showtime> {
-    // A subscription's context lives as long as the subscription: read fresh per event
-    // rather than through the (request-scoped) loader cache.
-    const [showtime] = await ctx.app.showtimes.byIds([update.showtimeId]);
+  async showtime(
+    @Root() update: SeatUpdate & { showtime?: () => Promise<Showtime | null> },
+    @Ctx() ctx: CinemasContext,
+  ): Promise<Showtime> {
+    // A subscription's context lives as long as the subscription, so its loaders are not
+    // used here: the event brings its showtime, read once per event for all subscriptions.
+    const showtime =
+      typeof update.showtime === 'function'
+        ? await update.showtime()
+        : (await ctx.app.showtimes.byIds([update.showtimeId]))[0];
     if (!showtime) throw notFound('Showtime', update.showtimeId);
     return showtime;
   }

@@ -147,10 +147,26 @@ export class SeatService {
     return this.pubSub.subscribe(seatTopic(showtimeId));
   }
 
+  /**
+   * The showtime of an event, read once per event however many subscriptions carry it (the
+   * pub/sub hands every subscription of this process the same event object).
+   */
+  private readonly eventShowtimes = new WeakMap<SeatEvent, Promise<Showtime | null>>();
+
+  showtimeOf(event: SeatEvent): Promise<Showtime | null> {
+    let showtime = this.eventShowtimes.get(event);
+    if (!showtime) {
+      showtime = this.dataSource.getRepository(Showtime).findOneBy({ id: event.showtimeId });
+      this.eventShowtimes.set(event, showtime);
+    }
+    return showtime;
+  }
+
   /** One event as a viewer sees it: only whether each held seat is theirs. */
   forViewer(event: SeatEvent, viewerId: string | null) {
     const me = this.viewerTag(viewerId);
     return {
+      showtime: () => this.showtimeOf(event),
       showtimeId: event.showtimeId,
       version: event.version,
       seats: event.seats.map((s) => ({
