@@ -15,41 +15,9 @@ import {
   type EventTransport,
   type SubscribeOptions,
 } from './transport';
+import { deferred, waitFor } from '../../tests/support/wait-for';
 
 const log = createLogger('events-test', 'silent');
-
-/** Polls `probe` until it holds; for state with no event to await (rows, counters). */
-async function waitFor(
-  probe: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** A promise a handler resolves; `wait` fails the test instead of hanging it. */
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  const wait = async (what: string, timeoutMs = 10_000): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  return { promise, resolve, wait };
-}
 
 function makeEvents(count: number, type = 'test.happened'): DomainEvent<{ n: number }>[] {
   return Array.from({ length: count }, (_, n) => ({

@@ -6,6 +6,7 @@ import { closeRedis, createRedis } from '../redis';
 import type { DomainEvent } from './event';
 import { subscriptionConnectionName } from './redis-streams-transport';
 import { RedisStreamsTransport } from './transport';
+import { deferred, waitFor } from '../../tests/support/wait-for';
 
 const log = createLogger('events-test', 'silent');
 
@@ -17,35 +18,6 @@ function makeEvent(n = 0): DomainEvent<{ n: number }> {
     payload: { n },
     occurredAt: new Date().toISOString(),
   };
-}
-
-/** A promise a handler resolves; `wait` fails the test instead of hanging it. */
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  const wait = async (what: string, timeoutMs = 10_000): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  return { resolve, wait };
-}
-
-/** Polls `probe` until it holds; for state with no event to await. */
-async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const noDeadLetters = async (event: DomainEvent, error: Error) => {

@@ -1,18 +1,38 @@
 /**
- * Waits until `probe` returns a value that is not undefined (an event arrived, a projection
- * caught up), checking on each turn of the event loop, with a deadline. For state that other
- * processes change: there is no event to await in this process.
+ * Waits until `probe` yields a value that is neither undefined nor false (a row arrived, a
+ * projection caught up), with a deadline. For state another process or a background loop
+ * changes, where there is no event in this process to await.
  */
 export async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value !== undefined) return value;
+    if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** A promise resolved by hand (a handler, a callback); `wait` fails instead of hanging. */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  const wait = async (what: string, timeoutMs = 10_000): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { promise, resolve, wait };
 }
