@@ -208,8 +208,9 @@ export function buildDemoPlan(now: Date = new Date()) {
     const showtime = showtimes[i * 97];
     const amount = (showtime.priceTable.STANDARD ?? showtime.priceTable.PREMIUM ?? 0) * 2;
     return {
-      id: stableUuid('booking', `demo-customer:${today}:${i}`),
-      bookingCode: `MH${today.replace(/-/g, '').slice(2)}${i + 1}`.padEnd(10, '0'),
+      // Stable: re-seeding on a later day must not add more demo bookings.
+      id: stableUuid('booking', `demo-customer:${i}`),
+      bookingCode: `MHDEMO000${i + 1}`,
       userId: 'demo-customer',
       showtimeId: showtime.id,
       status: 'CONFIRMED' as const,

@@ -7,6 +7,7 @@ import { User } from '../../subgraphs/users/src/user/user.entity';
 import type { SubgraphName } from '../../runtime/config';
 import { buildDemoPlan } from './demo-plan';
 import { movieEvent } from '../../subgraphs/movies/src/movie/movie.service';
+import { showtimePayload } from '../../subgraphs/cinemas/src/showtime/showtime-admin.service';
 import { MOVIES_STREAM } from '../../runtime/contracts/movie-events';
 import { appendEvents } from '../../runtime/events/outbox';
 import { CINEMAS_STREAM, type ShowtimeEventPayload } from '../../runtime/contracts/showtime-events';
@@ -97,6 +98,49 @@ async function insertShowtimes(ds: DataSource, plan: ReturnType<typeof buildDemo
 }
 
 /**
+ * Announces rows that never produced an event (a database seeded before the event backbone
+ * existed): every movie and every coming showtime must have been published once, or the other
+ * subgraphs' projections would never learn of them. Idempotent: announced rows are skipped.
+ */
+async function announceUnpublished(sources: Record<SubgraphName, DataSource>): Promise<number> {
+  let announced = 0;
+  await sources.movies.transaction(async (tx) => {
+    const movies: Movie[] = await tx
+      .getRepository(Movie)
+      .createQueryBuilder('m')
+      .where('NOT EXISTS (SELECT 1 FROM outbox o WHERE o.aggregate_id = m.id::text)')
+      .getMany();
+    if (movies.length > 0) {
+      await appendEvents(
+        tx,
+        MOVIES_STREAM,
+        movies.map((m) => movieEvent('movie.created', m)),
+      );
+    }
+    announced += movies.length;
+  });
+  await sources.cinemas.transaction(async (tx) => {
+    const showtimes: Showtime[] = await tx
+      .getRepository(Showtime)
+      .createQueryBuilder('s')
+      .where("s.status = 'SCHEDULED' AND s.starts_at > now()")
+      .andWhere('NOT EXISTS (SELECT 1 FROM outbox o WHERE o.aggregate_id = s.id::text)')
+      .getMany();
+    const events = [];
+    for (const showtime of showtimes) {
+      events.push({
+        type: 'showtime.scheduled',
+        aggregateId: showtime.id,
+        payload: await showtimePayload(tx, showtime),
+      });
+    }
+    if (events.length > 0) await appendEvents(tx, CINEMAS_STREAM, events);
+    announced += showtimes.length;
+  });
+  return announced;
+}
+
+/**
  * Loads the demo data into the four databases. Idempotent: a second run adds only what is
  * missing (new days of showtimes), so it is safe on every start.
  */
@@ -118,5 +162,6 @@ export async function seedDemoData(
     seats: await insertMissing(sources.cinemas, Seat, plan.seats as Seat[]),
     showtimes: await insertShowtimes(sources.cinemas, plan),
     bookings: await insertMissing(sources.bookings, Booking, plan.bookings as Booking[]),
+    announced: await announceUnpublished(sources),
   };
 }
