@@ -28,7 +28,8 @@ export default async function globalSetup(): Promise<void> {
   if (missing.length > 0) {
     throw new Error(
       `\n\nThe tests need a running PostgreSQL and Redis:\n  - ${missing.join('\n  - ')}\n` +
-        'Start them (e.g. `docker compose up -d postgres-users redis`, or your system services) and run `npm test` again.\n',
+        'Start them on their standard local ports, or point TEST_DATABASE_URL (a server URL with a\n' +
+        'user allowed to create databases) and TEST_REDIS_URL at running servers, then run `npm test` again.\n',
     );
   }
 }
