@@ -11,17 +11,22 @@
  *   npm run bench:catalog -- [--duration 10] [--warmup 2] [--prewarm 6] [--connections 50]
  *
  * The stack (gateway + subgraphs, fresh seeded databases on the local PostgreSQL and Redis)
- * runs in a child process (the gateway benchmark's `stack-process`); the load generator runs
+ * runs in a child process (`bench/common/stack-process.ts`); the load generator runs
  * here. Figures are printed, never asserted.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { projectRoot } from '../../runtime/paths';
+import { availableParallelism, loadavg } from 'node:os';
 import { contractOperation } from '../../tests/support/contract';
-import { closedLoop, postGraphQL, type Measurement } from '../gateway/load';
-import type { CpuMessage, ReadyMessage, StackMessage } from '../gateway/protocol';
+import { closedLoop, postGraphQL } from '../common/load';
+import { busyBeforeStart, machineInfo, measureLoad, type LoadResult } from '../common/machine';
+import {
+  checkLoadOptions,
+  loadFlags,
+  loadSettings,
+  parseFlags,
+  type LoadOptions,
+} from '../common/options';
+import { loads, measurementCells, measurementJson, round, writeResults } from '../common/report';
+import { isInterrupted, runMain, withStack, type StackHandle } from '../common/stack';
 
 const CITY = 'Hồ Chí Minh';
 const PAGE = 20;
@@ -30,12 +35,7 @@ const PROJECTION_TIMEOUT_MS = 60_000;
 /** ... and how long its count must stay put before it counts as filled. */
 const PROJECTION_STABLE_MS = 2_000;
 
-interface Options {
-  durationSeconds: number;
-  warmupSeconds: number;
-  prewarmSeconds: number;
-  connections: number;
-}
+type Options = LoadOptions;
 
 const USAGE = `usage: node dist/bench/catalog/run.js [--duration S] [--warmup S] [--prewarm S] [--connections N]
   --duration S      seconds measured per query (default 10)
@@ -51,132 +51,17 @@ function parseOptions(argv: string[]): Options {
     prewarmSeconds: 6,
     connections: 50,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => {
-      const raw = inline ?? argv[++i];
-      const n = Number(raw);
-      if (raw === undefined || !Number.isFinite(n) || n < 0) {
-        throw new Error(`${flag} needs a non-negative number\n${USAGE}`);
-      }
-      return n;
-    };
-    switch (flag) {
-      case '--duration':
-        options.durationSeconds = value();
-        break;
-      case '--warmup':
-        options.warmupSeconds = value();
-        break;
-      case '--prewarm':
-        options.prewarmSeconds = value();
-        break;
-      case '--connections':
-        options.connections = Math.max(1, Math.round(value()));
-        break;
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        process.exit(0);
-      default:
-        throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
-    }
-  }
-  if (options.durationSeconds <= 0) throw new Error('--duration must be more than 0');
+  parseFlags(argv, USAGE, loadFlags(options));
+  checkLoadOptions(options);
   return options;
-}
-
-// ---------------------------------------------------------------------------------------
-// The stack process (the gateway benchmark's child process, started the same way)
-
-interface StackHandle {
-  ready: ReadyMessage;
-  cpuMicros(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** Set on SIGINT/SIGTERM: nothing is printed or written after it. */
-let interrupted = false;
-
-function startStackProcess(): Promise<StackHandle> {
-  const child: ChildProcess = fork(join(__dirname, '..', 'gateway', 'stack-process.js'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  // Interrupted (at any point): the stack process stops (dropping its databases), then we go.
-  const onSignal = () => {
-    interrupted = true;
-    process.stderr.write('\nbench: interrupted; stopping the stack (dropping its databases)...\n');
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  let cpuWaiter: ((m: CpuMessage) => void) | undefined;
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    if (child.connected) child.send({ type: 'stop' });
-    else child.kill('SIGTERM');
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 120_000).unref());
-    if ((await Promise.race([exited, timeout])) === 'timeout') {
-      process.stderr.write('bench: the stack process did not stop within 120 s; killing it\n');
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) =>
-      reject(new Error(`the stack process exited (code ${code}) before it was ready`));
-    child.once('exit', onExit);
-    child.on('message', (message: StackMessage) => {
-      if (message.type === 'ready') {
-        child.off('exit', onExit);
-        resolve({
-          ready: message,
-          stop,
-          cpuMicros: () =>
-            new Promise((done) => {
-              cpuWaiter = (m) => done(m.userMicros + m.systemMicros);
-              child.send({ type: 'cpu' });
-            }),
-        });
-      } else if (message.type === 'cpu') {
-        cpuWaiter?.(message);
-        cpuWaiter = undefined;
-      } else if (message.type === 'error') {
-        child.off('exit', onExit);
-        // It stops itself (dropping its databases) and exits.
-        reject(new Error(`the stack did not start:\n${message.message}`));
-      }
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------
 // Measuring
 
-interface QueryResult extends Measurement {
-  /** CPU time of the stack process over the measured window, in % of one core. */
-  stackCpuPercent: number;
-  /** The whole machine (PostgreSQL, Redis, other work) busy, in % of all cores. */
-  hostCpuPercent: number;
+interface QueryResult extends LoadResult {
   /** os.loadavg() right after the measured window. */
   loadAverage: number[];
-}
-
-/** Busy and total CPU time of all cores since boot, from os.cpus(). */
-function hostTimes(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of cpus()) {
-    const sum = times.user + times.nice + times.sys + times.irq + times.idle;
-    total += sum;
-    busy += sum - times.idle;
-  }
-  return { busy, total };
 }
 
 async function measure(
@@ -185,32 +70,9 @@ async function measure(
   iteration: () => Promise<void>,
   options: Options,
 ): Promise<QueryResult> {
-  const n = options.connections;
-  process.stderr.write(`bench: ${label}: ${options.warmupSeconds} s warm-up, `);
-  if (options.warmupSeconds > 0) await closedLoop(iteration, n, options.warmupSeconds * 1000);
-  process.stderr.write(`${options.durationSeconds} s measured... `);
-  const stackBefore = await stack.cpuMicros();
-  const hostBefore = hostTimes();
-  const wallBefore = process.hrtime.bigint();
-  const result = await closedLoop(iteration, n, options.durationSeconds * 1000);
-  const wallMicros = Number(process.hrtime.bigint() - wallBefore) / 1e3;
-  const hostAfter = hostTimes();
-  const stackMicros = (await stack.cpuMicros()) - stackBefore;
-  process.stderr.write(`${result.requestsPerSecond.toFixed(0)} req/s\n`);
-  if (result.errors > 0) {
-    process.stderr.write(`bench: ${label}: ${result.errors} errors, first: ${result.firstError}\n`);
-  }
-  return {
-    ...result,
-    stackCpuPercent: (100 * stackMicros) / wallMicros,
-    hostCpuPercent:
-      (100 * (hostAfter.busy - hostBefore.busy)) / (hostAfter.total - hostBefore.total || 1),
-    loadAverage: loadavg(),
-  };
+  const run = (seconds: number) => closedLoop(iteration, options.connections, seconds * 1000);
+  return { ...(await measureLoad(label, stack, run, options)), loadAverage: loadavg() };
 }
-
-const round = (n: number, digits = 2) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
-const loads = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
 
 function table(
   options: Options,
@@ -226,15 +88,7 @@ function table(
       .join('');
   const out = [head, line(['query', 'req/s', 'p50 ms', 'p99 ms', 'errors'])];
   for (const [name, r] of rows) {
-    out.push(
-      line([
-        name,
-        r.requestsPerSecond.toFixed(0),
-        r.p50Ms.toFixed(2),
-        r.p99Ms.toFixed(2),
-        String(r.errors),
-      ]),
-    );
+    out.push(line([name, ...measurementCells(r)]));
   }
   out.push(
     `(after ${options.warmupSeconds} s warm-up each, ${options.prewarmSeconds} s pre-warm; ` +
@@ -261,20 +115,9 @@ async function main(): Promise<void> {
 
   // Other work on the machine skews everything: say so up front, and record it.
   const loadBefore = loadavg();
-  const idleBefore = hostTimes();
-  await new Promise((r) => setTimeout(r, 1000));
-  const idleAfter = hostTimes();
-  const busyBeforePercent =
-    (100 * (idleAfter.busy - idleBefore.busy)) / (idleAfter.total - idleBefore.total || 1);
-  if (busyBeforePercent > 20) {
-    process.stderr.write(
-      `bench: WARNING: the machine is already ${busyBeforePercent.toFixed(0)}% busy before the benchmark (load average ${loads(loadBefore)}); figures will be skewed\n`,
-    );
-  }
+  const busyBeforePercent = await busyBeforeStart(loadBefore);
 
-  process.stderr.write('bench: starting the stack (fresh databases, demo data)...\n');
-  const stack = await startStackProcess();
-  try {
+  await withStack({}, async (stack) => {
     const { gatewayUrl } = stack.ready;
     const headers = { 'content-type': 'application/json' };
     const body = (operationName: string, query: string, variables: Record<string, unknown>) =>
@@ -379,10 +222,10 @@ async function main(): Promise<void> {
 
     const results: Array<[string, QueryResult]> = [];
     for (const [name, iteration] of queries) {
-      if (interrupted) return;
+      if (isInterrupted()) return;
       results.push([name, await measure(name, stack, iteration, options)]);
     }
-    if (interrupted) return;
+    if (isInterrupted()) return;
     const loadAfter = loadavg();
     // The data measured should not have moved under the measurement.
     const cityAfter = await fetchNowShowing(cityBody);
@@ -396,15 +239,7 @@ async function main(): Promise<void> {
 
     const finishedAt = new Date();
     const figures = (r: QueryResult) => ({
-      requestsPerSecond: round(r.requestsPerSecond, 1),
-      p50Ms: round(r.p50Ms, 3),
-      p99Ms: round(r.p99Ms, 3),
-      meanMs: round(r.meanMs, 3),
-      maxMs: round(r.maxMs, 3),
-      completed: r.completed,
-      errors: r.errors,
-      ...(r.firstError ? { firstError: r.firstError } : {}),
-      elapsedSeconds: round(r.elapsedSeconds, 3),
+      ...measurementJson(r),
       stackCpuPercent: round(r.stackCpuPercent, 1),
       hostCpuPercent: round(r.hostCpuPercent, 1),
       loadAverageAfter: r.loadAverage.map((x) => round(x, 2)),
@@ -418,22 +253,10 @@ async function main(): Promise<void> {
       benchmark: 'catalog',
       finishedAt: finishedAt.toISOString(),
       settings: {
-        durationSeconds: options.durationSeconds,
-        warmupSeconds: options.warmupSeconds,
-        prewarmSeconds: options.prewarmSeconds,
-        connections: options.connections,
-        databasePoolSize: stack.ready.databasePoolSize,
+        ...loadSettings(options, stack.ready.databasePoolSize),
         client: 'closed loop (fetch) through the gateway',
       },
-      machine: {
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        cores: availableParallelism(),
-        cpu: cpus()[0]?.model ?? 'unknown',
-        busyBeforePercent: round(busyBeforePercent, 1),
-        loadAverageBefore: loadBefore.map((x) => round(x, 2)),
-        loadAverageAfter: loadAfter.map((x) => round(x, 2)),
-      },
+      machine: machineInfo(busyBeforePercent, { before: loadBefore, after: loadAfter }),
       data: {
         projectionFirstSeconds: round(firstFilledSeconds, 1),
         projectionWaitSeconds: round(projectionWaitSeconds, 1),
@@ -455,19 +278,8 @@ async function main(): Promise<void> {
         ...figures(r),
       })),
     };
-    const dir = join(projectRoot(__dirname), 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `catalog-${finishedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-    console.log(`\nwritten to ${file}`);
-  } finally {
-    process.stderr.write('bench: stopping the stack (dropping its databases)...\n');
-    await stack.stop();
-  }
+    writeResults('catalog', finishedAt, report);
+  });
 }
 
-main().catch((err: Error) => {
-  if (interrupted) return; // the signal handler exits once the stack has stopped
-  console.error(`bench: ${err.stack ?? err}`);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -9,22 +9,23 @@
  * The stack (gateway + subgraphs, fresh seeded databases on the local PostgreSQL and Redis)
  * runs in a child process; the load generator runs here. Figures are printed, never asserted.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Kind, parse, print, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
-import { projectRoot } from '../../runtime/paths';
 import { contractOperation } from '../../tests/support/contract';
-import { autocannonRun, closedLoop, postGraphQL, type Measurement } from './load';
-import type { CpuMessage, ReadyMessage, StackMessage } from './protocol';
+import { autocannonRun, closedLoop, postGraphQL } from '../common/load';
+import { busyBeforeStart, machineInfo, measureLoad, type LoadResult } from '../common/machine';
+import {
+  checkLoadOptions,
+  loadFlags,
+  loadSettings,
+  parseFlags,
+  type LoadOptions,
+} from '../common/options';
+import { measurementCells, measurementJson, round, writeResults } from '../common/report';
+import { isInterrupted, runMain, withStack } from '../common/stack';
 
-interface Options {
-  durationSeconds: number;
-  warmupSeconds: number;
-  prewarmSeconds: number;
-  connections: number;
+interface Options extends LoadOptions {
   autocannon: boolean;
 }
 
@@ -44,41 +45,11 @@ function parseOptions(argv: string[]): Options {
     connections: 20,
     autocannon: true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => {
-      const raw = inline ?? argv[++i];
-      const n = Number(raw);
-      if (raw === undefined || !Number.isFinite(n) || n < 0) {
-        throw new Error(`${flag} needs a non-negative number\n${USAGE}`);
-      }
-      return n;
-    };
-    switch (flag) {
-      case '--duration':
-        options.durationSeconds = value();
-        break;
-      case '--warmup':
-        options.warmupSeconds = value();
-        break;
-      case '--prewarm':
-        options.prewarmSeconds = value();
-        break;
-      case '--connections':
-        options.connections = Math.max(1, Math.round(value()));
-        break;
-      case '--no-autocannon':
-        options.autocannon = false;
-        break;
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        process.exit(0);
-      default:
-        throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
-    }
-  }
-  if (options.durationSeconds <= 0) throw new Error('--duration must be more than 0');
+  parseFlags(argv, USAGE, {
+    ...loadFlags(options),
+    '--no-autocannon': () => void (options.autocannon = false),
+  });
+  checkLoadOptions(options);
   return options;
 }
 
@@ -123,129 +94,10 @@ function canonical(value: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// The stack process
+// Reporting
 
-interface StackHandle {
-  ready: ReadyMessage;
-  cpuMicros(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** Set on SIGINT/SIGTERM: nothing is printed or written after it. */
-let interrupted = false;
-
-function startStackProcess(): Promise<StackHandle> {
-  const child: ChildProcess = fork(join(__dirname, 'stack-process.js'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  // Interrupted (at any point): the stack process stops (dropping its databases), then we go.
-  const onSignal = () => {
-    interrupted = true;
-    process.stderr.write('\nbench: interrupted; stopping the stack (dropping its databases)...\n');
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  let cpuWaiter: ((m: CpuMessage) => void) | undefined;
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    if (child.connected) child.send({ type: 'stop' });
-    else child.kill('SIGTERM');
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 120_000).unref());
-    if ((await Promise.race([exited, timeout])) === 'timeout') {
-      process.stderr.write('bench: the stack process did not stop within 120 s; killing it\n');
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) =>
-      reject(new Error(`the stack process exited (code ${code}) before it was ready`));
-    child.once('exit', onExit);
-    child.on('message', (message: StackMessage) => {
-      if (message.type === 'ready') {
-        child.off('exit', onExit);
-        resolve({
-          ready: message,
-          stop,
-          cpuMicros: () =>
-            new Promise((done) => {
-              cpuWaiter = (m) => done(m.userMicros + m.systemMicros);
-              child.send({ type: 'cpu' });
-            }),
-        });
-      } else if (message.type === 'cpu') {
-        cpuWaiter?.(message);
-        cpuWaiter = undefined;
-      } else if (message.type === 'error') {
-        child.off('exit', onExit);
-        // It stops itself (dropping its databases) and exits.
-        reject(new Error(`the stack did not start:\n${message.message}`));
-      }
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------
-// Measuring
-
-interface PathResult extends Measurement {
-  /** CPU time over the measured window, in % of one core. */
-  stackCpuPercent: number;
-  clientCpuPercent: number;
-  /** The whole machine (PostgreSQL, Redis, everything) busy, in % of all cores. */
-  hostCpuPercent: number;
-}
-
-/** Busy and total CPU time of all cores since boot, from os.cpus(). */
-function hostTimes(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of cpus()) {
-    const sum = times.user + times.nice + times.sys + times.irq + times.idle;
-    total += sum;
-    busy += sum - times.idle;
-  }
-  return { busy, total };
-}
-
-async function measure(
-  label: string,
-  stack: StackHandle,
-  run: (seconds: number) => Promise<Measurement>,
-  options: Options,
-): Promise<PathResult> {
-  process.stderr.write(`bench: ${label}: ${options.warmupSeconds} s warm-up, `);
-  if (options.warmupSeconds > 0) await run(options.warmupSeconds);
-  process.stderr.write(`${options.durationSeconds} s measured... `);
-  const stackBefore = await stack.cpuMicros();
-  const clientBefore = process.cpuUsage();
-  const hostBefore = hostTimes();
-  const wallBefore = process.hrtime.bigint();
-  const result = await run(options.durationSeconds);
-  const wallMicros = Number(process.hrtime.bigint() - wallBefore) / 1e3;
-  const client = process.cpuUsage(clientBefore);
-  const hostAfter = hostTimes();
-  const stackMicros = (await stack.cpuMicros()) - stackBefore;
-  process.stderr.write(`${result.requestsPerSecond.toFixed(0)} req/s\n`);
-  if (result.errors > 0) {
-    process.stderr.write(`bench: ${label}: ${result.errors} errors, first: ${result.firstError}\n`);
-  }
-  return {
-    ...result,
-    stackCpuPercent: (100 * stackMicros) / wallMicros,
-    clientCpuPercent: (100 * (client.user + client.system)) / wallMicros,
-    hostCpuPercent:
-      (100 * (hostAfter.busy - hostBefore.busy)) / (hostAfter.total - hostBefore.total || 1),
-  };
-}
-
-const round = (n: number, digits = 2) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
+/** A path's throughput and latency, and the CPU it cost. */
+type PathResult = LoadResult;
 
 function table(
   options: Options,
@@ -270,10 +122,7 @@ function table(
     out.push(
       line([
         name,
-        r.requestsPerSecond.toFixed(0),
-        r.p50Ms.toFixed(2),
-        r.p99Ms.toFixed(2),
-        String(r.errors),
+        ...measurementCells(r),
         pct(r.stackCpuPercent),
         pct(r.clientCpuPercent),
         pct(r.hostCpuPercent),
@@ -302,20 +151,9 @@ async function main(): Promise<void> {
   const direct = directOperations(movieDetail);
 
   // Other work on the machine skews everything: say so up front, and record it.
-  const idleBefore = hostTimes();
-  await new Promise((r) => setTimeout(r, 1000));
-  const idleAfter = hostTimes();
-  const busyBeforePercent =
-    (100 * (idleAfter.busy - idleBefore.busy)) / (idleAfter.total - idleBefore.total || 1);
-  if (busyBeforePercent > 20) {
-    process.stderr.write(
-      `bench: WARNING: the machine is already ${busyBeforePercent.toFixed(0)}% busy before the benchmark; figures will be skewed\n`,
-    );
-  }
+  const busyBeforePercent = await busyBeforeStart();
 
-  process.stderr.write('bench: starting the stack (fresh databases, demo data)...\n');
-  const stack = await startStackProcess();
-  try {
+  await withStack({}, async (stack) => {
     const { gatewayUrl, moviesUrl, cinemasUrl, internalSecret } = stack.ready;
     const json = { 'content-type': 'application/json' };
     const subgraphHeaders = () => ({
@@ -398,20 +236,20 @@ async function main(): Promise<void> {
         closedLoop(async () => void (await viaSubgraphs()), half, options.prewarmSeconds * 1000),
       ]);
     }
-    const gateway = await measure(
+    const gateway = await measureLoad(
       'gateway',
       stack,
       (s) => closedLoop(async () => void (await viaGateway()), n, s * 1000),
       options,
     );
-    const subgraphs = await measure(
+    const subgraphs = await measureLoad(
       'subgraphs direct',
       stack,
       (s) => closedLoop(async () => void (await viaSubgraphs()), n, s * 1000),
       options,
     );
     const gatewayAutocannon = options.autocannon
-      ? await measure(
+      ? await measureLoad(
           'gateway (autocannon)',
           stack,
           (s) => autocannonRun(gatewayUrl, gatewayBody, n, s),
@@ -419,7 +257,7 @@ async function main(): Promise<void> {
         )
       : undefined;
 
-    if (interrupted) return;
+    if (isInterrupted()) return;
     const ratio = {
       rps: subgraphs.requestsPerSecond / gateway.requestsPerSecond,
       p50: gateway.p50Ms / subgraphs.p50Ms,
@@ -438,15 +276,7 @@ async function main(): Promise<void> {
 
     const finishedAt = new Date();
     const figures = (r: PathResult) => ({
-      requestsPerSecond: round(r.requestsPerSecond, 1),
-      p50Ms: round(r.p50Ms, 3),
-      p99Ms: round(r.p99Ms, 3),
-      meanMs: round(r.meanMs, 3),
-      maxMs: round(r.maxMs, 3),
-      completed: r.completed,
-      errors: r.errors,
-      ...(r.firstError ? { firstError: r.firstError } : {}),
-      elapsedSeconds: round(r.elapsedSeconds, 3),
+      ...measurementJson(r),
       stackCpuPercent: round(r.stackCpuPercent, 1),
       clientCpuPercent: round(r.clientCpuPercent, 1),
       hostCpuPercent: round(r.hostCpuPercent, 1),
@@ -455,20 +285,8 @@ async function main(): Promise<void> {
       benchmark: 'gateway',
       operation: 'MovieDetail',
       finishedAt: finishedAt.toISOString(),
-      settings: {
-        durationSeconds: options.durationSeconds,
-        warmupSeconds: options.warmupSeconds,
-        prewarmSeconds: options.prewarmSeconds,
-        connections: options.connections,
-        databasePoolSize: stack.ready.databasePoolSize,
-      },
-      machine: {
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        cores: availableParallelism(),
-        cpu: cpus()[0]?.model ?? 'unknown',
-        busyBeforePercent: round(busyBeforePercent, 1),
-      },
+      settings: loadSettings(options, stack.ready.databasePoolSize),
+      machine: machineInfo(busyBeforePercent),
       data: { movieId, showtimes: showtimeCount },
       results: {
         gateway: { client: 'closed loop (fetch)', ...figures(gateway) },
@@ -486,19 +304,8 @@ async function main(): Promise<void> {
         p99GatewayOverDirect: round(ratio.p99, 3),
       },
     };
-    const dir = join(projectRoot(__dirname), 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `gateway-${finishedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-    console.log(`\nwritten to ${file}`);
-  } finally {
-    process.stderr.write('bench: stopping the stack (dropping its databases)...\n');
-    await stack.stop();
-  }
+    writeResults('gateway', finishedAt, report);
+  });
 }
 
-main().catch((err: Error) => {
-  if (interrupted) return; // the signal handler exits once the stack has stopped
-  console.error(`bench: ${err.stack ?? err}`);
-  process.exitCode = 1;
-});
+runMain(main);

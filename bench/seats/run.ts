@@ -16,29 +16,22 @@
  *                          [--interval 0] [--warmup 3] [--seed 1]
  *
  * The stack (gateway + subgraphs over fresh seeded databases on the local PostgreSQL and
- * Redis) runs in a child process (`stack-process`, forked with --expose-gc); the clients run
- * here. Figures are printed and written to bench/results/seats-<timestamp>.json, never asserted.
+ * Redis) runs in a child process (`bench/common/stack-process.ts`, forked with --expose-gc);
+ * the clients run here. Figures are printed and written to
+ * bench/results/seats-<timestamp>.json, never asserted.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { availableParallelism, loadavg } from 'node:os';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { projectRoot } from '../../runtime/paths';
 import { mintToken } from '../../scripts/dev-token';
 import { buildDemoPlan } from '../../scripts/seed/demo-plan';
 import { contractOperation } from '../../tests/support/contract';
-import { percentile } from '../gateway/load';
-import type {
-  CpuMessage,
-  MemoryMessage,
-  ReadyMessage,
-  RedisSubscribersMessage,
-  StackMessage,
-  ToStackMessage,
-} from './protocol';
+import { percentile } from '../common/load';
+import { busyBeforeStart, cpuWindow as rawCpuWindow, machineInfo } from '../common/machine';
+import { atLeastOne, parseFlags } from '../common/options';
+import type { MemoryMessage } from '../common/protocol';
+import { loads, round, writeResults } from '../common/report';
+import { isInterrupted, runMain, withStack, type StackHandle } from '../common/stack';
 
 /** The issue's targets: printed as met / not met, never asserted. */
 const RUSH_P99_TARGET_MS = 50;
@@ -85,191 +78,43 @@ function parseOptions(argv: string[]): Options {
     warmupSeconds: 3,
     seed: 1,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const raw = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-      return v;
-    };
-    const count = () => {
-      const v = raw();
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0)
-        throw new Error(`${flag} needs a non-negative number\n${USAGE}`);
-      return n;
-    };
-    switch (flag) {
-      case '--only': {
-        const v = raw();
-        if (v !== 'rush' && v !== 'fanout') throw new Error(`--only rush|fanout\n${USAGE}`);
-        options.only = v;
-        break;
-      }
-      case '--users':
-        options.users = Math.max(1, Math.round(count()));
-        break;
-      case '--rush-concurrency':
-        options.rushConcurrency = Math.max(1, Math.round(count()));
-        break;
-      case '--warmup':
-        options.warmupSeconds = count();
-        break;
-      case '--subscribers':
-        options.subscribers = Math.max(1, Math.round(count()));
-        break;
-      case '--signed-in':
-        options.signedIn = Math.round(count());
-        break;
-      case '--changes':
-        options.changes = Math.max(1, Math.round(count()));
-        break;
-      case '--batch':
-        options.batch = Math.max(1, Math.round(count()));
-        break;
-      case '--interval':
-        options.intervalMs = count();
-        break;
-      case '--seed':
-        options.seed = Math.round(count());
-        break;
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        process.exit(0);
-      default:
-        throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
-    }
-  }
+  parseFlags(argv, USAGE, {
+    '--only': (v) => {
+      const only = v.string();
+      if (only !== 'rush' && only !== 'fanout') throw new Error(`--only rush|fanout\n${USAGE}`);
+      options.only = only;
+    },
+    '--users': (v) => void (options.users = atLeastOne(v.number())),
+    '--rush-concurrency': (v) => void (options.rushConcurrency = atLeastOne(v.number())),
+    '--warmup': (v) => void (options.warmupSeconds = v.number()),
+    '--subscribers': (v) => void (options.subscribers = atLeastOne(v.number())),
+    '--signed-in': (v) => void (options.signedIn = Math.round(v.number())),
+    '--changes': (v) => void (options.changes = atLeastOne(v.number())),
+    '--batch': (v) => void (options.batch = atLeastOne(v.number())),
+    '--interval': (v) => void (options.intervalMs = v.number()),
+    '--seed': (v) => void (options.seed = Math.round(v.number())),
+  });
   options.signedIn = Math.min(options.signedIn, options.subscribers);
   return options;
 }
 
 // ---------------------------------------------------------------------------------------
-// The stack process (started as the catalog benchmark starts the gateway benchmark's)
-
-interface StackHandle {
-  ready: ReadyMessage;
-  cpuMicros(): Promise<number>;
-  memory(): Promise<MemoryMessage>;
-  redisSubscribers(showtimeId: string): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** Set on SIGINT/SIGTERM: nothing is printed or written after it. */
-let interrupted = false;
-
-function startStackProcess(): Promise<StackHandle> {
-  const child: ChildProcess = fork(join(__dirname, 'stack-process.js'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [...process.execArgv, '--expose-gc'],
-  });
-  const onSignal = () => {
-    interrupted = true;
-    process.stderr.write('\nbench: interrupted; stopping the stack (dropping its databases)...\n');
-    void stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  // One request of each kind at a time, answered in order.
-  const waiters: {
-    cpu: Array<(m: CpuMessage) => void>;
-    memory: Array<(m: MemoryMessage) => void>;
-    redis: Array<(m: RedisSubscribersMessage) => void>;
-  } = { cpu: [], memory: [], redis: [] };
-  const ask = <T>(queue: Array<(m: T) => void>, message: ToStackMessage) =>
-    new Promise<T>((done) => {
-      queue.push(done);
-      child.send(message);
-    });
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    if (child.connected) child.send({ type: 'stop' });
-    else child.kill('SIGTERM');
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 120_000).unref());
-    if ((await Promise.race([exited, timeout])) === 'timeout') {
-      process.stderr.write('bench: the stack process did not stop within 120 s; killing it\n');
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) =>
-      reject(new Error(`the stack process exited (code ${code}) before it was ready`));
-    child.once('exit', onExit);
-    child.on('message', (message: StackMessage) => {
-      if (message.type === 'ready') {
-        child.off('exit', onExit);
-        resolve({
-          ready: message,
-          stop,
-          cpuMicros: async () => {
-            const m = await ask(waiters.cpu, { type: 'cpu' });
-            return m.userMicros + m.systemMicros;
-          },
-          memory: () => ask(waiters.memory, { type: 'memory' }),
-          redisSubscribers: async (showtimeId) =>
-            (await ask(waiters.redis, { type: 'redis-subscribers', showtimeId })).count,
-        });
-      } else if (message.type === 'cpu') {
-        waiters.cpu.shift()?.(message);
-      } else if (message.type === 'memory') {
-        waiters.memory.shift()?.(message);
-      } else if (message.type === 'redis-subscribers') {
-        waiters.redis.shift()?.(message);
-      } else if (message.type === 'error') {
-        child.off('exit', onExit);
-        reject(new Error(`the stack did not start:\n${message.message}`));
-      }
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------
 // Helpers
 
-/** Busy and total CPU time of all cores since boot, from os.cpus(). */
-function hostTimes(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of cpus()) {
-    const sum = times.user + times.nice + times.sys + times.irq + times.idle;
-    total += sum;
-    busy += sum - times.idle;
-  }
-  return { busy, total };
-}
-
-/** CPU of the stack, this process and the whole machine over a stretch of wall time. */
+/** CPU of the stack, this process and the whole machine over a stretch of wall time, rounded. */
 async function cpuWindow(stack: StackHandle) {
-  const stackBefore = await stack.cpuMicros();
-  const selfBefore = process.cpuUsage();
-  const hostBefore = hostTimes();
-  const wallBefore = performance.now();
+  const end = await rawCpuWindow(stack);
   return async () => {
-    const wallMicros = (performance.now() - wallBefore) * 1000;
-    const host = hostTimes();
-    const self = process.cpuUsage(selfBefore);
-    const stackMicros = (await stack.cpuMicros()) - stackBefore;
+    const cpu = await end();
     return {
-      stackCpuPercent: round((100 * stackMicros) / wallMicros, 1),
-      clientCpuPercent: round((100 * (self.user + self.system)) / wallMicros, 1),
-      hostCpuPercent: round(
-        (100 * (host.busy - hostBefore.busy)) / (host.total - hostBefore.total || 1),
-        1,
-      ),
+      stackCpuPercent: round(cpu.stackCpuPercent, 1),
+      clientCpuPercent: round(cpu.clientCpuPercent, 1),
+      hostCpuPercent: round(cpu.hostCpuPercent, 1),
     };
   };
 }
 
-const round = (n: number, digits = 2) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-const loads = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
 const mib = (bytes: number) => bytes / (1024 * 1024);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -1267,20 +1112,9 @@ async function main(): Promise<void> {
   const choice = chooseShowtimes(plan);
 
   const loadBefore = loadavg();
-  const idleBefore = hostTimes();
-  await sleep(1000);
-  const idleAfter = hostTimes();
-  const busyBeforePercent =
-    (100 * (idleAfter.busy - idleBefore.busy)) / (idleAfter.total - idleBefore.total || 1);
-  if (busyBeforePercent > 20) {
-    process.stderr.write(
-      `bench: WARNING: the machine is already ${busyBeforePercent.toFixed(0)}% busy before the benchmark (load average ${loads(loadBefore)}); figures will be skewed\n`,
-    );
-  }
+  const busyBeforePercent = await busyBeforeStart(loadBefore);
 
-  process.stderr.write('bench: starting the stack (fresh databases, demo data)...\n');
-  const stack = await startStackProcess();
-  try {
+  await withStack({ exposeGc: true }, async (stack) => {
     const { privateKeyPem } = stack.ready;
     const mint = (userId: string) => mintToken(privateKeyPem, { userId, expiresIn: 3 * 3600 });
     const finishedParts: Record<string, unknown> = {};
@@ -1289,13 +1123,13 @@ async function main(): Promise<void> {
       finishedParts.rush = rush.result;
       console.log(`\n${rush.text}`);
     }
-    if (interrupted) return;
+    if (isInterrupted()) return;
     if (options.only !== 'rush') {
       const fanout = await runFanout(stack, options, mint, choice);
       finishedParts.fanout = fanout.result;
       console.log(`\n${fanout.text}`);
     }
-    if (interrupted) return;
+    if (isInterrupted()) return;
     const loadAfter = loadavg();
     console.log(
       `\n(load average 1/5/15 min: ${loads(loadBefore)} before, ${loads(loadAfter)} after; ${availableParallelism()} cores)`,
@@ -1306,30 +1140,11 @@ async function main(): Promise<void> {
       benchmark: 'seats',
       finishedAt: finishedAt.toISOString(),
       settings: { ...options, databasePoolSize: stack.ready.databasePoolSize },
-      machine: {
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        cores: availableParallelism(),
-        cpu: cpus()[0]?.model ?? 'unknown',
-        busyBeforePercent: round(busyBeforePercent, 1),
-        loadAverageBefore: loadBefore.map((x) => round(x, 2)),
-        loadAverageAfter: loadAfter.map((x) => round(x, 2)),
-      },
+      machine: machineInfo(busyBeforePercent, { before: loadBefore, after: loadAfter }),
       ...finishedParts,
     };
-    const dir = join(projectRoot(__dirname), 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `seats-${finishedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-    console.log(`\nwritten to ${file}`);
-  } finally {
-    process.stderr.write('bench: stopping the stack (dropping its databases)...\n');
-    await stack.stop();
-  }
+    writeResults('seats', finishedAt, report);
+  });
 }
 
-main().catch((err: Error) => {
-  if (interrupted) return;
-  console.error(`bench: ${err.stack ?? err}`);
-  process.exitCode = 1;
-});
+runMain(main);

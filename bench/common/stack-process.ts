@@ -1,14 +1,17 @@
 /**
- * Child process of the seats benchmark: the whole supergraph (gateway + four subgraphs, one
- * event loop, as `startTestStack` does) over fresh databases seeded with the demo data. A copy
- * of the gateway benchmark's `stack-process`, which in addition hands the token-signing key to
- * the parent and reports its memory and the Redis subscribers of a showtime on request.
+ * Child process of the benchmarks: runs the whole supergraph (gateway + four subgraphs, one
+ * event loop, as `startTestStack` does) over fresh databases seeded with the demo data, so
+ * that the load generator in the parent process does not share its CPU time. Started by
+ * `startStackProcess` (`stack.ts`); the messages are in `protocol.ts`.
  *
- * Parent → child: `{ type: 'cpu' }`, `{ type: 'memory' }`, `{ type: 'redis-subscribers',
- * showtimeId }`, `{ type: 'stop' }`. Child → parent: `ready`, `error`, and one answer per
- * request. Forked with `--expose-gc` so that memory is read after a full collection.
- * The stack is always stopped (databases dropped): on request, on SIGINT/SIGTERM and when the
- * parent goes away.
+ * Parent → child: `{ type: 'cpu' }` (reply: this process's CPU time), `{ type: 'memory' }`
+ * (reply: `process.memoryUsage()`, after a full GC when forked with --expose-gc),
+ * `{ type: 'redis-subscribers', showtimeId }` (reply: the Redis subscribers of that
+ * showtime's seat events), `{ type: 'stop' }`.
+ * Child → parent: `{ type: 'ready', ... }` (with the token-signing key, for the parent to
+ * mint with), `{ type: 'error', message }`, and one answer per request.
+ * The stack is always stopped (databases dropped): on request, on SIGINT/SIGTERM and when
+ * the parent goes away.
  */
 import 'reflect-metadata';
 import { startTestStack, testKeys, type TestStack } from '../../tests/support/test-stack';
@@ -24,6 +27,8 @@ let stopping: Promise<void> | undefined;
 function stopAndExit(code = 0): Promise<void> {
   stopping ??= (async () => {
     try {
+      // Asked to stop while starting: let the start finish (or fail, cleaning up after
+      // itself), then stop, so that no database is left behind.
       const stack = await starting?.catch(() => undefined);
       await stack?.stop();
     } catch (err) {
@@ -38,33 +43,40 @@ function stopAndExit(code = 0): Promise<void> {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+function sendMemory(): void {
+  if (gc) {
+    gc();
+    gc();
+  }
+  const m = process.memoryUsage();
+  send({
+    type: 'memory',
+    rss: m.rss,
+    heapTotal: m.heapTotal,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    gcRan: Boolean(gc),
+  });
+}
+
+function sendRedisSubscribers(showtimeId: string): void {
+  void (starting ?? Promise.reject(new Error('not started')))
+    .then((stack) => stack.redisSubscribers(showtimeId))
+    .then(
+      (count) => send({ type: 'redis-subscribers', showtimeId, count }),
+      () => send({ type: 'redis-subscribers', showtimeId, count: -1 }),
+    );
+}
+
 process.on('message', (message: ToStackMessage) => {
   if (message.type === 'cpu') {
     const usage = process.cpuUsage();
     send({ type: 'cpu', userMicros: usage.user, systemMicros: usage.system });
   } else if (message.type === 'memory') {
-    if (gc) {
-      gc();
-      gc();
-    }
-    const m = process.memoryUsage();
-    send({
-      type: 'memory',
-      rss: m.rss,
-      heapTotal: m.heapTotal,
-      heapUsed: m.heapUsed,
-      external: m.external,
-      arrayBuffers: m.arrayBuffers,
-      gcRan: Boolean(gc),
-    });
+    sendMemory();
   } else if (message.type === 'redis-subscribers') {
-    const { showtimeId } = message;
-    void (starting ?? Promise.reject(new Error('not started')))
-      .then((stack) => stack.redisSubscribers(showtimeId))
-      .then(
-        (count) => send({ type: 'redis-subscribers', showtimeId, count }),
-        () => send({ type: 'redis-subscribers', showtimeId, count: -1 }),
-      );
+    sendRedisSubscribers(message.showtimeId);
   } else if (message.type === 'stop') {
     void stopAndExit(0);
   }

@@ -1,17 +1,22 @@
-/**
- * Messages between the seats benchmark (parent) and its stack process (child): the gateway
- * benchmark's protocol, plus what this benchmark needs from the child.
- */
-import type { CpuMessage, ReadyMessage as GatewayReadyMessage } from '../gateway/protocol';
+/** Messages between a benchmark (parent) and its stack process (child, `stack-process.ts`). */
 
-export type { CpuMessage };
-
-export interface ReadyMessage extends Omit<GatewayReadyMessage, 'type'> {
+export interface ReadyMessage {
   type: 'ready';
+  gatewayUrl: string;
+  moviesUrl: string;
+  cinemasUrl: string;
+  internalSecret: string;
+  databasePoolSize: number;
   /** The key the gateway verifies tokens with was made in the child: the parent mints with it. */
   privateKeyPem: string;
   /** Whether `global.gc` is exposed (the child is forked with --expose-gc). */
   gcExposed: boolean;
+}
+
+export interface CpuMessage {
+  type: 'cpu';
+  userMicros: number;
+  systemMicros: number;
 }
 
 /** `process.memoryUsage()` of the stack process, after a full GC when it is exposed. */

@@ -1,4 +1,4 @@
-/** Load generation for the gateway benchmark: a closed-loop client and an autocannon wrapper. */
+/** Load generation for the benchmarks: a closed-loop client and an autocannon wrapper. */
 
 export interface Measurement {
   /** Completed (successful) iterations per second of wall time. */
