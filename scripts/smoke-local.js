@@ -114,20 +114,27 @@ async function gql(url, query, variables) {
     );
   });
   await new Promise((r) => client.on('connected', r));
-  await new Promise((r) => setTimeout(r, 200)); // the subscribe message follows connection_ack
-  const held = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({
-      query:
-        'mutation($s: ID!, $seats: [ID!]!) { holdSeats(showtimeId: $s, seatIds: $seats) { expiresAt } }',
-      variables: { s: showtime.id, seats: [seat.seatId] },
-    }),
-  }).then((r) => r.json());
-  if (held.errors) fail(`HoldSeats failed: ${JSON.stringify(held.errors)}`);
+  // The server registers the subscription some time after connection_ack, and nothing tells
+  // the client when: toggle the seat (hold, release, ...) until an event arrives.
+  const mutate = (name) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: `mutation($s: ID!, $seats: [ID!]!) { ${name}(showtimeId: $s, seatIds: $seats) { seats { status } } }`,
+        variables: { s: showtime.id, seats: [seat.seatId] },
+      }),
+    }).then((r) => r.json());
+  let arrived = false;
+  event.then(() => (arrived = true)).catch(() => {});
+  for (let i = 0; i < 40 && !arrived; i += 1) {
+    const changed = await mutate(i % 2 === 0 ? 'holdSeats' : 'releaseSeats');
+    if (changed.errors) fail(`holding or releasing failed: ${JSON.stringify(changed.errors)}`);
+    await Promise.race([event.catch(() => {}), new Promise((r) => setTimeout(r, 250))]);
+  }
   const received = await event.catch((err) => fail(err.message));
   const update = received.data?.seatUpdates;
-  if (!update || update.seats[0].status !== 'HELD' || !update.showtime.movie.title) {
+  if (!update || update.seats[0].seatId !== seat.seatId || !update.showtime.movie.title) {
     fail(`unexpected seat event: ${JSON.stringify(received)}`);
   }
   await client.dispose();
