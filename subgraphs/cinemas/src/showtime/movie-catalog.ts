@@ -5,7 +5,7 @@ import {
   MOVIES_STREAM,
   type MovieEventPayload,
 } from '../../../../runtime/contracts/movie-events';
-import { handleOnce, recordDeadLetter } from '../../../../runtime/events/consumer';
+import { startProjection } from '../../../../runtime/events/projection';
 import type { DomainEvent } from '../../../../runtime/events/event';
 import type { EventTransport } from '../../../../runtime/events/transport';
 import { callInternal } from '../../../../runtime/internal-client';
@@ -82,33 +82,21 @@ export async function projectMovieEvent(
   );
 }
 
+/** Subscribes the projection to the movies stream; returns how to stop it. */
 export function startMovieRuntimesProjection(
   dataSource: DataSource,
   transport: EventTransport,
   consumer: string,
   log: Logger,
 ): () => Promise<void> {
-  const subscription = transport.subscribe({
+  return startProjection<MovieEventPayload>({
+    dataSource,
+    transport,
     stream: MOVIES_STREAM,
     group: MOVIE_RUNTIMES_CONSUMER,
     consumer,
-    handler: async (event) => {
-      if (!(MOVIE_EVENT_TYPES as readonly string[]).includes(event.type)) return;
-      await handleOnce(dataSource, MOVIE_RUNTIMES_CONSUMER, event, (tx) =>
-        projectMovieEvent(tx, event as DomainEvent<MovieEventPayload>),
-      );
-    },
-    onDeadLetter: async (event, error, attempts) => {
-      log.error({ eventId: event.id, err: error, attempts }, 'movie event dead-lettered');
-      await recordDeadLetter(
-        dataSource,
-        MOVIE_RUNTIMES_CONSUMER,
-        MOVIES_STREAM,
-        event,
-        error,
-        attempts,
-      );
-    },
+    types: MOVIE_EVENT_TYPES,
+    apply: projectMovieEvent,
+    log,
   });
-  return () => subscription.stop();
 }

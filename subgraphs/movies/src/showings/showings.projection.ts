@@ -5,7 +5,7 @@ import {
   type ShowtimeEventPayload,
 } from '../../../../runtime/contracts/showtime-events';
 import type { DomainEvent } from '../../../../runtime/events/event';
-import { handleOnce, recordDeadLetter } from '../../../../runtime/events/consumer';
+import { startProjection } from '../../../../runtime/events/projection';
 import type { EventTransport } from '../../../../runtime/events/transport';
 import type { Logger } from '../../../../runtime/logger';
 
@@ -38,20 +38,14 @@ export function startShowingsProjection(
   consumer: string,
   log: Logger,
 ): () => Promise<void> {
-  const subscription = transport.subscribe({
+  return startProjection<ShowtimeEventPayload>({
+    dataSource,
+    transport,
     stream: CINEMAS_STREAM,
     group: SHOWINGS_CONSUMER,
     consumer,
-    handler: async (event) => {
-      if (!(SHOWTIME_EVENT_TYPES as readonly string[]).includes(event.type)) return;
-      await handleOnce(dataSource, SHOWINGS_CONSUMER, event, (tx) =>
-        projectShowtimeEvent(tx, event as DomainEvent<ShowtimeEventPayload>),
-      );
-    },
-    onDeadLetter: async (event, error, attempts) => {
-      log.error({ eventId: event.id, err: error, attempts }, 'showtime event dead-lettered');
-      await recordDeadLetter(dataSource, SHOWINGS_CONSUMER, CINEMAS_STREAM, event, error, attempts);
-    },
+    types: SHOWTIME_EVENT_TYPES,
+    apply: projectShowtimeEvent,
+    log,
   });
-  return () => subscription.stop();
 }
