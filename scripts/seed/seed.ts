@@ -7,10 +7,9 @@ import { User } from '../../subgraphs/users/src/user/user.entity';
 import type { SubgraphName } from '../../runtime/config';
 import { buildDemoPlan } from './demo-plan';
 import { movieEvent } from '../../subgraphs/movies/src/movie/movie.service';
-import { showtimePayload } from '../../subgraphs/cinemas/src/showtime/showtime-admin.service';
+import { appendShowtimeEvents } from '../../subgraphs/cinemas/src/showtime/showtime-admin.service';
 import { MOVIES_STREAM } from '../../runtime/contracts/movie-events';
 import { appendEvents } from '../../runtime/events/outbox';
-import { CINEMAS_STREAM, type ShowtimeEventPayload } from '../../runtime/contracts/showtime-events';
 
 const CHUNK = 500;
 
@@ -59,8 +58,6 @@ async function insertMovies(ds: DataSource, movies: Movie[]): Promise<number> {
  * of any other (through the outbox), so its city projection is right from the start.
  */
 async function insertShowtimes(ds: DataSource, plan: ReturnType<typeof buildDemoPlan>) {
-  const hallCinema = new Map(plan.halls.map((h) => [h.id, h.cinemaId]));
-  const cityKey = new Map(plan.cinemas.map((c) => [c.id, c.cityKey]));
   let inserted = 0;
   for (let i = 0; i < plan.showtimes.length; i += CHUNK) {
     const chunk = plan.showtimes.slice(i, i + CHUNK);
@@ -74,23 +71,8 @@ async function insertShowtimes(ds: DataSource, plan: ReturnType<typeof buildDemo
         .returning('id')
         .execute();
       const ids = new Set((result.raw as { id: string }[]).map((r) => r.id));
-      const events = chunk
-        .filter((s) => ids.has(s.id))
-        .map((s) => {
-          const cinemaId = hallCinema.get(s.hallId)!;
-          const payload: ShowtimeEventPayload = {
-            showtimeId: s.id,
-            movieId: s.movieId,
-            hallId: s.hallId,
-            cinemaId,
-            cityKey: cityKey.get(cinemaId)!,
-            startsAt: s.startsAt.toISOString(),
-            endsAt: s.endsAt.toISOString(),
-            status: 'SCHEDULED',
-          };
-          return { type: 'showtime.scheduled', aggregateId: s.id, payload };
-        });
-      if (events.length > 0) await appendEvents(tx, CINEMAS_STREAM, events);
+      const added = chunk.filter((s) => ids.has(s.id)) as Showtime[];
+      await appendShowtimeEvents(tx, 'showtime.scheduled', added);
       inserted += ids.size;
     });
   }
@@ -126,15 +108,7 @@ async function announceUnpublished(sources: Record<SubgraphName, DataSource>): P
       .where("s.status = 'SCHEDULED' AND s.starts_at > now()")
       .andWhere('NOT EXISTS (SELECT 1 FROM outbox o WHERE o.aggregate_id = s.id::text)')
       .getMany();
-    const events = [];
-    for (const showtime of showtimes) {
-      events.push({
-        type: 'showtime.scheduled',
-        aggregateId: showtime.id,
-        payload: await showtimePayload(tx, showtime),
-      });
-    }
-    if (events.length > 0) await appendEvents(tx, CINEMAS_STREAM, events);
+    await appendShowtimeEvents(tx, 'showtime.scheduled', showtimes);
     announced += showtimes.length;
   });
   return announced;

@@ -1,4 +1,5 @@
 import { Brackets, In, type DataSource, type Repository } from 'typeorm';
+import { byKeys } from '../../../../runtime/loaders';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
 import { Booking } from './booking.entity';
 
@@ -11,8 +12,7 @@ export class BookingService {
 
   async byIds(ids: readonly string[]): Promise<(Booking | null)[]> {
     const rows = await this.bookings.findBy({ id: In([...ids]) });
-    const map = new Map(rows.map((b) => [b.id, b]));
-    return ids.map((id) => map.get(id) ?? null);
+    return byKeys(ids, rows, (row) => row.id);
   }
 
   /** A user's bookings, newest first (stable: ties broken by id). */

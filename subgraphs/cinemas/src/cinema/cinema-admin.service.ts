@@ -6,9 +6,7 @@ import * as v from '../../../../runtime/validation';
 import { Cinema, Hall, Seat } from './cinema.entity';
 import type { CreateCinemaInput, CreateHallInput, UpdateCinemaInput } from './cinema.inputs';
 import { buildHallSeats } from './hall-layout';
-import { CINEMAS_STREAM } from '../../../../runtime/contracts/showtime-events';
-import { appendEvents } from '../../../../runtime/events/outbox';
-import { showtimePayload } from '../showtime/showtime-admin.service';
+import { appendShowtimeEvents } from '../showtime/showtime-admin.service';
 import { Showtime } from '../showtime/showtime.entity';
 
 /** The admin's writes to cinemas and halls. */
@@ -50,15 +48,7 @@ export class CinemaAdminService {
           .where('h.cinema_id = :id', { id })
           .andWhere("s.status = 'SCHEDULED' AND s.starts_at > now()")
           .getMany();
-        const events = [];
-        for (const showtime of coming) {
-          events.push({
-            type: 'showtime.updated',
-            aggregateId: showtime.id,
-            payload: await showtimePayload(tx, showtime),
-          });
-        }
-        if (events.length > 0) await appendEvents(tx, CINEMAS_STREAM, events);
+        await appendShowtimeEvents(tx, 'showtime.updated', coming);
       }
       return current;
     });

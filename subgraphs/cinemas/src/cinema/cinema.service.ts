@@ -1,24 +1,7 @@
 import { In, type DataSource } from 'typeorm';
+import { byKeys, groupByKeys } from '../../../../runtime/loaders';
 import { foldText } from '../../../../runtime/text';
 import { Cinema, Hall, Seat } from './cinema.entity';
-
-/** Orders `rows` as `keys` asks, null where missing (DataLoader's contract). */
-export function byKeys<K, T>(keys: readonly K[], rows: T[], keyOf: (row: T) => K): (T | null)[] {
-  const map = new Map(rows.map((r) => [keyOf(r), r]));
-  return keys.map((k) => map.get(k) ?? null);
-}
-
-/** Groups `rows` per key, in the order of `keys` (one-to-many loaders). */
-export function groupByKeys<K, T>(keys: readonly K[], rows: T[], keyOf: (row: T) => K): T[][] {
-  const map = new Map<K, T[]>();
-  for (const row of rows) {
-    const k = keyOf(row);
-    const list = map.get(k);
-    if (list) list.push(row);
-    else map.set(k, [row]);
-  }
-  return keys.map((k) => map.get(k) ?? []);
-}
 
 export class CinemaService {
   constructor(private readonly dataSource: DataSource) {}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import {
   CINEMAS_STREAM,
   type ShowtimeEventPayload,
@@ -122,9 +122,7 @@ export class ShowtimeAdminService {
     try {
       await this.dataSource.transaction(async (tx) => {
         await change(tx);
-        await appendEvents(tx, CINEMAS_STREAM, [
-          { type, aggregateId: showtime.id, payload: await showtimePayload(tx, showtime) },
-        ]);
+        await appendShowtimeEvents(tx, type, [showtime]);
       });
     } catch (err) {
       // 23P01 exclusion_violation: the hall is busy then (cleaning gap included).
@@ -141,21 +139,41 @@ export class ShowtimeAdminService {
   }
 }
 
-/** What other subgraphs learn about a showtime. */
-export async function showtimePayload(
+/**
+ * Writes one event per showtime into the outbox of the caller's transaction: what other
+ * subgraphs learn about a showtime, with its hall's cinema and city. Halls and cinemas are
+ * read once for the whole list.
+ */
+export async function appendShowtimeEvents(
   tx: EntityManager,
-  showtime: Showtime,
-): Promise<ShowtimeEventPayload> {
-  const hall = await tx.getRepository(Hall).findOneByOrFail({ id: showtime.hallId });
-  const cinema = await tx.getRepository(Cinema).findOneByOrFail({ id: hall.cinemaId });
-  return {
-    showtimeId: showtime.id,
-    movieId: showtime.movieId,
-    hallId: hall.id,
-    cinemaId: cinema.id,
-    cityKey: cinema.cityKey,
-    startsAt: showtime.startsAt.toISOString(),
-    endsAt: showtime.endsAt.toISOString(),
-    status: showtime.status,
-  };
+  type: ShowtimeEventType,
+  showtimes: Showtime[],
+): Promise<void> {
+  if (showtimes.length === 0) return;
+  const halls = await tx
+    .getRepository(Hall)
+    .findBy({ id: In([...new Set(showtimes.map((s) => s.hallId))]) });
+  const cinemas = await tx
+    .getRepository(Cinema)
+    .findBy({ id: In([...new Set(halls.map((h) => h.cinemaId))]) });
+  const hallCinema = new Map(halls.map((h) => [h.id, h.cinemaId]));
+  const cityKey = new Map(cinemas.map((c) => [c.id, c.cityKey]));
+  await appendEvents(
+    tx,
+    CINEMAS_STREAM,
+    showtimes.map((showtime) => {
+      const cinemaId = hallCinema.get(showtime.hallId)!;
+      const payload: ShowtimeEventPayload = {
+        showtimeId: showtime.id,
+        movieId: showtime.movieId,
+        hallId: showtime.hallId,
+        cinemaId,
+        cityKey: cityKey.get(cinemaId)!,
+        startsAt: showtime.startsAt.toISOString(),
+        endsAt: showtime.endsAt.toISOString(),
+        status: showtime.status,
+      };
+      return { type, aggregateId: showtime.id, payload };
+    }),
+  );
 }

@@ -1,7 +1,7 @@
 import { In, type DataSource } from 'typeorm';
 import { badUserInput } from '../../../../runtime/errors';
 import { foldText } from '../../../../runtime/text';
-import { byKeys, groupByKeys } from '../cinema/cinema.service';
+import { byKeys, groupByKeys } from '../../../../runtime/loaders';
 import { Showtime } from './showtime.entity';
 
 /** A window of showtimes; `from`/`to` bound the start time. */

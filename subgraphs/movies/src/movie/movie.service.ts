@@ -7,6 +7,7 @@ import {
 } from '../../../../runtime/contracts/movie-events';
 import { notFound } from '../../../../runtime/errors';
 import { appendEvents } from '../../../../runtime/events/outbox';
+import { byKeys } from '../../../../runtime/loaders';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
 import { foldText } from '../../../../runtime/text';
 import * as v from '../../../../runtime/validation';
@@ -50,8 +51,7 @@ export class MovieService {
   /** Movies by id, in the order asked, null where missing (DataLoader's contract). */
   async findByIds(ids: readonly string[]): Promise<(Movie | null)[]> {
     const found = await this.movies.findBy({ id: In([...ids]) });
-    const byId = new Map(found.map((m) => [m.id, m]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return byKeys(ids, found, (row) => row.id);
   }
 
   /**

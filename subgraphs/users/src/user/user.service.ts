@@ -1,6 +1,7 @@
 import { Brackets, In, type DataSource, type Repository } from 'typeorm';
 import { AppError } from '../../../../runtime/errors';
 import type { Identity } from '../../../../runtime/identity';
+import { byKeys } from '../../../../runtime/loaders';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
 import { profileFromClerk, type ClerkEvent } from './clerk-events';
 import { validateName, validatePhone } from './profile.validation';
@@ -19,8 +20,7 @@ export class UserService {
 
   async byIds(ids: readonly string[]): Promise<(User | null)[]> {
     const rows = await this.users.findBy({ id: In([...ids]) });
-    const map = new Map(rows.map((u) => [u.id, u]));
-    return ids.map((id) => map.get(id) ?? null);
+    return byKeys(ids, rows, (row) => row.id);
   }
 
   /**
