@@ -23,7 +23,7 @@ describe('loadConfig', () => {
 
   it('refuses to start in production without its secrets', () => {
     expect(() => loadConfig('gateway', { NODE_ENV: 'production' })).toThrow(
-      /INTERNAL_SECRET[\s\S]*REDIS_URL[\s\S]*CLERK_JWT_KEY or CLERK_SECRET_KEY[\s\S]*CORS_ORIGINS/,
+      /INTERNAL_SECRET[\s\S]*REDIS_URL[\s\S]*CLERK_JWT_KEY or CLERK_SECRET_KEY[\s\S]*CLERK_AUTHORIZED_PARTIES[\s\S]*CORS_ORIGINS/,
     );
     expect(() => loadConfig('movies', { NODE_ENV: 'production' })).toThrow(/DATABASE_URL/);
   });
@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://redis:6379',
       CLERK_JWT_KEY: '-----BEGIN PUBLIC KEY-----',
       CORS_ORIGINS: 'https://a.example, https://b.example',
+      CLERK_AUTHORIZED_PARTIES: 'https://a.example',
       USERS_URL: 'http://users:4001/graphql',
     });
     expect(config.introspection).toBe(false);

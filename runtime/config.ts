@@ -81,6 +81,24 @@ const envSchema = z.object({
   CORS_ORIGINS: csv,
   INTROSPECTION: bool,
   SEAT_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
+  // Anti-hoarding (issue 8): a fresh window only after a cooldown, a cap across showtimes, a rate.
+  SEAT_HOLD_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86400).default(120),
+  SEAT_HOLD_MAX_SHOWTIMES: z.coerce.number().int().min(1).max(100).default(3),
+  SEAT_HOLD_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100000).default(30),
+  // Request limits (every service): parse, shape, cost, response size, database time.
+  QUERY_MAX_TOKENS: z.coerce.number().int().min(100).max(1000000).default(5000),
+  QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  QUERY_MAX_FIELDS: z.coerce.number().int().min(10).max(100000).default(1500),
+  QUERY_MAX_ALIASES: z.coerce.number().int().min(0).max(100000).default(100),
+  QUERY_MAX_COST: z.coerce.number().int().min(100).max(100000000).default(50000),
+  RESPONSE_MAX_BYTES: z.coerce.number().int().min(1024).max(1073741824).default(5242880),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3600000).default(5000),
+  // WebSocket limits at the gateway (0 = no cap per address).
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(10000).default(20),
+  WS_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(0).max(1000000).default(100),
+  WS_TOKEN_EXPIRY_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  // How long published outbox rows, processed-event ids and Clerk event ids are kept.
+  EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(168),
   EMBEDDED_PG_PORT: port.default(54329),
   EMBEDDED_DATA_DIR: z.string().default('.data'),
 });
@@ -121,6 +139,37 @@ export interface AppConfig {
   readonly cors: { readonly origins: readonly string[] };
   readonly introspection: boolean;
   readonly seatHoldTtlSeconds: number;
+  /** Anti-hoarding rules of seat holds (cinemas). */
+  readonly seatHolds: {
+    /** After a user's hold window in a showtime expires, no new window there for this long. */
+    readonly cooldownSeconds: number;
+    /** Showtimes in which one user may hold seats at the same time. */
+    readonly maxShowtimesPerUser: number;
+    /** Hold/release mutations per user per minute (`RATE_LIMITED` beyond). */
+    readonly ratePerMinute: number;
+  };
+  /** Request limits; every service applies the ones that concern it. */
+  readonly limits: {
+    /** Lexical tokens in one GraphQL document (parsing stops beyond). */
+    readonly maxTokens: number;
+    readonly maxDepth: number;
+    /** Field selections, each fragment counted once per spread. */
+    readonly maxFields: number;
+    readonly maxAliases: number;
+    /** Estimated result size: fields multiplied by list sizes (page sizes or declared maxima). */
+    readonly maxCost: number;
+    /** Largest JSON response body or subscription event. */
+    readonly maxResponseBytes: number;
+    /** PostgreSQL `statement_timeout` per connection (0 = none). */
+    readonly statementTimeoutMs: number;
+    readonly maxSubscriptionsPerSocket: number;
+    /** Open WebSockets per client address (0 = no cap). */
+    readonly maxSocketsPerAddress: number;
+    /** A socket whose token expired is closed (4403) this long after the expiry. */
+    readonly tokenExpiryGraceSeconds: number;
+  };
+  /** Housekeeping of the event backbone and webhook ledgers. */
+  readonly events: { readonly retentionHours: number };
   readonly embedded: { readonly pgPort: number; readonly dataDir: string };
 }
 
@@ -158,6 +207,11 @@ export function loadConfig(
     if (!e.REDIS_URL) problems.push('REDIS_URL: required in production');
     if (service === 'gateway' && !e.CLERK_JWT_KEY && !e.CLERK_SECRET_KEY) {
       problems.push('CLERK_JWT_KEY or CLERK_SECRET_KEY: one is required in production');
+    }
+    if (service === 'gateway' && e.CLERK_AUTHORIZED_PARTIES.length === 0) {
+      problems.push(
+        'CLERK_AUTHORIZED_PARTIES: required in production (comma-separated origins allowed as azp)',
+      );
     }
     if (service === 'gateway' && e.CORS_ORIGINS.length === 0) {
       problems.push('CORS_ORIGINS: required in production (comma-separated origins)');
@@ -221,6 +275,24 @@ export function loadConfig(
     cors: { origins: e.CORS_ORIGINS },
     introspection: e.INTROSPECTION ?? !isProduction,
     seatHoldTtlSeconds: e.SEAT_HOLD_TTL_SECONDS,
+    seatHolds: {
+      cooldownSeconds: e.SEAT_HOLD_COOLDOWN_SECONDS,
+      maxShowtimesPerUser: e.SEAT_HOLD_MAX_SHOWTIMES,
+      ratePerMinute: e.SEAT_HOLD_RATE_PER_MINUTE,
+    },
+    limits: {
+      maxTokens: e.QUERY_MAX_TOKENS,
+      maxDepth: e.QUERY_MAX_DEPTH,
+      maxFields: e.QUERY_MAX_FIELDS,
+      maxAliases: e.QUERY_MAX_ALIASES,
+      maxCost: e.QUERY_MAX_COST,
+      maxResponseBytes: e.RESPONSE_MAX_BYTES,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSocketsPerAddress: e.WS_MAX_SOCKETS_PER_ADDRESS,
+      tokenExpiryGraceSeconds: e.WS_TOKEN_EXPIRY_GRACE_SECONDS,
+    },
+    events: { retentionHours: e.EVENT_RETENTION_HOURS },
     embedded: { pgPort: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_DATA_DIR },
   };
   return deepFreeze(config);

@@ -48,6 +48,7 @@ describe('in production mode', () => {
       env: {
         NODE_ENV: 'production',
         CORS_ORIGINS: 'https://moviehub.example',
+        CLERK_AUTHORIZED_PARTIES: 'https://moviehub.example',
         LOG_LEVEL: 'silent',
       },
     });
