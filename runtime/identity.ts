@@ -21,6 +21,8 @@ export const IDENTITY_HEADER = 'x-moviehub-identity';
 const IDENTITY_TTL_SECONDS = 60;
 
 interface IdentityClaims {
+  /** The service the header is meant for: a header captured at one subgraph is refused by another. */
+  aud: string;
   sub: string | null;
   role: Role | null;
   email?: string | null;
@@ -29,13 +31,40 @@ interface IdentityClaims {
   exp: number;
 }
 
-const sign = (payload: string, secret: string) =>
-  createHmac('sha256', secret).update(payload).digest('base64url');
+/**
+ * A key for one purpose, derived from `INTERNAL_SECRET` (HMAC as a KDF): identity headers and
+ * seat-holder tags never share a key, so a value made for one can never pass as the other.
+ */
+export function deriveKey(secret: string, purpose: 'identity' | 'seat-holder'): Buffer {
+  return createHmac('sha256', secret).update(`moviehub:${purpose}:v1`).digest();
+}
 
-/** Signs an identity for one internal call (gateway → subgraph, subgraph → subgraph). */
-export function signIdentity(identity: Identity, secret: string, now = Date.now()): string {
+const identityKeys = new Map<string, Buffer>();
+function identityKey(secret: string): Buffer {
+  let key = identityKeys.get(secret);
+  if (!key) {
+    key = deriveKey(secret, 'identity');
+    identityKeys.set(secret, key);
+  }
+  return key;
+}
+
+const sign = (payload: string, secret: string) =>
+  createHmac('sha256', identityKey(secret)).update(payload).digest('base64url');
+
+/**
+ * Signs an identity for one internal call (gateway → subgraph, subgraph → subgraph) to the
+ * service named `audience` (a subgraph name): only that service accepts it.
+ */
+export function signIdentity(
+  identity: Identity,
+  secret: string,
+  audience: string,
+  now = Date.now(),
+): string {
   const iat = Math.floor(now / 1000);
   const claims: IdentityClaims = {
+    aud: audience,
     sub: identity.userId,
     role: identity.role,
     email: identity.email ?? null,
@@ -48,12 +77,14 @@ export function signIdentity(identity: Identity, secret: string, now = Date.now(
 }
 
 /**
- * Verifies a signed identity header. Returns null when it is missing, malformed, forged or
- * expired: the caller must then refuse the request.
+ * Verifies a signed identity header meant for `audience` (the verifying service's name).
+ * Returns null when it is missing, malformed, forged, expired or meant for another service:
+ * the caller must then refuse the request.
  */
 export function verifyIdentity(
   header: string | undefined,
   secret: string,
+  audience: string,
   now = Date.now(),
 ): Identity | null {
   if (!header) return null;
@@ -68,6 +99,7 @@ export function verifyIdentity(
   } catch {
     return null;
   }
+  if (claims === null || typeof claims !== 'object' || claims.aud !== audience) return null;
   const nowSeconds = Math.floor(now / 1000);
   // A few seconds of leeway for clock skew between hosts.
   if (typeof claims.exp !== 'number' || claims.exp < nowSeconds - 5) return null;

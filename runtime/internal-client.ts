@@ -26,7 +26,7 @@ export async function callInternal<T>(
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        [IDENTITY_HEADER]: signIdentity(options.identity, options.secret),
+        [IDENTITY_HEADER]: signIdentity(options.identity, options.secret, serviceName),
         ...(options.requestId ? { [REQUEST_ID_HEADER]: options.requestId } : {}),
       },
       body: JSON.stringify(body),

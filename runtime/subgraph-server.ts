@@ -89,6 +89,7 @@ function serveSubscriptions(
   config: AppConfig,
   log: Logger,
   contextFor: (identity: Identity) => unknown,
+  audience: SubgraphName,
 ): () => Promise<void> {
   if (!schema.getSubscriptionType()) return async () => {};
   const wss = new WebSocketServer({
@@ -105,6 +106,7 @@ function serveSubscriptions(
         const identity = verifyIdentity(
           typeof header === 'string' ? header : undefined,
           config.internalSecret,
+          audience,
         );
         if (!identity) return false;
         (ctx.extra as unknown as { identity?: Identity }).identity = identity;
@@ -220,7 +222,11 @@ export async function startSubgraph(
     if (definition.mountInternalRoutes) {
       const router = express.Router();
       router.use(express.json({ limit: '1mb' }), (req, res, next) => {
-        const identity = verifyIdentity(req.header(IDENTITY_HEADER), config.internalSecret);
+        const identity = verifyIdentity(
+          req.header(IDENTITY_HEADER),
+          config.internalSecret,
+          definition.name,
+        );
         if (!identity?.service) {
           log.warn({ ip: req.ip, path: req.path }, 'refused an internal call without a service');
           res.status(401).json({ error: 'UNAUTHENTICATED' });
@@ -241,7 +247,11 @@ export async function startSubgraph(
         const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
         res.setHeader(REQUEST_ID_HEADER, requestId);
         // A subgraph port reached directly grants nothing: only signed callers get in.
-        const identity = verifyIdentity(req.header(IDENTITY_HEADER), config.internalSecret);
+        const identity = verifyIdentity(
+          req.header(IDENTITY_HEADER),
+          config.internalSecret,
+          definition.name,
+        );
         if (!identity) {
           log.warn({ requestId, ip: req.ip }, 'refused a call without a valid identity');
           res.status(401).json({
@@ -273,11 +283,17 @@ export async function startSubgraph(
       }),
     );
 
-    const closeSubscriptions = serveSubscriptions(httpServer, schema, config, log, (identity) =>
-      definition.createContext(
-        { requestId: randomUUID(), identity, log: log.child({ ws: true }) },
-        domain,
-      ),
+    const closeSubscriptions = serveSubscriptions(
+      httpServer,
+      schema,
+      config,
+      log,
+      (identity) =>
+        definition.createContext(
+          { requestId: randomUUID(), identity, log: log.child({ ws: true }) },
+          domain,
+        ),
+      definition.name,
     );
 
     const port = await listen(httpServer, config.http.host, config.http.port);

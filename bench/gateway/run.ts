@@ -156,10 +156,10 @@ async function main(): Promise<void> {
   await withStack({}, async (stack) => {
     const { gatewayUrl, moviesUrl, cinemasUrl, internalSecret } = stack.ready;
     const json = { 'content-type': 'application/json' };
-    const subgraphHeaders = () => ({
+    const subgraphHeaders = (audience: 'movies' | 'cinemas') => ({
       ...json,
       // Signed per call, as the gateway does (a cheap HMAC).
-      [IDENTITY_HEADER]: signIdentity({ userId: null, role: null }, internalSecret),
+      [IDENTITY_HEADER]: signIdentity({ userId: null, role: null }, internalSecret, audience),
     });
 
     const list = await postGraphQL<{ movies: { edges: Array<{ node: { id: string } }> } }>(
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     const viaSubgraphs = async (): Promise<Movie> => {
       const { movie } = await postGraphQL<{ movie: Movie | null }>(
         moviesUrl,
-        subgraphHeaders(),
+        subgraphHeaders('movies'),
         moviesBody,
       );
       if (!movie) throw new Error(`movie ${movieId} not found`);
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
         _entities: Array<{ showtimes: unknown[] } | null>;
       }>(
         cinemasUrl,
-        subgraphHeaders(),
+        subgraphHeaders('cinemas'),
         JSON.stringify({
           query: direct.cinemas,
           variables: { representations: [{ __typename: movie.__typename, id: movie.id }] },

@@ -33,7 +33,7 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     // Health probes and other internal calls carry no caller: they travel as anonymous.
     request.http?.headers.set(
       IDENTITY_HEADER,
-      signIdentity(identity ?? { userId: null, role: null }, this.internalSecret),
+      signIdentity(identity ?? { userId: null, role: null }, this.internalSecret, this.name),
     );
     const requestId = (context as Partial<GatewayContext>).requestId;
     if (requestId) request.http?.headers.set(REQUEST_ID_HEADER, requestId);

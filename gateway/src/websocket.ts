@@ -40,8 +40,8 @@ export function serveWebSockets(options: {
       ]),
     ),
     subscriptionUrl: (name) => wsUrl(config.subgraphUrls[name as SubgraphName]),
-    upstreamHeaders: (ctx) => ({
-      [IDENTITY_HEADER]: signIdentity(ctx.identity, config.internalSecret),
+    upstreamHeaders: (ctx, serviceName) => ({
+      [IDENTITY_HEADER]: signIdentity(ctx.identity, config.internalSecret, serviceName),
       [REQUEST_ID_HEADER]: ctx.requestId,
     }),
     // Events carry `heldByMe`, computed by the cinemas subgraph for the connection's user:

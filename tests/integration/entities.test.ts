@@ -73,7 +73,7 @@ describe('each subgraph resolves every @key it declares through _entities', () =
 
   const call = (name: SubgraphName, query: string, variables: object, identity = ADMIN) =>
     postGraphQL(t.stack.subgraphs[name].url, query, variables as Record<string, unknown>, {
-      headers: { [IDENTITY_HEADER]: signIdentity(identity, t.config.internalSecret) },
+      headers: { [IDENTITY_HEADER]: signIdentity(identity, t.config.internalSecret, name) },
     });
 
   it.each(SUBGRAPH_NAMES)('%s: the test covers every declared key', (name) => {
@@ -128,10 +128,19 @@ describe('each subgraph resolves every @key it declares through _entities', () =
       {},
       {
         headers: {
-          [IDENTITY_HEADER]: signIdentity(ADMIN, 'a-secret-that-is-not-the-internal-one'),
+          [IDENTITY_HEADER]: signIdentity(ADMIN, 'a-secret-that-is-not-the-internal-one', name),
         },
       },
     );
     expect(forged.status).toBe(401);
+    // A genuine header meant for another subgraph is refused too (the audience is signed).
+    const other = SUBGRAPH_NAMES.find((n) => n !== name)!;
+    const misdirected = await postGraphQL(
+      url,
+      '{ __typename }',
+      {},
+      { headers: { [IDENTITY_HEADER]: signIdentity(ADMIN, t.config.internalSecret, other) } },
+    );
+    expect(misdirected.status).toBe(401);
   });
 });

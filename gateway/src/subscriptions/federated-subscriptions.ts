@@ -45,7 +45,7 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
    * on every (re)connection with the context of the subscriber that opened the connection,
    * so short-lived signatures stay fresh.
    */
-  upstreamHeaders?(context: TContext): Record<string, string>;
+  upstreamHeaders?(context: TContext, serviceName: string): Record<string, string>;
   /**
    * The per-subscriber part of the sharing key (default: `''`, i.e. no per-subscriber part).
    *
@@ -645,7 +645,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     const key = JSON.stringify([serviceName, shareKey]);
     let lease = this.clients.get(key);
     if (!lease) {
-      const headers = () => this.options.upstreamHeaders?.(context) ?? {};
+      const headers = () => this.options.upstreamHeaders?.(context, serviceName) ?? {};
       // graphql-ws constructs `new impl(url, protocol)`; ws takes headers as a third argument.
       class WebSocketWithHeaders extends WebSocket {
         constructor(address: string | URL, protocols?: string | string[]) {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { In, type DataSource } from 'typeorm';
 import { AppError, notFound } from '../../../../runtime/errors';
+import { deriveKey } from '../../../../runtime/identity';
 import type { PubSub } from 'type-graphql';
 import { Seat } from '../cinema/cinema.entity';
 import { Showtime } from '../showtime/showtime.entity';
@@ -20,11 +21,16 @@ export class SeatService {
     private readonly dataSource: DataSource,
     private readonly store: SeatHoldStore,
     private readonly pubSub: PubSub,
-    private readonly secret: string,
-  ) {}
+    secret: string,
+  ) {
+    // Its own key, derived from INTERNAL_SECRET: a tag can never double as an identity signature.
+    this.holderKey = deriveKey(secret, 'seat-holder');
+  }
+
+  private readonly holderKey: Buffer;
 
   holderTag(userId: string): string {
-    return createHmac('sha256', this.secret)
+    return createHmac('sha256', this.holderKey)
       .update(`holder:${userId}`)
       .digest('base64url')
       .slice(0, 22);
