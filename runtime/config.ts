@@ -99,6 +99,7 @@ const envSchema = z.object({
   WS_TOKEN_EXPIRY_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   // How long published outbox rows, processed-event ids and Clerk event ids are kept.
   EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(168),
+  SUPERGRAPH_PATH: optionalString,
   EMBEDDED_PG_PORT: port.default(54329),
   EMBEDDED_DATA_DIR: z.string().default('.data'),
 });
@@ -171,6 +172,8 @@ export interface AppConfig {
   /** Housekeeping of the event backbone and webhook ledgers. */
   readonly events: { readonly retentionHours: number };
   readonly embedded: { readonly pgPort: number; readonly dataDir: string };
+  /** The composed supergraph the gateway loads (default: the committed schema/supergraph.graphql). */
+  readonly supergraphPath?: string;
 }
 
 export class ConfigError extends Error {
@@ -294,6 +297,7 @@ export function loadConfig(
     },
     events: { retentionHours: e.EVENT_RETENTION_HOURS },
     embedded: { pgPort: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_DATA_DIR },
+    supergraphPath: e.SUPERGRAPH_PATH,
   };
   return deepFreeze(config);
 }
