@@ -20,8 +20,11 @@ export const ERROR_CODES = {
   INVALID_STATE_TRANSITION: 'The entity is not in a state that allows this.',
   CANCELLATION_WINDOW_CLOSED: 'Under 6 hours before the showtime.',
   SHOWTIME_CONFLICT: 'Scheduling overlaps another showtime in the hall.',
-  RATE_LIMITED: 'Partner over its rate (`extensions.retryAfter`).',
-  QUERY_TOO_COMPLEX: 'Over the depth or cost limit.',
+  RATE_LIMITED: 'Over a rate (partner, seat holds, connections); `extensions.retryAfter` in seconds.',
+  QUERY_TOO_COMPLEX: 'Over the token, depth, field, alias or cost limit (the limit is in the message).',
+  RESPONSE_TOO_LARGE: 'The result would exceed the response size cap; ask for less (paginate).',
+  TOO_MANY_SUBSCRIPTIONS: 'Over the subscriptions per socket or sockets per client address.',
+  PAYLOAD_TOO_LARGE: 'The request body is over the size limit (the limit is in the message).',
   SERVICE_UNAVAILABLE: 'A subgraph could not be reached (`extensions.serviceName`).',
   INTERNAL_SERVER_ERROR: 'Anything unexpected (message masked in production).',
 } as const;
