@@ -1,4 +1,6 @@
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
+import { IDENTITY_HEADER, signIdentity, verifyIdentity } from './identity';
+import type { Logger } from './logger';
 
 /** One readiness check: resolves when the dependency answers, rejects otherwise. */
 export type ReadinessCheck = () => Promise<void>;
@@ -45,13 +47,52 @@ export async function checkReadiness(
   return { status: allOk ? 'ok' : 'unavailable', checks: report };
 }
 
-/** `GET /health` (the process answers) and `GET /ready` (503 naming what is down). */
-export function mountHealthRoutes(app: Express, checks: () => Record<string, ReadinessCheck>) {
+/** Who may read the dependency details of `/ready`, and where failures are logged. */
+export interface HealthRouteOptions {
+  /** `INTERNAL_SECRET`: callers presenting a service identity signed with it see details. */
+  readonly internalSecret: string;
+  /** This service's name: the audience the identity header must be signed for. */
+  readonly audience: string;
+  readonly log?: Pick<Logger, 'warn'>;
+}
+
+/**
+ * `GET /health` (the process answers) and `GET /ready` (200, or 503 when a dependency is
+ * down). The per-dependency report names hosts and error messages, so only internal callers
+ * (a service identity signed for this service, as the gateway sends to its subgraphs) get
+ * it; anyone else gets the status alone, and the details go to the log.
+ */
+export function mountHealthRoutes(
+  app: Express,
+  checks: () => Record<string, ReadinessCheck>,
+  options: HealthRouteOptions,
+) {
+  const isInternal = (req: Request) =>
+    verifyIdentity(req.header(IDENTITY_HEADER), options.internalSecret, options.audience)
+      ?.service !== undefined;
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/ready', async (_req, res) => {
+  app.get('/ready', async (req, res) => {
     const report = await checkReadiness(checks());
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
+    if (report.status !== 'ok') options.log?.warn({ checks: report.checks }, 'not ready');
+    res
+      .status(report.status === 'ok' ? 200 : 503)
+      .json(isInternal(req) ? report : { status: report.status });
   });
+}
+
+/** Headers that let this caller read `/ready` details of `audience` (operators, probes). */
+export function internalReadinessHeaders(
+  internalSecret: string,
+  audience: string,
+  caller = 'gateway',
+): Record<string, string> {
+  return {
+    [IDENTITY_HEADER]: signIdentity(
+      { userId: null, role: null, service: caller },
+      internalSecret,
+      audience,
+    ),
+  };
 }

@@ -1,3 +1,4 @@
+import { internalReadinessHeaders } from '../../runtime/health';
 import { contractOperation } from '../support/contract';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -32,12 +33,20 @@ describe('with one subgraph stopped', () => {
       }),
     ]);
 
-    const ready = await fetch(t.gatewayUrl.replace(/\/graphql$/, '/ready'));
+    const readyUrl = t.gatewayUrl.replace(/\/graphql$/, '/ready');
+    const ready = await fetch(readyUrl, {
+      headers: internalReadinessHeaders(t.config.internalSecret, 'gateway', 'operator'),
+    });
     expect(ready.status).toBe(503);
     const report = (await ready.json()) as { status: string; checks: Record<string, string> };
     expect(report.status).toBe('unavailable');
     expect(report.checks.cinemas).toMatch(/^down: cinemas subgraph unreachable/);
     expect(report.checks.movies).toBe('ok');
+
+    // Anyone else learns the status, not which host is down or why.
+    const anonymous = await fetch(readyUrl);
+    expect(anonymous.status).toBe(503);
+    expect(await anonymous.json()).toEqual({ status: 'unavailable' });
   });
 });
 

@@ -1,3 +1,4 @@
+import { internalReadinessHeaders } from '../../runtime/health';
 import { contractOperation } from '../support/contract';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -122,7 +123,12 @@ describe('the supergraph through the gateway, on the demo data', () => {
   it('is healthy and ready, naming each dependency', async () => {
     const base = t.gatewayUrl.replace(/\/graphql$/, '');
     expect((await fetch(`${base}/health`)).status).toBe(200);
-    const ready = await fetch(`${base}/ready`);
+    const anonymous = await fetch(`${base}/ready`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/ready`, {
+      headers: internalReadinessHeaders(t.config.internalSecret, 'gateway', 'operator'),
+    });
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ok',
