@@ -81,6 +81,7 @@ const envSchema = z.object({
   CORS_ORIGINS: csv,
   INTROSPECTION: bool,
   SEAT_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
+  BOOKING_PENDING_TTL_SECONDS: z.coerce.number().int().min(10).max(86400).default(600),
   // Anti-hoarding (issue 8): a fresh window only after a cooldown, a cap across showtimes, a rate.
   SEAT_HOLD_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86400).default(120),
   SEAT_HOLD_MAX_SHOWTIMES: z.coerce.number().int().min(1).max(100).default(3),
@@ -140,6 +141,8 @@ export interface AppConfig {
   readonly cors: { readonly origins: readonly string[] };
   readonly introspection: boolean;
   readonly seatHoldTtlSeconds: number;
+  /** How long a PENDING booking keeps its seats before the expiry job releases them. */
+  readonly bookingPendingTtlSeconds: number;
   /** Anti-hoarding rules of seat holds (cinemas). */
   readonly seatHolds: {
     /** After a user's hold window in a showtime expires, no new window there for this long. */
@@ -278,6 +281,7 @@ export function loadConfig(
     cors: { origins: e.CORS_ORIGINS },
     introspection: e.INTROSPECTION ?? !isProduction,
     seatHoldTtlSeconds: e.SEAT_HOLD_TTL_SECONDS,
+    bookingPendingTtlSeconds: e.BOOKING_PENDING_TTL_SECONDS,
     seatHolds: {
       cooldownSeconds: e.SEAT_HOLD_COOLDOWN_SECONDS,
       maxShowtimesPerUser: e.SEAT_HOLD_MAX_SHOWTIMES,

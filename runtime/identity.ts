@@ -35,7 +35,7 @@ interface IdentityClaims {
  * A key for one purpose, derived from `INTERNAL_SECRET` (HMAC as a KDF): identity headers and
  * seat-holder tags never share a key, so a value made for one can never pass as the other.
  */
-export function deriveKey(secret: string, purpose: 'identity' | 'seat-holder'): Buffer {
+export function deriveKey(secret: string, purpose: 'identity' | 'seat-holder' | 'ticket'): Buffer {
   return createHmac('sha256', secret).update(`moviehub:${purpose}:v1`).digest();
 }
 
