@@ -10,14 +10,21 @@ import type { Logger } from './logger';
  */
 let inProcess: InProcessTransport | undefined;
 
-/** Redis Streams when Redis is configured; the process-wide in-process transport otherwise. */
+/**
+ * Redis Streams when Redis is configured; the process-wide in-process transport otherwise.
+ * The event retention (`EVENT_RETENTION_HOURS`) bounds redeliveries and streams without
+ * groups; the same setting prunes the outbox and the idempotency ledger (`startEventRetention`).
+ */
 export function createEventTransport(
   config: AppConfig,
   log: Logger,
 ): { transport: EventTransport; shared: boolean } {
   if (config.redis.url) {
     return {
-      transport: new RedisStreamsTransport(config.redis.url, config.redis.keyPrefix, { log }),
+      transport: new RedisStreamsTransport(config.redis.url, config.redis.keyPrefix, {
+        log,
+        retentionMs: config.events.retentionHours * 3_600_000,
+      }),
       shared: false,
     };
   }

@@ -46,6 +46,38 @@ export async function deliverOnce(
   }
 }
 
+/**
+ * A redelivery of an event published longer ago than the event retention. It is not given to
+ * the handler but dead-lettered (kept, with this reason, for someone to look at): a
+ * redelivery means an earlier delivery may have been applied without being acknowledged, and
+ * the record that would show it (`processed_events`, pruned after the retention) may be gone,
+ * so applying it could apply it twice. Redeliveries normally happen within seconds; one this
+ * old means every instance of the group was down for the whole retention period.
+ */
+export async function refuseStale(
+  event: DomainEvent,
+  ageMs: number,
+  retentionMs: number,
+  deliveries: number,
+  options: ResolvedSubscribeOptions,
+  log: Logger,
+): Promise<DeliveryOutcome> {
+  const hours = (ms: number) => Math.round((ms / 3_600_000) * 10) / 10;
+  const error = new Error(
+    `Redelivered ${hours(ageMs)} h after it was published, beyond the event retention ` +
+      `(${hours(retentionMs)} h): not applied, since whether it was applied before can no ` +
+      'longer be told',
+  );
+  return deadLetter(event, error, Math.max(1, deliveries - 1), options, log, {
+    stream: options.stream,
+    group: options.group,
+    consumer: options.consumer,
+    eventId: event.id,
+    eventType: event.type,
+    deliveries,
+  });
+}
+
 async function deadLetter(
   event: DomainEvent,
   error: Error,

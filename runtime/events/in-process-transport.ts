@@ -11,7 +11,12 @@ import type {
 
 export interface InProcessTransportOptions {
   log?: Logger;
-  /** Entries kept per stream before the oldest are dropped, as `XADD MAXLEN` would. */
+  /**
+   * Entries kept per stream before the oldest are dropped, read or not: a memory bound.
+   * Unlike Redis streams, which drop only what every group acknowledged, this transport keeps
+   * finished entries too, up to the bound: its groups are created one by one as the
+   * subgraphs of the process start, and one created late still reads what came before.
+   */
   maxLength?: number;
 }
 
@@ -173,7 +178,7 @@ class InProcessSubscription implements Subscription {
         return { index, entry };
       }
     }
-    // Entries trimmed away before this group read them are gone, as with XADD MAXLEN.
+    // Entries dropped by the memory bound before this group read them are gone.
     if (this.group.next < this.stream.base) this.group.next = this.stream.base;
     const offset = this.group.next - this.stream.base;
     if (offset >= this.stream.entries.length) return undefined;

@@ -64,3 +64,28 @@ export async function dropConsumerTables(q: QueryRunner): Promise<void> {
   await q.query('DROP TABLE IF EXISTS dead_letters');
   await q.query('DROP TABLE IF EXISTS processed_events');
 }
+
+/**
+ * The index `pruneExpiredRows(OUTBOX_RETENTION)` finds published rows by: partial, so the
+ * rows still waiting for the relay stay out of it. For a producer's later migration (the
+ * outbox table exists already).
+ */
+export async function createOutboxRetentionIndex(q: QueryRunner): Promise<void> {
+  await q.query(
+    `CREATE INDEX IF NOT EXISTS outbox_published_at_idx
+       ON outbox (published_at) WHERE published_at IS NOT NULL`,
+  );
+}
+
+/** The index `pruneExpiredRows(PROCESSED_EVENTS_RETENTION)` finds old ledger rows by. */
+export async function createConsumerRetentionIndex(q: QueryRunner): Promise<void> {
+  await q.query(
+    'CREATE INDEX IF NOT EXISTS processed_events_processed_at_idx ON processed_events (processed_at)',
+  );
+}
+
+/** Reverts `createOutboxRetentionIndex` and `createConsumerRetentionIndex`. */
+export async function dropRetentionIndexes(q: QueryRunner): Promise<void> {
+  await q.query('DROP INDEX IF EXISTS outbox_published_at_idx');
+  await q.query('DROP INDEX IF EXISTS processed_events_processed_at_idx');
+}

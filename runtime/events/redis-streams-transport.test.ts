@@ -27,7 +27,7 @@ const noDeadLetters = async (event: DomainEvent, error: Error) => {
 describe('RedisStreamsTransport specifics', () => {
   const keyPrefix = `moviehub-test:${uniquePrefix()}`;
   const redis = createRedis(testRedisUrl);
-  const transport = new RedisStreamsTransport(testRedisUrl, keyPrefix, { log, maxLength: 1000 });
+  const transport = new RedisStreamsTransport(testRedisUrl, keyPrefix, { log });
   const stoppers: Array<() => Promise<void>> = [];
 
   afterEach(async () => {
@@ -41,18 +41,214 @@ describe('RedisStreamsTransport specifics', () => {
     await closeRedis(redis);
   });
 
-  it('stores events under `${keyPrefix}events:${stream}`, trimmed to about maxLength', async () => {
-    const key = `${keyPrefix}events:trimmed`;
-    expect(transport.streamKey('trimmed')).toBe(key);
-    const events = Array.from({ length: 3000 }, (_, n) => makeEvent(n));
-    for (let i = 0; i < events.length; i += 500) {
-      await transport.publish('trimmed', events.slice(i, i + 500));
+  /** The ids of a stream's first `count` entries, oldest first. */
+  const entryIds = async (key: string, count = 1000) =>
+    ((await redis.xrange(key, '-', '+', 'COUNT', count)) as Array<[string, string[]]>).map(
+      ([id]) => id,
+    );
+  /** Reads `count` new entries as `consumer` of `group`, without acknowledging them. */
+  const readAs = async (key: string, group: string, consumer: string, count: number) => {
+    const reply = (await redis.xreadgroup(
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      count,
+      'STREAMS',
+      key,
+      '>',
+    )) as Array<[string, Array<[string, string[]]>]>;
+    return reply[0]![1].map(([id]) => id);
+  };
+  const consumersOf = async (key: string, group: string) =>
+    ((await redis.xinfo('CONSUMERS', key, group)) as string[][]).map((c) => c[1]);
+
+  it('stores events under `${keyPrefix}events:${stream}`, and publishing never trims', async () => {
+    const key = `${keyPrefix}events:stored`;
+    expect(transport.streamKey('stored')).toBe(key);
+    // A group that has read nothing yet: past 100,000 entries (what XADD MAXLEN ~ used to
+    // keep), none of its events may go.
+    await redis.xgroup('CREATE', key, 'not-yet', '0', 'MKSTREAM');
+    const total = 101_000;
+    let last: DomainEvent | undefined;
+    for (let i = 0; i < total; i += 5000) {
+      const batch = Array.from({ length: Math.min(5000, total - i) }, (_, n) => makeEvent(i + n));
+      await transport.publish('stored', batch);
+      last = batch[batch.length - 1];
     }
-    const length = await redis.xlen(key);
-    expect(length).toBeGreaterThanOrEqual(1000);
-    expect(length).toBeLessThan(3000);
+    expect(await redis.xlen(key)).toBe(total);
+    const [firstId] = await entryIds(key, 1);
     const [[, fields]] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [[string, string[]]];
-    expect(JSON.parse(fields[1]!)).toEqual(events[events.length - 1]);
+    expect(JSON.parse(fields[1]!)).toEqual(last);
+    expect(await transport.trimStream('stored')).toBe(0);
+    expect(await redis.xlen(key)).toBe(total);
+    // Its first read still starts at the very first event.
+    expect(await readAs(key, 'not-yet', 'c1', 1)).toEqual([firstId]);
+    await redis.del(key);
+  });
+
+  it('trims only what every consumer group has acknowledged', async () => {
+    const key = transport.streamKey('trim');
+    await redis.xgroup('CREATE', key, 'fast', '0', 'MKSTREAM');
+    await redis.xgroup('CREATE', key, 'slow', '0', 'MKSTREAM');
+    await transport.publish(
+      'trim',
+      Array.from({ length: 10 }, (_, n) => makeEvent(n)),
+    );
+    const ids = await entryIds(key);
+
+    // Nobody has read anything: everything stays.
+    expect(await transport.trimStream('trim')).toBe(0);
+    // One group read and acknowledged all; the other has not read them: everything stays.
+    await redis.xack(key, 'fast', ...(await readAs(key, 'fast', 'f1', 10)));
+    expect(await transport.trimStream('trim')).toBe(0);
+    expect(await entryIds(key)).toEqual(ids);
+
+    // The slow group read all and acknowledged the first four: those four go, and the six
+    // it still has pending (delivered, unacknowledged) stay.
+    const read = await readAs(key, 'slow', 's1', 10);
+    await redis.xack(key, 'slow', ...read.slice(0, 4));
+    expect(await transport.trimStream('trim')).toBe(4);
+    expect(await entryIds(key)).toEqual(ids.slice(4));
+    // An acknowledgement out of order does not let an older pending entry go.
+    await redis.xack(key, 'slow', read[9]!);
+    expect(await transport.trimStream('trim')).toBe(0);
+
+    await redis.xack(key, 'slow', ...read.slice(4, 9));
+    expect(await transport.trimStream('trim')).toBe(6);
+    expect(await redis.xlen(key)).toBe(0);
+    // Later events still get later ids, and both groups read them.
+    const later = makeEvent(11);
+    await transport.publish('trim', [later]);
+    expect(await readAs(key, 'slow', 's1', 10)).toHaveLength(1);
+  });
+
+  it('keeps the events of a stream without groups for the retention, then trims them', async () => {
+    let now = Date.now();
+    const aging = new RedisStreamsTransport(testRedisUrl, keyPrefix, {
+      log,
+      retentionMs: 3_600_000,
+      now: () => now,
+    });
+    try {
+      await aging.publish('nogroups', [makeEvent(1), makeEvent(2)]);
+      expect(await aging.trimStream('nogroups')).toBe(0);
+      now += 2 * 3_600_000;
+      expect(await aging.trimStream('nogroups')).toBe(2);
+    } finally {
+      await aging.close();
+    }
+  });
+
+  it('trims on its own, every upkeep interval', async () => {
+    const periodic = new RedisStreamsTransport(testRedisUrl, keyPrefix, {
+      log,
+      upkeepIntervalMs: 20,
+    });
+    try {
+      const key = periodic.streamKey('periodic');
+      await redis.xgroup('CREATE', key, 'g', '0', 'MKSTREAM');
+      await periodic.publish('periodic', [makeEvent(1), makeEvent(2)]);
+      await redis.xack(key, 'g', ...(await readAs(key, 'g', 'c', 10)));
+      await waitFor(async () => (await redis.xlen(key)) === 0, 'the periodic trim');
+    } finally {
+      await periodic.close();
+    }
+  });
+
+  it('removes consumers of stopped instances: idle ones at once, others once their entries are claimed', async () => {
+    const cleaning = new RedisStreamsTransport(testRedisUrl, keyPrefix, {
+      log,
+      idleConsumerMs: 0,
+    });
+    try {
+      const key = cleaning.streamKey('consumers');
+      await cleaning.publish('consumers', [makeEvent(1), makeEvent(2)]);
+      await redis.xgroup('CREATE', key, 'g', '0', 'MKSTREAM');
+      // Two instances that stopped: one with nothing pending, one that died holding two
+      // unacknowledged events.
+      await redis.xgroup('CREATECONSUMER', key, 'g', 'stopped-idle');
+      expect(await readAs(key, 'g', 'died-busy', 2)).toHaveLength(2);
+
+      // The consumer with pending entries is kept: removing it would drop them.
+      expect(await cleaning.removeIdleConsumers('consumers', 'g')).toEqual(['stopped-idle']);
+      expect(await consumersOf(key, 'g')).toEqual(['died-busy']);
+
+      // A live instance takes its entries over (XAUTOCLAIM); then it goes, the live one stays.
+      const handled: DomainEvent[] = [];
+      const both = deferred<void>();
+      const subscription = cleaning.subscribe({
+        stream: 'consumers',
+        group: 'g',
+        consumer: 'survivor',
+        retryAfterMs: 1,
+        handler: async (e) => {
+          handled.push(e);
+          if (handled.length === 2) both.resolve();
+        },
+        onDeadLetter: noDeadLetters,
+      });
+      stoppers.push(() => subscription.stop());
+      await both.wait('the claimed events');
+      await waitFor(async () => {
+        const [pending] = (await redis.xpending(key, 'g')) as [number];
+        return pending === 0;
+      }, 'the claimed events acknowledged');
+      const report = await cleaning.upkeep();
+      expect(report.removedConsumers).toEqual(['consumers/g/died-busy']);
+      expect(await consumersOf(key, 'g')).toEqual(['survivor']);
+    } finally {
+      await cleaning.close();
+    }
+  });
+
+  it('dead-letters, without running the handler, a redelivery older than the retention', async () => {
+    const retentionMs = 3_600_000;
+    const later = Date.now() + 2 * retentionMs;
+    const old = new RedisStreamsTransport(testRedisUrl, keyPrefix, {
+      log,
+      retentionMs,
+      now: () => later,
+    });
+    try {
+      const key = old.streamKey('stale');
+      const event = makeEvent();
+      await old.publish('stale', [event]);
+      // Delivered to an instance that died before acknowledging (perhaps after applying it).
+      await redis.xgroup('CREATE', key, 'crashed', '0', 'MKSTREAM');
+      await readAs(key, 'crashed', 'gone', 1);
+
+      let handled = 0;
+      const letter = deferred<{ event: DomainEvent; error: Error; attempts: number }>();
+      const redelivery = old.subscribe({
+        stream: 'stale',
+        group: 'crashed',
+        consumer: 'back',
+        retryAfterMs: 1,
+        handler: async () => void (handled += 1),
+        onDeadLetter: async (e, error, attempts) => letter.resolve({ event: e, error, attempts }),
+      });
+      stoppers.push(() => redelivery.stop());
+      const dead = await letter.wait('the dead letter');
+      expect(dead.event).toEqual(event);
+      expect(dead.error.message).toMatch(/beyond the event retention/);
+      expect(handled).toBe(0);
+
+      // A first delivery of the same old entry, to a group that never had it, is applied.
+      const fresh = deferred<DomainEvent>();
+      const first = old.subscribe({
+        stream: 'stale',
+        group: 'late-group',
+        consumer: 'c1',
+        handler: async (e) => fresh.resolve(e),
+        onDeadLetter: noDeadLetters,
+      });
+      stoppers.push(() => first.stop());
+      expect(await fresh.wait('the first delivery')).toEqual(event);
+    } finally {
+      await Promise.all(stoppers.splice(0).map((stop) => stop()));
+      await old.close();
+    }
   });
 
   it('takes over the unacknowledged events of a consumer that crashed', async () => {

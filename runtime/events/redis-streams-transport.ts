@@ -1,9 +1,15 @@
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../logger';
 import { closeRedis, createRedis } from '../redis';
-import { deliverOnce } from './delivery';
+import { deliverOnce, refuseStale, type DeliveryOutcome } from './delivery';
 import { assertStreamName, parseEvent, serializeEvent, type DomainEvent } from './event';
-import { DEFAULT_STREAM_MAX_LENGTH, resolveSubscribeOptions } from './subscribe-options';
+import { REMOVE_IDLE_CONSUMERS_LUA, TRIM_ACKNOWLEDGED_LUA } from './redis-streams.scripts';
+import {
+  DEFAULT_EVENT_RETENTION_MS,
+  DEFAULT_IDLE_CONSUMER_MS,
+  DEFAULT_STREAM_MAX_LENGTH,
+  resolveSubscribeOptions,
+} from './subscribe-options';
 import type {
   EventTransport,
   ResolvedSubscribeOptions,
@@ -13,14 +19,51 @@ import type {
 
 export interface RedisStreamsTransportOptions {
   log?: Logger;
-  /** Approximate entries kept per stream (`XADD MAXLEN ~`). Default 100,000. */
-  maxLength?: number;
   /** Longest a subscription blocks in `XREADGROUP` between checks for retries. Default 500. */
   blockMs?: number;
   /** Entries read or reclaimed per round trip. Default 50. */
   batchSize?: number;
   /** Wait after a Redis error before trying again. Default 1000. */
   errorBackoffMs?: number;
+  /**
+   * The event retention (`EVENT_RETENTION_HOURS`). A redelivery of an entry published longer
+   * ago is dead-lettered instead of handled (the consumers' idempotency records are pruned
+   * after this long, see `refuseStale`), and a stream without consumer groups keeps entries
+   * this long. Default 168 h.
+   */
+  retentionMs?: number;
+  /** How often known streams are trimmed and idle consumers removed (`upkeep`). Default 60 s. */
+  upkeepIntervalMs?: number;
+  /** A consumer idle this long with nothing pending is removed from its group. Default 10 min. */
+  idleConsumerMs?: number;
+  /**
+   * A stream still longer than this after trimming is reported in the log: some group is far
+   * behind, or was abandoned (remove it with `XGROUP DESTROY`). Default 100,000.
+   */
+  lengthWarning?: number;
+  /** The clock (ms) for entry ages; tests move it. Default `Date.now`. */
+  now?: () => number;
+}
+
+type Settings = Required<Omit<RedisStreamsTransportOptions, 'log' | 'now'>>;
+
+/** What one `upkeep` pass did. */
+export interface StreamUpkeepReport {
+  /** Entries trimmed, per stream name. */
+  trimmed: Record<string, number>;
+  /** Consumers removed, as `stream/group/consumer`. */
+  removedConsumers: string[];
+}
+
+/** The scripts of `redis-streams.scripts.ts` as ioredis commands (EVALSHA, falling back). */
+interface StreamCommands {
+  moviehubTrimAcknowledged(key: string, cutoffMs: number): Promise<[number, number, number]>;
+  moviehubRemoveIdleConsumers(
+    key: string,
+    group: string,
+    idleMs: number,
+    keep: string,
+  ): Promise<string[]>;
 }
 
 /** The stream entry field holding the serialised event. */
@@ -31,20 +74,32 @@ const MAX_REMEMBERED_ERRORS = 1000;
 type StreamEntry = [id: string, fields: string[] | null];
 
 /**
- * Events over Redis Streams consumer groups. `publish` appends with `XADD` (trimmed to about
- * `maxLength` entries); each group is created at the start of the stream, so a group that
- * appears later still reads what was published before it. Each subscription reads with
- * `XREADGROUP` on its own connection (a blocking read would stall every other command on a
- * shared one), acknowledges with `XACK` after its handler succeeded, and reclaims with
- * `XAUTOCLAIM` whatever stayed unacknowledged longer than `retryAfterMs`: its own failures
- * and the entries of instances that crashed. The delivery count Redis keeps decides when an
- * event is given up on and dead-lettered. Keys are `${keyPrefix}events:${stream}`.
+ * Events over Redis Streams consumer groups. `publish` appends with `XADD`; each group is
+ * created at the start of the stream, so a group that appears later still reads what the
+ * stream holds. Each subscription reads with `XREADGROUP` on its own connection (a blocking
+ * read would stall every other command on a shared one), acknowledges with `XACK` after its
+ * handler succeeded, and reclaims with `XAUTOCLAIM` whatever stayed unacknowledged longer
+ * than `retryAfterMs`: its own failures and the entries of instances that crashed. The
+ * delivery count Redis keeps decides when an event is given up on and dead-lettered. Keys
+ * are `${keyPrefix}events:${stream}`.
+ *
+ * Nothing a group has not acknowledged is trimmed: instead of `XADD MAXLEN` (which drops the
+ * oldest entries whoever still needs them), a periodic `upkeep` trims each stream this
+ * instance uses to what every group has acknowledged (`XTRIM MINID`, see
+ * `redis-streams.scripts.ts`), and removes consumers of stopped instances once nothing is
+ * pending for them. Any number of instances may run it at once: each pass is one atomic
+ * script per stream.
  */
 export class RedisStreamsTransport implements EventTransport {
-  private readonly redis: Redis;
+  private readonly redis: Redis & StreamCommands;
   private readonly subscriptions = new Set<RedisStreamSubscription>();
+  /** Streams this instance publishes to or reads: the ones its upkeep trims. */
+  private readonly streams = new Set<string>();
   private readonly log: Logger;
-  private readonly settings: Required<Omit<RedisStreamsTransportOptions, 'log'>>;
+  private readonly settings: Settings;
+  private readonly now: () => number;
+  private upkeepTimer: NodeJS.Timeout | undefined;
+  private upkeepRunning: Promise<unknown> | undefined;
   private closed = false;
 
   constructor(
@@ -54,12 +109,32 @@ export class RedisStreamsTransport implements EventTransport {
   ) {
     this.log = options.log ?? createLogger('events', 'info');
     this.settings = {
-      maxLength: options.maxLength ?? DEFAULT_STREAM_MAX_LENGTH,
       blockMs: options.blockMs ?? 500,
       batchSize: options.batchSize ?? 50,
       errorBackoffMs: options.errorBackoffMs ?? 1000,
+      retentionMs: options.retentionMs ?? DEFAULT_EVENT_RETENTION_MS,
+      upkeepIntervalMs: options.upkeepIntervalMs ?? 60_000,
+      idleConsumerMs: options.idleConsumerMs ?? DEFAULT_IDLE_CONSUMER_MS,
+      lengthWarning: options.lengthWarning ?? DEFAULT_STREAM_MAX_LENGTH,
     };
-    this.redis = createRedis(redisUrl);
+    for (const [name, value] of Object.entries(this.settings)) {
+      // 0 idle means "any consumer idle with nothing pending" (tests); others must be > 0.
+      const least = name === 'idleConsumerMs' ? 0 : Number.MIN_VALUE;
+      if (!Number.isFinite(value) || value < least) {
+        throw new Error(`${name} must be a positive number, got ${value}`);
+      }
+    }
+    this.now = options.now ?? Date.now;
+    const redis = createRedis(redisUrl);
+    redis.defineCommand('moviehubTrimAcknowledged', {
+      numberOfKeys: 1,
+      lua: TRIM_ACKNOWLEDGED_LUA,
+    });
+    redis.defineCommand('moviehubRemoveIdleConsumers', {
+      numberOfKeys: 1,
+      lua: REMOVE_IDLE_CONSUMERS_LUA,
+    });
+    this.redis = redis as Redis & StreamCommands;
     this.redis.on('error', (err) => this.log.warn({ err }, 'event transport: redis error'));
   }
 
@@ -72,20 +147,11 @@ export class RedisStreamsTransport implements EventTransport {
     this.assertOpen();
     assertStreamName(stream);
     if (events.length === 0) return;
+    this.track(stream);
     const key = this.streamKey(stream);
     // MULTI: a batch lands whole or not at all, so a retry never leaves a gap in the middle.
     const multi = this.redis.multi();
-    for (const event of events) {
-      multi.xadd(
-        key,
-        'MAXLEN',
-        '~',
-        this.settings.maxLength,
-        '*',
-        EVENT_FIELD,
-        serializeEvent(event),
-      );
-    }
+    for (const event of events) multi.xadd(key, '*', EVENT_FIELD, serializeEvent(event));
     const results = await multi.exec();
     if (!results) throw new Error(`Publishing to ${key} was aborted`);
     const failed = results.find(([err]) => err);
@@ -96,6 +162,7 @@ export class RedisStreamsTransport implements EventTransport {
     this.assertOpen();
     assertStreamName(options.stream);
     const resolved = resolveSubscribeOptions(options);
+    this.track(resolved.stream);
     const blocking = createRedis(this.redisUrl, {
       maxRetriesPerRequest: null,
       // Shows in CLIENT LIST which subscription a connection serves.
@@ -110,6 +177,7 @@ export class RedisStreamsTransport implements EventTransport {
       this.streamKey(resolved.stream),
       resolved,
       this.settings,
+      this.now,
       this.log,
       () => this.subscriptions.delete(subscription),
     );
@@ -117,11 +185,98 @@ export class RedisStreamsTransport implements EventTransport {
     return subscription;
   }
 
+  /**
+   * Trims a stream to what every consumer group has acknowledged (a stream without groups:
+   * to the retention). Returns how many entries went.
+   */
+  async trimStream(stream: string): Promise<number> {
+    assertStreamName(stream);
+    const cutoff = Math.max(0, Math.floor(this.now() - this.settings.retentionMs));
+    const [trimmed, length, groups] = await this.redis.moviehubTrimAcknowledged(
+      this.streamKey(stream),
+      cutoff,
+    );
+    if (length > this.settings.lengthWarning) {
+      this.log.warn(
+        { stream, length, groups },
+        'event stream keeps growing: a consumer group is far behind or abandoned ' +
+          '(XINFO GROUPS shows its lag; XGROUP DESTROY removes a group no longer used)',
+      );
+    }
+    return Number(trimmed);
+  }
+
+  /**
+   * Removes the consumers of a group idle for `idleConsumerMs` with nothing pending, except
+   * `keep`. Returns their names.
+   */
+  async removeIdleConsumers(stream: string, group: string, keep = ''): Promise<string[]> {
+    assertStreamName(stream);
+    return this.redis.moviehubRemoveIdleConsumers(
+      this.streamKey(stream),
+      group,
+      this.settings.idleConsumerMs,
+      keep,
+    );
+  }
+
+  /**
+   * One pass of upkeep over the streams this instance uses and the groups it reads: trim,
+   * then remove idle consumers. Runs every `upkeepIntervalMs` on its own; callable directly
+   * (tests, operators). A stream that fails is logged and skipped.
+   */
+  async upkeep(): Promise<StreamUpkeepReport> {
+    const report: StreamUpkeepReport = { trimmed: {}, removedConsumers: [] };
+    for (const stream of [...this.streams]) {
+      try {
+        report.trimmed[stream] = await this.trimStream(stream);
+      } catch (err) {
+        this.log.warn({ err, stream }, 'event stream upkeep: trimming failed');
+      }
+    }
+    for (const subscription of [...this.subscriptions]) {
+      const { stream, group, consumer } = subscription.options;
+      try {
+        const removed = await this.removeIdleConsumers(stream, group, consumer);
+        for (const name of removed) report.removedConsumers.push(`${stream}/${group}/${name}`);
+        if (removed.length > 0) {
+          this.log.info({ stream, group, removed }, 'removed consumers of stopped instances');
+        }
+      } catch (err) {
+        this.log.warn({ err, stream, group }, 'event stream upkeep: consumer cleanup failed');
+      }
+    }
+    return report;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.upkeepTimer);
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.upkeepRunning;
     await closeRedis(this.redis);
+  }
+
+  /** Remembers a stream for upkeep, and starts the upkeep timer with the first one. */
+  private track(stream: string): void {
+    this.streams.add(stream);
+    if (!this.upkeepTimer) this.scheduleUpkeep();
+  }
+
+  private scheduleUpkeep(): void {
+    this.upkeepTimer = setTimeout(() => {
+      if (this.closed) return;
+      const run = this.upkeep().catch((err) =>
+        this.log.warn({ err }, 'event stream upkeep failed'),
+      );
+      this.upkeepRunning = run;
+      void run.finally(() => {
+        if (!this.closed) this.scheduleUpkeep();
+      });
+    }, this.settings.upkeepIntervalMs);
+    // Upkeep alone never keeps a process alive.
+    this.upkeepTimer.unref();
   }
 
   private assertOpen(): void {
@@ -143,8 +298,9 @@ class RedisStreamSubscription implements Subscription {
     private readonly redis: Redis,
     private readonly blocking: Redis,
     private readonly key: string,
-    private readonly options: ResolvedSubscribeOptions,
-    private readonly settings: Required<Omit<RedisStreamsTransportOptions, 'log'>>,
+    readonly options: ResolvedSubscribeOptions,
+    private readonly settings: Settings,
+    private readonly now: () => number,
     private readonly log: Logger,
     private readonly onStopped: () => void,
   ) {
@@ -278,13 +434,27 @@ class RedisStreamSubscription implements Subscription {
       await this.ack(id);
       return;
     }
-    const outcome = await deliverOnce(
-      event,
-      deliveries,
-      this.lastErrors.get(id),
-      this.options,
-      this.log,
-    );
+    // A redelivery may follow a delivery that was applied but never acknowledged; once older
+    // than the retention, the record that would tell (processed_events) may be pruned, so it
+    // is dead-lettered rather than risk applying it twice. A first delivery to this group
+    // cannot have been applied by it before, however old. The entry id's first part is when
+    // Redis stored the entry (ms): when the event was published.
+    const ageMs = this.now() - Number(id.slice(0, id.indexOf('-')));
+    const outcome =
+      deliveries > 1 && ageMs > this.settings.retentionMs
+        ? await refuseStale(
+            event,
+            ageMs,
+            this.settings.retentionMs,
+            deliveries,
+            this.options,
+            this.log,
+          )
+        : await deliverOnce(event, deliveries, this.lastErrors.get(id), this.options, this.log);
+    await this.settle(id, outcome);
+  }
+
+  private async settle(id: string, outcome: DeliveryOutcome): Promise<void> {
     if (outcome.settled) {
       await this.ack(id);
       this.lastErrors.delete(id);

@@ -5,15 +5,20 @@ export interface SubscribeOptions {
   /** The stream name given to `publish` (the transport adds its own key prefix). */
   stream: string;
   /**
-   * The consumer group: every group gets every event of the stream, from its very start, so
-   * a group created late (a subgraph that was down, or deployed later) still sees them all.
+   * The consumer group: every group gets every event of the stream from the group's
+   * creation on, and nothing it has not acknowledged is ever dropped, so a subgraph that was
+   * down catches up. A group is created at the oldest entry the stream still holds: on Redis,
+   * entries every existing group acknowledged are trimmed (a stream without groups keeps
+   * them for the event retention), so a consumer deployed later starts from what is left
+   * and a new read model backfills its history from the source, not from the stream.
    * Name it after the consuming service and purpose, e.g. `cinemas.seat-reservations`.
    */
   group: string;
   /**
-   * This instance within the group: the instances of one group share its events. Prefer a
-   * name that is stable across restarts (e.g. the host name) so that a restarted instance
-   * takes back its own unfinished work.
+   * This instance within the group: the instances of one group share its events. Use
+   * `eventConsumerName(service)`, stable across restarts on a host, so that restarts do not
+   * pile up consumers; those of stopped instances are removed by the Redis transport's
+   * upkeep once idle with nothing pending.
    */
   consumer: string;
   /**
@@ -67,6 +72,8 @@ export {
   type RedisStreamsTransportOptions,
 } from './redis-streams-transport';
 export {
+  DEFAULT_EVENT_RETENTION_MS,
+  DEFAULT_IDLE_CONSUMER_MS,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_AFTER_MS,
   DEFAULT_STREAM_MAX_LENGTH,

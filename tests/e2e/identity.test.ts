@@ -99,7 +99,9 @@ describe('identity and access through the gateway', () => {
         { id: bookingId },
         { token: tok('user_staff', 'STAFF') },
       );
-      expect(staff.data?.booking.id).toBe(bookingId);
+      // STAFF scan tickets; they do not read customers' bookings.
+      expect(codeOf(staff)).toBe('NOT_FOUND');
+      expect(staff.data?.booking ?? null).toBeNull();
     });
   });
 

@@ -10,8 +10,14 @@ import { MovieSearch1732700000000 } from './migrations/1732700000000-movie-searc
 import { MovieShowings1732700000001 } from './migrations/1732700000001-movie-showings';
 import { EventConsumers1732700000002 } from './migrations/1732700000002-event-consumers';
 import { MovieOutbox1732700000003 } from './migrations/1732700000003-movie-outbox';
+import { EventRetention1733100000000 } from './migrations/1733100000000-event-retention';
+import { eventConsumerName } from '../../../runtime/events/consumer-name';
+import {
+  OUTBOX_RETENTION,
+  PROCESSED_EVENTS_RETENTION,
+  startEventRetention,
+} from '../../../runtime/events/retention';
 import { startShowingsProjection } from './showings/showings.projection';
-import { hostname } from 'node:os';
 import { Movie } from './movie/movie.entity';
 import { MovieResolver } from './movie/movie.resolver';
 
@@ -31,14 +37,21 @@ export const moviesSubgraph: SubgraphDefinition<MoviesContext, MoviesApp> = {
     MovieShowings1732700000001,
     EventConsumers1732700000002,
     MovieOutbox1732700000003,
+    EventRetention1733100000000,
   ],
   createApp: createMoviesApp,
   createContext: createMoviesContext,
-  startWorkers: (app, { dataSource, events, log }) => {
+  startWorkers: (app, { dataSource, events, log, config }) => {
     app.relay.start();
     return [
       () => app.relay.stop(),
-      startShowingsProjection(dataSource, events, `movies-${hostname()}-${process.pid}`, log),
+      startShowingsProjection(dataSource, events, eventConsumerName('movies'), log),
+      startEventRetention({
+        dataSource,
+        log,
+        retentionHours: config.events.retentionHours,
+        targets: [OUTBOX_RETENTION, PROCESSED_EVENTS_RETENTION],
+      }),
     ];
   },
 };

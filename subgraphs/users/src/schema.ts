@@ -1,9 +1,12 @@
 import { ClerkOrdering1732900000001 } from './migrations/1732900000001-clerk-ordering';
 import { MillisecondTimestamps1732900000000 } from './migrations/1732900000000-millisecond-timestamps';
+import { startEventRetention } from '../../../runtime/events/retention';
 import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
 import { createUsersApp, createUsersContext, type UsersApp, type UsersContext } from './context';
 import { CreateUsers1732500000000 } from './migrations/1732500000000-create-users';
 import { UserDeletionAndWebhooks1732600000000 } from './migrations/1732600000000-user-deletion-and-webhooks';
+import { ClerkEventRetention1733100000000 } from './migrations/1733100000000-clerk-event-retention';
+import { CLERK_EVENTS_RETENTION } from './user/clerk-events';
 import { mountClerkEventsRoute } from './user/clerk-events.route';
 import { User } from './user/user.entity';
 import { UserResolver } from './user/user.resolver';
@@ -23,8 +26,17 @@ export const usersSubgraph: SubgraphDefinition<UsersContext, UsersApp> = {
     UserDeletionAndWebhooks1732600000000,
     MillisecondTimestamps1732900000000,
     ClerkOrdering1732900000001,
+    ClerkEventRetention1733100000000,
   ],
   createApp: createUsersApp,
   createContext: createUsersContext,
   mountInternalRoutes: mountClerkEventsRoute,
+  startWorkers: (_app, { dataSource, config, log }) => [
+    startEventRetention({
+      dataSource,
+      log,
+      retentionHours: config.events.retentionHours,
+      targets: [CLERK_EVENTS_RETENTION],
+    }),
+  ],
 };

@@ -1,4 +1,20 @@
+import type { RetentionTarget } from '../../../../runtime/events/retention';
 import { ROLES, type Role } from '../../../../runtime/identity';
+
+/**
+ * Applied Clerk event ids (`clerk_events`) are kept for the event retention, then pruned.
+ * The ledger only stops the same delivery from being applied twice; order does not depend on
+ * it: a user's row keeps Clerk's `updated_at` of the last event applied (`clerk_updated_at`)
+ * and a deleted user stays a tombstone, so an event that arrives after its id was pruned is
+ * still ignored when older than what was applied, and re-applies the same values when it is
+ * that very event. Such late arrivals are rare: Svix retries a delivery for about a day,
+ * each with a fresh signature, and the gateway refuses a signature older than five minutes,
+ * so only a replay from Clerk's dashboard comes later.
+ */
+export const CLERK_EVENTS_RETENTION: RetentionTarget = {
+  table: 'clerk_events',
+  column: 'received_at',
+};
 
 /** The parts of a Clerk webhook event this service reads (user.created/updated/deleted). */
 export interface ClerkEvent {

@@ -118,10 +118,12 @@ export class UserService {
       if (recorded.length === 0) return 'duplicate';
       if (event.type === 'user.deleted') {
         // Personal data goes; the row stays as a tombstone so bookings keep their owner id.
+        // A repeated deletion (a replay after its id was pruned) keeps the first one's time.
         await tx.query(
           `INSERT INTO users (id, email, name, phone, deleted_at) VALUES ($1, NULL, NULL, NULL, now())
            ON CONFLICT (id) DO UPDATE
-           SET email = NULL, name = NULL, phone = NULL, deleted_at = now(), updated_at = now()`,
+           SET email = NULL, name = NULL, phone = NULL,
+               deleted_at = COALESCE(users.deleted_at, now()), updated_at = now()`,
           [userId],
         );
         return 'applied';
