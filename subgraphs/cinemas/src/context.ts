@@ -4,6 +4,7 @@ import type { Cinema, Hall, Seat } from './cinema/cinema.entity';
 import { CinemaAdminService } from './cinema/cinema-admin.service';
 import { CinemaService } from './cinema/cinema.service';
 import { MemorySeatHoldStore } from './seat/hold/memory-seat-hold.store';
+import { PostgresSeatVersionLedger } from './seat/hold/postgres-seat-version.ledger';
 import { RedisSeatHoldStore } from './seat/hold/redis-seat-hold.store';
 import type { SeatHoldStore } from './seat/hold/seat-hold.store';
 import { seatTopic, SeatService } from './seat/seat.service';
@@ -46,12 +47,25 @@ export interface CinemasLoaders {
 
 export interface CinemasContext extends RequestContext {
   readonly app: CinemasApp;
-  readonly loaders: CinemasLoaders;
+  /**
+   * Per request. A subscription's context lives as long as the subscription, so each event
+   * replaces them (`useEventLoaders`): cached reads never outlive the event they served.
+   */
+  loaders: CinemasLoaders;
 }
 
-/** Holds live in Redis when there is one (any instance sees them), else in this process. */
-function createHoldStore({ config, redis, pubSub }: SubgraphDeps): SeatHoldStore {
-  const rules = { ttlSeconds: config.seatHoldTtlSeconds, maxSeatsPerHolder: MAX_SEATS_PER_HOLDER };
+/**
+ * Holds live in Redis when there is one (any instance sees them), else in this process, with
+ * the seat-map versions reserved in PostgreSQL so that they survive a restart.
+ */
+function createHoldStore({ config, redis, pubSub, dataSource }: SubgraphDeps): SeatHoldStore {
+  const rules = {
+    ttlSeconds: config.seatHoldTtlSeconds,
+    maxSeatsPerHolder: MAX_SEATS_PER_HOLDER,
+    cooldownSeconds: config.seatHolds.cooldownSeconds,
+    maxShowtimesPerHolder: config.seatHolds.maxShowtimesPerUser,
+    ratePerMinute: config.seatHolds.ratePerMinute,
+  };
   if (redis) {
     return new RedisSeatHoldStore({
       ...rules,
@@ -62,7 +76,9 @@ function createHoldStore({ config, redis, pubSub }: SubgraphDeps): SeatHoldStore
   }
   return new MemorySeatHoldStore({
     ...rules,
-    publish: (showtimeId, event) => pubSub.publish(seatTopic(showtimeId), event),
+    // The in-process transport delivers synchronously and cannot fail.
+    publish: (showtimeId, event) => void pubSub.publish(seatTopic(showtimeId), event),
+    versions: new PostgresSeatVersionLedger(dataSource),
   });
 }
 
@@ -72,7 +88,7 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
   const holds = createHoldStore(deps);
   return {
     holds,
-    seats: new SeatService(dataSource, holds, pubSub, config.internalSecret),
+    seats: new SeatService(dataSource, holds, pubSub, config.internalSecret, MAX_SEATS_PER_HOLDER),
     cinemas: new CinemaService(dataSource),
     showtimes: new ShowtimeService(dataSource),
     cinemaAdmin: new CinemaAdminService(dataSource, () => relay.notify()),
@@ -84,38 +100,57 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
 }
 
 export function createCinemasContext(base: RequestContext, app: CinemasApp): CinemasContext {
+  return { ...base, app, loaders: createLoaders(app) };
+}
+
+/** One set of loaders per event, shared by every subscription of this process it reaches. */
+const loadersByEvent = new WeakMap<object, CinemasLoaders>();
+
+/**
+ * Gives a subscription's context fresh loaders for `event` (issue 8 item 6: the seat map in
+ * events 1, 2, 3 all said version 1, read once for the life of the subscription). Safe
+ * because graphql-js executes one subscription's events one after another. The loaders hold
+ * nothing about the viewer (`heldByMe` is computed outside them), so all subscriptions that
+ * receive the same event object share one read of each showtime, seat map and snapshot.
+ */
+export function useEventLoaders(ctx: CinemasContext, event: object): void {
+  let loaders = loadersByEvent.get(event);
+  if (!loaders) {
+    loaders = createLoaders(ctx.app);
+    loadersByEvent.set(event, loaders);
+  }
+  ctx.loaders = loaders;
+}
+
+function createLoaders(app: CinemasApp): CinemasLoaders {
   const byWindow = new Map<string, DataLoader<string, Showtime[]>>();
   return {
-    ...base,
-    app,
-    loaders: {
-      cinemaById: new DataLoader((ids) => app.cinemas.cinemasByIds(ids)),
-      hallById: new DataLoader((ids) => app.cinemas.hallsByIds(ids)),
-      hallsByCinemaId: new DataLoader((ids) => app.cinemas.hallsByCinemaIds(ids)),
-      seatsByHallId: new DataLoader((ids) => app.cinemas.seatsByHallIds(ids)),
-      seatById: new DataLoader((ids) => app.cinemas.seatsByIds(ids)),
-      bookedSeatIds: new DataLoader(async (ids) => {
-        const booked = await app.seats.bookedSeatIds(ids);
-        return ids.map((id) => booked.get(id)!);
-      }),
-      holdSnapshot: new DataLoader((ids) => app.seats.snapshots(ids)),
-      availableSeats: new DataLoader(
-        async (showtimes) => {
-          const sellable = await app.cinemas.sellableSeatCounts(showtimes.map((s) => s.hallId));
-          return app.seats.availableCounts(showtimes, sellable);
-        },
-        { cacheKeyFn: (s) => s.id },
-      ),
-      showtimeById: new DataLoader((ids) => app.showtimes.byIds(ids)),
-      showtimesByMovieId(window) {
-        const key = JSON.stringify([window.from, window.to, window.city]);
-        let loader = byWindow.get(key);
-        if (!loader) {
-          loader = new DataLoader((ids) => app.showtimes.byMovieIds(ids, window));
-          byWindow.set(key, loader);
-        }
-        return loader;
+    cinemaById: new DataLoader((ids) => app.cinemas.cinemasByIds(ids)),
+    hallById: new DataLoader((ids) => app.cinemas.hallsByIds(ids)),
+    hallsByCinemaId: new DataLoader((ids) => app.cinemas.hallsByCinemaIds(ids)),
+    seatsByHallId: new DataLoader((ids) => app.cinemas.seatsByHallIds(ids)),
+    seatById: new DataLoader((ids) => app.cinemas.seatsByIds(ids)),
+    bookedSeatIds: new DataLoader(async (ids) => {
+      const booked = await app.seats.bookedSeatIds(ids);
+      return ids.map((id) => booked.get(id)!);
+    }),
+    holdSnapshot: new DataLoader((ids) => app.seats.snapshots(ids)),
+    availableSeats: new DataLoader(
+      async (showtimes) => {
+        const sellable = await app.cinemas.sellableSeatCounts(showtimes.map((s) => s.hallId));
+        return app.seats.availableCounts(showtimes, sellable);
       },
+      { cacheKeyFn: (s) => s.id },
+    ),
+    showtimeById: new DataLoader((ids) => app.showtimes.byIds(ids)),
+    showtimesByMovieId(window) {
+      const key = JSON.stringify([window.from, window.to, window.city]);
+      let loader = byWindow.get(key);
+      if (!loader) {
+        loader = new DataLoader((ids) => app.showtimes.byMovieIds(ids, window));
+        byWindow.set(key, loader);
+      }
+      return loader;
     },
   };
 }

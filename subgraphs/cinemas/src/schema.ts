@@ -15,8 +15,15 @@ import { ShowtimeAdminResolver } from './showtime/showtime-admin.resolver';
 import { ScheduleIntegrity1732700000000 } from './migrations/1732700000000-schedule-integrity';
 import { MovieRuntimes1732700000001 } from './migrations/1732700000001-movie-runtimes';
 import { startMovieRuntimesProjection } from './showtime/movie-catalog';
-import { hostname } from 'node:os';
 import { SeatReservations1732800000000 } from './migrations/1732800000000-seat-reservations';
+import { SeatMapVersions1733000000300 } from './migrations/1733000000300-seat-map-versions';
+import { EventRetention1733100000000 } from './migrations/1733100000000-event-retention';
+import { eventConsumerName } from '../../../runtime/events/consumer-name';
+import {
+  OUTBOX_RETENTION,
+  PROCESSED_EVENTS_RETENTION,
+  startEventRetention,
+} from '../../../runtime/events/retention';
 import { startSweeper } from './seat/hold/seat-hold.sweeper';
 import {
   SeatHoldResolver,
@@ -52,17 +59,25 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
     ScheduleIntegrity1732700000000,
     MovieRuntimes1732700000001,
     SeatReservations1732800000000,
+    SeatMapVersions1733000000300,
+    EventRetention1733100000000,
   ],
   createApp: createCinemasApp,
   createContext: createCinemasContext,
-  startWorkers: (app, { dataSource, events, log }) => {
+  startWorkers: (app, { dataSource, events, log, config }) => {
     app.relay.start();
     const sweeper = startSweeper(app.holds, { log });
     return [
       () => sweeper.stop(),
       () => app.holds.close(),
       () => app.relay.stop(),
-      startMovieRuntimesProjection(dataSource, events, `cinemas-${hostname()}-${process.pid}`, log),
+      startMovieRuntimesProjection(dataSource, events, eventConsumerName('cinemas'), log),
+      startEventRetention({
+        dataSource,
+        log,
+        retentionHours: config.events.retentionHours,
+        targets: [OUTBOX_RETENTION, PROCESSED_EVENTS_RETENTION],
+      }),
     ];
   },
 };

@@ -14,9 +14,9 @@ import { requireUser } from '../../../../runtime/auth';
 import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import { SeatType } from '../cinema/cinema.entity';
-import type { CinemasContext } from '../context';
+import { useEventLoaders, type CinemasContext } from '../context';
 import { Showtime } from '../showtime/showtime.entity';
-import type { SeatEvent } from './hold/seat-hold.store';
+import { SEAT_FEED_LOST, seatUpdatesUnavailable, type SeatFeedItem } from './seat.service';
 import { HoldResult, ReleaseResult, SeatMap, SeatState, SeatUpdate } from './seat-map.types';
 
 const seatIdsArg = (seatIds: string[]) => seatIds.map((id) => requireUuid(id, 'seatIds'));
@@ -62,16 +62,9 @@ export class SeatStateResolver {
 @Resolver(() => SeatUpdate)
 export class SeatUpdateResolver {
   @FieldResolver(() => Showtime, { nullable: true })
-  async showtime(
-    @Root() update: SeatUpdate & { showtime?: () => Promise<Showtime | null> },
-    @Ctx() ctx: CinemasContext,
-  ): Promise<Showtime> {
-    // A subscription's context lives as long as the subscription, so its loaders are not
-    // used here: the event brings its showtime, read once per event for all subscriptions.
-    const showtime =
-      typeof update.showtime === 'function'
-        ? await update.showtime()
-        : (await ctx.app.showtimes.byIds([update.showtimeId]))[0];
+  async showtime(@Root() update: SeatUpdate, @Ctx() ctx: CinemasContext): Promise<Showtime> {
+    // The event's own loaders (see `seatUpdates`): read once per event, and fresh for it.
+    const showtime = await ctx.loaders.showtimeById.load(update.showtimeId);
     if (!showtime) throw notFound('Showtime', update.showtimeId);
     return showtime;
   }
@@ -89,11 +82,10 @@ export class SeatHoldResolver {
     @Arg('seatIds', () => [ID]) seatIds: string[],
     @Ctx() ctx: CinemasContext,
   ) {
-    return ctx.app.seats.hold(
-      requireUuid(showtimeId, 'showtimeId'),
-      requireUser(ctx),
-      seatIdsArg(seatIds),
-    );
+    const userId = requireUser(ctx);
+    // The count first: a list of 10,000 ids is refused in a few steps, before any other work.
+    const unique = ctx.app.seats.holdRequest(seatIds);
+    return ctx.app.seats.hold(requireUuid(showtimeId, 'showtimeId'), userId, seatIdsArg(unique));
   }
 
   @Authorized()
@@ -103,11 +95,9 @@ export class SeatHoldResolver {
     @Arg('seatIds', () => [ID]) seatIds: string[],
     @Ctx() ctx: CinemasContext,
   ) {
-    return ctx.app.seats.release(
-      requireUuid(showtimeId, 'showtimeId'),
-      requireUser(ctx),
-      seatIdsArg(seatIds),
-    );
+    const userId = requireUser(ctx);
+    const unique = ctx.app.seats.releaseRequest(seatIds);
+    return ctx.app.seats.release(requireUuid(showtimeId, 'showtimeId'), userId, seatIdsArg(unique));
   }
 
   @Subscription(() => SeatUpdate, {
@@ -119,10 +109,14 @@ export class SeatHoldResolver {
       ),
   })
   seatUpdates(
-    @Root() event: SeatEvent,
+    @Root() event: SeatFeedItem,
     @Arg('showtimeId', () => ID) _showtimeId: string,
     @Ctx() ctx: CinemasContext,
   ) {
+    if (event === SEAT_FEED_LOST) throw seatUpdatesUnavailable();
+    // Runs first for every event, before the event's other fields: from here on they read
+    // through loaders of this event, not ones left over from earlier events.
+    useEventLoaders(ctx, event);
     return ctx.app.seats.forViewer(event, ctx.identity.userId);
   }
 }

@@ -1,15 +1,46 @@
 import { createHmac } from 'node:crypto';
 import { In, type DataSource } from 'typeorm';
-import { AppError, notFound } from '../../../../runtime/errors';
+import { AppError, badUserInput, notFound } from '../../../../runtime/errors';
 import { deriveKey } from '../../../../runtime/identity';
-import type { PubSub } from 'type-graphql';
+import { PubSubUnavailableError, type ClosablePubSub } from '../../../../runtime/pubsub';
 import { Seat } from '../cinema/cinema.entity';
 import { Showtime } from '../showtime/showtime.entity';
-import type { SeatEvent, SeatHoldStore } from './hold/seat-hold.store';
+import {
+  holdLimitExceeded,
+  type SeatEvent,
+  type SeatHoldStore,
+  type ShowtimeRef,
+} from './hold/seat-hold.store';
 import { SeatStatus, type SeatState } from './seat-map.types';
 
 /** The pub/sub topic of one showtime's seat events (prefixed by the transport). */
 export const seatTopic = (showtimeId: string): string => `seat-events:${showtimeId}`;
+
+/**
+ * The last item of a seat-event feed whose transport lost its connection: the resolver
+ * answers it with SERVICE_UNAVAILABLE, then the feed ends (events may have been missed, so
+ * the client must refetch the seat map and subscribe again).
+ */
+export const SEAT_FEED_LOST: unique symbol = Symbol('seat feed lost');
+export type SeatFeedItem = SeatEvent | typeof SEAT_FEED_LOST;
+
+export function seatUpdatesUnavailable(): AppError {
+  return new AppError('SERVICE_UNAVAILABLE', 'Live seat updates are unavailable, try again');
+}
+
+/**
+ * Distinct ids of a seat list, refusing more than `max` as soon as it sees one more: a list of
+ * 10,000 ids costs a few steps, and nothing downstream (database, errors) ever sees more ids
+ * than the caller sent.
+ */
+function distinctAtMost(seatIds: readonly string[], max: number, tooMany: () => Error): string[] {
+  const unique = new Set<string>();
+  for (const id of seatIds) {
+    unique.add(id);
+    if (unique.size > max) throw tooMany();
+  }
+  return [...unique];
+}
 
 /**
  * The live seat map: seats of the hall, BOOKED from the reservations table, BLOCKED from the
@@ -20,8 +51,9 @@ export class SeatService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: SeatHoldStore,
-    private readonly pubSub: PubSub,
+    private readonly pubSub: ClosablePubSub,
     secret: string,
+    private readonly maxSeatsPerHolder: number,
   ) {
     // Its own key, derived from INTERNAL_SECRET: a tag can never double as an identity signature.
     this.holderKey = deriveKey(secret, 'seat-holder');
@@ -102,11 +134,32 @@ export class SeatService {
   }
 
   /**
-   * Holds seats for the caller: all or nothing. Unknown seats, seats of another hall and a
-   * showtime that started are the caller's mistake (BAD_USER_INPUT); blocked and sold seats
-   * are SEAT_UNAVAILABLE like seats held by others.
+   * The seat ids of a hold request, checked before anything else: at most
+   * `maxSeatsPerHolder` distinct ones (HOLD_LIMIT_EXCEEDED), duplicates dropped.
+   */
+  holdRequest(seatIds: readonly string[]): string[] {
+    return distinctAtMost(seatIds, this.maxSeatsPerHolder, () =>
+      holdLimitExceeded(this.maxSeatsPerHolder),
+    );
+  }
+
+  /** Likewise for a release: nobody holds more than `maxSeatsPerHolder` seats of a showtime. */
+  releaseRequest(seatIds: readonly string[]): string[] {
+    return distinctAtMost(seatIds, this.maxSeatsPerHolder, () =>
+      badUserInput('seatIds', `seatIds takes at most ${this.maxSeatsPerHolder} seats`),
+    );
+  }
+
+  /**
+   * Holds seats for the caller: all or nothing. The count and the caller's rate are checked
+   * before any database read. Unknown seats, seats of another hall and a showtime that
+   * started are the caller's mistake (BAD_USER_INPUT); blocked and sold seats are
+   * SEAT_UNAVAILABLE like seats held by others.
    */
   async hold(showtimeId: string, userId: string, seatIds: string[]) {
+    const unique = this.holdRequest(seatIds);
+    const holder = this.holderTag(userId);
+    await this.store.admit(holder);
     const showtime = await this.showtimeOrFail(showtimeId);
     if (showtime.status !== 'SCHEDULED') {
       throw new AppError('BAD_USER_INPUT', 'The showtime was cancelled', { field: 'showtimeId' });
@@ -114,7 +167,6 @@ export class SeatService {
     if (showtime.startsAt.getTime() <= Date.now()) {
       throw new AppError('BAD_USER_INPUT', 'The showtime has started', { field: 'showtimeId' });
     }
-    const unique = [...new Set(seatIds)];
     const seats = await this.dataSource.getRepository(Seat).findBy({ id: In(unique) });
     const found = new Map(seats.map((s) => [s.id, s]));
     const foreign = unique.filter((id) => found.get(id)?.hallId !== showtime.hallId);
@@ -129,7 +181,7 @@ export class SeatService {
     if (taken.length > 0) {
       throw new AppError('SEAT_UNAVAILABLE', 'Some seats are not available', { seatIds: taken });
     }
-    const result = await this.store.hold(showtime.id, this.holderTag(userId), unique);
+    const result = await this.store.hold(refOf(showtime), holder, unique);
     return {
       expiresAt: result.expiresAt,
       seats: result.seatIds.map((seatId) => ({ seatId, status: SeatStatus.HELD, heldByMe: true })),
@@ -138,41 +190,36 @@ export class SeatService {
 
   /** Releases the caller's holds among `seatIds`; other people's seats are untouched. */
   async release(showtimeId: string, userId: string, seatIds: string[]) {
-    await this.showtimeOrFail(showtimeId);
-    const { released } = await this.store.release(showtimeId, this.holderTag(userId), [
-      ...new Set(seatIds),
-    ]);
+    const unique = this.releaseRequest(seatIds);
+    const holder = this.holderTag(userId);
+    await this.store.admit(holder);
+    const showtime = await this.showtimeOrFail(showtimeId);
+    const { released } = await this.store.release(refOf(showtime), holder, unique);
     return {
       seats: released.map((seatId) => ({ seatId, status: SeatStatus.AVAILABLE, heldByMe: false })),
     };
   }
 
-  /** The seat events of one showtime, for the subscription. */
-  async events(showtimeId: string): Promise<AsyncIterable<unknown>> {
-    await this.showtimeOrFail(showtimeId);
-    return this.pubSub.subscribe(seatTopic(showtimeId));
-  }
-
   /**
-   * The showtime of an event, read once per event however many subscriptions carry it (the
-   * pub/sub hands every subscription of this process the same event object).
+   * The seat events of one showtime, for the subscription. Subscribes before returning, so
+   * that Redis being down is an error result for this subscription (SERVICE_UNAVAILABLE),
+   * never a hang, a crash, or an error that ends the whole connection.
    */
-  private readonly eventShowtimes = new WeakMap<SeatEvent, Promise<Showtime | null>>();
-
-  showtimeOf(event: SeatEvent): Promise<Showtime | null> {
-    let showtime = this.eventShowtimes.get(event);
-    if (!showtime) {
-      showtime = this.dataSource.getRepository(Showtime).findOneBy({ id: event.showtimeId });
-      this.eventShowtimes.set(event, showtime);
+  async events(showtimeId: string): Promise<AsyncIterableIterator<SeatFeedItem>> {
+    await this.showtimeOrFail(showtimeId);
+    let source: AsyncIterableIterator<unknown>;
+    try {
+      source = await this.pubSub.listen(seatTopic(showtimeId));
+    } catch (err) {
+      throw err instanceof PubSubUnavailableError ? seatUpdatesUnavailable() : err;
     }
-    return showtime;
+    return new SeatFeed(source);
   }
 
   /** One event as a viewer sees it: only whether each held seat is theirs. */
   forViewer(event: SeatEvent, viewerId: string | null) {
     const me = this.viewerTag(viewerId);
     return {
-      showtime: () => this.showtimeOf(event),
       showtimeId: event.showtimeId,
       version: event.version,
       seats: event.seats.map((s) => ({
@@ -181,5 +228,54 @@ export class SeatService {
         heldByMe: s.status === 'HELD' && s.holder !== null && s.holder === me,
       })),
     };
+  }
+}
+
+/** What the hold store needs of a showtime: its id, and its end (when its keys may go). */
+const refOf = (showtime: Showtime): ShowtimeRef => ({
+  id: showtime.id,
+  endsAt: showtime.endsAt.getTime(),
+});
+
+/**
+ * A showtime's events as the subscription consumes them. A lost transport connection
+ * becomes one last `SEAT_FEED_LOST` item (answered with SERVICE_UNAVAILABLE, then the
+ * subscription completes) instead of a thrown error, which graphql-ws would report without
+ * its code. A hand-written iterator rather than an async generator: a generator cannot be
+ * stopped while it awaits the next event, so a client leaving a quiet showtime would keep
+ * its Redis subscription until the next event.
+ */
+class SeatFeed implements AsyncIterableIterator<SeatFeedItem> {
+  private ended = false;
+
+  constructor(private readonly source: AsyncIterableIterator<unknown>) {}
+
+  async next(): Promise<IteratorResult<SeatFeedItem>> {
+    if (this.ended) return { value: undefined, done: true };
+    try {
+      const result = await this.source.next();
+      if (result.done) this.ended = true;
+      return result.done
+        ? { value: undefined, done: true }
+        : { value: result.value as SeatEvent, done: false };
+    } catch (err) {
+      if (!(err instanceof PubSubUnavailableError)) throw err;
+      this.ended = true;
+      return { value: SEAT_FEED_LOST, done: false };
+    }
+  }
+
+  async return(): Promise<IteratorResult<SeatFeedItem>> {
+    this.ended = true;
+    await this.source.return?.();
+    return { value: undefined, done: true };
+  }
+
+  async throw(): Promise<IteratorResult<SeatFeedItem>> {
+    return this.return();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<SeatFeedItem> {
+    return this;
   }
 }

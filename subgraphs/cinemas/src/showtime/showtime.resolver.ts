@@ -13,9 +13,15 @@ import {
 } from 'type-graphql';
 import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
+import { SHOWTIME_LIST_LIMIT } from '../../../../runtime/query-limits';
 import { Hall, SeatType } from '../cinema/cinema.entity';
 import type { CinemasContext } from '../context';
 import { MovieRef, SeatPrice, Showtime } from './showtime.entity';
+import { MAX_WINDOW_DAYS, resolveLimit } from './showtime.service';
+
+const LIMIT_DESCRIPTION =
+  `At most this many, earliest first (1..${SHOWTIME_LIST_LIMIT.max}, default ` +
+  `${SHOWTIME_LIST_LIMIT.default}); for more, ask again from the last one's start.`;
 
 @ArgsType()
 class MovieShowtimesArgs {
@@ -27,6 +33,9 @@ class MovieShowtimesArgs {
 
   @Field(() => String, { nullable: true })
   city?: string | null;
+
+  @Field(() => Int, { nullable: true, description: LIMIT_DESCRIPTION })
+  limit?: number | null;
 }
 
 @ArgsType()
@@ -37,8 +46,11 @@ class ShowtimesArgs {
   @Field(() => Date)
   from: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: `At most ${MAX_WINDOW_DAYS} days after from.` })
   to: Date;
+
+  @Field(() => Int, { nullable: true, description: LIMIT_DESCRIPTION })
+  limit?: number | null;
 }
 
 const SEAT_TYPE_ORDER = Object.values(SeatType);
@@ -53,7 +65,9 @@ export class ShowtimeResolver {
     return ctx.loaders.showtimeById.load(requireUuid(id));
   }
 
-  @Query(() => [Showtime], { description: 'Showtimes starting in a window (at most 31 days).' })
+  @Query(() => [Showtime], {
+    description: `Showtimes starting in a window (at most ${MAX_WINDOW_DAYS} days), earliest first.`,
+  })
   async showtimes(@Args() args: ShowtimesArgs, @Ctx() ctx: CinemasContext): Promise<Showtime[]> {
     return ctx.app.showtimes.list(args);
   }
@@ -96,6 +110,11 @@ export class MovieShowtimesResolver {
     @Args() window: MovieShowtimesArgs,
     @Ctx() ctx: CinemasContext,
   ): Promise<Showtime[]> {
-    return ctx.loaders.showtimesByMovieId(window).load(movie.id);
+    const limit = resolveLimit(window.limit);
+    const showtimes = await ctx.loaders
+      .showtimesByMovieId({ from: window.from, to: window.to, city: window.city, limit })
+      .load(movie.id);
+    // Never more than asked, whichever field of the request created the loader.
+    return showtimes.slice(0, limit);
   }
 }

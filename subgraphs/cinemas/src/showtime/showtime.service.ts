@@ -2,17 +2,22 @@ import { In, type DataSource } from 'typeorm';
 import { badUserInput } from '../../../../runtime/errors';
 import { foldText } from '../../../../runtime/text';
 import { byKeys, groupByKeys } from '../../../../runtime/loaders';
+import { SHOWTIME_LIST_LIMIT } from '../../../../runtime/query-limits';
 import { Showtime } from './showtime.entity';
 
-/** A window of showtimes; `from`/`to` bound the start time. */
+/** A window of showtimes; `from`/`to` bound the start time, `limit` the count (per movie). */
 export interface ShowtimeWindow {
   from?: Date | null;
   to?: Date | null;
   city?: string | null;
+  limit?: number | null;
 }
 
-/** The widest window one request may ask for, so a list never grows without bound. */
-const MAX_WINDOW_DAYS = 31;
+/**
+ * The widest window one request may ask for and the most showtimes one list returns, so a
+ * list never grows without bound (the query cost limit counts on `limit`).
+ */
+export const MAX_WINDOW_DAYS = 14;
 const DEFAULT_WINDOW_DAYS = 14;
 const DAY_MS = 86_400_000;
 
@@ -23,7 +28,21 @@ export function resolveWindow(window: ShowtimeWindow, now = new Date()) {
   if (to.getTime() - from.getTime() > MAX_WINDOW_DAYS * DAY_MS) {
     throw badUserInput('to', `a window spans at most ${MAX_WINDOW_DAYS} days`);
   }
-  return { from, to, cityKey: window.city ? foldText(window.city) : null };
+  return {
+    from,
+    to,
+    cityKey: window.city ? foldText(window.city) : null,
+    limit: resolveLimit(window.limit),
+  };
+}
+
+/** `limit`: 1..500, default 100. */
+export function resolveLimit(limit: number | null | undefined): number {
+  if (limit === null || limit === undefined) return SHOWTIME_LIST_LIMIT.default;
+  if (!Number.isInteger(limit) || limit < 1 || limit > SHOWTIME_LIST_LIMIT.max) {
+    throw badUserInput('limit', `limit must be between 1 and ${SHOWTIME_LIST_LIMIT.max}`);
+  }
+  return limit;
 }
 
 export class ShowtimeService {
@@ -51,15 +70,29 @@ export class ShowtimeService {
     return qb;
   }
 
-  /** Showtimes in a window (one city or all), earliest first. */
+  /** Showtimes in a window (one city or all), earliest first, at most `limit`. */
   async list(window: ShowtimeWindow): Promise<Showtime[]> {
-    return this.query(window).getMany();
+    return this.query(window).limit(resolveLimit(window.limit)).getMany();
   }
 
-  /** Showtimes of several movies in one window: one query for a whole list of movies. */
+  /**
+   * Showtimes of several movies in one window, at most `limit` per movie, earliest first: one
+   * query for a whole list of movies (each movie's first ones ranked by a window function).
+   */
   async byMovieIds(movieIds: readonly string[], window: ShowtimeWindow): Promise<Showtime[][]> {
-    const rows = await this.query(window)
+    const ranked = this.query(window)
+      .select('s.id', 'id')
+      .addSelect('row_number() OVER (PARTITION BY s.movie_id ORDER BY s.starts_at, s.id)', 'rank')
       .andWhere('s.movie_id IN (:...movieIds)', { movieIds: [...movieIds] })
+      .orderBy();
+    const rows = await this.dataSource
+      .getRepository(Showtime)
+      .createQueryBuilder('st')
+      .where(`st.id IN (SELECT r.id FROM (${ranked.getQuery()}) r WHERE r.rank <= :limit)`)
+      .setParameters(ranked.getParameters())
+      .setParameter('limit', resolveLimit(window.limit))
+      .orderBy('st.starts_at', 'ASC')
+      .addOrderBy('st.id', 'ASC')
       .getMany();
     return groupByKeys(movieIds, rows, (s) => s.movieId);
   }

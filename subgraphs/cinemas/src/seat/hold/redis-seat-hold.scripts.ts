@@ -3,17 +3,26 @@
  * showtime's version and PUBLISHes the event in one atomic step, which is what gives the
  * store its guarantees: two holds can never interleave (invariant 2), the version order is
  * the publish order, and a change is published exactly once, never lost between a write and
- * a separate PUBLISH.
+ * a separate PUBLISH. The anti-hoarding rules (cooldown, showtimes per holder) are decided in
+ * the same step as the hold, so racing holds cannot slip past them.
  *
  * Keys of a showtime share the hash tag `{showtimeId}` (one cluster slot per showtime):
- *   holds    HASH   seatId -> holder tag (may still name holders whose window has passed)
- *   windows  HASH   holder tag -> window end, ms
- *   version  STRING the showtime's event counter
+ *   holds     HASH   seatId -> holder tag (may still name holders whose window has passed)
+ *   windows   HASH   holder tag -> window end, ms
+ *   cooldowns HASH   holder tag -> earliest start of the holder's next window, ms
+ *   version   STRING the showtime's event counter
+ * Every script that writes them sets their time to live (PEXPIRE) to a day after the
+ * showtime ends (`keepMs`, computed by the caller), so nothing of a past showtime stays.
+ * Keys of a holder (its tag), across showtimes:
+ *   showtimes ZSET   showtimeId -> window end, ms: the showtimes where it holds seats
+ *   calls     ZSET   its hold/release calls of the last minute, score = time, ms
  * and the sweeper's index, one for the whole prefix:
- *   expiries ZSET   member `showtimeId|holder`, score = window end, ms
+ *   expiries  ZSET   member `showtimeId|holder`, score = window end, ms
  *
  * Time is the caller's `now` (ms), never Redis' clock, so tests can drive it and both stores
- * share one notion of "expired": a window has passed when `end <= now`.
+ * share one notion of "expired": a window has passed when `end <= now`. For the same reason
+ * time to live is always relative (PEXPIRE with a duration the caller computed against its
+ * own clock), never PEXPIREAT.
  *
  * Events are assembled by hand rather than with `cjson.encode(table)`: cjson turns an empty
  * table into `{}` and orders keys at random, while subscribers expect the exact shape of
@@ -39,27 +48,65 @@ local function commit(versionKey, channel, showtimeId, changes)
   return version
 end
 
+-- Time to live for the showtime's keys that exist (PEXPIRE ignores missing ones).
+local function keep(keys, ms)
+  for _, key in ipairs(keys) do redis.call('PEXPIRE', key, ms) end
+end
+
 local function hashToTable(flat)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
 end
+
+-- Seats of one holder in a holds table.
+local function seatsOf(holds, holder)
+  local seats = {}
+  for seat, h in pairs(holds) do
+    if h == holder then seats[#seats + 1] = seat end
+  end
+  return seats
+end
 `;
 
 /**
- * KEYS: holds, windows, version, expiries.
- * ARGV: showtimeId, holder, now, ttlMs, maxSeats, channel, member, seatId...
+ * KEYS: calls. ARGV: now, ratePerMinute, windowMs.
+ * Returns {1} when the call is admitted (and counted), {0, waitMs} when over the rate. A
+ * sliding log rather than a counter per minute: "at most N in any 60 s" holds exactly,
+ * at no more than N entries per holder.
+ */
+export const ADMIT_LUA = `
+local callsKey = KEYS[1]
+local now, limit, windowMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', callsKey, '-inf', now - windowMs)
+local count = redis.call('ZCARD', callsKey)
+if count >= limit then
+  local oldest = redis.call('ZRANGE', callsKey, 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2]) + windowMs - now}
+end
+-- Unique among the entries kept: an older one at the same time has a lower count.
+redis.call('ZADD', callsKey, now, now .. ':' .. count)
+redis.call('PEXPIRE', callsKey, windowMs)
+return {1}
+`;
+
+/**
+ * KEYS: holds, windows, version, expiries, cooldowns, holderShowtimes.
+ * ARGV: showtimeId, holder, now, ttlMs, maxSeats, channel, member, keepMs, cooldownMs,
+ * maxShowtimes, seatId...
  * Returns {'OK', expiresAt, version, heldSeatId...} | {'SEAT_UNAVAILABLE', seatId...} |
- * {'HOLD_LIMIT_EXCEEDED'}.
+ * {'HOLD_LIMIT_EXCEEDED'} | {'SHOWTIME_LIMIT_EXCEEDED'} | {'COOLING_DOWN', waitMs}.
  */
 export const HOLD_LUA = `${PRELUDE}
 local holdsKey, windowsKey, versionKey, expiriesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local cooldownsKey, showtimesKey = KEYS[5], KEYS[6]
 local showtimeId, holder = ARGV[1], ARGV[2]
 local now, ttlMs, maxSeats = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local channel, member = ARGV[6], ARGV[7]
+local channel, member, keepTtl = ARGV[6], ARGV[7], tonumber(ARGV[8])
+local cooldownMs, maxShowtimes = tonumber(ARGV[9]), tonumber(ARGV[10])
 
 local requested, wanted = {}, {}
-for i = 8, #ARGV do
+for i = 11, #ARGV do
   requested[#requested + 1] = ARGV[i]
   wanted[ARGV[i]] = true
 end
@@ -71,6 +118,30 @@ local function live(h)
   return ends ~= nil and ends > now
 end
 
+local holderLive = live(holder)
+-- A new window only once the cooldown since the holder last held seats here has passed.
+if not holderLive then
+  local allowed = tonumber(redis.call('HGET', cooldownsKey, holder))
+  if allowed ~= nil and allowed > now then return {'COOLING_DOWN', allowed - now} end
+end
+
+local mine, total = {}, 0
+if holderLive then
+  for _, seat in ipairs(seatsOf(holds, holder)) do
+    mine[seat] = true
+    total = total + 1
+  end
+end
+
+-- Holding seats here for the first time (in this window) takes one more showtime.
+if total == 0 then
+  redis.call('ZREMRANGEBYSCORE', showtimesKey, '-inf', now)
+  if redis.call('ZSCORE', showtimesKey, showtimeId) == false and
+      redis.call('ZCARD', showtimesKey) >= maxShowtimes then
+    return {'SHOWTIME_LIMIT_EXCEEDED'}
+  end
+end
+
 -- Seats of holders whose window has passed are free; only live holders block.
 local conflicts = {'SEAT_UNAVAILABLE'}
 for _, seat in ipairs(requested) do
@@ -79,16 +150,6 @@ for _, seat in ipairs(requested) do
 end
 if #conflicts > 1 then return conflicts end
 
-local holderLive = live(holder)
-local mine, total = {}, 0
-if holderLive then
-  for seat, h in pairs(holds) do
-    if h == holder then
-      mine[seat] = true
-      total = total + 1
-    end
-  end
-end
 for _, seat in ipairs(requested) do
   if not mine[seat] then total = total + 1 end
 end
@@ -104,8 +165,8 @@ else
   redis.call('HSET', windowsKey, holder, expiresAt)
   redis.call('ZADD', expiriesKey, expiresAt, member)
   local stale = {}
-  for seat, h in pairs(holds) do
-    if h == holder and not wanted[seat] then stale[#stale + 1] = seat end
+  for _, seat in ipairs(seatsOf(holds, holder)) do
+    if not wanted[seat] then stale[#stale + 1] = seat end
   end
   table.sort(stale)
   for _, seat in ipairs(stale) do
@@ -121,23 +182,35 @@ for _, seat in ipairs(requested) do
   end
 end
 
-local result = {'OK', expiresAt, commit(versionKey, channel, showtimeId, changes)}
+-- Holding seats again (also after releasing them all) moves the cooldown back to the
+-- window's end: letting a window run out always costs the full cooldown.
+redis.call('HSET', cooldownsKey, holder, expiresAt + cooldownMs)
+redis.call('ZADD', showtimesKey, expiresAt, showtimeId)
+local latest = redis.call('ZRANGE', showtimesKey, -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', showtimesKey, math.max(1, tonumber(latest[2]) - now))
+
+local version = commit(versionKey, channel, showtimeId, changes)
+keep({holdsKey, windowsKey, versionKey, cooldownsKey}, keepTtl)
+local result = {'OK', expiresAt, version}
 for seat in pairs(mine) do result[#result + 1] = seat end
 return result
 `;
 
 /**
- * KEYS: holds, windows, version. ARGV: showtimeId, holder, now, channel, seatId...
+ * KEYS: holds, windows, version, cooldowns, holderShowtimes.
+ * ARGV: showtimeId, holder, now, channel, keepMs, cooldownMs, seatId...
  * Returns {version, releasedSeatId...}.
  */
 export const RELEASE_LUA = `${PRELUDE}
 local holdsKey, windowsKey, versionKey = KEYS[1], KEYS[2], KEYS[3]
+local cooldownsKey, showtimesKey = KEYS[4], KEYS[5]
 local showtimeId, holder, now, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local keepTtl, cooldownMs = tonumber(ARGV[5]), tonumber(ARGV[6])
 local released, changes = {}, {}
 -- An expired holder holds nothing; its leftovers are the sweeper's to free and publish.
 local ends = tonumber(redis.call('HGET', windowsKey, holder))
 if ends ~= nil and ends > now then
-  for i = 5, #ARGV do
+  for i = 7, #ARGV do
     local seat = ARGV[i]
     if redis.call('HGET', holdsKey, seat) == holder then
       redis.call('HDEL', holdsKey, seat)
@@ -145,8 +218,15 @@ if ends ~= nil and ends > now then
       changes[#changes + 1] = jsonSeat(seat, 'AVAILABLE', nil)
     end
   end
+  -- The last seat given back: the cooldown runs from now, and the showtime no longer
+  -- counts against the holder's cap. The window itself keeps running.
+  if #released > 0 and #seatsOf(hashToTable(redis.call('HGETALL', holdsKey)), holder) == 0 then
+    redis.call('HSET', cooldownsKey, holder, now + cooldownMs)
+    redis.call('ZREM', showtimesKey, showtimeId)
+  end
 end
 local result = {commit(versionKey, channel, showtimeId, changes)}
+if #changes > 0 then keep({holdsKey, windowsKey, versionKey, cooldownsKey}, keepTtl) end
 for _, seat in ipairs(released) do result[#result + 1] = seat end
 return result
 `;
@@ -175,14 +255,16 @@ return result
 `;
 
 /**
- * KEYS: holds, windows, version, expiries. ARGV: member, showtimeId, holder, now, channel.
+ * KEYS: holds, windows, version, expiries, holderShowtimes.
+ * ARGV: member, showtimeId, holder, now, channel, fallbackKeepMs.
  * Returns 1 when this call released the window, 0 when there was nothing to do (another
  * sweeper got there first, or the holder started a new window since it was listed).
  */
 export const SWEEP_LUA = `${PRELUDE}
 local holdsKey, windowsKey, versionKey, expiriesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local showtimesKey = KEYS[5]
 local member, showtimeId, holder = ARGV[1], ARGV[2], ARGV[3]
-local now, channel = tonumber(ARGV[4]), ARGV[5]
+local now, channel, fallbackKeep = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 
 -- The ZSCORE re-check is what makes racing sweepers safe: whoever runs second finds the
 -- member gone and does nothing.
@@ -198,11 +280,9 @@ end
 
 redis.call('ZREM', expiriesKey, member)
 redis.call('HDEL', windowsKey, holder)
-local seats = {}
-local flat = redis.call('HGETALL', holdsKey)
-for i = 1, #flat, 2 do
-  if flat[i + 1] == holder then seats[#seats + 1] = flat[i] end
-end
+-- The cooldown entry stays: it is what keeps the holder from starting again at once.
+redis.call('ZREM', showtimesKey, showtimeId)
+local seats = seatsOf(hashToTable(redis.call('HGETALL', holdsKey)), holder)
 table.sort(seats)
 local changes = {}
 for _, seat in ipairs(seats) do
@@ -210,20 +290,25 @@ for _, seat in ipairs(seats) do
   changes[#changes + 1] = jsonSeat(seat, 'AVAILABLE', nil)
 end
 commit(versionKey, channel, showtimeId, changes)
+-- The counter existed with its time to live unless it had expired meanwhile: never leave
+-- one behind without any.
+if redis.call('PTTL', versionKey) == -1 then redis.call('PEXPIRE', versionKey, fallbackKeep) end
 return 1
 `;
 
 /**
- * KEYS: holds, version. ARGV: showtimeId, channel, seatId, status, seatId, status, ...
+ * KEYS: holds, version. ARGV: showtimeId, channel, keepMs, seatId, status, seatId, status, ...
  * Returns the new version.
  */
 export const PUBLISH_CHANGE_LUA = `${PRELUDE}
 local holdsKey, versionKey = KEYS[1], KEYS[2]
-local showtimeId, channel = ARGV[1], ARGV[2]
+local showtimeId, channel, keepTtl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local changes = {}
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   redis.call('HDEL', holdsKey, ARGV[i])
   changes[#changes + 1] = jsonSeat(ARGV[i], ARGV[i + 1], nil)
 end
-return commit(versionKey, channel, showtimeId, changes)
+local version = commit(versionKey, channel, showtimeId, changes)
+keep({holdsKey, versionKey}, keepTtl)
+return version
 `;

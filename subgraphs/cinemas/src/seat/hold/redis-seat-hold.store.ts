@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
+import { isRedisUnavailable } from '../../../../../runtime/redis';
 import {
+  ADMIT_LUA,
   HOLD_LUA,
   PUBLISH_CHANGE_LUA,
   RELEASE_LUA,
@@ -12,17 +14,27 @@ import {
   checkHoldSeatIds,
   checkRules,
   checkSeatIds,
+  checkShowtime,
   checkShowtimeId,
   clock,
+  coolingDown,
   holdLimitExceeded,
+  KEEP_AFTER_END_MS,
+  keepMs,
   parseWindowMember,
+  RATE_WINDOW_MS,
+  seatHoldsUnavailable,
   seatUnavailable,
+  showtimeLimitExceeded,
   sortSeatIds,
+  tooManyCalls,
   windowMember,
+  type CheckedRules,
   type ExternalSeatStatus,
   type HoldResult,
   type SeatHoldRules,
   type SeatHoldStore,
+  type ShowtimeRef,
 } from './seat-hold.store';
 
 export interface RedisSeatHoldStoreOptions extends SeatHoldRules {
@@ -42,6 +54,7 @@ type ScriptReply = Array<string | number>;
 
 /** The scripts as ioredis `defineCommand` methods (EVALSHA, falling back to EVAL). */
 interface SeatHoldCommands {
+  moviehubSeatAdmit(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatHold(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatRelease(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatSnapshot(...args: Arg[]): Promise<ScriptReply>;
@@ -55,6 +68,10 @@ interface SeatHoldCommands {
  * change is published twice or lost (see `redis-seat-hold.scripts.ts` for the key layout).
  * Any number of instances may share one Redis; all state lives there.
  *
+ * Redis down is an answer, not a hang or a crash: the connection fails fast (see
+ * `createRedis`) and every method turns "Redis unreachable" into a retryable
+ * `SERVICE_UNAVAILABLE` (`seatHoldsUnavailable`); the next call after Redis returns works.
+ *
  * Deployment note: the per-showtime keys carry a `{showtimeId}` hash tag, but the sweeper's
  * `expiries` sorted set is one key for the whole prefix and is written by the hold and sweep
  * scripts, so those scripts need every key on one node: a single Redis (or a primary with
@@ -62,56 +79,82 @@ interface SeatHoldCommands {
  */
 export class RedisSeatHoldStore implements SeatHoldStore {
   private readonly redis: Redis & SeatHoldCommands;
-  private readonly ttlMs: number;
-  private readonly maxSeatsPerHolder: number;
+  private readonly rules: CheckedRules;
   private readonly expiriesKey: string;
   private closed = false;
 
   constructor(private readonly options: RedisSeatHoldStoreOptions) {
-    ({ ttlMs: this.ttlMs, maxSeatsPerHolder: this.maxSeatsPerHolder } = checkRules(options));
+    this.rules = checkRules(options);
     const redis = options.redis;
     // Defining again on a shared connection just replaces the identical definition.
-    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 4, lua: HOLD_LUA });
-    redis.defineCommand('moviehubSeatRelease', { numberOfKeys: 3, lua: RELEASE_LUA });
+    redis.defineCommand('moviehubSeatAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
+    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 6, lua: HOLD_LUA });
+    redis.defineCommand('moviehubSeatRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
     redis.defineCommand('moviehubSeatSnapshot', {
       numberOfKeys: 3,
       lua: SNAPSHOT_LUA,
       readOnly: true,
     });
-    redis.defineCommand('moviehubSeatSweep', { numberOfKeys: 4, lua: SWEEP_LUA });
+    redis.defineCommand('moviehubSeatSweep', { numberOfKeys: 5, lua: SWEEP_LUA });
     redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 2, lua: PUBLISH_CHANGE_LUA });
     this.redis = redis as Redis & SeatHoldCommands;
     this.expiriesKey = `${options.keyPrefix}seat:expiries`;
   }
 
+  async admit(holder: string, now?: number): Promise<void> {
+    this.assertOpen();
+    checkHolder(holder);
+    const [admitted, waitMs] = await this.run(() =>
+      this.redis.moviehubSeatAdmit(
+        this.holderKeys(holder).calls,
+        clock(now),
+        this.rules.ratePerMinute,
+        RATE_WINDOW_MS,
+      ),
+    );
+    if (Number(admitted) !== 1) throw tooManyCalls(this.rules.ratePerMinute, Number(waitMs));
+  }
+
   async hold(
-    showtimeId: string,
+    showtime: ShowtimeRef,
     holder: string,
     seatIds: string[],
     now?: number,
   ): Promise<HoldResult> {
     this.assertOpen();
-    checkShowtimeId(showtimeId);
+    checkShowtime(showtime);
     checkHolder(holder);
-    const requested = checkHoldSeatIds(seatIds, this.maxSeatsPerHolder);
-    const keys = this.keys(showtimeId);
-    const reply = await this.redis.moviehubSeatHold(
-      keys.holds,
-      keys.windows,
-      keys.version,
-      this.expiriesKey,
-      showtimeId,
-      holder,
-      clock(now),
-      this.ttlMs,
-      this.maxSeatsPerHolder,
-      this.options.channel(showtimeId),
-      windowMember(showtimeId, holder),
-      ...requested,
+    const requested = checkHoldSeatIds(seatIds, this.rules.maxSeatsPerHolder);
+    const at = clock(now);
+    const keys = this.keys(showtime.id);
+    const reply = await this.run(() =>
+      this.redis.moviehubSeatHold(
+        keys.holds,
+        keys.windows,
+        keys.version,
+        this.expiriesKey,
+        keys.cooldowns,
+        this.holderKeys(holder).showtimes,
+        showtime.id,
+        holder,
+        at,
+        this.rules.ttlMs,
+        this.rules.maxSeatsPerHolder,
+        this.options.channel(showtime.id),
+        windowMember(showtime.id, holder),
+        keepMs(showtime, at),
+        this.rules.cooldownMs,
+        this.rules.maxShowtimesPerHolder,
+        ...requested,
+      ),
     );
     const [outcome, ...rest] = reply;
     if (outcome === 'SEAT_UNAVAILABLE') throw seatUnavailable(rest.map(String));
-    if (outcome === 'HOLD_LIMIT_EXCEEDED') throw holdLimitExceeded(this.maxSeatsPerHolder);
+    if (outcome === 'HOLD_LIMIT_EXCEEDED') throw holdLimitExceeded(this.rules.maxSeatsPerHolder);
+    if (outcome === 'SHOWTIME_LIMIT_EXCEEDED') {
+      throw showtimeLimitExceeded(this.rules.maxShowtimesPerHolder);
+    }
+    if (outcome === 'COOLING_DOWN') throw coolingDown(Number(rest[0]));
     const [expiresAt, version, ...held] = rest;
     return {
       expiresAt: new Date(Number(expiresAt)),
@@ -121,25 +164,32 @@ export class RedisSeatHoldStore implements SeatHoldStore {
   }
 
   async release(
-    showtimeId: string,
+    showtime: ShowtimeRef,
     holder: string,
     seatIds: string[],
     now?: number,
   ): Promise<{ released: string[]; version: number }> {
     this.assertOpen();
-    checkShowtimeId(showtimeId);
+    checkShowtime(showtime);
     checkHolder(holder);
     const seats = checkSeatIds(seatIds);
-    const keys = this.keys(showtimeId);
-    const [version, ...released] = await this.redis.moviehubSeatRelease(
-      keys.holds,
-      keys.windows,
-      keys.version,
-      showtimeId,
-      holder,
-      clock(now),
-      this.options.channel(showtimeId),
-      ...seats,
+    const at = clock(now);
+    const keys = this.keys(showtime.id);
+    const [version, ...released] = await this.run(() =>
+      this.redis.moviehubSeatRelease(
+        keys.holds,
+        keys.windows,
+        keys.version,
+        keys.cooldowns,
+        this.holderKeys(holder).showtimes,
+        showtime.id,
+        holder,
+        at,
+        this.options.channel(showtime.id),
+        keepMs(showtime, at),
+        this.rules.cooldownMs,
+        ...seats,
+      ),
     );
     return { released: released.map(String), version: Number(version) };
   }
@@ -151,11 +201,8 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     this.assertOpen();
     checkShowtimeId(showtimeId);
     const keys = this.keys(showtimeId);
-    const [version, ...flat] = await this.redis.moviehubSeatSnapshot(
-      keys.holds,
-      keys.windows,
-      keys.version,
-      clock(now),
+    const [version, ...flat] = await this.run(() =>
+      this.redis.moviehubSeatSnapshot(keys.holds, keys.windows, keys.version, clock(now)),
     );
     const holds = new Map<string, string>();
     for (let i = 0; i < flat.length; i += 2) holds.set(String(flat[i]), String(flat[i + 1]));
@@ -172,34 +219,34 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const at = clock(now);
     let released = 0;
     for (;;) {
-      const members = await this.redis.zrangebyscore(
-        this.expiriesKey,
-        '-inf',
-        at,
-        'LIMIT',
-        0,
-        SWEEP_BATCH,
+      const members = await this.run(() =>
+        this.redis.zrangebyscore(this.expiriesKey, '-inf', at, 'LIMIT', 0, SWEEP_BATCH),
       );
-      const results = await Promise.all(members.map((member) => this.sweepWindow(member, at)));
+      const results = await Promise.all(
+        members.map((member) => this.run(() => this.sweepWindow(member, at))),
+      );
       released += results.reduce((sum, n) => sum + n, 0);
       if (members.length < SWEEP_BATCH) return released;
     }
   }
 
   async publishChange(
-    showtimeId: string,
+    showtime: ShowtimeRef,
     seats: Array<{ seatId: string; status: ExternalSeatStatus }>,
   ): Promise<number> {
     this.assertOpen();
-    checkShowtimeId(showtimeId);
+    checkShowtime(showtime);
     const changes = checkExternalChanges(seats);
-    const keys = this.keys(showtimeId);
-    const version = await this.redis.moviehubSeatPublishChange(
-      keys.holds,
-      keys.version,
-      showtimeId,
-      this.options.channel(showtimeId),
-      ...changes.flatMap(({ seatId, status }) => [seatId, status]),
+    const keys = this.keys(showtime.id);
+    const version = await this.run(() =>
+      this.redis.moviehubSeatPublishChange(
+        keys.holds,
+        keys.version,
+        showtime.id,
+        this.options.channel(showtime.id),
+        keepMs(showtime, Date.now()),
+        ...changes.flatMap(({ seatId, status }) => [seatId, status]),
+      ),
     );
     return Number(version);
   }
@@ -223,19 +270,41 @@ export class RedisSeatHoldStore implements SeatHoldStore {
       keys.windows,
       keys.version,
       this.expiriesKey,
+      this.holderKeys(window.holder).showtimes,
       member,
       window.showtimeId,
       window.holder,
       now,
       this.options.channel(window.showtimeId),
+      KEEP_AFTER_END_MS,
     );
     return Number(released);
   }
 
   /** One hash tag per showtime, so a showtime's keys stay in one cluster slot. */
-  private keys(showtimeId: string): { holds: string; windows: string; version: string } {
+  private keys(showtimeId: string) {
     const base = `${this.options.keyPrefix}seat:{${showtimeId}}`;
-    return { holds: `${base}:holds`, windows: `${base}:windows`, version: `${base}:version` };
+    return {
+      holds: `${base}:holds`,
+      windows: `${base}:windows`,
+      cooldowns: `${base}:cooldowns`,
+      version: `${base}:version`,
+    };
+  }
+
+  /** A holder's own keys, across showtimes. */
+  private holderKeys(holder: string) {
+    const base = `${this.options.keyPrefix}seat-holder:${holder}`;
+    return { showtimes: `${base}:showtimes`, calls: `${base}:calls` };
+  }
+
+  /** Runs Redis commands; "Redis unreachable" becomes a retryable SERVICE_UNAVAILABLE. */
+  private async run<T>(commands: () => Promise<T>): Promise<T> {
+    try {
+      return await commands();
+    } catch (err) {
+      throw isRedisUnavailable(err) ? seatHoldsUnavailable(err) : err;
+    }
   }
 
   private assertOpen(): void {

@@ -5,19 +5,56 @@ import { testRedisUrl } from '../../../../../tests/support/services';
 import { uniquePrefix } from '../../../../../tests/support/test-stack';
 import { MemorySeatHoldStore } from './memory-seat-hold.store';
 import { RedisSeatHoldStore } from './redis-seat-hold.store';
-import type { SeatEvent, SeatHoldStore } from './seat-hold.store';
+import {
+  KEEP_AFTER_END_MS,
+  type SeatEvent,
+  type SeatHoldStore,
+  type SeatVersionLedger,
+  type ShowtimeRef,
+} from './seat-hold.store';
 
 const TTL_SECONDS = 600;
 const TTL_MS = TTL_SECONDS * 1000;
 const MAX_SEATS = 8;
+const COOLDOWN_SECONDS = 120;
+const COOLDOWN_MS = COOLDOWN_SECONDS * 1000;
+const MAX_SHOWTIMES = 3;
+const RATE_PER_MINUTE = 30;
+const RULES = {
+  ttlSeconds: TTL_SECONDS,
+  maxSeatsPerHolder: MAX_SEATS,
+  cooldownSeconds: COOLDOWN_SECONDS,
+  maxShowtimesPerHolder: MAX_SHOWTIMES,
+  ratePerMinute: RATE_PER_MINUTE,
+};
 /** The fake clock's start; every `now` in this file is T0 plus something. */
 const T0 = 1_700_000_000_000;
+/** A showtime of this file: it ends three hours after T0, in the same fake clock. */
+const showtimeRef = (id: string = randomUUID()): ShowtimeRef => ({ id, endsAt: T0 + 3 * 3600_000 });
+
+/** The PostgreSQL ledger's rules, in a map that outlives the stores ("restarts"). */
+class FakeLedger implements SeatVersionLedger {
+  readonly rows = new Map<string, number>();
+  async load() {
+    return new Map(this.rows);
+  }
+  async reserve(showtimeId: string, count: number) {
+    const ceiling = (this.rows.get(showtimeId) ?? 0) + count;
+    this.rows.set(showtimeId, ceiling);
+    return ceiling;
+  }
+}
 
 /** What one test gets: a store, a second instance over the same state, and its events. */
 interface Harness {
   store: SeatHoldStore;
   /** Another instance sharing the state (Redis: its own connection; memory: the same store). */
   peer: SeatHoldStore;
+  /**
+   * A new instance over what survives a restart, as a new process would get: Redis' keys;
+   * for memory, only the version ledger (holds live in the process and go with it).
+   */
+  restart(): Promise<SeatHoldStore>;
   /** Events published so far for a showtime, in arrival order. */
   events(showtimeId: string): SeatEvent[];
   /** Resolves once every event published before the call has arrived. */
@@ -36,25 +73,35 @@ function memoryImplementation(): Implementation {
     setup: async () => {},
     harness: async () => {
       const received = new Map<string, SeatEvent[]>();
-      const store = new MemorySeatHoldStore({
-        ttlSeconds: TTL_SECONDS,
-        maxSeatsPerHolder: MAX_SEATS,
-        publish: (showtimeId, event) => {
-          expect(event.showtimeId).toBe(showtimeId);
-          // A copy, as if it went over the wire: later changes must not alter it.
-          received.set(showtimeId, [
-            ...(received.get(showtimeId) ?? []),
-            JSON.parse(JSON.stringify(event)),
-          ]);
-        },
-      });
+      const versions = new FakeLedger();
+      const stores: SeatHoldStore[] = [];
+      const open = () => {
+        const store = new MemorySeatHoldStore({
+          ...RULES,
+          versions,
+          publish: (showtimeId, event) => {
+            expect(event.showtimeId).toBe(showtimeId);
+            // A copy, as if it went over the wire: later changes must not alter it.
+            received.set(showtimeId, [
+              ...(received.get(showtimeId) ?? []),
+              JSON.parse(JSON.stringify(event)),
+            ]);
+          },
+        });
+        stores.push(store);
+        return store;
+      };
+      const store = open();
       return {
         store,
         peer: store,
+        restart: async () => open(),
         events: (id) => received.get(id) ?? [],
         // The memory store publishes synchronously, inside the change.
         flush: async () => {},
-        close: () => store.close(),
+        close: async () => {
+          await Promise.all(stores.map((s) => s.close()));
+        },
       };
     },
     teardown: async () => {},
@@ -90,12 +137,13 @@ function redisImplementation(): Implementation {
       // different fake times.
       const keyPrefix = `${base}${randomUUID().slice(0, 8)}:`;
       const channel = (showtimeId: string) => `${keyPrefix}seat-events:${showtimeId}`;
-      const options = { keyPrefix, ttlSeconds: TTL_SECONDS, maxSeatsPerHolder: MAX_SEATS, channel };
+      const options = { ...RULES, keyPrefix, channel };
       const store = new RedisSeatHoldStore({ ...options, redis });
       const peer = new RedisSeatHoldStore({ ...options, redis: peerRedis });
       return {
         store,
         peer,
+        restart: async () => new RedisSeatHoldStore({ ...options, redis: peerRedis }),
         events: (id) =>
           (received.get(channel(id)) ?? []).map((message) => {
             const event = JSON.parse(message) as SeatEvent;
@@ -153,20 +201,22 @@ describe.each([
 ])('SeatHoldStore (%s)', (_name, makeImplementation) => {
   const implementation = makeImplementation();
   let h: Harness;
+  let showtime: ShowtimeRef;
   let showtimeId: string;
 
   beforeAll(() => implementation.setup());
   afterAll(() => implementation.teardown());
   beforeEach(async () => {
     h = await implementation.harness();
-    showtimeId = randomUUID();
+    showtime = showtimeRef();
+    showtimeId = showtime.id;
   });
   afterEach(() => h.close());
 
   it('of 40 concurrent holds of one seat, exactly one wins; the 39 others name the seat', async () => {
     const holders = Array.from({ length: 40 }, (_, i) => `holder-${i}`);
     const results = await Promise.allSettled(
-      holders.map((holder, i) => (i % 2 ? h.peer : h.store).hold(showtimeId, holder, ['A1'], T0)),
+      holders.map((holder, i) => (i % 2 ? h.peer : h.store).hold(showtime, holder, ['A1'], T0)),
     );
     const winners = holders.filter((_, i) => results[i].status === 'fulfilled');
     expect(winners).toHaveLength(1);
@@ -189,7 +239,7 @@ describe.each([
   it('never leaves a partial hold when overlapping multi-seat holds race', async () => {
     const next = random(42);
     for (let round = 0; round < 5; round++) {
-      const showtime = `${showtimeId}-${round}`;
+      const played = showtimeRef(`${showtimeId}-${round}`);
       // [A1,A2], [A2,A3], ... plus random runs of 2-4 seats over a 12-seat row.
       const requests = Array.from({ length: 30 }, (_, i) => {
         const start = i < 11 ? i + 1 : 1 + Math.floor(next() * 10);
@@ -197,14 +247,16 @@ describe.each([
         const seats = Array.from({ length }, (_, k) => `A${start + k}`).filter(
           (seat) => Number(seat.slice(1)) <= 12,
         );
-        return { holder: `holder-${i}`, seats };
+        // Holders of their own per round: one holder's seats in five showtimes at once would
+        // be over the showtimes cap, which is not what this test is about.
+        return { holder: `holder-${round}-${i}`, seats };
       });
       const results = await Promise.allSettled(
         requests.map(({ holder, seats }, i) =>
-          (i % 2 ? h.peer : h.store).hold(showtime, holder, seats, T0),
+          (i % 2 ? h.peer : h.store).hold(played, holder, seats, T0),
         ),
       );
-      const { holds, version } = await h.store.snapshot(showtime, T0);
+      const { holds, version } = await h.store.snapshot(played.id, T0);
       const winners = new Set(
         requests.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.holder),
       );
@@ -226,31 +278,31 @@ describe.each([
       for (const holder of holds.values()) expect(winners.has(holder)).toBe(true);
       expect(version).toBe(winners.size);
       await h.flush();
-      expect(h.events(showtime).map((e) => e.version)).toEqual(
+      expect(h.events(played.id).map((e) => e.version)).toEqual(
         Array.from({ length: winners.size }, (_, i) => i + 1),
       );
     }
   });
 
   it('allows 8 seats per holder; a 9th fails with HOLD_LIMIT_EXCEEDED and changes nothing', async () => {
-    await h.store.hold(showtimeId, 'h', ['A1', 'A2', 'A3', 'A4', 'A5'], T0);
-    const eight = await h.store.hold(showtimeId, 'h', ['A6', 'A7', 'A8'], T0 + 1000);
+    await h.store.hold(showtime, 'h', ['A1', 'A2', 'A3', 'A4', 'A5'], T0);
+    const eight = await h.store.hold(showtime, 'h', ['A6', 'A7', 'A8'], T0 + 1000);
     expect(eight.seatIds).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8']);
     expect(eight.version).toBe(2);
     const before = await h.store.snapshot(showtimeId, T0 + 2000);
 
     for (const seats of [['A9'], ['A1', 'A9'], ['B1', 'B2']]) {
-      expect(await failure(h.store.hold(showtimeId, 'h', seats, T0 + 2000))).toMatchObject({
+      expect(await failure(h.store.hold(showtime, 'h', seats, T0 + 2000))).toMatchObject({
         code: 'HOLD_LIMIT_EXCEEDED',
       });
     }
     const nine = Array.from({ length: 9 }, (_, i) => `C${i + 1}`);
-    expect(await failure(h.store.hold(showtimeId, 'other', nine, T0))).toMatchObject({
+    expect(await failure(h.store.hold(showtime, 'other', nine, T0))).toMatchObject({
       code: 'HOLD_LIMIT_EXCEEDED',
     });
 
     // Holding seats one already holds is fine at the limit, and changes nothing.
-    const again = await h.store.hold(showtimeId, 'h', ['A1', 'A8'], T0 + 2000);
+    const again = await h.store.hold(showtime, 'h', ['A1', 'A8'], T0 + 2000);
     expect(again).toEqual({ ...eight, expiresAt: new Date(T0 + TTL_MS) });
     expect(await h.store.snapshot(showtimeId, T0 + 2000)).toEqual(before);
     await h.flush();
@@ -258,12 +310,12 @@ describe.each([
   });
 
   it('counts the window from the first hold; sweep() frees exactly that holder’s seats', async () => {
-    const first = await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
+    const first = await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
     expect(first.expiresAt).toEqual(new Date(T0 + TTL_MS));
-    const later = await h.store.hold(showtimeId, 'h', ['A3'], T0 + TTL_MS / 2);
+    const later = await h.store.hold(showtime, 'h', ['A3'], T0 + TTL_MS / 2);
     expect(later.expiresAt).toEqual(new Date(T0 + TTL_MS)); // not extended
     expect(later.seatIds).toEqual(['A1', 'A2', 'A3']);
-    await h.store.hold(showtimeId, 'g', ['B1'], T0 + TTL_MS / 2);
+    await h.store.hold(showtime, 'g', ['B1'], T0 + TTL_MS / 2);
 
     expect(await h.store.sweep(T0 + TTL_MS - 1)).toBe(0);
     expect((await h.store.snapshot(showtimeId, T0 + TTL_MS - 1)).holds.size).toBe(4);
@@ -288,9 +340,9 @@ describe.each([
       holds: new Map([['B1', 'g']]),
     });
 
-    // The next hold starts a new window.
-    const renewed = await h.store.hold(showtimeId, 'h', ['A1'], T0 + TTL_MS + 5);
-    expect(renewed.expiresAt).toEqual(new Date(T0 + TTL_MS + 5 + TTL_MS));
+    // The next hold starts a new window, once the cooldown has passed.
+    const renewed = await h.store.hold(showtime, 'h', ['A1'], T0 + TTL_MS + COOLDOWN_MS);
+    expect(renewed.expiresAt).toEqual(new Date(T0 + TTL_MS + COOLDOWN_MS + TTL_MS));
   });
 
   it('releases and publishes each window once when two sweepers race', async () => {
@@ -299,7 +351,7 @@ describe.each([
       const holders = Array.from({ length: 12 }, (_, i) => `holder-${i}`);
       await Promise.all(
         holders.map((holder, i) =>
-          h.store.hold(showtimeId, holder, [`R${round}S${2 * i}`, `R${round}S${2 * i + 1}`], start),
+          h.store.hold(showtime, holder, [`R${round}S${2 * i}`, `R${round}S${2 * i + 1}`], start),
         ),
       );
       const [a, b] = await Promise.all([
@@ -322,20 +374,20 @@ describe.each([
 
   it('publishes consecutive versions across hold, release, sweep and publishChange', async () => {
     const returned: number[] = [];
-    returned.push((await h.store.hold(showtimeId, 'h', ['A1', 'A2', 'A3'], T0)).version);
-    await failure(h.store.hold(showtimeId, 'g', ['A3', 'A4'], T0)); // no version
-    returned.push((await h.store.release(showtimeId, 'h', ['A3'], T0)).version);
-    returned.push(await h.store.publishChange(showtimeId, [{ seatId: 'A1', status: 'BOOKED' }]));
+    returned.push((await h.store.hold(showtime, 'h', ['A1', 'A2', 'A3'], T0)).version);
+    await failure(h.store.hold(showtime, 'g', ['A3', 'A4'], T0)); // no version
+    returned.push((await h.store.release(showtime, 'h', ['A3'], T0)).version);
+    returned.push(await h.store.publishChange(showtime, [{ seatId: 'A1', status: 'BOOKED' }]));
     const burst = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? h.peer : h.store).hold(showtimeId, `b${i}`, [`B${i}`], T0 + 1),
+        (i % 2 ? h.peer : h.store).hold(showtime, `b${i}`, [`B${i}`], T0 + 1),
       ),
     );
     returned.push(...burst.map((r) => r.version));
-    returned.push((await h.store.hold(showtimeId, 'g', ['A2'], T0 + TTL_MS)).version); // taken over
+    returned.push((await h.store.hold(showtime, 'g', ['A2'], T0 + TTL_MS)).version); // taken over
     expect(await h.store.sweep(T0 + TTL_MS + 1)).toBe(21); // h (nothing left) and b0..b19
     returned.push(
-      await h.store.publishChange(showtimeId, [
+      await h.store.publishChange(showtime, [
         { seatId: 'C1', status: 'BLOCKED' },
         { seatId: 'A2', status: 'AVAILABLE' },
       ]),
@@ -358,15 +410,15 @@ describe.each([
   });
 
   it('ignores a release by someone who does not hold the seats', async () => {
-    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
-    await h.store.hold(showtimeId, 'g', ['B1'], T0);
+    await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+    await h.store.hold(showtime, 'g', ['B1'], T0);
     const before = await h.store.snapshot(showtimeId, T0);
 
-    expect(await h.store.release(showtimeId, 'g', ['A1', 'A2'], T0)).toEqual({
+    expect(await h.store.release(showtime, 'g', ['A1', 'A2'], T0)).toEqual({
       released: [],
       version: 2,
     });
-    expect(await h.store.release(showtimeId, 'nobody', ['A1', 'Z9'], T0)).toEqual({
+    expect(await h.store.release(showtime, 'nobody', ['A1', 'Z9'], T0)).toEqual({
       released: [],
       version: 2,
     });
@@ -375,7 +427,7 @@ describe.each([
     expect(h.events(showtimeId)).toHaveLength(2);
 
     // A mixed request releases only the caller's own seat.
-    expect(await h.store.release(showtimeId, 'g', ['A1', 'B1'], T0)).toEqual({
+    expect(await h.store.release(showtime, 'g', ['A1', 'B1'], T0)).toEqual({
       released: ['B1'],
       version: 3,
     });
@@ -388,19 +440,19 @@ describe.each([
   });
 
   it('lets another holder take an expired window’s seats before the sweeper ran', async () => {
-    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
-    expect(await failure(h.store.hold(showtimeId, 'g', ['A1'], T0 + TTL_MS - 1))).toMatchObject({
+    await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+    expect(await failure(h.store.hold(showtime, 'g', ['A1'], T0 + TTL_MS - 1))).toMatchObject({
       code: 'SEAT_UNAVAILABLE',
       seatIds: ['A1'],
     });
-    const taken = await h.store.hold(showtimeId, 'g', ['A1'], T0 + TTL_MS);
+    const taken = await h.store.hold(showtime, 'g', ['A1'], T0 + TTL_MS);
     expect(taken).toEqual({
       expiresAt: new Date(T0 + 2 * TTL_MS),
       version: 2,
       seatIds: ['A1'],
     });
     // h's own late release frees nothing: it no longer holds anything.
-    expect(await h.store.release(showtimeId, 'h', ['A2'], T0 + TTL_MS)).toEqual({
+    expect(await h.store.release(showtime, 'h', ['A2'], T0 + TTL_MS)).toEqual({
       released: [],
       version: 2,
     });
@@ -428,14 +480,15 @@ describe.each([
   });
 
   it('gives a holder whose window passed a new one, freeing leftovers it no longer wants', async () => {
-    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
-    const renewed = await h.store.hold(showtimeId, 'h', ['A2', 'A3'], T0 + TTL_MS);
+    await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+    const again = T0 + TTL_MS + COOLDOWN_MS; // the cooldown is another test's
+    const renewed = await h.store.hold(showtime, 'h', ['A2', 'A3'], again);
     expect(renewed).toEqual({
-      expiresAt: new Date(T0 + 2 * TTL_MS),
+      expiresAt: new Date(again + TTL_MS),
       version: 2,
       seatIds: ['A2', 'A3'],
     });
-    expect(await h.store.sweep(T0 + TTL_MS)).toBe(0); // the window is the new one
+    expect(await h.store.sweep(again)).toBe(0); // the window is the new one
     await h.flush();
     expect(h.events(showtimeId)[1]).toEqual({
       showtimeId,
@@ -446,19 +499,19 @@ describe.each([
         { seatId: 'A3', status: 'HELD', holder: 'h' },
       ],
     });
-    expect(await h.store.sweep(T0 + 2 * TTL_MS)).toBe(1);
+    expect(await h.store.sweep(again + TTL_MS)).toBe(1);
   });
 
   it('publishChange removes holds on the changed seats and never names a holder', async () => {
-    await h.store.hold(showtimeId, 'h', ['A1', 'A2'], T0);
-    const version = await h.store.publishChange(showtimeId, [
+    await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+    const version = await h.store.publishChange(showtime, [
       { seatId: 'A1', status: 'BOOKED' },
       { seatId: 'C5', status: 'BLOCKED' },
     ]);
     expect(version).toBe(2);
     expect((await h.store.snapshot(showtimeId, T0)).holds).toEqual(new Map([['A2', 'h']]));
     // The seat is free of holds now; whether it may be held is the booking records' call.
-    expect((await h.store.hold(showtimeId, 'g', ['A1'], T0)).seatIds).toEqual(['A1']);
+    expect((await h.store.hold(showtime, 'g', ['A1'], T0)).seatIds).toEqual(['A1']);
     await h.flush();
     expect(h.events(showtimeId)[1]).toEqual({
       showtimeId,
@@ -477,25 +530,25 @@ describe.each([
   });
 
   it('keeps showtimes apart', async () => {
-    const other = randomUUID();
-    await h.store.hold(showtimeId, 'h', ['A1'], T0);
+    const other = showtimeRef();
+    await h.store.hold(showtime, 'h', ['A1'], T0);
     expect((await h.store.hold(other, 'g', ['A1'], T0)).version).toBe(1);
-    expect((await h.store.snapshot(other, T0)).holds).toEqual(new Map([['A1', 'g']]));
+    expect((await h.store.snapshot(other.id, T0)).holds).toEqual(new Map([['A1', 'g']]));
     expect(await h.store.snapshot(randomUUID(), T0)).toEqual({ version: 0, holds: new Map() });
   });
 
   it('refuses malformed input with BAD_USER_INPUT before touching any state', async () => {
     const bad: Array<[() => Promise<unknown>, string]> = [
-      [() => h.store.hold(showtimeId, 'h', [], T0), 'seatIds'],
-      [() => h.store.hold(showtimeId, 'h', ['A1', 'A1'], T0), 'seatIds'],
-      [() => h.store.hold(showtimeId, 'h', [''], T0), 'seatIds'],
-      [() => h.store.release(showtimeId, 'h', [], T0), 'seatIds'],
-      [() => h.store.release(showtimeId, 'h', ['A1', 'A1'], T0), 'seatIds'],
-      [() => h.store.hold('a|b', 'h', ['A1'], T0), 'showtimeId'],
-      [() => h.store.hold('{x}', 'h', ['A1'], T0), 'showtimeId'],
-      [() => h.store.publishChange(showtimeId, []), 'seats'],
+      [() => h.store.hold(showtime, 'h', [], T0), 'seatIds'],
+      [() => h.store.hold(showtime, 'h', ['A1', 'A1'], T0), 'seatIds'],
+      [() => h.store.hold(showtime, 'h', [''], T0), 'seatIds'],
+      [() => h.store.release(showtime, 'h', [], T0), 'seatIds'],
+      [() => h.store.release(showtime, 'h', ['A1', 'A1'], T0), 'seatIds'],
+      [() => h.store.hold(showtimeRef('a|b'), 'h', ['A1'], T0), 'showtimeId'],
+      [() => h.store.hold(showtimeRef('{x}'), 'h', ['A1'], T0), 'showtimeId'],
+      [() => h.store.publishChange(showtime, []), 'seats'],
       [
-        () => h.store.publishChange(showtimeId, [{ seatId: 'A1', status: 'HELD' as 'BOOKED' }]),
+        () => h.store.publishChange(showtime, [{ seatId: 'A1', status: 'HELD' as 'BOOKED' }]),
         'seats',
       ],
     ];
@@ -507,9 +560,195 @@ describe.each([
     expect(h.events(showtimeId)).toEqual([]);
   });
 
+  describe('against hoarding', () => {
+    const end = T0 + TTL_MS;
+
+    it('refuses a new window until the cooldown after one that ran out, sweep or not', async () => {
+      await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+      await h.store.hold(showtime, 'g', ['B1'], T0 + 1000);
+
+      // The instant the window ends, and after the sweeper freed its seats: not yet.
+      expect(await failure(h.store.hold(showtime, 'h', ['A1'], end))).toEqual({
+        code: 'RATE_LIMITED',
+        retryAfter: COOLDOWN_SECONDS,
+      });
+      expect(await h.store.sweep(end)).toBe(1);
+      const late = await failure(h.store.hold(showtime, 'h', ['C1'], end + COOLDOWN_MS - 1500));
+      expect(late).toEqual({ code: 'RATE_LIMITED', retryAfter: 2 }); // rounded up
+      // Nothing changed for the refusals: no version, no event, the seats free to others.
+      expect((await h.store.snapshot(showtimeId, end)).version).toBe(3);
+      expect((await h.store.hold(showtime, 'g', ['A1'], end)).seatIds).toEqual(['A1', 'B1']);
+
+      const renewed = await h.store.hold(showtime, 'h', ['A2'], end + COOLDOWN_MS);
+      expect(renewed.expiresAt).toEqual(new Date(end + COOLDOWN_MS + TTL_MS));
+      // Only this showtime: elsewhere the same holder starts at once.
+      expect((await h.store.hold(showtimeRef(), 'h', ['A1'], end)).seatIds).toEqual(['A1']);
+    });
+
+    it('keeps the window’s end when a holder releases everything and holds again', async () => {
+      await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+      expect(await h.store.release(showtime, 'h', ['A1', 'A2'], T0 + 1000)).toMatchObject({
+        released: ['A1', 'A2'],
+      });
+      const again = await h.store.hold(showtime, 'h', ['A3'], T0 + 2000);
+      expect(again.expiresAt).toEqual(new Date(end)); // not a fresh ten minutes
+      // Holding again puts the cooldown back at the window's end.
+      expect(await failure(h.store.hold(showtime, 'h', ['A3'], end + 1000))).toEqual({
+        code: 'RATE_LIMITED',
+        retryAfter: COOLDOWN_SECONDS - 1,
+      });
+    });
+
+    it('counts the cooldown from the last seat released, so giving seats back early costs nothing', async () => {
+      await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+      await h.store.release(showtime, 'h', ['A1'], T0 + 1000); // one seat: nothing starts
+      await h.store.release(showtime, 'h', ['A2'], T0 + 2000);
+      const next = await h.store.hold(showtime, 'h', ['A1'], end);
+      expect(next.expiresAt).toEqual(new Date(end + TTL_MS));
+
+      // Released just before the end: the window passes, the cooldown runs from the release.
+      const other = showtimeRef();
+      await h.store.hold(other, 'g', ['A1'], T0);
+      await h.store.release(other, 'g', ['A1'], end - 10_000);
+      expect(await failure(h.store.hold(other, 'g', ['A1'], end))).toEqual({
+        code: 'RATE_LIMITED',
+        retryAfter: COOLDOWN_SECONDS - 10,
+      });
+      expect((await h.store.hold(other, 'g', ['A1'], end - 10_000 + COOLDOWN_MS)).seatIds).toEqual([
+        'A1',
+      ]);
+    });
+
+    it(`holds seats in at most ${MAX_SHOWTIMES} showtimes at once`, async () => {
+      const [a, b, c, d] = [showtime, showtimeRef(), showtimeRef(), showtimeRef()];
+      await h.store.hold(a, 'h', ['A1'], T0);
+      await h.store.hold(b, 'h', ['A1'], T0);
+      await h.store.hold(c, 'h', ['A1'], T0 + 60_000);
+      expect(await failure(h.store.hold(d, 'h', ['A1'], T0))).toEqual({
+        code: 'HOLD_LIMIT_EXCEEDED',
+        limit: MAX_SHOWTIMES,
+      });
+      await expect(h.store.hold(d, 'h', ['A1'], T0)).rejects.toThrow(
+        `Seats can be held in at most ${MAX_SHOWTIMES} showtimes at once`,
+      );
+      expect(await h.store.snapshot(d.id, T0)).toEqual({ version: 0, holds: new Map() });
+      // More seats where it already holds some, and holding the same again, are fine.
+      expect((await h.store.hold(a, 'h', ['A1', 'A2'], T0)).seatIds).toEqual(['A1', 'A2']);
+      expect((await h.store.hold(d, 'g', ['A1'], T0)).seatIds).toEqual(['A1']); // others too
+
+      // Releasing every seat of one showtime frees its place at once.
+      await h.store.release(b, 'h', ['A1'], T0 + 1000);
+      expect((await h.store.hold(d, 'h', ['A2'], T0 + 1000)).seatIds).toEqual(['A2']);
+      expect(await failure(h.store.hold(b, 'h', ['A1'], T0 + 1000))).toMatchObject({
+        code: 'HOLD_LIMIT_EXCEEDED',
+      });
+      // So does a window running out (a's, at `end`; c's and d's run a little longer).
+      expect((await h.store.hold(showtimeRef(), 'h', ['A1'], end)).seatIds).toEqual(['A1']);
+      expect(await failure(h.store.hold(showtimeRef(), 'h', ['A1'], end + 1))).toMatchObject({
+        code: 'HOLD_LIMIT_EXCEEDED',
+      });
+    });
+
+    it(`admits ${RATE_PER_MINUTE} hold and release calls a minute per holder`, async () => {
+      for (let i = 0; i < RATE_PER_MINUTE; i++) await h.store.admit('h', T0 + i * 1000);
+      expect(await failure(h.store.admit('h', T0 + 45_500))).toEqual({
+        code: 'RATE_LIMITED',
+        retryAfter: 15, // when the call made at T0 leaves the minute (14.5 s, rounded up)
+      });
+      await expect(h.store.admit('h', T0 + 45_500)).rejects.toThrow(
+        `At most ${RATE_PER_MINUTE} seat holds and releases a minute`,
+      );
+      await h.store.admit('g', T0 + 45_500); // per holder
+      await h.store.admit('h', T0 + 60_000);
+      expect(await failure(h.store.admit('h', T0 + 60_500))).toMatchObject({
+        code: 'RATE_LIMITED',
+        retryAfter: 1,
+      });
+      await h.store.admit('h', T0 + 61_000);
+    });
+  });
+
+  it('never lets a showtime’s version go back across a restart, then counts on one by one', async () => {
+    await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+    await h.store.release(showtime, 'h', ['A1'], T0);
+    await h.store.publishChange(showtime, [{ seatId: 'C1', status: 'BLOCKED' }]);
+    const before = (await h.store.snapshot(showtimeId, T0)).version;
+    expect(before).toBe(3);
+    await h.flush();
+
+    const restarted = await h.restart(); // the old instance is not closed first: a crash
+    const after = (await restarted.snapshot(showtimeId, T0)).version;
+    expect(after).toBeGreaterThanOrEqual(before);
+    const next = [
+      (await restarted.hold(showtime, 'g', ['B1'], T0)).version,
+      (await restarted.release(showtime, 'g', ['B1'], T0)).version,
+      await restarted.publishChange(showtime, [{ seatId: 'C1', status: 'AVAILABLE' }]),
+    ];
+    expect(next).toEqual([after + 1, after + 2, after + 3]);
+    const again = await h.restart();
+    expect((await again.snapshot(showtimeId, T0)).version).toBeGreaterThanOrEqual(after + 3);
+    await h.flush();
+    const versions = h.events(showtimeId).map((e) => e.version);
+    expect(versions).toEqual([1, 2, 3, after + 1, after + 2, after + 3]);
+  });
+
   it('refuses calls once closed', async () => {
     await h.store.close();
-    await expect(h.store.hold(showtimeId, 'h', ['A1'], T0)).rejects.toThrow(/closed/);
+    await expect(h.store.hold(showtime, 'h', ['A1'], T0)).rejects.toThrow(/closed/);
     await expect(h.store.sweep(T0)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('RedisSeatHoldStore keys', () => {
+  let redis: Redis;
+  const keyPrefix = `moviehub-test:${uniquePrefix()}`;
+  beforeAll(() => {
+    redis = createRedis(testRedisUrl);
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await closeRedis(redis);
+  });
+
+  it('expire a day after the showtime ends (a showtime’s), or with their last use (a holder’s)', async () => {
+    const store = new RedisSeatHoldStore({
+      ...RULES,
+      redis,
+      keyPrefix,
+      channel: (id) => `${keyPrefix}seat-events:${id}`,
+    });
+    const now = Date.now();
+    const showtime = { id: randomUUID(), endsAt: now + 3 * 3600_000 };
+    await store.admit('h', now);
+    await store.hold(showtime, 'h', ['A1', 'A2'], now);
+    await store.release(showtime, 'h', ['A1'], now);
+    await store.publishChange(showtime, [{ seatId: 'C1', status: 'BLOCKED' }]);
+
+    const keys = (await redis.keys(`${keyPrefix}*`)).sort();
+    const ttl = Object.fromEntries(
+      await Promise.all(keys.map(async (k) => [k.slice(keyPrefix.length), await redis.pttl(k)])),
+    );
+    const showtimeKeys = ['cooldowns', 'holds', 'version', 'windows'].map(
+      (name) => `seat:{${showtime.id}}:${name}`,
+    );
+    expect(Object.keys(ttl).sort()).toEqual(
+      [
+        ...showtimeKeys,
+        'seat-holder:h:calls',
+        'seat-holder:h:showtimes',
+        'seat:expiries', // the sweeper's index: its entries leave as the windows are swept
+      ].sort(),
+    );
+    const keep = showtime.endsAt + KEEP_AFTER_END_MS - now;
+    for (const key of showtimeKeys) {
+      expect(ttl[key]).toBeLessThanOrEqual(keep);
+      expect(ttl[key]).toBeGreaterThan(keep - 60_000);
+    }
+    expect(ttl['seat-holder:h:showtimes']).toBeLessThanOrEqual(TTL_MS);
+    expect(ttl['seat-holder:h:showtimes']).toBeGreaterThan(TTL_MS - 60_000);
+    expect(ttl['seat-holder:h:calls']).toBeLessThanOrEqual(60_000);
+    expect(ttl['seat-holder:h:calls']).toBeGreaterThan(0);
+    expect(ttl['seat:expiries']).toBe(-1);
   });
 });

@@ -16,10 +16,23 @@ import { AppError, badUserInput } from '../../../../../runtime/errors';
  *   has passed the holder holds nothing, even before the sweeper has run, so an expired
  *   holder can never block anyone;
  * - at most `maxSeatsPerHolder` seats per holder per showtime (`HOLD_LIMIT_EXCEEDED`);
+ * - against hoarding (issue 8): once a holder's window in a showtime has passed, it may start
+ *   a new one there only `cooldownSeconds` after it last held seats in it (`RATE_LIMITED` with
+ *   `retryAfter`); a holder holds seats in at most `maxShowtimesPerHolder` showtimes at once
+ *   (`HOLD_LIMIT_EXCEEDED`); and `admit` counts its hold and release calls, at most
+ *   `ratePerMinute` in any 60 s (`RATE_LIMITED`). Releasing never ends a window: a holder who
+ *   releases every seat and holds again within its window keeps the window's end, and one
+ *   who releases its last seat starts its cooldown then (not at the window's end), so giving
+ *   seats back early costs nothing while letting a window run out always costs the cooldown;
  * - every change gets the next per-showtime version and exactly one event, in version order,
  *   so a client that loads a snapshot at version v applies the events after v and misses none;
+ *   versions never go back for a showtime, restarts included (Redis keeps its counters until
+ *   a day after the showtime ends; the memory store reserves versions in a `SeatVersionLedger`
+ *   before it uses them, so a restarted process starts above anything issued before);
  * - events carry the caller's opaque holder tag, never a user id (invariant 9: the gateway
- *   compares tags to compute `heldByMe` per subscriber).
+ *   compares tags to compute `heldByMe` per subscriber);
+ * - a store that cannot reach its storage (Redis down) answers `SERVICE_UNAVAILABLE`, a
+ *   retryable error, and works again once it can: it never hangs or ends the process.
  */
 
 /** What a seat can become in an event; only the store itself produces `HELD`. */
@@ -52,18 +65,53 @@ export interface HoldResult {
   seatIds: string[];
 }
 
+/**
+ * The showtime a change is about: its id, and when it ends (in the callers' clock, like
+ * `now`). Redis keeps a showtime's keys until a day after its end (`KEEP_AFTER_END_MS`), so
+ * nothing of a past showtime stays behind.
+ */
+export interface ShowtimeRef {
+  readonly id: string;
+  readonly endsAt: number;
+}
+
+/** How long a showtime's hold state and version counter outlive the showtime. */
+export const KEEP_AFTER_END_MS = 24 * 3600 * 1000;
+
+/**
+ * Where the memory store reserves versions before it issues them (the embedded default
+ * keeps it in PostgreSQL), so that a restarted process never issues a version again.
+ */
+export interface SeatVersionLedger {
+  /** Every showtime's reserved ceiling: no version above it was ever issued. */
+  load(): Promise<Map<string, number>>;
+  /** Raises the showtime's ceiling by `count` (atomically) and returns the new ceiling. */
+  reserve(showtimeId: string, count: number): Promise<number>;
+}
+
 export interface SeatHoldStore {
   /**
-   * All-or-nothing. Seats already held by this holder are fine (idempotent). Throws AppError
-   * `SEAT_UNAVAILABLE` with `extensions.seatIds` (the seats held by others) or
-   * `HOLD_LIMIT_EXCEEDED`. The window is ttlSeconds from the holder's first hold in the
-   * showtime; later holds do not extend it. A holder whose window has passed counts as holding
-   * nothing: its seats are free to others, and its own next hold starts a new window.
+   * Counts one hold or release call of `holder` against its rate (`ratePerMinute` in any
+   * 60 s); throws AppError `RATE_LIMITED` with `extensions.retryAfter` (seconds) when over.
+   * A call of its own so that callers can refuse before any other work (database reads).
    */
-  hold(showtimeId: string, holder: string, seatIds: string[], now?: number): Promise<HoldResult>;
-  /** Releases those of seatIds this holder holds; others' seats are untouched. */
+  admit(holder: string, now?: number): Promise<void>;
+  /**
+   * All-or-nothing. Seats already held by this holder are fine (idempotent). Throws AppError
+   * `SEAT_UNAVAILABLE` with `extensions.seatIds` (the seats held by others),
+   * `HOLD_LIMIT_EXCEEDED` (too many seats here, or seats held in too many showtimes), or
+   * `RATE_LIMITED` (a new window before the cooldown has passed). The window is ttlSeconds
+   * from the holder's first hold in the showtime; later holds do not extend it. A holder whose
+   * window has passed counts as holding nothing: its seats are free to others, and its own
+   * next hold starts a new window once the cooldown allows.
+   */
+  hold(showtime: ShowtimeRef, holder: string, seatIds: string[], now?: number): Promise<HoldResult>;
+  /**
+   * Releases those of seatIds this holder holds; others' seats are untouched. Releasing the
+   * last seat starts the holder's cooldown in the showtime; its window keeps running.
+   */
   release(
-    showtimeId: string,
+    showtime: ShowtimeRef,
     holder: string,
     seatIds: string[],
     now?: number,
@@ -82,10 +130,12 @@ export interface SeatHoldStore {
   /**
    * Publishes seat changes made elsewhere (BOOKED by the booking engine, BLOCKED by an admin,
    * AVAILABLE after a cancellation) with the next version, removing any holds on those seats
-   * in the same step. Returns the new version.
+   * in the same step. Returns the new version. A holder left without seats by it (its seats
+   * were booked) keeps its window, cooldown and place in `maxShowtimesPerHolder` until the
+   * window ends: the change does not say whose holds it removed.
    */
   publishChange(
-    showtimeId: string,
+    showtime: ShowtimeRef,
     seats: Array<{ seatId: string; status: ExternalSeatStatus }>,
   ): Promise<number>;
   /** Stops accepting calls. Does not close connections the caller owns. */
@@ -98,7 +148,25 @@ export interface SeatHoldRules {
   ttlSeconds: number;
   /** Most seats one holder may hold in one showtime (DESIGN.md invariant 3: 8). */
   maxSeatsPerHolder: number;
+  /** After its last seat in a showtime, how long before a holder may start a new window there. */
+  cooldownSeconds: number;
+  /** Most showtimes in which one holder holds seats at the same time. */
+  maxShowtimesPerHolder: number;
+  /** Most hold and release calls of one holder in any 60 s (counted by `admit`). */
+  ratePerMinute: number;
 }
+
+/** The rules in the units the stores compute with (milliseconds). */
+export interface CheckedRules {
+  ttlMs: number;
+  maxSeatsPerHolder: number;
+  cooldownMs: number;
+  maxShowtimesPerHolder: number;
+  ratePerMinute: number;
+}
+
+/** The window `ratePerMinute` counts calls in. */
+export const RATE_WINDOW_MS = 60_000;
 
 /**
  * Upper bound on ids in one release/publishChange call: keeps a Lua script's argument list
@@ -182,13 +250,40 @@ export function checkExternalChanges(
   return seats.map(({ seatId, status }) => ({ seatId, status: status as ExternalSeatStatus }));
 }
 
-export function checkRules(rules: SeatHoldRules): { ttlMs: number; maxSeatsPerHolder: number } {
+export function checkRules(rules: SeatHoldRules): CheckedRules {
   const ttlMs = Math.round(rules.ttlSeconds * 1000);
   if (!Number.isFinite(ttlMs) || ttlMs < 1) throw new Error('ttlSeconds must be positive');
-  if (!Number.isInteger(rules.maxSeatsPerHolder) || rules.maxSeatsPerHolder < 1) {
-    throw new Error('maxSeatsPerHolder must be a positive integer');
+  const cooldownMs = Math.round(rules.cooldownSeconds * 1000);
+  if (!Number.isFinite(cooldownMs) || cooldownMs < 0) {
+    throw new Error('cooldownSeconds must be zero or positive');
   }
-  return { ttlMs, maxSeatsPerHolder: rules.maxSeatsPerHolder };
+  for (const name of ['maxSeatsPerHolder', 'maxShowtimesPerHolder', 'ratePerMinute'] as const) {
+    if (!Number.isInteger(rules[name]) || rules[name] < 1) {
+      throw new Error(`${name} must be a positive integer`);
+    }
+  }
+  return {
+    ttlMs,
+    maxSeatsPerHolder: rules.maxSeatsPerHolder,
+    cooldownMs,
+    maxShowtimesPerHolder: rules.maxShowtimesPerHolder,
+    ratePerMinute: rules.ratePerMinute,
+  };
+}
+
+/** A showtime reference with a valid id and end. */
+export function checkShowtime(showtime: ShowtimeRef): ShowtimeRef {
+  checkShowtimeId(showtime?.id);
+  if (!Number.isFinite(showtime.endsAt)) throw new Error('A showtime needs its end time');
+  return showtime;
+}
+
+/**
+ * How long (ms, from `now`) a showtime's keys are kept: until a day after it ends, and at
+ * least an hour, so a late change to a long-past showtime does not vanish at once.
+ */
+export function keepMs(showtime: ShowtimeRef, now: number): number {
+  return Math.max(3600_000, Math.floor(showtime.endsAt + KEEP_AFTER_END_MS - now));
 }
 
 /** Clock readings are whole milliseconds so that both stores compare them identically. */
@@ -211,6 +306,42 @@ export function holdLimitExceeded(maxSeatsPerHolder: number): AppError {
     `At most ${maxSeatsPerHolder} seats can be held in one showtime`,
     { limit: maxSeatsPerHolder },
   );
+}
+
+export function showtimeLimitExceeded(maxShowtimes: number): AppError {
+  return new AppError(
+    'HOLD_LIMIT_EXCEEDED',
+    `Seats can be held in at most ${maxShowtimes} showtimes at once; release seats elsewhere first`,
+    { limit: maxShowtimes },
+  );
+}
+
+/** Whole seconds, rounded up, so that retrying after `retryAfter` always succeeds. */
+const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+export function coolingDown(waitMs: number): AppError {
+  const retryAfter = seconds(waitMs);
+  return new AppError(
+    'RATE_LIMITED',
+    `Your seat hold in this showtime has run out; you can hold seats in it again in ${retryAfter} s`,
+    { retryAfter },
+  );
+}
+
+export function tooManyCalls(ratePerMinute: number, waitMs: number): AppError {
+  const retryAfter = seconds(waitMs);
+  return new AppError(
+    'RATE_LIMITED',
+    `At most ${ratePerMinute} seat holds and releases a minute; try again in ${retryAfter} s`,
+    { retryAfter },
+  );
+}
+
+/** Redis is unreachable: retryable, and says so (the stores never hang or crash on it). */
+export function seatHoldsUnavailable(cause?: unknown): AppError {
+  const error = new AppError('SERVICE_UNAVAILABLE', 'Seat holds are unavailable, try again');
+  if (cause !== undefined) Object.defineProperty(error, 'cause', { value: cause });
+  return error;
 }
 
 const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });

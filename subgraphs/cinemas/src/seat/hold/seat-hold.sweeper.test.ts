@@ -37,18 +37,22 @@ describe('startSweeper', () => {
     await sweeper.stop();
   });
 
-  it('logs a failed sweep and carries on', async () => {
+  it('logs once when sweeps start failing, carries on, and logs once when they work again', async () => {
     const store = manualSweeps();
-    const log = { warn: jest.fn(), debug: jest.fn() };
+    const log = { warn: jest.fn(), info: jest.fn(), debug: jest.fn() };
     const sweeper = startSweeper(store, { intervalMs: 50, log });
-    await jest.advanceTimersByTimeAsync(50);
-    store.pending[0].reject(new Error('redis down'));
+    for (let i = 0; i < 5; i++) {
+      await jest.advanceTimersByTimeAsync(50);
+      store.pending[i].reject(new Error('redis down'));
+    }
     await jest.advanceTimersByTimeAsync(50);
     expect(log.warn).toHaveBeenCalledTimes(1);
-    expect(store.sweep).toHaveBeenCalledTimes(2);
-    store.pending[1].resolve(2);
+    expect(store.sweep).toHaveBeenCalledTimes(6);
+    store.pending[5].resolve(2);
     await jest.advanceTimersByTimeAsync(0);
     expect(log.debug).toHaveBeenCalledWith({ released: 2 }, expect.any(String));
+    expect(log.info).toHaveBeenCalledTimes(1);
+    expect(log.info).toHaveBeenCalledWith({ failedForMs: 250 }, 'seat-hold sweeps work again');
     await sweeper.stop();
   });
 
@@ -80,10 +84,13 @@ describe('startSweeper', () => {
     const store = new MemorySeatHoldStore({
       ttlSeconds: 600,
       maxSeatsPerHolder: 8,
+      cooldownSeconds: 120,
+      maxShowtimesPerHolder: 3,
+      ratePerMinute: 30,
       publish: (_id, event) => events.push(event),
     });
     const sweeper = startSweeper(store); // the store reads the faked Date.now()
-    await store.hold('s1', 'h', ['A1', 'A2']);
+    await store.hold({ id: 's1', endsAt: Date.now() + 3_600_000 }, 'h', ['A1', 'A2']);
     await jest.advanceTimersByTimeAsync(600_000 - 1);
     expect(events).toHaveLength(1);
     await jest.advanceTimersByTimeAsync(250);

@@ -7,7 +7,7 @@ export interface SeatHoldSweeperOptions {
    * broadcasts well inside the 2 s that DESIGN.md invariant 3 allows.
    */
   intervalMs?: number;
-  log?: Pick<Logger, 'warn' | 'debug'>;
+  log?: Pick<Logger, 'warn' | 'info' | 'debug'>;
 }
 
 export interface SeatHoldSweeper {
@@ -22,8 +22,10 @@ export interface SeatHoldSweeper {
  * each window exactly once however many sweep at the same time.
  *
  * The next sweep is scheduled only after the previous one settled (a chain of timeouts, not
- * an interval), so a slow Redis can never stack up overlapping sweeps. A failed sweep is
- * logged and retried at the next tick: the windows stay in the index until one succeeds.
+ * an interval), so a slow Redis can never stack up overlapping sweeps. A failed sweep (Redis
+ * down) is retried at the next tick: the windows stay in the index until one succeeds. It is
+ * logged once when sweeps start failing and once when they work again, not four times a
+ * second for the length of an outage.
  */
 export function startSweeper(
   store: Pick<SeatHoldStore, 'sweep'>,
@@ -35,13 +37,20 @@ export function startSweeper(
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let failingSince: number | undefined;
 
   const run = async (): Promise<void> => {
     try {
       const released = await store.sweep();
       if (released > 0) log?.debug({ released }, 'released expired seat holds');
+      if (failingSince !== undefined) {
+        log?.info({ failedForMs: Date.now() - failingSince }, 'seat-hold sweeps work again');
+        failingSince = undefined;
+      }
     } catch (err) {
-      log?.warn({ err }, 'seat-hold sweep failed; retrying at the next tick');
+      if (failingSince !== undefined) return;
+      failingSince = Date.now();
+      log?.warn({ err }, 'seat-hold sweep failed; retrying at every tick until one succeeds');
     }
   };
 
