@@ -11,7 +11,8 @@ export const ERROR_CODES = {
   BAD_USER_INPUT: 'Malformed or out-of-range input; `extensions.field` names the field.',
   NOT_FOUND: 'The id does not exist, or is not visible to the caller.',
   SEAT_UNAVAILABLE: 'A seat is held by someone else, booked or blocked (`extensions.seatIds`).',
-  HOLD_LIMIT_EXCEEDED: 'More than 8 seats held in one showtime.',
+  HOLD_LIMIT_EXCEEDED:
+    'More than 8 seats in one showtime, or seats held in more than SEAT_HOLD_MAX_SHOWTIMES showtimes at once.',
   SEATS_NOT_HELD: 'Booking seats that the caller does not hold.',
   DUPLICATE_BOOKING: 'A PENDING booking for this showtime already exists.',
   PROMOTION_INVALID: 'The promotion cannot be applied (`extensions.reason`).',
@@ -20,12 +21,15 @@ export const ERROR_CODES = {
   INVALID_STATE_TRANSITION: 'The entity is not in a state that allows this.',
   CANCELLATION_WINDOW_CLOSED: 'Under 6 hours before the showtime.',
   SHOWTIME_CONFLICT: 'Scheduling overlaps another showtime in the hall.',
-  RATE_LIMITED: 'Over a rate (partner, seat holds, connections); `extensions.retryAfter` in seconds.',
-  QUERY_TOO_COMPLEX: 'Over the token, depth, field, alias or cost limit (the limit is in the message).',
+  RATE_LIMITED:
+    'Over a rate (partner, seat holds) or in a seat-hold cooldown; `extensions.retryAfter` in seconds.',
+  QUERY_TOO_COMPLEX:
+    'Over the token, depth, field, alias or cost limit (the limit is in the message).',
   RESPONSE_TOO_LARGE: 'The result would exceed the response size cap; ask for less (paginate).',
   TOO_MANY_SUBSCRIPTIONS: 'Over the subscriptions per socket or sockets per client address.',
   PAYLOAD_TOO_LARGE: 'The request body is over the size limit (the limit is in the message).',
-  SERVICE_UNAVAILABLE: 'A subgraph could not be reached (`extensions.serviceName`).',
+  SERVICE_UNAVAILABLE:
+    'A subgraph or Redis could not be reached (`extensions.serviceName`); retry.',
   INTERNAL_SERVER_ERROR: 'Anything unexpected (message masked in production).',
 } as const;
 

@@ -88,7 +88,17 @@ process.on('SIGTERM', () => void stopAndExit(143));
 async function main(): Promise<void> {
   const poolSize = process.env.BENCH_DATABASE_POOL_SIZE ?? '10';
   // NODE_ENV=test (set by testConfig) keeps every logger silent.
-  starting = startTestStack({ env: { DATABASE_POOL_SIZE: poolSize } });
+  starting = startTestStack({
+    env: {
+      DATABASE_POOL_SIZE: poolSize,
+      // A benchmark is one client address opening thousands of sockets and one mutator user
+      // changing seats back to back: the per-address and per-user caps that protect a real
+      // deployment would measure themselves instead of the stack.
+      WS_MAX_SOCKETS_PER_ADDRESS: '0',
+      SEAT_HOLD_RATE_PER_MINUTE: '100000',
+      SEAT_HOLD_COOLDOWN_SECONDS: '0',
+    },
+  });
   const stack = await starting;
   if (stopping) return;
   const ready: ReadyMessage = {
