@@ -1,55 +1,59 @@
 import 'reflect-metadata';
 import { resolve } from 'node:path';
-import { loadConfig, withOverrides } from '../runtime/config';
-import { exitOnStartupError, stopOnSignals } from '../runtime/lifecycle';
-import { createLogger } from '../runtime/logger';
+import { loadConfig, withOverrides, type AppConfig } from '../runtime/config';
+import {
+  checkPostgresReachable,
+  installLastResortHandlers,
+  isKnownStartupError,
+  stopOnSignals,
+} from '../runtime/lifecycle';
+import { createLogger, type Logger } from '../runtime/logger';
 import { mintToken } from './dev-token';
 import { localClerk } from './local-clerk';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
+import {
+  embeddedPostgres,
+  type EmbeddedDatabase,
+  type EmbeddedPostgres,
+} from './embedded-postgres';
 import { seedDemoData } from './seed/seed';
-import { startStack } from './stack';
+import { startStack, type Stack } from './stack';
 
-/**
- * `npm start`: the whole supergraph in one process. With no configuration it brings its own
- * PostgreSQL (embedded, data under .data/) and uses in-process pub/sub; with DATABASE_URL and
- * REDIS_URL it uses those. Demo data is seeded idempotently on every start.
- */
-async function main(): Promise<void> {
-  const base = loadConfig('local');
-  const log = createLogger('local', base.logLevel);
-  const dataDir = resolve(base.embedded.dataDir);
-  const stops: Array<() => Promise<void>> = [];
-  stopOnSignals(log, stops);
+/** Plain lines for the person at the terminal; the logs stay JSON. */
+const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  let embedded: EmbeddedDatabase | undefined;
-  if (!base.db.url && Object.values(base.db.perService).every((u) => !u)) {
-    embedded = await startEmbeddedPostgres(dataDir, base.embedded.pgPort, (m) => log.info(m));
-    stops.push(() => embedded!.stop());
+/** The PostgreSQL servers the configuration names, each with the setting that names it. */
+function configuredDatabases(config: AppConfig): Array<{ url: string; setting: string }> {
+  const found = new Map<string, string>();
+  if (config.db.url) found.set(config.db.url, 'DATABASE_URL');
+  for (const [name, url] of Object.entries(config.db.perService)) {
+    if (url && !found.has(url)) found.set(url, `${name.toUpperCase()}_DATABASE_URL`);
   }
-  const { clerk, devKeys } = localClerk(base, dataDir);
-  const config = withOverrides(base, { db: embedded ? { url: embedded.url } : {}, clerk });
+  return [...found].map(([url, setting]) => ({ url, setting }));
+}
 
-  const stack = await startStack(config);
-  stops.unshift(stack.stop);
-  const seeded = await seedDemoData({
-    users: stack.subgraphs.users.dataSource,
-    movies: stack.subgraphs.movies.dataSource,
-    cinemas: stack.subgraphs.cinemas.dataSource,
-    bookings: stack.subgraphs.bookings.dataSource,
-  });
-  log.info({ seeded }, 'demo data ready');
+function databaseLine(config: AppConfig, embedded: EmbeddedDatabase | undefined): string {
+  if (!embedded) {
+    const hosts = configuredDatabases(config).map(({ url }) => new URL(url).host);
+    return `  PostgreSQL at ${hosts.join(', ')}; ${config.redis.url ? `Redis at ${new URL(config.redis.url).host}` : 'no Redis (in-process pub/sub and seat holds)'}`;
+  }
+  const where = embedded.runDir
+    ? ` (run as the "postgres" user from ${embedded.runDir}, since it cannot reach this checkout)`
+    : '';
+  return `  Embedded PostgreSQL on 127.0.0.1:${new URL(embedded.url).port}, data in ${embedded.pgdata}${where}`;
+}
 
+function banner(
+  config: AppConfig,
+  stack: Stack,
+  embedded: EmbeddedDatabase | undefined,
+  token?: string,
+): string[] {
   const lines = [
     '',
     `  MovieHub supergraph is up: Apollo Sandbox at http://localhost:${stack.gateway.port}/graphql`,
+    databaseLine(config, embedded),
   ];
-  if (devKeys) {
-    const token = mintToken(devKeys.privateKeyPem, {
-      userId: 'demo-customer',
-      role: 'CUSTOMER',
-      email: 'customer@moviehub.example',
-      expiresIn: 7 * 86_400,
-    });
+  if (token) {
     lines.push(
       '  Demo customer token (header "Authorization: Bearer <token>", valid 7 days):',
       `  ${token}`,
@@ -57,7 +61,99 @@ async function main(): Promise<void> {
     );
   }
   lines.push('  Ctrl-C stops everything.', '');
-  process.stdout.write(lines.join('\n') + '\n');
+  return lines;
 }
 
-main().catch((err: unknown) => exitOnStartupError(createLogger('local', 'info'), err));
+/**
+ * `npm start`: the whole supergraph in one process. With no configuration it brings its own
+ * PostgreSQL (embedded, data under .data/) and uses in-process pub/sub; with DATABASE_URL and
+ * REDIS_URL it uses those. Demo data is seeded idempotently on every start.
+ *
+ * Stopping (Ctrl-C, SIGTERM): in-flight requests drain, the services close their pools, and
+ * only then PostgreSQL stops; a second Ctrl-C stops PostgreSQL at once and exits.
+ */
+async function main(log: Logger): Promise<void> {
+  const base = loadConfig('local');
+  const dataDir = resolve(base.embedded.dataDir);
+  let pg: EmbeddedPostgres | undefined;
+  let stack: Stack | undefined;
+  let settle!: () => void;
+  const startupSettled = new Promise<void>((r) => (settle = r));
+  const signals = stopOnSignals(
+    log,
+    [
+      // A signal during start-up waits for the step under way, then stops what started.
+      async () => {
+        await startupSettled;
+        await stack?.stop();
+      },
+      async () => pg?.stop(),
+    ],
+    { say, force: async () => pg?.stopNow() },
+  );
+
+  try {
+    let embedded: EmbeddedDatabase | undefined;
+    const databases = configuredDatabases(base);
+    if (databases.length === 0) {
+      pg = embeddedPostgres({ dataDir, port: base.embedded.pgPort, log: (m) => log.info(m) });
+      embedded = await pg.start();
+    } else {
+      for (const { url, setting } of databases) await checkPostgresReachable(url, setting);
+    }
+    if (signals.stopping) return;
+    const { clerk, devKeys } = localClerk(base, dataDir);
+    const config = withOverrides(base, { db: embedded ? { url: embedded.url } : {}, clerk });
+
+    stack = await startStack(config);
+    if (signals.stopping) return;
+    const seeded = await seedDemoData({
+      users: stack.subgraphs.users.dataSource,
+      movies: stack.subgraphs.movies.dataSource,
+      cinemas: stack.subgraphs.cinemas.dataSource,
+      bookings: stack.subgraphs.bookings.dataSource,
+    });
+    log.info({ seeded }, 'demo data ready');
+    if (signals.stopping) return;
+
+    const token = devKeys
+      ? mintToken(devKeys.privateKeyPem, {
+          userId: 'demo-customer',
+          role: 'CUSTOMER',
+          email: 'customer@moviehub.example',
+          expiresIn: 7 * 86_400,
+        })
+      : undefined;
+    say(banner(config, stack, embedded, token).join('\n'));
+  } catch (err) {
+    // Stopping meanwhile (Ctrl-C during start-up) explains any failure: nothing to report.
+    if (signals.stopping) return;
+    await stack?.stop().catch(() => {});
+    await pg?.stop().catch(() => {});
+    throw err;
+  } finally {
+    settle();
+  }
+}
+
+const log = createLogger('local', loadConfigLevel());
+installLastResortHandlers(log);
+main(log).catch((err: unknown) => {
+  if (isKnownStartupError(err)) {
+    // One sentence naming the fix, for the person at the terminal; no stack.
+    process.stderr.write(`\n  MovieHub did not start: ${err.message}\n\n`);
+  } else {
+    log.fatal({ err }, `failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  log.flush?.();
+  process.exit(1);
+});
+
+/** The log level before the configuration is validated (a bad LOG_LEVEL is reported there). */
+function loadConfigLevel(): string {
+  try {
+    return loadConfig('local').logLevel;
+  } catch {
+    return 'info';
+  }
+}

@@ -1,9 +1,14 @@
 import { loadConfig } from '../../runtime/config';
-import { exitOnStartupError, stopOnSignals } from '../../runtime/lifecycle';
+import {
+  exitOnStartupError,
+  installLastResortHandlers,
+  stopOnSignals,
+} from '../../runtime/lifecycle';
 import { createLogger } from '../../runtime/logger';
 import { startGateway } from './gateway';
 
 const bootLog = createLogger('gateway', 'info');
+installLastResortHandlers(bootLog);
 (async () => {
   const config = loadConfig('gateway');
   const running = await startGateway(config);

@@ -122,6 +122,30 @@ export interface ShowtimeRow {
   status: 'SCHEDULED';
 }
 
+/**
+ * The seats of a demo booking in a hall: two side by side in the middle row, away from the
+ * front rows that demos and tests pick first. The same two for a hall on every run, so the
+ * seeder can reserve them for bookings made on an earlier day.
+ */
+export function demoBookingSeats(seats: readonly SeatRow[], hallId: string): SeatRow[] {
+  const hall = seats.filter((s) => s.hallId === hallId);
+  const rows = [...new Set(hall.map((s) => s.row))].sort(
+    (a, b) => ROW_LABELS.indexOf(a) - ROW_LABELS.indexOf(b),
+  );
+  const middle = hall
+    .filter((s) => s.row === rows[Math.floor(rows.length / 2)] && !s.blocked)
+    .sort((a, b) => a.column - b.column);
+  const centre = middle[Math.floor(middle.length / 2)].column;
+  let best: [SeatRow, SeatRow] | undefined;
+  for (let i = 1; i < middle.length; i += 1) {
+    const pair: [SeatRow, SeatRow] = [middle[i - 1], middle[i]];
+    if (pair[1].column - pair[0].column !== 1) continue; // an aisle between them
+    const distance = Math.abs(pair[0].column - centre);
+    if (!best || distance < Math.abs(best[0].column - centre)) best = pair;
+  }
+  return best ?? middle.slice(0, 2);
+}
+
 export function buildDemoPlan(now: Date = new Date()) {
   const today = vietnamDate(now);
   const movies = DEMO_MOVIES.map((m) => ({
@@ -203,10 +227,16 @@ export function buildDemoPlan(now: Date = new Date()) {
   }
 
   const users = DEMO_USERS.map((u) => ({ ...u }));
-  // Two confirmed bookings of the demo customer, so `me { bookings }` crosses every subgraph.
+  // Two confirmed, paid bookings of the demo customer, so `me { bookings }` crosses every
+  // subgraph: two seats each, in showtimes two days ahead or more (still to come for a while).
+  // The seeder also reserves their seats, so the seat map shows them BOOKED (see seed.ts).
+  const upcoming = showtimes.filter((s) => s.startsAt.getTime() >= now.getTime() + 2 * DAY_MS);
   const bookings = [0, 1].map((i) => {
-    const showtime = showtimes[i * 97];
-    const amount = (showtime.priceTable.STANDARD ?? showtime.priceTable.PREMIUM ?? 0) * 2;
+    const showtime = upcoming[i * 97];
+    const amount = demoBookingSeats(seats, showtime.hallId).reduce(
+      (sum, seat) => sum + showtime.priceTable[seat.type]!,
+      0,
+    );
     return {
       // Stable: re-seeding on a later day must not add more demo bookings.
       id: stableUuid('booking', `demo-customer:${i}`),

@@ -5,7 +5,8 @@ import { Showtime } from '../../subgraphs/cinemas/src/showtime/showtime.entity';
 import { Movie } from '../../subgraphs/movies/src/movie/movie.entity';
 import { User } from '../../subgraphs/users/src/user/user.entity';
 import type { SubgraphName } from '../../runtime/config';
-import { buildDemoPlan } from './demo-plan';
+import { stableUuid } from '../../runtime/ids';
+import { buildDemoPlan, demoBookingSeats, type DemoPlan } from './demo-plan';
 import { movieEvent } from '../../subgraphs/movies/src/movie/movie.service';
 import { appendShowtimeEvents } from '../../subgraphs/cinemas/src/showtime/showtime-admin.service';
 import { MOVIES_STREAM } from '../../runtime/contracts/movie-events';
@@ -115,6 +116,52 @@ async function announceUnpublished(sources: Record<SubgraphName, DataSource>): P
 }
 
 /**
+ * Reserves the demo bookings' seats in the cinemas database, as a confirmed booking's seats
+ * are: the seat map shows them BOOKED and nobody can hold them. Works from the bookings as
+ * stored (made on the day of the first seeding), not as today's plan would make them.
+ * Idempotent: a reservation's id derives from its booking and seat.
+ */
+async function reserveDemoSeats(
+  sources: Record<SubgraphName, DataSource>,
+  plan: DemoPlan,
+): Promise<number> {
+  const stored: { id: string; showtime_id: string }[] = await sources.bookings.query(
+    `SELECT id, showtime_id FROM bookings WHERE id = ANY($1) AND status = 'CONFIRMED'`,
+    [plan.bookings.map((b) => b.id)],
+  );
+  if (stored.length === 0) return 0;
+  const showtimes: { id: string; hall_id: string }[] = await sources.cinemas.query(
+    'SELECT id, hall_id FROM showtimes WHERE id = ANY($1)',
+    [stored.map((b) => b.showtime_id)],
+  );
+  const hallOf = new Map(showtimes.map((s) => [s.id, s.hall_id]));
+  const rows = stored.flatMap((booking) => {
+    const hallId = hallOf.get(booking.showtime_id);
+    if (!hallId) return [];
+    return demoBookingSeats(plan.seats, hallId).map((seat) => ({
+      id: stableUuid('seat-reservation', `${booking.id}:${seat.id}`),
+      showtimeId: booking.showtime_id,
+      seatId: seat.id,
+      bookingId: booking.id,
+    }));
+  });
+  if (rows.length === 0) return 0;
+  // ON CONFLICT without a target also yields to the one-active-reservation index.
+  const inserted: unknown[] = await sources.cinemas.query(
+    `INSERT INTO seat_reservations (id, showtime_id, seat_id, booking_id)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[])
+     ON CONFLICT DO NOTHING RETURNING id`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.showtimeId),
+      rows.map((r) => r.seatId),
+      rows.map((r) => r.bookingId),
+    ],
+  );
+  return inserted.length;
+}
+
+/**
  * Loads the demo data into the four databases. Idempotent: a second run adds only what is
  * missing (new days of showtimes), so it is safe on every start.
  */
@@ -136,6 +183,7 @@ export async function seedDemoData(
     seats: await insertMissing(sources.cinemas, Seat, plan.seats as Seat[]),
     showtimes: await insertShowtimes(sources.cinemas, plan),
     bookings: await insertMissing(sources.bookings, Booking, plan.bookings as Booking[]),
+    reservedSeats: await reserveDemoSeats(sources, plan),
     announced: await announceUnpublished(sources),
   };
 }
