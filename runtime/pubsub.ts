@@ -1,5 +1,6 @@
+import { RedisPubSub as RedisPubSubEngine } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
-import { closeRedis, createRedis, isRedisUnavailable } from './redis';
+import { createRedis, isRedisUnavailable } from './redis';
 
 /**
  * The transport could not subscribe or publish (Redis down), or lost its connection while
@@ -141,28 +142,40 @@ class LocalPubSub implements ClosablePubSub {
   }
 }
 
-/** A Redis channel this process listens to: its listeners and its SUBSCRIBE's reply. */
-interface Channel {
-  readonly listeners: Set<Listener>;
-  readonly subscribed: Promise<unknown>;
+/** A listener of the Redis transport and, once its subscription is in place, the engine's id. */
+interface Subscription {
+  readonly listener: Listener;
+  id: number | undefined;
 }
 
+/** What the engine hands a subscriber for a message that is not JSON (never published here). */
+const NOT_JSON = Symbol('not JSON');
+
 /**
- * Redis pub/sub over two connections (a subscribing connection cannot publish). One Redis
- * subscription per channel however many listeners it has; the message is parsed once and
- * the same object handed to each.
+ * Redis pub/sub through graphql-redis-subscriptions' `RedisPubSub` (the engine), over two
+ * connections of our own (a subscribing connection cannot publish). The engine keeps one
+ * Redis subscription per channel however many listeners it has, and parses each message
+ * once: every listener gets the same object.
  *
  * Redis down is an answer, never a crash or a hang: a SUBSCRIBE or PUBLISH that fails
- * rejects with `PubSubUnavailableError` (the connection fails fast, see `createRedis`), and
+ * rejects with `PubSubUnavailableError` (the connections fail fast, see `createRedis`), and
  * when the subscribing connection drops, every listener fails, because whatever was
  * published meanwhile is lost to it. Redis does not queue messages for a subscriber that
  * comes back, so the connection does not resubscribe by itself (`autoResubscribe: false`):
  * listeners subscribe again when their clients do.
+ *
+ * The engine has defects around failures, each guarded here where it is met: it leaves an
+ * unhandled rejection behind a failed SUBSCRIBE and fires UNSUBSCRIBE without a handler,
+ * it keeps the record of a subscription that failed, and it believes its subscriptions
+ * outlive the connection that made them.
  */
 class RedisPubSub implements ClosablePubSub {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
-  private readonly channels = new Map<string, Channel>();
+  private readonly engine: RedisPubSubEngine;
+  private readonly subscriptions = new Set<Subscription>();
+  /** Whether the subscribing connection was ever ready (see `subscriberReady`). */
+  private connected = false;
   private closed = false;
 
   constructor(
@@ -171,15 +184,28 @@ class RedisPubSub implements ClosablePubSub {
   ) {
     this.publisher = createRedis(redisUrl);
     this.subscriber = createRedis(redisUrl, { autoResubscribe: false });
-    this.subscriber.on('message', (channel: string, message: string) =>
-      this.deliver(channel, message),
-    );
+    catchUnsubscribeFailures(this.subscriber);
+    this.engine = new RedisPubSubEngine({
+      publisher: this.publisher,
+      subscriber: this.subscriber,
+      // Stated rather than left to the engine's defaults: a Buffer payload would otherwise
+      // be published raw, and a message that is not JSON handed on as a string.
+      serializer: (payload) => JSON.stringify(payload),
+      deserializer: (message) => {
+        try {
+          return JSON.parse(message.toString());
+        } catch {
+          return NOT_JSON;
+        }
+      },
+    });
+    this.subscriber.once('ready', () => (this.connected = true));
     this.subscriber.on('close', () => this.connectionLost());
   }
 
   async publish(routingKey: string, payload: unknown): Promise<void> {
     try {
-      await this.publisher.publish(this.prefix + routingKey, JSON.stringify(payload));
+      await this.engine.publish(this.prefix + routingKey, payload);
     } catch (err) {
       throw unavailable(err, 'publish');
     }
@@ -187,37 +213,36 @@ class RedisPubSub implements ClosablePubSub {
 
   async listen(routingKey: string): Promise<AsyncIterableIterator<unknown>> {
     if (this.closed) throw new PubSubUnavailableError('The pub/sub transport is closed');
-    const name = this.prefix + routingKey;
-    let channel = this.channels.get(name);
-    if (!channel) {
-      const created: Channel = {
-        listeners: new Set(),
-        subscribed: this.subscriber.subscribe(name),
-      };
-      created.subscribed.then(
-        () => {
-          // Every listener left (or the connection dropped) before Redis confirmed: the
-          // subscription it made is nobody's.
-          if (this.channels.get(name) !== created) this.unsubscribe(name);
-        },
-        () => {
-          if (this.channels.get(name) === created) this.channels.delete(name);
-        },
-      );
-      this.channels.set(name, created);
-      channel = created;
+    // Redis down: fail fast, before the engine is involved. The engine's failure paths are
+    // the defective ones (see `subscribe`), so they are kept for a connection that drops
+    // while its SUBSCRIBE is in flight.
+    if (!(await this.subscriberReady())) {
+      throw new PubSubUnavailableError('Could not subscribe: Redis is unavailable');
     }
-    const owner = channel;
-    const listener = new Listener((l) => this.leave(name, owner, l));
-    owner.listeners.add(listener);
+    if (this.closed) throw new PubSubUnavailableError('The pub/sub transport is closed');
+    const subscription: Subscription = {
+      listener: new Listener(() => this.left(subscription)),
+      id: undefined,
+    };
+    this.subscriptions.add(subscription);
+    const { listener } = subscription;
     try {
-      await owner.subscribed;
+      subscription.id = await this.subscribe(this.prefix + routingKey, (payload) => {
+        if (payload !== NOT_JSON) listener.push(payload);
+      });
     } catch (err) {
-      owner.listeners.delete(listener);
+      this.subscriptions.delete(subscription);
       throw unavailable(err, 'subscribe');
     }
     if (!listener.open) {
-      throw new PubSubUnavailableError('The pub/sub connection was lost while subscribing');
+      // The connection dropped (or the transport closed) while Redis confirmed: the
+      // subscription it made is nobody's.
+      this.drop(subscription.id);
+      throw new PubSubUnavailableError(
+        this.closed
+          ? 'The pub/sub transport is closed'
+          : 'The pub/sub connection was lost while subscribing',
+      );
     }
     return listener;
   }
@@ -225,46 +250,139 @@ class RedisPubSub implements ClosablePubSub {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const all = [...this.channels.values()].flatMap((channel) => [...channel.listeners]);
-    this.channels.clear();
+    const all = [...this.subscriptions].map((subscription) => subscription.listener);
+    this.subscriptions.clear();
     await Promise.all(all.map((listener) => listener.return()));
-    await Promise.all([closeRedis(this.publisher), closeRedis(this.subscriber)]);
-  }
-
-  private deliver(name: string, message: string): void {
-    const channel = this.channels.get(name);
-    if (!channel || channel.listeners.size === 0) return;
-    let payload: unknown;
     try {
-      payload = JSON.parse(message);
+      await this.engine.close(); // QUIT on both connections
     } catch {
-      return; // not ours: everything published here is JSON
+      // Redis is unreachable, so QUIT cannot be sent: the connections are dropped instead.
+      for (const redis of [this.publisher, this.subscriber]) {
+        if (redis.status !== 'end') redis.disconnect();
+      }
     }
-    for (const listener of channel.listeners) listener.push(payload);
   }
 
-  private leave(name: string, channel: Channel, listener: Listener): void {
-    channel.listeners.delete(listener);
-    if (channel.listeners.size > 0 || this.channels.get(name) !== channel) return;
-    this.channels.delete(name);
-    this.unsubscribe(name);
+  /**
+   * Whether a SUBSCRIBE can be sent now. Before the connection's first success, the answer
+   * waits for its first attempt, as the connection's own commands do then (start-up order
+   * does not matter, see `createRedis`); after that, a connection that is not ready is
+   * Redis down, answered at once.
+   */
+  private async subscriberReady(): Promise<boolean> {
+    const redis = this.subscriber;
+    const starting = redis.status === 'connecting' || redis.status === 'connect';
+    if (!this.connected && starting) {
+      await new Promise<void>((resolve) => {
+        const settled = () => {
+          redis.off('ready', settled);
+          redis.off('close', settled);
+          resolve();
+        };
+        redis.on('ready', settled);
+        redis.on('close', settled);
+      });
+    }
+    return redis.status === 'ready';
   }
 
-  /** Best effort: while the connection is down there is no subscription left to end. */
-  private unsubscribe(name: string): void {
-    if (this.closed || this.channels.has(name)) return;
-    this.subscriber.unsubscribe(name).catch(() => {});
+  /**
+   * The engine's `subscribe`, without its defects (graphql-redis-subscriptions 2.7.0):
+   * - when Redis fails the first SUBSCRIBE of a channel, the engine also rejects a promise
+   *   of its own that only later subscribers of the channel would listen to, so alone it
+   *   would be an unhandled rejection (which ends the process): it is caught here, right
+   *   after the call, while it is still the channel's;
+   * - the failed subscription stays in the engine's records: it is removed here.
+   */
+  private async subscribe(channel: string, onMessage: (payload: unknown) => void): Promise<number> {
+    const engine = engineInternals(this.engine);
+    const id = engine.currentSubscriptionId; // the id this call is given
+    const subscribed = this.engine.subscribe(channel, onMessage);
+    const pending = engine.subsPendingRefsMap.get(channel)?.pending;
+    if (pending) Promise.resolve(pending).catch(() => {});
+    try {
+      return await subscribed;
+    } catch (err) {
+      delete engine.subscriptionMap[id];
+      // The engine also leaves the channel's empty set of subscribers; unless another
+      // SUBSCRIBE of the channel has started (and will fill that same set), it goes too.
+      if (engine.subsRefsMap.get(channel)?.size === 0 && !engine.subsPendingRefsMap.has(channel)) {
+        engine.subsRefsMap.delete(channel);
+      }
+      throw err;
+    }
   }
 
+  /** A listener ended (returned or failed): its share of the Redis subscription goes. */
+  private left(subscription: Subscription): void {
+    this.subscriptions.delete(subscription);
+    // Not yet subscribed: `listen` drops it once Redis answers. Closing: QUIT ends it all.
+    if (subscription.id !== undefined && !this.closed) this.drop(subscription.id);
+  }
+
+  /** The engine unsubscribes Redis from the channel when its last subscriber goes. */
+  private drop(id: number): void {
+    try {
+      this.engine.unsubscribe(id);
+    } catch {
+      // Not (or no longer) the engine's: nothing to end.
+    }
+  }
+
+  /**
+   * The subscribing connection dropped: the server ended every subscription it had, and
+   * whatever was published meanwhile is lost to its listeners. Each listener fails, and its
+   * subscription is dropped from the engine, which would otherwise count it as live and
+   * answer the next `listen` of that channel without subscribing Redis again.
+   */
   private connectionLost(): void {
-    if (this.closed || this.channels.size === 0) return;
-    const channels = [...this.channels.values()];
-    this.channels.clear();
+    if (this.closed || this.subscriptions.size === 0) return;
     const error = new PubSubUnavailableError('The pub/sub connection to Redis was lost');
-    for (const channel of channels) {
-      for (const listener of [...channel.listeners]) listener.fail(error);
-    }
+    for (const subscription of [...this.subscriptions]) subscription.listener.fail(error);
   }
+}
+
+/**
+ * graphql-redis-subscriptions 2.7.0's `unsubscribe(subId)` sends UNSUBSCRIBE and PUNSUBSCRIBE
+ * without a handler for their replies: sent while Redis is down (as when a listener leaves
+ * because the connection dropped), each would be an unhandled rejection. The connection is
+ * ours, so its own methods get one; a connection that is down has no subscription to end.
+ */
+function catchUnsubscribeFailures(redis: Redis): void {
+  for (const command of ['unsubscribe', 'punsubscribe'] as const) {
+    const send = redis[command].bind(redis) as (...args: unknown[]) => Promise<unknown>;
+    const guarded = (...args: unknown[]): Promise<unknown> => {
+      const reply = send(...args);
+      reply.catch(() => {});
+      return reply;
+    };
+    Object.assign(redis, { [command]: guarded });
+  }
+}
+
+/**
+ * The private state of graphql-redis-subscriptions' `RedisPubSub` that guarding its defects
+ * needs, as of version 2.7.0 (`dist/redis-pubsub.js`). `pubsub.test.ts` fails if its shape
+ * changes; check this against the new source before upgrading.
+ */
+export interface EngineInternals {
+  /** The id the next `subscribe` call will get. */
+  currentSubscriptionId: number;
+  /** Every subscription by id: its channel and handler (kept even when it failed). */
+  subscriptionMap: Record<number, [channel: string, onMessage: (message: unknown) => void]>;
+  /** The confirmed subscriptions of each channel (Redis is subscribed while non-empty). */
+  subsRefsMap: Map<string, Set<number>>;
+  /** A channel whose SUBSCRIBE is in flight: who waits for it, and its (thenable) reply. */
+  subsPendingRefsMap: Map<string, { refs: number[]; pending: PromiseLike<unknown> }>;
+}
+
+/**
+ * The engine's private state, typed (see `EngineInternals`). Exported for its test only.
+ *
+ * @internal
+ */
+export function engineInternals(engine: RedisPubSubEngine): EngineInternals {
+  return engine as unknown as EngineInternals;
 }
 
 function unavailable(err: unknown, what: string): Error {
