@@ -27,6 +27,8 @@ export const ERROR_CODES = {
     'Over the token, depth, field, alias or cost limit (the limit is in the message).',
   RESPONSE_TOO_LARGE: 'The result would exceed the response size cap; ask for less (paginate).',
   TOO_MANY_SUBSCRIPTIONS: 'Over the subscriptions per socket or sockets per client address.',
+  SUBSCRIPTION_BUFFER_OVERFLOW:
+    'The client read its subscription events too slowly; the subscription ended: resubscribe and refetch.',
   PAYLOAD_TOO_LARGE: 'The request body is over the size limit (the limit is in the message).',
   SERVICE_UNAVAILABLE:
     'A subgraph or Redis could not be reached (`extensions.serviceName`); retry.',

@@ -1,13 +1,28 @@
 import type { ApolloServer } from '@apollo/server';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import { GraphQLError, print, type ExecutionResult } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import type { IncomingMessage, Server } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import {
+  getOperationAST,
+  GraphQLError,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+} from 'graphql';
+import { CloseCode, type FormattedExecutionResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppConfig, SubgraphName } from '../../runtime/config';
+import { formatError } from '../../runtime/errors';
 import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER, type Logger } from '../../runtime/logger';
+import {
+  checkOperationLimits,
+  checkTextArguments,
+  describeBytes,
+  parseWithLimits,
+} from '../../runtime/query-limits';
 import type { Authentication, Authenticator } from './authenticate';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 import { FederatedSubscriptions } from './subscriptions/federated-subscriptions';
@@ -16,11 +31,125 @@ import { FederatedSubscriptions } from './subscriptions/federated-subscriptions'
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
 
 /**
+ * Upstream (gateway → subgraph) keep-alive: a ping every 10 s, and a connection whose ping is
+ * not answered within another 10 s is dead. Then up to 3 reconnections with graphql-ws's
+ * backoff (about 1–4 s, 2–5 s, 4–7 s) before the subscribers are ended.
+ */
+const UPSTREAM_KEEP_ALIVE_MS = 10_000;
+const UPSTREAM_RETRY_ATTEMPTS = 3;
+
+/** setTimeout's longest delay (about 24.8 days); longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const TOKEN_EXPIRED = 'Forbidden: the session token has expired; reconnect with a fresh one';
+
+/** What the gateway keeps per socket, beside graphql-ws's own `socket` and `request`. */
+type SocketState = {
+  auth: Authentication;
+  /** Ids of the subscriptions running on this socket (queries and mutations not counted). */
+  subscriptions: Set<string>;
+};
+
+/**
+ * A proxy in front of the gateway (load balancer, ingress) connects from one of these: only
+ * from them is `X-Forwarded-For` believed. From anywhere else the header is the client's own
+ * claim, and believing it would let one client pose as any number of addresses.
+ */
+const PROXY_NETWORKS = (() => {
+  const list = new BlockList();
+  list.addSubnet('127.0.0.0', 8, 'ipv4');
+  list.addSubnet('10.0.0.0', 8, 'ipv4');
+  list.addSubnet('172.16.0.0', 12, 'ipv4');
+  list.addSubnet('192.168.0.0', 16, 'ipv4');
+  list.addSubnet('169.254.0.0', 16, 'ipv4');
+  list.addAddress('::1', 'ipv6');
+  list.addSubnet('fc00::', 7, 'ipv6');
+  list.addSubnet('fe80::', 10, 'ipv6');
+  return list;
+})();
+
+const normaliseAddress = (address: string): string => {
+  const trimmed = address.trim();
+  return trimmed.startsWith('::ffff:') && isIP(trimmed.slice(7)) === 4 ? trimmed.slice(7) : trimmed;
+};
+
+const isProxyAddress = (address: string): boolean => {
+  const version = isIP(address);
+  return version !== 0 && PROXY_NETWORKS.check(address, version === 4 ? 'ipv4' : 'ipv6');
+};
+
+/**
+ * The client address a socket counts against: the peer's address, or, while that is a proxy
+ * of our own networks, the address that proxy appended to `X-Forwarded-For` (read from the
+ * right, as proxies append). Entries a client writes itself sit to the left of what our
+ * proxies add, so forging the header moves nothing.
+ */
+function clientAddress(request: IncomingMessage): string {
+  let address = normaliseAddress(request.socket.remoteAddress ?? '');
+  const header = request.headers['x-forwarded-for'];
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map(normaliseAddress)
+    .filter(Boolean);
+  while (isProxyAddress(address) && hops.length > 0) {
+    const hop = hops.pop()!;
+    if (isIP(hop) === 0) break;
+    address = hop;
+  }
+  return address;
+}
+
+/**
+ * The `authorization` a `connection_init` payload carries (`undefined`: anonymous), or `null`
+ * when the payload is not what clients are told to send: any other field, or an
+ * `authorization` that is not a string. Those are refused like a bad token rather than read
+ * as anonymous, so a client that misspells the field learns at once.
+ */
+function authorizationOf(
+  params: Readonly<Record<string, unknown>> | undefined,
+): string | undefined | null {
+  if (params === undefined) return undefined;
+  if (Array.isArray(params)) return null;
+  if (Object.keys(params).some((key) => key !== 'authorization')) return null;
+  if (!Object.hasOwn(params, 'authorization')) return undefined;
+  return typeof params.authorization === 'string' ? params.authorization : null;
+}
+
+const coded = (message: string, code: string) =>
+  new GraphQLError(message, { extensions: { code } });
+
+/**
+ * An error as it leaves over the socket: plain, without `extensions.http` (the status an
+ * HTTP response would have had; Apollo drops it there too), then the same `formatError` as
+ * HTTP responses (masked in production).
+ */
+function formatSocketError(
+  error: GraphQLError | GraphQLFormattedError,
+  isProduction: boolean,
+): GraphQLFormattedError {
+  const formatted = error instanceof GraphQLError ? error.toJSON() : error;
+  if (formatted.extensions && 'http' in formatted.extensions) {
+    const { http: _http, ...extensions } = formatted.extensions;
+    return formatError({ ...formatted, extensions }, isProduction);
+  }
+  return formatError(formatted, isProduction);
+}
+
+/**
  * graphql-transport-ws on the gateway's `/graphql`, beside HTTP: subscriptions are planned by
  * the gateway's query planner and executed by {@link FederatedSubscriptions} (root field from
  * its subgraph, other subgraphs' fields per event); queries and mutations sent over the socket
- * go through Apollo Server as over HTTP. The Clerk token is checked at `connection_init`
- * (`payload.authorization`): none is anonymous, a bad one closes the socket with 4401.
+ * go through Apollo Server as over HTTP.
+ *
+ * Every operation is parsed with the token limit, validated and checked against the same
+ * limits as HTTP (`runtime/query-limits.ts`) before anything runs, and every error and result
+ * the socket sends goes through the same `formatError` (masked in production). Per socket: at
+ * most `limits.maxSubscriptionsPerSocket` subscriptions (`TOO_MANY_SUBSCRIPTIONS`, the socket
+ * stays open); per client address: at most `limits.maxSocketsPerAddress` sockets (the upgrade
+ * is answered HTTP 429). The Clerk token is checked at `connection_init`
+ * (`payload.authorization`, nothing else): none is anonymous; a bad one, or a payload with
+ * another field, closes the socket with 4401; the socket closes with 4403 when the token
+ * expires (plus `limits.tokenExpiryGraceSeconds`), ending its subscriptions.
  */
 export function serveWebSockets(options: {
   httpServer: Server;
@@ -31,6 +160,7 @@ export function serveWebSockets(options: {
   log: Logger;
 }): { dispose(): Promise<void>; subscriptions: FederatedSubscriptions<GatewayContext> } {
   const { config, log } = options;
+  const { limits, isProduction } = config;
   const subscriptions = new FederatedSubscriptions<GatewayContext>({
     supergraphSdl: options.supergraphSdl,
     serviceMap: Object.fromEntries(
@@ -50,48 +180,210 @@ export function serveWebSockets(options: {
     // Fields of other subgraphs depend on who asks, nothing else: subscribers who are the same
     // user (or all anonymous ones) get one result per event, fetched once.
     resultShareKey: (ctx) => ctx.identity.userId ?? '',
+    keepAlive: UPSTREAM_KEEP_ALIVE_MS,
+    retryAttempts: UPSTREAM_RETRY_ATTEMPTS,
     logger: log,
   });
+  const schema = subscriptions.schema;
 
+  // Sockets per client address. verifyClient answers synchronously, and ws then completes
+  // the upgrade and emits 'connection' in the same tick, so the count cannot be overtaken.
+  const socketsByAddress = new Map<string, number>();
+  const addresses = new WeakMap<IncomingMessage, string>();
   const wss = new WebSocketServer({
     server: options.httpServer,
     path: '/graphql',
     // As HTTP bodies: no message a client needs is larger.
     maxPayload: 1024 * 1024,
+    verifyClient: ({ req }, done) => {
+      const max = limits.maxSocketsPerAddress;
+      if (max === 0) return done(true);
+      const address = clientAddress(req);
+      addresses.set(req, address);
+      if ((socketsByAddress.get(address) ?? 0) < max) return done(true);
+      log.debug({ address }, 'WebSocket refused: too many sockets from one address');
+      // Refused before the upgrade: nothing is allocated for it, and the status says why.
+      const body = JSON.stringify({
+        errors: [
+          {
+            message: `Too many WebSocket connections from this address (at most ${max}: WS_MAX_SOCKETS_PER_ADDRESS)`,
+            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+          },
+        ],
+      });
+      done(false, 429, body, { 'Content-Type': 'application/json' });
+    },
   });
-  const server = useServer<Record<string, unknown>, { auth?: Authentication }>(
+  wss.on('connection', (socket, request) => {
+    const address = addresses.get(request);
+    if (address === undefined) return;
+    socketsByAddress.set(address, (socketsByAddress.get(address) ?? 0) + 1);
+    socket.once('close', () => {
+      const left = (socketsByAddress.get(address) ?? 1) - 1;
+      if (left > 0) socketsByAddress.set(address, left);
+      else socketsByAddress.delete(address);
+    });
+  });
+
+  /** Closes the socket with 4403 at `at` (epoch ms), unless it closed before. */
+  const closeAt = (socket: WebSocket, at: number) => {
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      const delay = at - Date.now();
+      timer =
+        delay > MAX_TIMER_MS
+          ? setTimeout(arm, MAX_TIMER_MS)
+          : setTimeout(() => socket.close(CloseCode.Forbidden, TOKEN_EXPIRED), Math.max(0, delay));
+      // The socket keeps the process alive while it is open, not this timer.
+      timer.unref();
+    };
+    arm();
+    socket.once('close', () => clearTimeout(timer));
+  };
+
+  /** What a result looks like on the wire: errors formatted, the size capped. */
+  const eventSizes = new WeakMap<object, number>();
+  const formatResult = (result: ExecutionResult): FormattedExecutionResult => {
+    const errors = result.errors?.map((e) =>
+      formatSocketError(e as GraphQLError | GraphQLFormattedError, isProduction),
+    );
+    const formatted: FormattedExecutionResult = {
+      ...('data' in result ? { data: result.data } : {}),
+      ...(errors ? { errors } : {}),
+    };
+    if (limits.maxResponseBytes > 0) {
+      // A result shared by many subscribers (one per event) is measured once.
+      const shared = !errors && result.data ? result.data : null;
+      let size = shared ? eventSizes.get(shared) : undefined;
+      if (size === undefined) {
+        size = Buffer.byteLength(JSON.stringify(formatted));
+        if (shared) eventSizes.set(shared, size);
+      }
+      if (size > limits.maxResponseBytes) {
+        return {
+          errors: [
+            formatSocketError(
+              coded(
+                `The result would be over the ${describeBytes(limits.maxResponseBytes)} limit ` +
+                  '(RESPONSE_MAX_BYTES): ask for less (smaller pages, fewer fields)',
+                'RESPONSE_TOO_LARGE',
+              ),
+              isProduction,
+            ),
+          ],
+        };
+      }
+    }
+    return formatted;
+  };
+
+  const server = useServer<Record<string, unknown>, SocketState>(
     {
-      schema: subscriptions.schema,
+      schema,
+      // Close reasons of internal failures say nothing in production.
+      isProd: isProduction,
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
+        const { socket } = ctx.extra;
+        const authorization = authorizationOf(ctx.connectionParams);
+        let auth: Authentication;
         try {
-          ctx.extra.auth = await options.authenticate(
-            typeof authorization === 'string' ? authorization : undefined,
-          );
-          return true;
+          if (authorization === null) throw new Error('malformed connection_init payload');
+          auth = await options.authenticate(authorization);
         } catch {
-          (ctx.extra as unknown as { socket: WebSocket }).socket.close(
-            CloseCode.Unauthorized,
-            'Unauthorized',
-          );
+          socket.close(CloseCode.Unauthorized, 'Unauthorized');
           return false;
         }
+        const expiresAt =
+          auth.expiresAt == null ? null : (auth.expiresAt + limits.tokenExpiryGraceSeconds) * 1000;
+        if (expiresAt !== null && expiresAt <= Date.now()) {
+          socket.close(CloseCode.Forbidden, TOKEN_EXPIRED);
+          return false;
+        }
+        ctx.extra.auth = auth;
+        ctx.extra.subscriptions = new Set();
+        if (expiresAt !== null) closeAt(socket, expiresAt);
+        return true;
       },
-      // Clerk session tokens are short-lived: a socket keeps its subscriptions, but anything it
-      // starts after its token expired (a new subscription, a query, a mutation) is refused,
-      // so a demoted or signed-out user cannot act on an old socket. Clients reconnect with a
-      // fresh token.
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, id, payload) => {
+        // Within the grace period the socket stays, but nothing new starts on it: a demoted
+        // or signed-out user cannot act on an old socket.
         const expiresAt = ctx.extra.auth?.expiresAt;
         if (expiresAt != null && expiresAt * 1000 <= Date.now()) {
           return [
-            new GraphQLError('The session token has expired; reconnect with a fresh one', {
-              extensions: { code: 'UNAUTHENTICATED' },
-            }),
+            coded('The session token has expired; reconnect with a fresh one', 'UNAUTHENTICATED'),
           ];
         }
-        return undefined;
+        // As HTTP: parse within the token limit, validate, then the shape and cost limits,
+        // all before anything is planned or sent to a subgraph.
+        let document: DocumentNode;
+        try {
+          document = parseWithLimits(payload.query, limits.maxTokens);
+        } catch (error) {
+          return [
+            error instanceof GraphQLError
+              ? error
+              : coded('The operation could not be parsed', 'GRAPHQL_PARSE_FAILED'),
+          ];
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) {
+          return invalid.map(
+            (error) =>
+              new GraphQLError(error.message, {
+                nodes: error.nodes,
+                extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+              }),
+          );
+        }
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) {
+          return [
+            coded(
+              payload.operationName
+                ? `Unknown operation named "${payload.operationName}"`
+                : 'Must provide operation name if query contains multiple operations',
+              'OPERATION_RESOLUTION_FAILURE',
+            ),
+          ];
+        }
+        const refused =
+          checkOperationLimits(
+            schema,
+            document,
+            payload.operationName,
+            payload.variables,
+            limits,
+          ) ?? checkTextArguments(document, payload.operationName, payload.variables);
+        if (refused) return [refused];
+        if (operation.operation === 'subscription') {
+          const running = ctx.extra.subscriptions!;
+          // graphql-ws forgets a completed id at once, onComplete runs a few ticks later: a
+          // client that completes one and subscribes anew in one breath is within the cap.
+          for (const active of running) if (!(active in ctx.subscriptions)) running.delete(active);
+          if (running.size >= limits.maxSubscriptionsPerSocket) {
+            return [
+              coded(
+                `At most ${limits.maxSubscriptionsPerSocket} subscriptions per connection (WS_MAX_SUBSCRIPTIONS_PER_SOCKET); complete one first`,
+                'TOO_MANY_SUBSCRIPTIONS',
+              ),
+            ];
+          }
+          // Counted from here; onComplete runs for every operation that got this far.
+          running.add(id);
+        }
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+        };
       },
+      onComplete: (ctx, id) => {
+        ctx.extra.subscriptions?.delete(id);
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((error) => formatSocketError(error, isProduction)),
       context: (ctx): GatewayContext => ({
         requestId: randomUUID(),
         identity: ctx.extra.auth!.identity,
@@ -109,15 +401,19 @@ export function serveWebSockets(options: {
       execute: async (args) => {
         const response = await options.apollo.executeOperation(
           {
-            query: print(args.document),
+            query: args.document,
             variables: (args.variableValues ?? {}) as Record<string, unknown>,
             operationName: args.operationName ?? undefined,
           },
           { contextValue: args.contextValue as GatewayContext },
         );
         if (response.body.kind !== 'single') {
-          return { errors: [new GraphQLError('Incremental delivery is not supported here')] };
+          return {
+            errors: [coded('Incremental delivery is not supported here', 'BAD_REQUEST')],
+          };
         }
+        // Apollo's result: errors already formatted (plain objects); onNext formats them
+        // again, which changes nothing.
         return response.body.singleResult as ExecutionResult;
       },
     },

@@ -258,6 +258,45 @@ describe('the live seat map through the gateway', () => {
     }
   });
 
+  it('serves subscribers who alias differently from one upstream, each in its own shape', async () => {
+    const { showtime, free } = upcomingShowtime(10);
+    const title = plan.movies.find((m) => m.id === showtime.movieId)!.title;
+    const aliased = subscribe(
+      t.gatewayUrl,
+      `subscription Mine($id: ID!) {
+        changes: seatUpdates(showtimeId: $id) {
+          v: version
+          seats { id: seatId state: status }
+          film: showtime { movie { name: title } }
+        }
+      }`,
+      { id: showtime.id },
+    );
+    subs.push(aliased);
+    const plain = open(showtime.id);
+    await Promise.all([aliased.connected, plain.connected]);
+    await waitFor(
+      async () => ((await t.redisSubscribers(showtime.id)) >= 1 ? true : undefined),
+      'upstream subscriptions',
+    );
+    const base = (await seatMap(showtime.id)).data!.showtime.seatMap.version;
+    expect((await hold(showtime.id, [free[0].id], 'user_alias')).errors).toBeUndefined();
+
+    expect((await aliased.next()).data).toEqual({
+      changes: {
+        v: base + 1,
+        seats: [{ id: free[0].id, state: 'HELD' }],
+        film: { movie: { name: title } },
+      },
+    });
+    expect((await plain.next()).data!.seatUpdates).toEqual({
+      showtimeId: showtime.id,
+      version: base + 1,
+      seats: [{ seatId: free[0].id, status: 'HELD', heldByMe: false }],
+      showtime: { id: showtime.id, movie: { title } },
+    });
+  });
+
   it('releases every upstream and Redis subscription when clients leave', async () => {
     const { showtime } = upcomingShowtime(7);
     const clients = Array.from({ length: 5 }, (_, i) =>

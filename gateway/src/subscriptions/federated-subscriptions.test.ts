@@ -10,7 +10,7 @@ import { parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import gql from 'graphql-tag';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import {
   FederatedSubscriptions,
@@ -146,6 +146,7 @@ const subgraphA = {
       "Who the subgraph thinks is subscribed: from the upstream connection's headers."
       seenBy: String
       note: String
+      label(prefix: String!): String
     }
 
     type Item @key(fields: "id", resolvable: false) {
@@ -167,6 +168,7 @@ const subgraphA = {
         if (tick.fail) throw new Error('note is broken for this tick');
         return `tick ${tick.n}`;
       },
+      label: (tick: TickPayload, { prefix }: { prefix: string }) => `${prefix} ${tick.n}`,
     },
   },
 };
@@ -274,6 +276,65 @@ function singleResult(
   return result;
 }
 
+/**
+ * A TCP proxy between the gateway and a subgraph, to break the path the ways networks do:
+ * `silence()` (connections stay open, nothing passes: a dead peer nobody is told about) and
+ * `cut()` (connections reset, nothing listens any more).
+ */
+class TcpProxy {
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket; silent: boolean }>();
+  private readonly server = createTcpServer((client) => {
+    const upstream = connect(this.targetPort, '127.0.0.1');
+    const pair = { client, upstream, silent: false };
+    this.pairs.add(pair);
+    client.on('data', (chunk) => void (pair.silent || upstream.write(chunk)));
+    upstream.on('data', (chunk) => void (pair.silent || client.write(chunk)));
+    const close = () => {
+      if (pair.silent) return;
+      this.pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', close).on('error', close);
+    upstream.on('close', close).on('error', close);
+  });
+
+  private constructor(private readonly targetPort: number) {}
+
+  static async start(targetUrl: string): Promise<TcpProxy> {
+    const proxy = new TcpProxy(Number(new URL(targetUrl).port));
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}/graphql`;
+  }
+
+  /** Open connections go silent; new ones pass (the route changed, the old one died). */
+  silence(): void {
+    for (const pair of this.pairs) pair.silent = true;
+  }
+
+  /** Resets every connection and stops listening: reconnecting is refused. */
+  async cut(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const pair of this.pairs) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+    this.pairs.clear();
+    await closed;
+  }
+}
+
+/** A logger that keeps what it is told, for the tests to read instead of the console. */
+function recordingLogger() {
+  const lines: string[] = [];
+  const record = (message: unknown) => void lines.push(String(message));
+  return { lines, debug: record, info: record, warn: record, error: record };
+}
+
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -302,6 +363,8 @@ describe('FederatedSubscriptions', () => {
   let serviceMap: Record<string, UserDataSource>;
   let subscriptions: FederatedSubscriptions<TestContext>;
   const extraInstances: FederatedSubscriptions<TestContext>[] = [];
+  const proxies: TcpProxy[] = [];
+  const log = recordingLogger();
 
   function newInstance(
     options: Partial<FederatedSubscriptionsOptions<TestContext>> = {},
@@ -311,6 +374,7 @@ describe('FederatedSubscriptions', () => {
       serviceMap,
       subscriptionUrl: () => a.wsUrl,
       upstreamHeaders: (context) => ({ 'x-user': context.user }),
+      logger: log,
       ...options,
     });
     extraInstances.push(instance);
@@ -338,6 +402,7 @@ describe('FederatedSubscriptions', () => {
         return a.wsUrl;
       },
       upstreamHeaders: (context) => ({ 'x-user': context.user }),
+      logger: log,
     });
   });
 
@@ -349,6 +414,7 @@ describe('FederatedSubscriptions', () => {
   afterAll(async () => {
     await subscriptions?.dispose();
     await Promise.all(extraInstances.map((instance) => instance.dispose()));
+    await Promise.all(proxies.map((proxy) => proxy.cut()));
     await a?.stop();
     await b?.stop();
   });
@@ -643,7 +709,160 @@ describe('FederatedSubscriptions', () => {
       code: 'SERVICE_UNAVAILABLE',
       serviceName: 'a',
     });
+    // Where the subgraph lives is for the log, not for clients.
+    expect(value?.errors?.[0]?.message).toBe('Subscription to service "a" failed');
+    expect(log.lines.some((line) => line.includes(`127.0.0.1:${port}`))).toBe(true);
     expect(await ticks.next()).toEqual({ done: true, value: undefined });
     expect(down.activeUpstreamCount()).toBe(0);
+  });
+
+  it('shares one upstream whatever the aliases and variable names, each subscriber in its own shape', async () => {
+    const first = iteratorOf(
+      await subscriptions.subscribe({
+        document: parse(`subscription($channel: ID!) {
+          ticks(channel: $channel) {
+            n
+            short: label(prefix: "s")
+            other: label(prefix: "long")
+            item { id name }
+          }
+        }`),
+        variables: { channel: 'aliases' },
+        context: { user: 'u1' },
+      }),
+    );
+    const second = iteratorOf(
+      await subscriptions.subscribe({
+        document: parse(`subscription Renamed($c: ID!) {
+          mine: ticks(channel: $c) {
+            number: n
+            ...Labels
+            thing: item { name ident: id }
+          }
+        }
+        fragment Labels on Tick { tag: label(prefix: "s") long: label(prefix: "long") n }`),
+        variables: { c: 'aliases' },
+        context: { user: 'u2' },
+      }),
+    );
+    expect(subscriptions.activeUpstreamCount()).toBe(1);
+
+    const firstNext = first.next();
+    const secondNext = second.next();
+    await pubsub.until(() => pubsub.count('aliases') === 1);
+    pubsub.publish('aliases', { n: 4, itemId: 'i4' });
+    expect(await firstNext).toEqual({
+      done: false,
+      value: {
+        data: {
+          ticks: { n: 4, short: 's 4', other: 'long 4', item: { id: 'i4', name: 'Item i4' } },
+        },
+      },
+    });
+    expect(await secondNext).toEqual({
+      done: false,
+      value: {
+        data: {
+          mine: {
+            number: 4,
+            tag: 's 4',
+            long: 'long 4',
+            n: 4,
+            thing: { name: 'Item i4', ident: 'i4' },
+          },
+        },
+      },
+    });
+
+    await Promise.all([first.return?.(), second.return?.()]);
+    expect(subscriptions.activeUpstreamCount()).toBe(0);
+    await pubsub.until(() => pubsub.count('aliases') === 0);
+  });
+
+  it('notices a silent upstream through its pings, tells the subscribers, reconnects and resubscribes', async () => {
+    const proxy = await TcpProxy.start(a.url);
+    proxies.push(proxy);
+    const watched = newInstance({
+      subscriptionUrl: () => proxy.wsUrl,
+      keepAlive: 100,
+      retryAttempts: 3,
+      retryWait: async () => undefined,
+    });
+    const ticks = iteratorOf(
+      await watched.subscribe({
+        document: TICKS,
+        variables: { channel: 'silent' },
+        context: { user: 'u1' },
+      }),
+    );
+    const first = ticks.next();
+    await pubsub.until(() => pubsub.count('silent') === 1);
+    pubsub.publish('silent', { n: 1, itemId: 'i1' });
+    expect((await first).value?.data).toEqual({
+      ticks: { n: 1, item: { id: 'i1', name: 'Item i1' } },
+    });
+
+    // Nothing passes any more and nothing is closed: only an unanswered ping can tell.
+    proxy.silence();
+    const notice = await ticks.next();
+    expect(notice.done).toBe(false);
+    expect(notice.value?.data).toBeUndefined();
+    expect(notice.value?.errors?.[0]?.extensions).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      serviceName: 'a',
+    });
+    expect(notice.value?.errors?.[0]?.message).toMatch(/fetch the current state again/);
+
+    // Resubscribed on a new connection (the silent one's subscription still counts upstream).
+    await pubsub.until(() => pubsub.count('silent') === 2);
+    const second = ticks.next();
+    pubsub.publish('silent', { n: 2, itemId: 'i2' });
+    expect((await second).value?.data).toEqual({
+      ticks: { n: 2, item: { id: 'i2', name: 'Item i2' } },
+    });
+    expect(watched.activeUpstreamCount()).toBe(1);
+
+    await ticks.return?.();
+    await proxy.cut();
+    await pubsub.until(() => pubsub.count('silent') === 0);
+  });
+
+  it('ends the subscribers with SERVICE_UNAVAILABLE when the upstream cannot be restored', async () => {
+    const proxy = await TcpProxy.start(a.url);
+    proxies.push(proxy);
+    const watched = newInstance({
+      subscriptionUrl: () => proxy.wsUrl,
+      keepAlive: 1000,
+      retryAttempts: 2,
+      retryWait: async () => undefined,
+    });
+    const ticks = iteratorOf(
+      await watched.subscribe({
+        document: TICKS,
+        variables: { channel: 'cut' },
+        context: { user: 'u1' },
+      }),
+    );
+    const first = ticks.next();
+    await pubsub.until(() => pubsub.count('cut') === 1);
+    pubsub.publish('cut', { n: 1, itemId: 'i1' });
+    expect((await first).value?.data).toBeDefined();
+
+    await proxy.cut();
+    const notice = await ticks.next();
+    expect(notice.done).toBe(false);
+    expect(notice.value?.errors?.[0]?.extensions).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      serviceName: 'a',
+    });
+    const last = await ticks.next();
+    expect(last.done).toBe(false);
+    expect(last.value?.errors?.[0]).toMatchObject({
+      message: 'Subscription to service "a" failed',
+      extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'a' },
+    });
+    expect(await ticks.next()).toEqual({ done: true, value: undefined });
+    expect(watched.activeUpstreamCount()).toBe(0);
+    await pubsub.until(() => pubsub.count('cut') === 0);
   });
 });

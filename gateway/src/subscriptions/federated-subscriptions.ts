@@ -10,6 +10,7 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
+  parse,
   print,
   validate,
   type DocumentNode,
@@ -21,6 +22,7 @@ import {
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
+import { stableStringify, upstreamRequest, type UpstreamRequest } from './upstream-request';
 
 /** The request context `executeQueryPlan` expects, named without importing its private package. */
 type GatewayRequestContext = Parameters<typeof executeQueryPlan>[2];
@@ -50,7 +52,8 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
    * The per-subscriber part of the sharing key (default: `''`, i.e. no per-subscriber part).
    *
    * Subscribers whose operation needs the same upstream subscription (same subgraph, same
-   * primary operation text, same variables) AND whose `shareKey` is equal share one upstream
+   * primary fetch once normalised: aliases, field order, fragments and variable names do not
+   * count; same variable values) AND whose `shareKey` is equal share one upstream
    * graphql-ws subscription, opened with the {@link upstreamHeaders} of the first of them
    * (subscriptions to one subgraph with equal `shareKey` also share one WebSocket).
    * Everything the subscription's own subgraph computes is therefore computed once, for that
@@ -71,12 +74,24 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
    */
   resultShareKey?(context: TContext): string | null;
   /**
-   * graphql-ws reconnection attempts for an upstream connection that drops (default 0: the
-   * subscribers get an error result at once and may resubscribe; events are not replayed
-   * either way).
+   * Reconnection attempts for an upstream connection that drops (default 0). While it
+   * reconnects, its subscribers get a result with a `SERVICE_UNAVAILABLE` error (events may be
+   * missed: they should fetch the current state again) and stay subscribed; the upstream
+   * subscriptions are resubscribed on the new connection. When the attempts are spent (or
+   * with 0), the subscribers get a last `SERVICE_UNAVAILABLE` result and end. Events are
+   * never replayed.
    */
   readonly retryAttempts?: number;
-  /** Upstream graphql-ws ping interval in ms (default 0: no pings). Detects silent peers. */
+  /**
+   * Waits before reconnection attempt `retries` (0, 1, …); default graphql-ws's randomised
+   * exponential backoff (1 s, 2 s, 4 s… plus 0.3–3 s).
+   */
+  readonly retryWait?: (retries: number) => Promise<void>;
+  /**
+   * Upstream ping interval in ms (default 0: no pings). A ping unanswered for as long, and an
+   * opening handshake or `connection_ack` slower than that, count as a dropped connection,
+   * so a silently dead peer (a cut network path, a frozen process) is noticed.
+   */
   readonly keepAlive?: number;
   /**
    * Events buffered for a subscriber that does not pull them (default 1000). Beyond that the
@@ -103,6 +118,8 @@ interface PreparedSubscription {
   readonly source: string;
   readonly queryHash: string;
   readonly primary: FetchNode;
+  /** `primary.operation` parsed: normalised per subscriber into its upstream request. */
+  readonly primaryDocument: DocumentNode;
   /** The plan run per event: the primary fetch (answered from the event), then the rest. */
   readonly perEventPlan: QueryPlan;
   readonly operationContext: ReturnType<typeof buildOperationContext>;
@@ -144,20 +161,16 @@ function withCode(errors: readonly GraphQLError[], code: string): ExecutionResul
   };
 }
 
-/** JSON with sorted object keys: equal variables give equal sharing keys. */
-function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/** Turns whatever graphql-ws hands to `sink.error` into GraphQL errors naming the subgraph. */
-function upstreamErrors(serviceName: string, reason: unknown): GraphQLError[] {
+/**
+ * Turns whatever graphql-ws hands to `sink.error` into GraphQL errors naming the subgraph.
+ * A transport failure says which service and what kind of failure, nothing more: socket
+ * messages and close reasons name internal hosts and ports, so they go to the log only.
+ */
+function upstreamErrors(
+  serviceName: string,
+  reason: unknown,
+  logger: GatewayLogger,
+): GraphQLError[] {
   if (Array.isArray(reason)) {
     // The subgraph answered the subscribe message with GraphQL errors.
     return (reason as GraphQLFormattedError[]).map(
@@ -177,27 +190,39 @@ function upstreamErrors(serviceName: string, reason: unknown): GraphQLError[] {
     const r = reason as { code?: unknown; reason?: unknown; message?: unknown };
     if (typeof r.code === 'number') {
       // A CloseEvent: the socket failed to open or was closed under the subscription.
-      const why = typeof r.reason === 'string' && r.reason ? `: ${r.reason}` : '';
+      logger.warn(
+        `Subscription to service "${serviceName}" closed (code ${r.code}: ${String(r.reason ?? '')})`,
+      );
       return [
-        new GraphQLError(`Subscription to service "${serviceName}" closed (code ${r.code}${why})`, {
+        new GraphQLError(`Subscription to service "${serviceName}" closed (code ${r.code})`, {
           extensions,
         }),
       ];
     }
     if (typeof r.message === 'string' && r.message) {
-      return [
-        new GraphQLError(`Subscription to service "${serviceName}" failed: ${r.message}`, {
-          extensions,
-          originalError: reason instanceof Error ? reason : undefined,
-        }),
-      ];
+      logger.warn(`Subscription to service "${serviceName}" failed: ${r.message}`);
     }
   }
   return [new GraphQLError(`Subscription to service "${serviceName}" failed`, { extensions })];
 }
 
+/** The same errors with their paths in one subscriber's response keys. */
+function withPaths(errors: readonly GraphQLError[], request: UpstreamRequest): GraphQLError[] {
+  return errors.map((error) =>
+    error.path
+      ? new GraphQLError(error.message, {
+          path: request.toSubscriberPath(error.path),
+          originalError: error.originalError ?? undefined,
+          extensions: error.extensions,
+        })
+      : error,
+  );
+}
+
 type QueueItem =
   | { readonly kind: 'event'; readonly event: UpstreamEvent }
+  /** A result with errors that does not end the subscription (the upstream is reconnecting). */
+  | { readonly kind: 'notice'; readonly errors: readonly GraphQLError[] }
   | { readonly kind: 'end'; readonly errors?: readonly GraphQLError[] };
 
 /**
@@ -214,12 +239,14 @@ class LocalSubscription implements AsyncIterableIterator<ExecutionResult> {
   constructor(
     private readonly execute: (event: UpstreamEvent) => Promise<ExecutionResult>,
     private readonly maxBufferedEvents: number,
+    /** Upstream errors (shared by every subscriber) in this subscriber's response keys. */
+    private readonly ownErrors: (errors: readonly GraphQLError[]) => GraphQLError[],
   ) {}
 
   /** Called by the shared upstream. */
   deliver(item: QueueItem): void {
     if (this.closed) return;
-    if (item.kind === 'event' && this.queue.length >= this.maxBufferedEvents) {
+    if (item.kind !== 'end' && this.queue.length >= this.maxBufferedEvents) {
       this.queue.length = 0;
       this.queue.push({
         kind: 'end',
@@ -277,8 +304,12 @@ class LocalSubscription implements AsyncIterableIterator<ExecutionResult> {
     if (this.closed || !item) return DONE;
     if (item.kind === 'end') {
       this.close();
-      return item.errors?.length ? { done: false, value: { errors: item.errors } } : DONE;
+      return item.errors?.length
+        ? { done: false, value: { errors: this.ownErrors(item.errors) } }
+        : DONE;
     }
+    if (item.kind === 'notice')
+      return { done: false, value: { errors: this.ownErrors(item.errors) } };
     return { done: false, value: await this.execute(item.event) };
   }
 }
@@ -287,6 +318,10 @@ class LocalSubscription implements AsyncIterableIterator<ExecutionResult> {
 interface ClientLease {
   readonly client: Client;
   refs: number;
+  /** The upstream subscriptions on this client: told when its connection drops. */
+  readonly upstreams: Set<SharedUpstream>;
+  /** Acknowledged and not closed since: a close now is a drop the subscribers must hear of. */
+  live: boolean;
 }
 
 /** One upstream graphql-ws subscription fanned out to its local subscribers. */
@@ -298,15 +333,18 @@ class SharedUpstream {
   constructor(
     private readonly serviceName: string,
     private readonly lease: ClientLease,
+    private readonly logger: GatewayLogger,
     private readonly onGone: () => void,
-  ) {}
+  ) {
+    lease.upstreams.add(this);
+  }
 
-  start(payload: { query: string; operationName?: string; variables: Record<string, unknown> }) {
+  start(payload: { query: string; variables: Record<string, unknown> }) {
     this.unsubscribe = this.lease.client.subscribe<Record<string, unknown>>(payload, {
       next: (event) => {
         for (const subscriber of this.subscribers) subscriber.deliver({ kind: 'event', event });
       },
-      error: (reason) => this.end(upstreamErrors(this.serviceName, reason)),
+      error: (reason) => this.end(upstreamErrors(this.serviceName, reason, this.logger)),
       complete: () => this.end(),
     });
   }
@@ -316,6 +354,19 @@ class SharedUpstream {
     subscriber.detach = () => this.remove(subscriber);
   }
 
+  /** The connection dropped and is being re-established: events may be missed meanwhile. */
+  interrupted(): void {
+    if (this.ended) return;
+    const errors = [
+      new GraphQLError(
+        `The connection to service "${this.serviceName}" was lost and is being re-established; ` +
+          'events may have been missed: fetch the current state again',
+        { extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: this.serviceName } },
+      ),
+    ];
+    for (const subscriber of this.subscribers) subscriber.deliver({ kind: 'notice', errors });
+  }
+
   /**
    * The upstream ended, or (`cancel`) the instance is disposed: end every subscriber after
    * what it has queued.
@@ -323,6 +374,7 @@ class SharedUpstream {
   end(errors?: readonly GraphQLError[], cancel = false): void {
     if (this.ended) return;
     this.ended = true;
+    this.lease.upstreams.delete(this);
     if (cancel) this.unsubscribe?.();
     this.onGone();
     const subscribers = [...this.subscribers];
@@ -334,6 +386,7 @@ class SharedUpstream {
     if (!this.subscribers.delete(subscriber) || this.subscribers.size > 0 || this.ended) return;
     // The last local subscriber left: complete the upstream subscription.
     this.ended = true;
+    this.lease.upstreams.delete(this);
     this.unsubscribe?.();
     this.onGone();
   }
@@ -455,6 +508,13 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
       }
     }
     const shareKey = this.options.shareKey?.(context) ?? '';
+    // Equal upstream requests whatever the aliases, so one client cannot multiply upstreams
+    // by renaming what it asks for.
+    const request = upstreamRequest(
+      this.supergraphSchema,
+      prepared.primaryDocument,
+      upstreamVariables,
+    );
 
     const baseRequestContext: Omit<GatewayRequestContext, 'metrics'> = {
       request: { query: prepared.source, operationName, variables },
@@ -478,19 +538,20 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
         ? null
         : JSON.stringify([resultShare, prepared.queryHash, operationName ?? null, variables]);
     const execute = (event: UpstreamEvent) =>
-      this.executeEvent(prepared, primaryDataSource, baseRequestContext, event);
+      this.executeEvent(prepared, request, primaryDataSource, baseRequestContext, event);
     const local = new LocalSubscription(
       (event) =>
         resultKey === null
           ? execute(event)
           : this.executeOnce(resultKey, event, () => execute(event)),
       this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
+      (errors) => withPaths(errors, request),
     );
 
     const key = JSON.stringify([
       primary.serviceName,
-      primary.operation,
-      stableStringify(upstreamVariables),
+      request.query,
+      stableStringify(request.variables),
       shareKey,
     ]);
     const existing = this.upstreams.get(key);
@@ -503,19 +564,15 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     try {
       lease = this.acquireClient(primary.serviceName, shareKey, context);
     } catch (error) {
-      return { errors: upstreamErrors(primary.serviceName, error) };
+      return { errors: upstreamErrors(primary.serviceName, error, this.logger) };
     }
-    const upstream = new SharedUpstream(primary.serviceName, lease, () => {
+    const upstream = new SharedUpstream(primary.serviceName, lease, this.logger, () => {
       if (this.upstreams.get(key) === upstream) this.upstreams.delete(key);
       this.releaseClient(primary.serviceName, shareKey);
     });
     this.upstreams.set(key, upstream);
     upstream.add(local);
-    upstream.start({
-      query: primary.operation,
-      operationName: primary.operationName,
-      variables: upstreamVariables,
-    });
+    upstream.start({ query: request.query, variables: request.variables });
     return local;
   }
 
@@ -563,6 +620,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
       source,
       queryHash: createHash('sha256').update(source).digest('hex'),
       primary: node.primary,
+      primaryDocument: parse(node.primary.operation),
       perEventPlan: { kind: 'QueryPlan', node: perEventNode },
       operationContext: buildOperationContext({
         schema: this.graphqlSchema,
@@ -609,6 +667,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
 
   private async executeEvent(
     prepared: PreparedSubscription,
+    request: UpstreamRequest,
     primaryDataSource: GraphQLDataSource,
     baseRequestContext: Omit<GatewayRequestContext, 'metrics'>,
     event: UpstreamEvent,
@@ -617,11 +676,18 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     const eventSource: GraphQLDataSource = {
       process: (options) => {
         if (options.request.query !== primary.operation) return primaryDataSource.process(options);
-        // A copy per subscriber: the executor merges entity data into what it is given, and a
-        // shared event must not carry one subscriber's fields into another's result.
+        // The event in this subscriber's shape, and a copy per subscriber: the executor merges
+        // entity data into what it is given, and a shared event must not carry one
+        // subscriber's fields into another's result.
         return Promise.resolve({
-          data: event.data == null ? event.data : structuredClone(event.data),
-          ...(event.errors ? { errors: event.errors } : {}),
+          data: event.data == null ? event.data : request.toSubscriberData(event.data),
+          ...(event.errors
+            ? {
+                errors: event.errors.map((error) =>
+                  error.path ? { ...error, path: request.toSubscriberPath(error.path) } : error,
+                ),
+              }
+            : {}),
         });
       },
     };
@@ -645,27 +711,63 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     const key = JSON.stringify([serviceName, shareKey]);
     let lease = this.clients.get(key);
     if (!lease) {
-      const headers = () => this.options.upstreamHeaders?.(context, serviceName) ?? {};
-      // graphql-ws constructs `new impl(url, protocol)`; ws takes headers as a third argument.
-      class WebSocketWithHeaders extends WebSocket {
-        constructor(address: string | URL, protocols?: string | string[]) {
-          super(address, protocols, { headers: headers() });
-        }
-      }
-      lease = {
-        refs: 0,
-        client: createClient({
-          url: this.options.subscriptionUrl(serviceName),
-          webSocketImpl: WebSocketWithHeaders,
-          lazy: true,
-          connectionParams: () => ({ headers: headers() }),
-          retryAttempts: this.options.retryAttempts ?? 0,
-          keepAlive: this.options.keepAlive ?? 0,
-        }),
-      };
+      lease = this.createLease(serviceName, context);
       this.clients.set(key, lease);
     }
     lease.refs += 1;
+    return lease;
+  }
+
+  private createLease(serviceName: string, context: TContext): ClientLease {
+    const headers = () => this.options.upstreamHeaders?.(context, serviceName) ?? {};
+    const keepAlive = this.options.keepAlive ?? 0;
+    const handshake = keepAlive > 0 ? { handshakeTimeout: keepAlive } : {};
+    // graphql-ws constructs `new impl(url, protocol)`; ws takes headers as a third argument.
+    class WebSocketWithHeaders extends WebSocket {
+      constructor(address: string | URL, protocols?: string | string[]) {
+        super(address, protocols, { headers: headers(), ...handshake });
+      }
+    }
+    // graphql-ws sends pings but never times them out: a ping still unanswered after
+    // `keepAlive` terminates the connection (close 4499), which it then treats as a drop.
+    let pongDeadline: NodeJS.Timeout | undefined;
+    const stopWaiting = () => {
+      clearTimeout(pongDeadline);
+      pongDeadline = undefined;
+    };
+    const client: Client = createClient({
+      url: this.options.subscriptionUrl(serviceName),
+      webSocketImpl: WebSocketWithHeaders,
+      lazy: true,
+      connectionParams: () => ({ headers: headers() }),
+      retryAttempts: this.options.retryAttempts ?? 0,
+      ...(this.options.retryWait ? { retryWait: this.options.retryWait } : {}),
+      keepAlive,
+      connectionAckWaitTimeout: keepAlive,
+      on: {
+        connected: () => {
+          lease.live = true;
+        },
+        ping: (received) => {
+          if (received || keepAlive <= 0) return;
+          stopWaiting();
+          pongDeadline = setTimeout(() => client.terminate(), keepAlive);
+        },
+        pong: (received) => {
+          if (received) stopWaiting();
+        },
+        closed: () => {
+          stopWaiting();
+          if (!lease.live) return;
+          lease.live = false;
+          // Subscribers hear of the drop now, not after the retries: whatever happens next,
+          // what they saw may be stale. (A lease with no subscription left closes normally.)
+          if (this.disposed || lease.refs === 0) return;
+          for (const upstream of [...lease.upstreams]) upstream.interrupted();
+        },
+      },
+    });
+    const lease: ClientLease = { client, refs: 0, upstreams: new Set(), live: false };
     return lease;
   }
 

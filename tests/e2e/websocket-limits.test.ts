@@ -1,0 +1,272 @@
+import WebSocket from 'ws';
+import { startGateway } from '../../gateway/src/gateway';
+import { withOverrides } from '../../runtime/config';
+import { isPublicCode } from '../../runtime/errors';
+import type { RunningService } from '../../runtime/lifecycle';
+import { buildDemoPlan } from '../../scripts/seed/demo-plan';
+import { contractOperation } from '../support/contract';
+import { startTestStack, type TestStack } from '../support/test-stack';
+import { waitFor } from '../support/wait-for';
+import {
+  TestConnection,
+  webSocketUrl,
+  type ConnectOptions,
+  type Received,
+} from '../support/ws-client';
+
+/**
+ * Issue 8 item 3: what arrives over the gateway's WebSocket meets the same limits and the
+ * same error formatting as HTTP, and one client can hold only so many subscriptions and
+ * sockets.
+ */
+const plan = buildDemoPlan();
+const upcoming = plan.showtimes.filter((s) => s.startsAt.getTime() > Date.now() + 86_400_000);
+const SEAT_UPDATES = contractOperation('SeatUpdates');
+
+const codeOf = (result: Received) => result.errors?.[0]?.extensions?.code;
+
+/** `seatUpdates { ...F0 }` where each fragment spreads the next twice: 2^levels fields. */
+function fragmentChain(levels: number): string {
+  let doc = 'subscription($id: ID!) { seatUpdates(showtimeId: $id) { ...F0 } }\n';
+  for (let i = 0; i < levels; i++) {
+    doc += `fragment F${i} on SeatUpdate { ...F${i + 1} ...F${i + 1} }\n`;
+  }
+  return doc + `fragment F${levels} on SeatUpdate { version }\n`;
+}
+
+/** Depth 13: seatUpdates → showtime → hall → (cinema → halls) × 4 → cinema → name. */
+const DEPTH_13 = `subscription($id: ID!) { seatUpdates(showtimeId: $id) { showtime { hall {
+  cinema { halls { cinema { halls { cinema { halls { cinema { halls { cinema { name } } } } } } } } }
+} } } }`;
+
+/** A bare WebSocket upgrade: the HTTP status (101 when it opened) and the refusal's body. */
+function upgrade(url: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const ws = new WebSocket(url, 'graphql-transport-ws', { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve({ status: 101, body: '' });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        // Aborting a refused handshake reports an error: expected here.
+        ws.on('error', () => undefined);
+        ws.terminate();
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    ws.once('error', reject);
+  });
+}
+
+describe('the gateway WebSocket', () => {
+  let t: TestStack;
+  const connections: TestConnection[] = [];
+  const connect = (options: ConnectOptions = {}, gatewayUrl = t.gatewayUrl) => {
+    const connection = new TestConnection(webSocketUrl(gatewayUrl), options);
+    connections.push(connection);
+    return connection;
+  };
+
+  beforeAll(async () => {
+    t = await startTestStack({
+      env: { WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '3', WS_MAX_SOCKETS_PER_ADDRESS: '3' },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(connections.map((c) => c.close()));
+    await t?.stop();
+  });
+
+  it('refuses subscriptions over the HTTP limits before opening anything upstream', async () => {
+    const showtimeId = upcoming[0].id;
+    const conn = connect();
+    const refused = [
+      // 3,000 fields: 1,500 spreads of two. (The same field 3,000 times is refused by
+      // graphql-js's own validation budget.)
+      conn.subscribe(
+        `subscription($id: ID!) { seatUpdates(showtimeId: $id) { ${'...F '.repeat(1500)} } }
+        fragment F on SeatUpdate { version showtimeId }`,
+        { id: showtimeId },
+      ),
+      conn.subscribe(DEPTH_13, { id: showtimeId }),
+      // 2^20 fields once the fragments are expanded
+      conn.subscribe(fragmentChain(20), { id: showtimeId }),
+    ];
+    for (const sub of refused) {
+      const result = await sub.next();
+      expect(result.errors).toEqual([
+        {
+          message: expect.any(String),
+          // As over HTTP, without the HTTP status Apollo would have used.
+          extensions: { code: 'QUERY_TOO_COMPLEX' },
+        },
+      ]);
+      await sub.done;
+    }
+    const overTokens = conn.subscribe(
+      `subscription($id: ID!) { seatUpdates(showtimeId: $id) { ${'version '.repeat(6000)} } }`,
+      { id: showtimeId },
+    );
+    expect(await overTokens.next()).toMatchObject({
+      errors: [
+        {
+          message: expect.stringMatching(/5000 tokens/),
+          extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+        },
+      ],
+    });
+    // Queries over the socket meet the same limits.
+    const wideQuery = conn.subscribe(
+      `query($id: ID!) { showtime(id: $id) { ${'...S '.repeat(1500)} } }
+      fragment S on Showtime { id format }`,
+      { id: showtimeId },
+    );
+    expect(codeOf(await wideQuery.next())).toBe('QUERY_TOO_COMPLEX');
+    expect(await t.redisSubscribers(showtimeId)).toBe(0);
+  });
+
+  it('answers queries over the socket with coded errors, and the socket stays usable', async () => {
+    const showtimeId = upcoming[1].id;
+    const conn = connect();
+    const anonymousMe = conn.subscribe('{ me { id } }');
+    expect(codeOf(await anonymousMe.next())).toBe('UNAUTHENTICATED');
+    const showtime = conn.subscribe('query($id: ID!) { showtime(id: $id) { id } }', {
+      id: showtimeId,
+    });
+    expect(await showtime.next()).toEqual({ data: { showtime: { id: showtimeId } } });
+  });
+
+  it('holds at most WS_MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions on one socket, and keeps the socket', async () => {
+    const showtime = upcoming[2];
+    const seat = plan.seats.find((s) => s.hallId === showtime.hallId && !s.blocked)!;
+    const conn = connect();
+    const first = [0, 1, 2].map(() => conn.subscribe(SEAT_UPDATES, { showtimeId: showtime.id }));
+    const fourth = conn.subscribe(SEAT_UPDATES, { showtimeId: showtime.id });
+    const refused = await fourth.next();
+    expect(refused.errors).toEqual([
+      {
+        message: expect.stringContaining('WS_MAX_SUBSCRIPTIONS_PER_SOCKET'),
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+      },
+    ]);
+
+    // Completing one frees its place at once, on the same socket.
+    await first[0].close();
+    const fifth = conn.subscribe(SEAT_UPDATES, { showtimeId: showtime.id });
+    // An operation sent after it is answered after it started: a barrier, not a wait.
+    expect(await conn.subscribe('{ __typename }').next()).toEqual({
+      data: { __typename: 'Query' },
+    });
+    await waitFor(
+      async () => ((await t.redisSubscribers(showtime.id)) >= 1 ? true : undefined),
+      'the upstream subscription',
+    );
+    const held = await t.query(
+      contractOperation('HoldSeats'),
+      { showtimeId: showtime.id, seatIds: [seat.id] },
+      { token: t.token('user_cap') },
+    );
+    expect(held.errors).toBeUndefined();
+    for (const sub of [first[1], first[2], fifth]) {
+      expect((await sub.next()).data?.seatUpdates.seats).toEqual([
+        { seatId: seat.id, status: 'HELD', heldByMe: false },
+      ]);
+    }
+  });
+
+  it('opens at most WS_MAX_SOCKETS_PER_ADDRESS sockets per client address (HTTP 429 beyond)', async () => {
+    const url = webSocketUrl(t.gatewayUrl);
+    // Behind a proxy of our own network (here 127.0.0.1) the client is the address the
+    // proxy appended last; what a client writes before it is its own claim and not read.
+    const from = (forwardedFor: string) => ({ 'x-forwarded-for': forwardedFor });
+    const three = [
+      connect({ headers: from('203.0.113.7') }),
+      connect({ headers: from('198.51.100.1, 203.0.113.7') }),
+      connect({ headers: from('192.0.2.1, 203.0.113.7') }),
+    ];
+    await Promise.all(three.map((c) => c.connected));
+
+    const refused = await upgrade(url, from('198.51.100.2, 203.0.113.7'));
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body)).toEqual({
+      errors: [
+        {
+          message: expect.stringContaining('WS_MAX_SOCKETS_PER_ADDRESS'),
+          extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+        },
+      ],
+    });
+    // Through graphql-ws the refusal ends the connection attempt.
+    const alsoRefused = connect({ headers: from('203.0.113.7') });
+    expect((await alsoRefused.closed).code).toBe(1006);
+
+    // Another address has its own count.
+    await connect({ headers: from('203.0.113.8') }).connected;
+
+    // A socket that closes gives its place back (the server sees the close after the client).
+    await three[0].close();
+    await waitFor(
+      async () => ((await upgrade(url, from('203.0.113.7'))).status === 101 ? true : undefined),
+      'a free place for 203.0.113.7',
+    );
+  });
+
+  describe('in production', () => {
+    const production = () => {
+      if (!gateway) throw new Error('the production gateway did not start');
+      return `http://127.0.0.1:${gateway.port}/graphql`;
+    };
+    let gateway: RunningService | undefined;
+    beforeAll(async () => {
+      const urls = Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url]));
+      gateway = await startGateway(
+        withOverrides(t.config, {
+          isProduction: true,
+          http: { host: '127.0.0.1', port: 0 },
+          subgraphUrls: urls,
+        }),
+      );
+    });
+    afterAll(async () => {
+      await Promise.all(connections.map((c) => c.close()));
+      await gateway?.stop();
+    });
+
+    /** Only registered codes, and nothing but the extensions clients are promised. */
+    const expectPublic = (result: Received) => {
+      expect(result.errors?.length).toBeGreaterThan(0);
+      for (const error of result.errors ?? []) {
+        expect(isPublicCode(error.extensions?.code)).toBe(true);
+        expect(
+          Object.keys(error.extensions ?? {}).filter((k) => k !== 'code' && k !== 'serviceName'),
+        ).toEqual([]);
+      }
+    };
+
+    it('sends only registered codes and public extensions, whatever the path', async () => {
+      const showtimeId = upcoming[3].id;
+      const conn = connect({}, production());
+      const invalid = await conn
+        .subscribe('subscription($id: ID!) { seatUpdates(showtimeId: $id) { nope } }', {
+          id: showtimeId,
+        })
+        .next();
+      expectPublic(invalid);
+      expect(codeOf(invalid)).toBe('GRAPHQL_VALIDATION_FAILED');
+
+      const deep = await conn.subscribe(DEPTH_13, { id: showtimeId }).next();
+      expectPublic(deep);
+      expect(codeOf(deep)).toBe('QUERY_TOO_COMPLEX');
+
+      const anonymousMe = await conn.subscribe('{ me { id } }').next();
+      expectPublic(anonymousMe);
+      expect(codeOf(anonymousMe)).toBe('UNAUTHENTICATED');
+
+      const badVariable = await conn.subscribe(SEAT_UPDATES, { showtimeId: 42.5 }).next();
+      expectPublic(badVariable);
+    });
+  });
+});
