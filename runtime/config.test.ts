@@ -44,13 +44,19 @@ describe('loadConfig', () => {
   });
 
   it('gives each subgraph its own database on the shared server, or its own URL', () => {
-    const config = loadConfig('cinemas', {
+    // The seeder (a tool) reads every subgraph's database settings.
+    const config = loadConfig('tool', {
       DATABASE_URL: 'postgres://u:p@db:5432/postgres',
       DATABASE_NAME_PREFIX: 'staging_',
       BOOKINGS_DATABASE_URL: 'postgres://u:p@other:5432/bk',
     });
     expect(databaseUrlFor(config, 'cinemas')).toBe('postgres://u:p@db:5432/staging_cinemas');
     expect(databaseUrlFor(config, 'bookings')).toBe('postgres://u:p@other:5432/bk');
+    // A subgraph reads only its own database variable.
+    const cinemas = loadConfig('cinemas', {
+      BOOKINGS_DATABASE_URL: 'postgres://u:p@other:5432/bk',
+    });
+    expect(cinemas.db.perService.bookings).toBeUndefined();
   });
 
   it('overrides parts of a configuration without touching the original', () => {
@@ -58,5 +64,21 @@ describe('loadConfig', () => {
     const other = withOverrides(base, { http: { port: 0 } });
     expect(other.http).toEqual({ host: base.http.host, port: 0 });
     expect(base.http.port).toBe(4000);
+  });
+
+  it('reads only the variables of its own service', () => {
+    const env = {
+      SEAT_HOLD_TTL_SECONDS: 'abc',
+      VNPAY_PAY_URL: 'not a url',
+      CLERK_AUTHORIZED_PARTIES: 'https://a.example',
+    };
+    expect(() => loadConfig('movies', env)).not.toThrow();
+    expect(() => loadConfig('gateway', env)).not.toThrow();
+    expect(() => loadConfig('cinemas', env)).toThrow(/SEAT_HOLD_TTL_SECONDS/);
+    expect(() => loadConfig('bookings', env)).toThrow(/VNPAY_PAY_URL/);
+    expect(() => loadConfig('local', env)).toThrow(/VNPAY_PAY_URL[\s\S]*SEAT_HOLD_TTL_SECONDS/);
+    // What a service does not read keeps its default.
+    expect(loadConfig('movies', { SEAT_HOLD_TTL_SECONDS: '30' }).seatHoldTtlSeconds).toBe(600);
+    expect(loadConfig('gateway', env).clerk.authorizedParties).toEqual(['https://a.example']);
   });
 });

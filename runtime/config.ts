@@ -106,6 +106,93 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+type EnvName = keyof Env;
+
+/** What every service reads: who it is, where it listens, how it reaches the others, limits. */
+const COMMON_VARIABLES: readonly EnvName[] = [
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'LOG_LEVEL',
+  'USERS_URL',
+  'MOVIES_URL',
+  'CINEMAS_URL',
+  'BOOKINGS_URL',
+  'REDIS_URL',
+  'REDIS_KEY_PREFIX',
+  'INTERNAL_SECRET',
+  'INTROSPECTION',
+  'QUERY_MAX_TOKENS',
+  'QUERY_MAX_DEPTH',
+  'QUERY_MAX_FIELDS',
+  'QUERY_MAX_ALIASES',
+  'QUERY_MAX_COST',
+  'RESPONSE_MAX_BYTES',
+];
+
+/** A subgraph's storage: the shared server or its own database, pool, timeouts, retention. */
+const subgraphStorage = (name: SubgraphName): EnvName[] => [
+  'DATABASE_URL',
+  `${name.toUpperCase()}_DATABASE_URL` as EnvName,
+  'DATABASE_NAME_PREFIX',
+  'DATABASE_POOL_SIZE',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'EVENT_RETENTION_HOURS',
+];
+
+/**
+ * The variables each service reads: its own section and nothing else, so a typo in a variable
+ * only the bookings subgraph uses cannot stop the gateway, and a service's start-up report
+ * names only what concerns it. The local stack and the tools run every service: they read all.
+ */
+const SERVICE_VARIABLES: Readonly<Partial<Record<ServiceName, readonly EnvName[]>>> = {
+  gateway: [
+    ...COMMON_VARIABLES,
+    'CLERK_JWT_KEY',
+    'CLERK_SECRET_KEY',
+    'CLERK_WEBHOOK_SIGNING_SECRET',
+    'CLERK_AUTHORIZED_PARTIES',
+    'CORS_ORIGINS',
+    'FRONTEND_URL',
+    'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
+    'WS_MAX_SOCKETS_PER_ADDRESS',
+    'WS_TOKEN_EXPIRY_GRACE_SECONDS',
+    'SUPERGRAPH_PATH',
+  ],
+  users: [...COMMON_VARIABLES, ...subgraphStorage('users')],
+  movies: [...COMMON_VARIABLES, ...subgraphStorage('movies')],
+  cinemas: [
+    ...COMMON_VARIABLES,
+    ...subgraphStorage('cinemas'),
+    'SEAT_HOLD_TTL_SECONDS',
+    'SEAT_HOLD_COOLDOWN_SECONDS',
+    'SEAT_HOLD_MAX_SHOWTIMES',
+    'SEAT_HOLD_RATE_PER_MINUTE',
+  ],
+  bookings: [
+    ...COMMON_VARIABLES,
+    ...subgraphStorage('bookings'),
+    'VNPAY_TMN_CODE',
+    'VNPAY_HASH_SECRET',
+    'VNPAY_PAY_URL',
+    'VNPAY_API_URL',
+    'VNPAY_RETURN_URL',
+    'SMTP_URL',
+    'MAIL_FROM',
+    'FRONTEND_URL',
+    'BOOKING_PENDING_TTL_SECONDS',
+  ],
+};
+
+/** The part of `source` that `service` reads (everything for the local stack and tools). */
+function ownSection(
+  service: ServiceName,
+  source: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const names = SERVICE_VARIABLES[service];
+  if (!names) return source;
+  return Object.fromEntries(names.map((name) => [name, source[name]]));
+}
 
 export interface AppConfig {
   readonly service: ServiceName;
@@ -197,7 +284,7 @@ export function loadConfig(
   service: ServiceName,
   source: Record<string, string | undefined> = process.env,
 ): AppConfig {
-  const parsed = envSchema.safeParse(source);
+  const parsed = envSchema.safeParse(ownSection(service, source));
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
