@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { testDatabaseUrl, testRedisUrl } from '../../tests/support/services';
-import { uniquePrefix } from '../../tests/support/test-stack';
+import { uniquePrefix } from '../../tests/support/test-config';
 import { dropDatabase, ensureDatabase } from '../database';
 import { createLogger } from '../logger';
 import { closeRedis, createRedis } from '../redis';

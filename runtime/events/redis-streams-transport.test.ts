@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { testRedisUrl } from '../../tests/support/services';
-import { uniquePrefix } from '../../tests/support/test-stack';
+import { uniquePrefix } from '../../tests/support/test-config';
 import { createLogger } from '../logger';
 import { closeRedis, createRedis } from '../redis';
 import type { DomainEvent } from './event';

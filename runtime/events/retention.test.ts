@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { testDatabaseUrl } from '../../tests/support/services';
-import { uniquePrefix } from '../../tests/support/test-stack';
+import { uniquePrefix } from '../../tests/support/test-config';
 import { waitFor } from '../../tests/support/wait-for';
 import { dropDatabase, ensureDatabase } from '../database';
 import { createLogger } from '../logger';

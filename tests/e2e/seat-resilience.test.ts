@@ -9,7 +9,8 @@ import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { closeRedis } from '../../runtime/redis';
 import { startSubgraph, type RunningSubgraph } from '../../runtime/subgraph-server';
 import { cinemasSubgraph } from '../../subgraphs/cinemas/src/schema';
-import { dropTestDatabases, postGraphQL, testConfig } from '../support/test-stack';
+import { postGraphQL } from '../support/http-client';
+import { dropTestDatabases, testConfig } from '../support/test-config';
 import { deferred, waitFor } from '../support/wait-for';
 import { TestSubscription } from '../support/ws-client';
 

@@ -14,7 +14,7 @@ import {
 } from '../../runtime/lifecycle';
 import { embeddedPostgres } from '../../scripts/embedded-postgres';
 import { tokenCommand } from '../../scripts/token';
-import { testKeys } from '../support/test-stack';
+import { testKeys } from '../support/test-config';
 
 /** A TCP port that something else holds, and how to let it go. */
 async function occupyPort(): Promise<{ port: number; release(): Promise<void> }> {

@@ -1,110 +1,28 @@
 import { Redis } from 'ioredis';
-import { randomBytes } from 'node:crypto';
 import { closeRedis } from '../../runtime/redis';
-import {
-  databaseUrlFor,
-  loadConfig,
-  SUBGRAPH_NAMES,
-  type AppConfig,
-  type SubgraphName,
-} from '../../runtime/config';
-import { dropDatabase } from '../../runtime/database';
+import type { AppConfig, SubgraphName } from '../../runtime/config';
 import type { Role } from '../../runtime/identity';
-import {
-  generateKeyPair,
-  mintToken,
-  type KeyPair,
-  type TokenClaims,
-} from '../../scripts/dev-token';
+import { mintToken, type TokenClaims } from '../../scripts/dev-token';
 import { seedDemoData } from '../../scripts/seed/seed';
 import { startStack, type Stack } from '../../scripts/stack';
-import { testDatabaseUrl, testRedisUrl } from './services';
+import { postGraphQL, type GraphQLResponse, type RequestOptions } from './http-client';
+import { deleteTestKeys, dropTestDatabases, testConfig, testKeys } from './test-config';
 
-/** One key pair per test process: minting is slow-ish and any key works for the tests. */
-let keys: KeyPair | undefined;
-export const testKeys = (): KeyPair => (keys ??= generateKeyPair());
-
-/** A unique name for this run's databases and Redis keys, so runs never see each other. */
-export const uniquePrefix = (): string =>
-  `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}_`;
-
-/** A configuration for tests: real PostgreSQL and Redis, unique databases and key prefix. */
-export function testConfig(env: Record<string, string> = {}): AppConfig {
-  const prefix = uniquePrefix();
-  return loadConfig('local', {
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATABASE_URL: testDatabaseUrl,
-    DATABASE_NAME_PREFIX: prefix,
-    DATABASE_POOL_SIZE: '4',
-    REDIS_URL: testRedisUrl,
-    REDIS_KEY_PREFIX: `moviehub-test:${prefix}`,
-    CLERK_JWT_KEY: testKeys().publicKeyPem,
-    INTERNAL_SECRET: randomBytes(24).toString('hex'),
-    ...env,
-  });
-}
-
-/** Drops every database a test configuration may have created. */
-export async function dropTestDatabases(config: AppConfig): Promise<void> {
-  await Promise.all(SUBGRAPH_NAMES.map((name) => dropDatabase(databaseUrlFor(config, name))));
-}
-
-/** Deletes every Redis key of a test configuration's prefix (holds, versions, streams). */
-export async function deleteTestKeys(config: AppConfig): Promise<void> {
-  if (!config.redis.url || !config.redis.keyPrefix.startsWith('moviehub-test:')) return;
-  const redis = new Redis(config.redis.url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `${config.redis.keyPrefix}*`,
-        'COUNT',
-        500,
-      );
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await closeRedis(redis);
-  }
-}
-
-export interface GraphQLResponse<T = Record<string, any>> {
-  status: number;
-  headers: Headers;
-  data?: T | null;
-  errors?: Array<{ message: string; path?: (string | number)[]; extensions?: Record<string, any> }>;
-}
-
-export interface RequestOptions {
-  token?: string;
-  headers?: Record<string, string>;
-  operationName?: string;
-}
-
-/** POSTs one GraphQL request, as a front end would. */
-export async function postGraphQL<T = Record<string, any>>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  options: RequestOptions = {},
-): Promise<GraphQLResponse<T>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...options.headers,
-    },
-    body: JSON.stringify({ query, variables, operationName: options.operationName }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: GraphQLResponse['errors'] };
-  return { status: res.status, headers: res.headers, ...body };
-}
+// The helpers that need no stack live apart (unit tests import them from there); the
+// end-to-end tests find them here too.
+export {
+  deleteTestKeys,
+  dropTestDatabases,
+  testConfig,
+  testKeys,
+  uniquePrefix,
+} from './test-config';
+export {
+  NotJsonResponseError,
+  postGraphQL,
+  type GraphQLResponse,
+  type RequestOptions,
+} from './http-client';
 
 export interface TestStack {
   readonly config: AppConfig;

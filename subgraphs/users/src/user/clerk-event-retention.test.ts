@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { pruneExpiredRows } from '../../../../runtime/events/retention';
 import { createLogger } from '../../../../runtime/logger';
 import { openSubgraphDatabase } from '../../../../runtime/subgraph-server';
-import { dropTestDatabases, testConfig } from '../../../../tests/support/test-stack';
+import { dropTestDatabases, testConfig } from '../../../../tests/support/test-config';
 import { usersSubgraph } from '../schema';
 import { CLERK_EVENTS_RETENTION, type ClerkEvent } from './clerk-events';
 import { UserService } from './user.service';

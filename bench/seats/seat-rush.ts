@@ -1,0 +1,250 @@
+/**
+ * The seat rush: N distinct users (500) each send ONE HoldSeats for 1–4 random seats of one
+ * upcoming showtime whose hall has about 200 sellable seats, all released at once. Reports
+ * holds/s, p50/p99 latency and outcome counts, and checks the result against the SeatMap
+ * afterwards (`rush-check.ts`).
+ */
+import { loadavg } from 'node:os';
+import { pool } from '../common/pool';
+import { round } from '../common/report';
+import type { StackHandle } from '../common/stack';
+import { cpuLine, cpuWindow, fmt, latencyStats, statsJson } from './figures';
+import { checkRush, type RushRequest } from './rush-check';
+import {
+  codeOf,
+  describeErrors,
+  OPS,
+  post,
+  seatMap,
+  type GraphQLReply,
+  type HoldData,
+} from './seat-client';
+import { RUSH_HALL_SEATS, type ShowtimeChoice } from './showtimes';
+
+/** The issue's target: printed as met / not met, never asserted. */
+const RUSH_P99_TARGET_MS = 50;
+
+export interface RushOptions {
+  /** Distinct users, one HoldSeats each. */
+  users: number;
+  /** Requests in flight at most (undefined: all of them at once). */
+  rushConcurrency: number | undefined;
+  /** Seconds of unmeasured hold/release on another showtime first. */
+  warmupSeconds: number;
+  /** Seeds the random seat choice. */
+  seed: number;
+}
+
+/** mulberry32: a small seeded PRNG, so a run's seat choices can be repeated. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Hold/release/SeatMap on another showtime, so JIT, pools and caches are not cold for the
+ * rush. Not counted.
+ */
+async function warmUp(
+  gatewayUrl: string,
+  options: RushOptions,
+  mint: (userId: string) => string,
+  choice: ShowtimeChoice,
+): Promise<void> {
+  const w = choice.warmup.showtime;
+  const wMap = await seatMap(gatewayUrl, w.id);
+  const wSeats = wMap.seatMap.seats.filter((s) => s.status === 'AVAILABLE');
+  const workers = 16;
+  const tokens = Array.from({ length: workers }, (_, i) => mint(`bench-warmup-${i}`));
+  const deadline = performance.now() + options.warmupSeconds * 1000;
+  let done = 0;
+  let errors = 0;
+  process.stderr.write(
+    `bench: rush: warming up ${options.warmupSeconds} s (hold/release/SeatMap on showtime ${w.id})... `,
+  );
+  await Promise.all(
+    tokens.map(async (token, i) => {
+      const seatIds = [wSeats[i % wSeats.length].seatId];
+      while (performance.now() < deadline) {
+        const h = await post(gatewayUrl, OPS.hold, { showtimeId: w.id, seatIds }, token);
+        const r = await post(gatewayUrl, OPS.release, { showtimeId: w.id, seatIds }, token);
+        const m = await post(gatewayUrl, OPS.seatMap, { showtimeId: w.id }, token);
+        done += 3;
+        errors += [h, r, m].filter((x) => x.errors?.length).length;
+      }
+    }),
+  );
+  process.stderr.write(`${done} requests, ${errors} errors\n`);
+}
+
+/** Sends one user's HoldSeats and records how it ended. */
+async function hold(gatewayUrl: string, showtimeId: string, r: RushRequest, token: string) {
+  const t0 = performance.now();
+  let reply: GraphQLReply<HoldData>;
+  try {
+    reply = await post<HoldData>(gatewayUrl, OPS.hold, { showtimeId, seatIds: r.seatIds }, token);
+  } catch (err) {
+    reply = {
+      status: 0,
+      headers: new Headers(),
+      errors: [{ message: (err as Error).message, extensions: { code: 'FETCH_FAILED' } }],
+    };
+  }
+  r.latencyMs = performance.now() - t0;
+  const code = codeOf(reply);
+  if (!code && reply.data?.holdSeats) {
+    r.outcome = 'ok';
+    r.granted = reply.data.holdSeats.seats
+      .filter((s) => s.status === 'HELD' && s.heldByMe)
+      .map((s) => s.seatId);
+  } else if (code === 'SEAT_UNAVAILABLE' || code === 'HOLD_LIMIT_EXCEEDED') {
+    r.outcome = code;
+    r.code = code;
+    r.unavailable = (reply.errors?.[0]?.extensions?.seatIds as string[] | undefined) ?? [];
+  } else {
+    r.outcome = 'other';
+    r.code = code ?? 'NO_DATA';
+    r.message = describeErrors(reply);
+  }
+}
+
+/** Runs the rush; answers its results-file section and its printed report. */
+export async function runSeatRush(
+  stack: StackHandle,
+  options: RushOptions,
+  mint: (userId: string) => string,
+  choice: ShowtimeChoice,
+) {
+  const { gatewayUrl } = stack.ready;
+  const { showtime, hall } = choice.rush;
+  const rand = random(options.seed);
+
+  const before = await seatMap(gatewayUrl, showtime.id);
+  const available = before.seatMap.seats.filter((s) => s.status === 'AVAILABLE');
+  process.stderr.write(
+    `bench: rush: showtime ${showtime.id} (${before.movie.title}, ${before.startsAt}), ` +
+      `${before.hall.cinema.name} ${before.hall.name}: ${hall.seats} seats, ${hall.sellable} sellable, ` +
+      `${available.length} AVAILABLE now, version ${before.seatMap.version}\n`,
+  );
+
+  if (options.warmupSeconds > 0) await warmUp(gatewayUrl, options, mint, choice);
+
+  // Everything is prepared before the start: tokens minted, seats drawn.
+  const requests: RushRequest[] = Array.from({ length: options.users }, (_, i) => {
+    const n = 1 + Math.floor(rand() * 4);
+    const seatIds = new Set<string>();
+    while (seatIds.size < Math.min(n, available.length)) {
+      seatIds.add(available[Math.floor(rand() * available.length)].seatId);
+    }
+    return {
+      userId: `bench-rush-${i}`,
+      seatIds: [...seatIds],
+      latencyMs: NaN,
+      outcome: 'other',
+      granted: [],
+      unavailable: [],
+    };
+  });
+  const tokens = requests.map((r) => mint(r.userId));
+  const concurrency = options.rushConcurrency ?? options.users;
+  const seatsAsked = requests.reduce((a, r) => a + r.seatIds.length, 0);
+  process.stderr.write(
+    `bench: rush: ${options.users} users, ${seatsAsked} seats asked for (1–4 each), ` +
+      `${concurrency === options.users ? 'all at once' : `${concurrency} in flight at most`}... `,
+  );
+
+  const loadBefore = loadavg();
+  const cpu = await cpuWindow(stack);
+  const start = performance.now();
+  await pool(requests.length, concurrency, (i) =>
+    hold(gatewayUrl, showtime.id, requests[i], tokens[i]),
+  );
+  const wallSeconds = (performance.now() - start) / 1000;
+  const cpuUsed = await cpu();
+  const loadAfter = loadavg();
+
+  const count = (o: RushRequest['outcome']) => requests.filter((r) => r.outcome === o).length;
+  const ok = requests.filter((r) => r.outcome === 'ok');
+  const latency = latencyStats(requests.map((r) => r.latencyMs));
+  const okLatency = latencyStats(ok.map((r) => r.latencyMs));
+  process.stderr.write(`${wallSeconds.toFixed(2)} s\n`);
+
+  const check = await checkRush(gatewayUrl, showtime.id, before, requests, tokens);
+  const { after, held, versionDelta } = check;
+
+  const otherErrors = requests.filter((r) => r.outcome === 'other');
+  const otherByCode = new Map<string, number>();
+  for (const r of otherErrors) otherByCode.set(r.code!, (otherByCode.get(r.code!) ?? 0) + 1);
+
+  const seatsGranted = ok.reduce((a, r) => a + r.granted.length, 0);
+  const result = {
+    showtimeId: showtime.id,
+    startsAt: after.startsAt,
+    movie: after.movie.title,
+    hall: {
+      id: hall.id,
+      name: `${after.hall.cinema.name} ${after.hall.name}`,
+      rows: after.hall.rows,
+      columns: after.hall.columns,
+      seats: hall.seats,
+      sellable: hall.sellable,
+      availableBefore: available.length,
+    },
+    users: options.users,
+    concurrency,
+    seatsAsked,
+    wallSeconds: round(wallSeconds, 3),
+    successfulHoldsPerSecond: round(ok.length / wallSeconds, 1),
+    requestsPerSecond: round(requests.length / wallSeconds, 1),
+    latency: statsJson(latency),
+    successLatency: statsJson(okLatency),
+    p99TargetMs: RUSH_P99_TARGET_MS,
+    p99TargetMet: latency.p99Ms < RUSH_P99_TARGET_MS,
+    outcomes: {
+      success: ok.length,
+      SEAT_UNAVAILABLE: count('SEAT_UNAVAILABLE'),
+      HOLD_LIMIT_EXCEEDED: count('HOLD_LIMIT_EXCEEDED'),
+      other: otherErrors.length,
+      otherByCode: Object.fromEntries(otherByCode),
+      firstOther: otherErrors[0]?.message,
+    },
+    seatsGranted,
+    seatsHeldAfter: held.size,
+    versionBefore: before.seatMap.version,
+    versionAfter: after.seatMap.version,
+    violations: check.violations,
+    violationCount: check.violationCount,
+    cpu: cpuUsed,
+    loadAverageBefore: loadBefore.map((x) => round(x, 2)),
+    loadAverageAfter: loadAfter.map((x) => round(x, 2)),
+  };
+
+  const lines = [
+    `Seat rush: ${options.users} users, one HoldSeats each (1–4 random seats, ${seatsAsked} asked), ` +
+      `${concurrency === options.users ? 'all at once' : `≤ ${concurrency} in flight`}`,
+    `  showtime ${showtime.id} ${after.startsAt} (${after.movie.title})`,
+    `  hall ${result.hall.name}: ${after.hall.rows} rows × ${after.hall.columns} columns, ` +
+      `${hall.seats} seats, ${hall.sellable} sellable (closest to ${RUSH_HALL_SEATS}), ${available.length} AVAILABLE before`,
+    `  wall time          ${wallSeconds.toFixed(3)} s`,
+    `  holds/s            ${fmt(ok.length / wallSeconds)} successful, ${fmt(requests.length / wallSeconds)} requests/s in all`,
+    `  latency (all)      p50 ${fmt(latency.p50Ms)} ms   p99 ${fmt(latency.p99Ms)} ms   max ${fmt(latency.maxMs)} ms   mean ${fmt(latency.meanMs)} ms`,
+    `  latency (success)  p50 ${fmt(okLatency.p50Ms)} ms   p99 ${fmt(okLatency.p99Ms)} ms`,
+    `  outcomes           ${ok.length} success / ${count('SEAT_UNAVAILABLE')} SEAT_UNAVAILABLE / ` +
+      `${count('HOLD_LIMIT_EXCEEDED')} HOLD_LIMIT_EXCEEDED / ${otherErrors.length} other errors` +
+      (otherErrors.length
+        ? ` (${[...otherByCode].map(([c, n]) => `${c} ${n}`).join(', ')}; first: ${otherErrors[0].message})`
+        : ''),
+    `  seats              ${seatsGranted} granted, ${held.size} HELD in SeatMap afterwards, ` +
+      `version ${before.seatMap.version} → ${after.seatMap.version} (${versionDelta} events for ${ok.length} successes)`,
+    ...check.lines,
+    `  p99 target < ${RUSH_P99_TARGET_MS} ms: ${result.p99TargetMet ? 'MET' : 'NOT MET'} (p99 ${fmt(latency.p99Ms)} ms)`,
+    cpuLine(cpuUsed, loadBefore, loadAfter),
+  ];
+  return { result, text: lines.join('\n') };
+}

@@ -1,0 +1,65 @@
+/**
+ * A test's configuration and what it leaves behind: keys, a unique prefix, databases and
+ * Redis keys. Apart from `test-stack.ts` so that unit tests which only need a configuration
+ * or a prefix do not load the whole supergraph (gateway, four subgraphs, seeding).
+ */
+import { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { databaseUrlFor, loadConfig, SUBGRAPH_NAMES, type AppConfig } from '../../runtime/config';
+import { dropDatabase } from '../../runtime/database';
+import { closeRedis } from '../../runtime/redis';
+import { generateKeyPair, type KeyPair } from '../../scripts/dev-token';
+import { testDatabaseUrl, testRedisUrl } from './services';
+
+/** One key pair per test process: minting is slow-ish and any key works for the tests. */
+let keys: KeyPair | undefined;
+export const testKeys = (): KeyPair => (keys ??= generateKeyPair());
+
+/** A unique name for this run's databases and Redis keys, so runs never see each other. */
+export const uniquePrefix = (): string =>
+  `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}_`;
+
+/** A configuration for tests: real PostgreSQL and Redis, unique databases and key prefix. */
+export function testConfig(env: Record<string, string> = {}): AppConfig {
+  const prefix = uniquePrefix();
+  return loadConfig('local', {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: testDatabaseUrl,
+    DATABASE_NAME_PREFIX: prefix,
+    DATABASE_POOL_SIZE: '4',
+    REDIS_URL: testRedisUrl,
+    REDIS_KEY_PREFIX: `moviehub-test:${prefix}`,
+    CLERK_JWT_KEY: testKeys().publicKeyPem,
+    INTERNAL_SECRET: randomBytes(24).toString('hex'),
+    ...env,
+  });
+}
+
+/** Drops every database a test configuration may have created. */
+export async function dropTestDatabases(config: AppConfig): Promise<void> {
+  await Promise.all(SUBGRAPH_NAMES.map((name) => dropDatabase(databaseUrlFor(config, name))));
+}
+
+/** Deletes every Redis key of a test configuration's prefix (holds, versions, streams). */
+export async function deleteTestKeys(config: AppConfig): Promise<void> {
+  if (!config.redis.url || !config.redis.keyPrefix.startsWith('moviehub-test:')) return;
+  const redis = new Redis(config.redis.url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${config.redis.keyPrefix}*`,
+        'COUNT',
+        500,
+      );
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await closeRedis(redis);
+  }
+}
