@@ -7,7 +7,8 @@ import { MemorySeatHoldStore } from './seat/hold/memory-seat-hold.store';
 import { PostgresSeatVersionLedger } from './seat/hold/postgres-seat-version.ledger';
 import { RedisSeatHoldStore } from './seat/hold/redis-seat-hold.store';
 import type { SeatHoldStore } from './seat/hold/seat-hold.store';
-import { seatTopic, SeatService } from './seat/seat.service';
+import { seatTopic, SeatService, type ShowtimeReservations } from './seat/seat.service';
+import { ReservationService } from './reservation/reservation.service';
 import { OutboxRelay } from '../../../runtime/events/outbox';
 import { MovieCatalog } from './showtime/movie-catalog';
 import { ShowtimeAdminService } from './showtime/showtime-admin.service';
@@ -21,6 +22,8 @@ export interface CinemasApp {
   readonly cinemas: CinemaService;
   readonly seats: SeatService;
   readonly holds: SeatHoldStore;
+  /** Seat reservations of bookings (PENDING, ACTIVE, RELEASED). */
+  readonly reservations: ReservationService;
   readonly showtimes: ShowtimeService;
   readonly cinemaAdmin: CinemaAdminService;
   readonly showtimeAdmin: ShowtimeAdminService;
@@ -34,11 +37,11 @@ export interface CinemasLoaders {
   readonly hallsByCinemaId: DataLoader<string, Hall[]>;
   readonly seatsByHallId: DataLoader<string, Seat[]>;
   readonly seatById: DataLoader<string, Seat | null>;
-  /** Sold seats (ACTIVE reservations), per showtime. */
-  readonly bookedSeatIds: DataLoader<string, Set<string>>;
+  /** Live reservations per showtime: sold seats (ACTIVE) and PENDING bookings' seats. */
+  readonly reservedSeats: DataLoader<string, ShowtimeReservations>;
   /** Current holds and version, per showtime. */
   readonly holdSnapshot: DataLoader<string, { version: number; holds: Map<string, string> }>;
-  /** Seats free to book now (sellable − sold − held), per showtime. */
+  /** Seats free to book now (sellable − sold − pending − held), per showtime. */
   readonly availableSeats: DataLoader<Showtime, number, string>;
   readonly showtimeById: DataLoader<string, Showtime | null>;
   /** One loader per distinct window, so a list of movies costs one query per window. */
@@ -86,9 +89,22 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
   const { dataSource, config, events, log, pubSub } = deps;
   const relay = new OutboxRelay({ dataSource, transport: events, log });
   const holds = createHoldStore(deps);
+  const seats = new SeatService(
+    dataSource,
+    holds,
+    pubSub,
+    config.internalSecret,
+    MAX_SEATS_PER_HOLDER,
+  );
   return {
     holds,
-    seats: new SeatService(dataSource, holds, pubSub, config.internalSecret, MAX_SEATS_PER_HOLDER),
+    seats,
+    reservations: new ReservationService({
+      dataSource,
+      store: holds,
+      holderTag: (userId) => seats.holderTag(userId),
+      log,
+    }),
     cinemas: new CinemaService(dataSource),
     showtimes: new ShowtimeService(dataSource),
     cinemaAdmin: new CinemaAdminService(dataSource, () => relay.notify()),
@@ -130,9 +146,9 @@ function createLoaders(app: CinemasApp): CinemasLoaders {
     hallsByCinemaId: new DataLoader((ids) => app.cinemas.hallsByCinemaIds(ids)),
     seatsByHallId: new DataLoader((ids) => app.cinemas.seatsByHallIds(ids)),
     seatById: new DataLoader((ids) => app.cinemas.seatsByIds(ids)),
-    bookedSeatIds: new DataLoader(async (ids) => {
-      const booked = await app.seats.bookedSeatIds(ids);
-      return ids.map((id) => booked.get(id)!);
+    reservedSeats: new DataLoader(async (ids) => {
+      const reserved = await app.seats.liveReservations(ids);
+      return ids.map((id) => reserved.get(id)!);
     }),
     holdSnapshot: new DataLoader((ids) => app.seats.snapshots(ids)),
     availableSeats: new DataLoader(

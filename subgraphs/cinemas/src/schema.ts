@@ -18,6 +18,9 @@ import { startMovieRuntimesProjection } from './showtime/movie-catalog';
 import { SeatReservations1732800000000 } from './migrations/1732800000000-seat-reservations';
 import { SeatMapVersions1733000000300 } from './migrations/1733000000300-seat-map-versions';
 import { EventRetention1733100000000 } from './migrations/1733100000000-event-retention';
+import { PendingReservations1733200000000 } from './migrations/1733200000000-pending-reservations';
+import { startSeatReservationsProjection } from './reservation/booking-events.projection';
+import { mountReservationRoutes } from './reservation/reservation.route';
 import { eventConsumerName } from '../../../runtime/events/consumer-name';
 import {
   OUTBOX_RETENTION,
@@ -32,7 +35,17 @@ import {
   ShowtimeSeatMapResolver,
 } from './seat/seat.resolver';
 
-/** The cinemas subgraph: cinemas, halls and their seats, showtimes, prices. */
+/**
+ * How often the seat-reservation upkeep runs: PENDING reservations past their expiry plus
+ * the grace are released (and broadcast within about a second), and seat changes a crash or
+ * an outage kept from seat maps are announced. Two cheap indexed queries.
+ */
+const RESERVATION_UPKEEP_INTERVAL_MS = 1000;
+
+/**
+ * The cinemas subgraph: cinemas, halls and their seats, showtimes, prices, seat holds and
+ * the seat reservations of bookings.
+ */
 export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
   name: 'cinemas',
   schema: {
@@ -61,17 +74,30 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
     SeatReservations1732800000000,
     SeatMapVersions1733000000300,
     EventRetention1733100000000,
+    PendingReservations1733200000000,
   ],
   createApp: createCinemasApp,
   createContext: createCinemasContext,
+  mountInternalRoutes: mountReservationRoutes,
   startWorkers: (app, { dataSource, events, log, config }) => {
     app.relay.start();
     const sweeper = startSweeper(app.holds, { log });
+    const reservationUpkeep = startSweeper(
+      {
+        sweep: async () =>
+          (await app.reservations.expireOverdue()) + (await app.reservations.announceOverdue()),
+      },
+      { log, intervalMs: RESERVATION_UPKEEP_INTERVAL_MS, label: 'seat-reservation upkeep' },
+    );
+    const consumer = eventConsumerName('cinemas');
     return [
       () => sweeper.stop(),
+      // Before the hold store closes: a run in flight still publishes through it.
+      () => reservationUpkeep.stop(),
+      startSeatReservationsProjection(dataSource, events, consumer, app.reservations, log),
       () => app.holds.close(),
       () => app.relay.stop(),
-      startMovieRuntimesProjection(dataSource, events, eventConsumerName('cinemas'), log),
+      startMovieRuntimesProjection(dataSource, events, consumer, log),
       startEventRetention({
         dataSource,
         log,

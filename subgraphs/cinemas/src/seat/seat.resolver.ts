@@ -25,13 +25,13 @@ const seatIdsArg = (seatIds: string[]) => seatIds.map((id) => requireUuid(id, 's
 export class ShowtimeSeatMapResolver {
   @FieldResolver(() => SeatMap, { description: 'Every seat and its state, for the viewer.' })
   async seatMap(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<SeatMap> {
-    const [seats, booked] = await Promise.all([
+    const [seats, reserved] = await Promise.all([
       ctx.loaders.seatsByHallId.load(showtime.hallId),
-      ctx.loaders.bookedSeatIds.load(showtime.id),
+      ctx.loaders.reservedSeats.load(showtime.id),
     ]);
     const snapshot = await ctx.loaders.holdSnapshot.load(showtime.id);
     for (const seat of seats) ctx.loaders.seatById.prime(seat.id, seat);
-    return ctx.app.seats.seatMap(seats, booked, snapshot, ctx.identity.userId);
+    return ctx.app.seats.seatMap(seats, reserved, snapshot, ctx.identity.userId);
   }
 }
 

@@ -43,8 +43,19 @@ function distinctAtMost(seatIds: readonly string[], max: number, tooMany: () => 
 }
 
 /**
- * The live seat map: seats of the hall, BOOKED from the reservations table, BLOCKED from the
- * seat, HELD from the hold store. Holders are known to the store only by an opaque tag (an
+ * The live reservations of one showtime (`seat_reservations`, PENDING or ACTIVE): a seat has
+ * at most one.
+ */
+export interface ShowtimeReservations {
+  /** Sold: ACTIVE reservations. */
+  readonly booked: Set<string>;
+  /** Reserved for a PENDING booking: seatId -> the booker's holder tag. */
+  readonly pending: Map<string, string>;
+}
+
+/**
+ * The live seat map: seats of the hall, BOOKED (ACTIVE) and HELD (PENDING, the booker's) from
+ * the reservations table, BLOCKED from the seat, HELD from the hold store. Holders are known to the store only by an opaque tag (an
  * HMAC of the user id), so events never carry who holds a seat (invariant 9).
  */
 export class SeatService {
@@ -78,15 +89,28 @@ export class SeatService {
     return showtime;
   }
 
-  /** Seats with an ACTIVE reservation (sold), per showtime. */
-  async bookedSeatIds(showtimeIds: readonly string[]): Promise<Map<string, Set<string>>> {
-    const rows: { showtime_id: string; seat_id: string }[] = await this.dataSource.query(
-      `SELECT showtime_id, seat_id FROM seat_reservations
-       WHERE showtime_id = ANY($1) AND status = 'ACTIVE'`,
+  /** Seats with a live reservation (ACTIVE: sold; PENDING: a booking's), per showtime. */
+  async liveReservations(
+    showtimeIds: readonly string[],
+  ): Promise<Map<string, ShowtimeReservations>> {
+    const rows: {
+      showtime_id: string;
+      seat_id: string;
+      status: 'PENDING' | 'ACTIVE';
+      holder: string | null;
+    }[] = await this.dataSource.query(
+      `SELECT showtime_id, seat_id, status, holder FROM seat_reservations
+       WHERE showtime_id = ANY($1) AND status IN ('PENDING', 'ACTIVE')`,
       [[...showtimeIds]],
     );
-    const map = new Map<string, Set<string>>(showtimeIds.map((id) => [id, new Set<string>()]));
-    for (const r of rows) map.get(r.showtime_id)!.add(r.seat_id);
+    const map = new Map<string, ShowtimeReservations>(
+      showtimeIds.map((id) => [id, { booked: new Set<string>(), pending: new Map() }]),
+    );
+    for (const r of rows) {
+      const reserved = map.get(r.showtime_id)!;
+      if (r.status === 'ACTIVE') reserved.booked.add(r.seat_id);
+      else reserved.pending.set(r.seat_id, r.holder ?? '');
+    }
     return map;
   }
 
@@ -96,24 +120,25 @@ export class SeatService {
   }
 
   /**
-   * The viewer's seat map. `booked` is read before `snapshot` (the callers' loaders keep that
-   * order): an event racing the reads carries a higher version, which the client applies on
-   * top (or refetches on a gap).
+   * The viewer's seat map. `reserved` is read before `snapshot` (the callers' loaders keep
+   * that order): an event racing the reads carries a higher version, which the client applies
+   * on top (or refetches on a gap). A PENDING booking's seats are HELD by the booker, from the
+   * table (the record) or else the hold store (its reservation there says the same).
    */
   seatMap(
     seats: Seat[],
-    booked: Set<string>,
+    { booked, pending }: ShowtimeReservations,
     { version, holds }: { version: number; holds: Map<string, string> },
     viewerId: string | null,
   ) {
     const me = this.viewerTag(viewerId);
     const states: SeatState[] = seats.map((seat) => {
-      const holder = holds.get(seat.id);
+      const holder = pending.get(seat.id) ?? holds.get(seat.id);
       const status = seat.blocked
         ? SeatStatus.BLOCKED
         : booked.has(seat.id)
           ? SeatStatus.BOOKED
-          : holder
+          : holder !== undefined
             ? SeatStatus.HELD
             : SeatStatus.AVAILABLE;
       return { seatId: seat.id, status, heldByMe: status === SeatStatus.HELD && holder === me };
@@ -121,15 +146,15 @@ export class SeatService {
     return { version, seats: states };
   }
 
-  /** Seats free to book now, per showtime: sellable − sold − held. */
+  /** Seats free to book now, per showtime: sellable − sold − pending − held. */
   async availableCounts(showtimes: readonly Showtime[], sellable: number[]): Promise<number[]> {
-    const booked = await this.bookedSeatIds(showtimes.map((s) => s.id));
+    const reserved = await this.liveReservations(showtimes.map((s) => s.id));
     const snapshots = await Promise.all(showtimes.map((s) => this.store.snapshot(s.id)));
     return showtimes.map((s, i) => {
-      const sold = booked.get(s.id)!;
-      let held = 0;
-      for (const seatId of snapshots[i].holds.keys()) if (!sold.has(seatId)) held += 1;
-      return Math.max(0, sellable[i] - sold.size - held);
+      const { booked, pending } = reserved.get(s.id)!;
+      // A set: a PENDING booking's seats are in the table and in the snapshot alike.
+      const taken = new Set([...booked, ...pending.keys(), ...snapshots[i].holds.keys()]);
+      return Math.max(0, sellable[i] - taken.size);
     });
   }
 
@@ -153,8 +178,10 @@ export class SeatService {
   /**
    * Holds seats for the caller: all or nothing. The count and the caller's rate are checked
    * before any database read. Unknown seats, seats of another hall and a showtime that
-   * started are the caller's mistake (BAD_USER_INPUT); blocked and sold seats are
-   * SEAT_UNAVAILABLE like seats held by others.
+   * started are the caller's mistake (BAD_USER_INPUT); blocked seats and seats with a live
+   * reservation (sold, or a PENDING booking's) are SEAT_UNAVAILABLE like seats held by others.
+   * The table is read before the hold script runs; a booking that reserves the seats in
+   * between is still refused, by the hold store's reservation (see `SeatHoldStore.reserve`).
    */
   async hold(showtimeId: string, userId: string, seatIds: string[]) {
     const unique = this.holdRequest(seatIds);
@@ -176,8 +203,10 @@ export class SeatService {
         seatIds: foreign,
       });
     }
-    const booked = (await this.bookedSeatIds([showtime.id])).get(showtime.id)!;
-    const taken = unique.filter((id) => found.get(id)!.blocked || booked.has(id));
+    const { booked, pending } = (await this.liveReservations([showtime.id])).get(showtime.id)!;
+    const taken = unique.filter(
+      (id) => found.get(id)!.blocked || booked.has(id) || pending.has(id),
+    );
     if (taken.length > 0) {
       throw new AppError('SEAT_UNAVAILABLE', 'Some seats are not available', { seatIds: taken });
     }

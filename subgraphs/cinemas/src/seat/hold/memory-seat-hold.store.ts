@@ -6,10 +6,12 @@ import {
   checkSeatIds,
   checkShowtime,
   checkShowtimeId,
+  checkUntil,
   clock,
   coolingDown,
   holdLimitExceeded,
   RATE_WINDOW_MS,
+  seatsNotHeld,
   seatUnavailable,
   showtimeLimitExceeded,
   sortSeatIds,
@@ -50,6 +52,8 @@ interface ShowtimeState {
   windows: Map<string, number>;
   /** holder tag -> earliest start of its next window (ms). */
   cooldowns: Map<string, number>;
+  /** seatId -> a booking's reservation (see `reserve`); may still hold lapsed ones. */
+  reserved: Map<string, { until: number; holder: string }>;
 }
 
 interface HolderState {
@@ -121,6 +125,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     const state = this.state(showtimeId);
     const holderState = this.holder(holder);
     const live = (h: string) => (state.windows.get(h) ?? -Infinity) > at;
+    const reservedNow = (seat: string) => (state.reserved.get(seat)?.until ?? -Infinity) > at;
 
     const holderLive = live(holder);
     if (!holderLive) {
@@ -141,9 +146,10 @@ export class MemorySeatHoldStore implements SeatHoldStore {
       }
     }
 
+    // A live reservation blocks everyone, its own holder included (see the contract).
     const conflicts = requested.filter((seat) => {
       const h = state.holds.get(seat);
-      return h !== undefined && h !== holder && live(h);
+      return reservedNow(seat) || (h !== undefined && h !== holder && live(h));
     });
     if (conflicts.length > 0) throw seatUnavailable(conflicts);
     const total = mine.size + requested.filter((seat) => !mine.has(seat)).length;
@@ -168,6 +174,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
         changes.push({ seatId: seat, status: 'AVAILABLE', holder: null });
       }
     }
+    for (const seat of requested) state.reserved.delete(seat); // lapsed leftovers, if any
     for (const seat of requested) {
       if (mine.has(seat)) continue;
       state.holds.set(seat, holder);
@@ -232,6 +239,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     for (const [seat, h] of state.holds) {
       if ((state.windows.get(h) ?? -Infinity) > at) holds.set(seat, h);
     }
+    for (const [seat, r] of state.reserved) if (r.until > at) holds.set(seat, r.holder);
     return { version: state.version, holds };
   }
 
@@ -241,6 +249,9 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     await this.load();
     let released = 0;
     for (const showtimeId of [...this.showtimes.keys()]) {
+      // What Redis keeps until the key expires, memory drops here: lapsed reservations.
+      const { reserved } = this.state(showtimeId);
+      for (const [seat, r] of reserved) if (r.until <= at) reserved.delete(seat);
       const expired = () =>
         [...this.state(showtimeId).windows].filter(([, ends]) => ends <= at).map(([h]) => h);
       if (expired().length === 0) continue;
@@ -270,6 +281,49 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     return released;
   }
 
+  async reserve(
+    showtime: ShowtimeRef,
+    holder: string,
+    seatIds: string[],
+    until: number,
+    now?: number,
+  ): Promise<{ version: number }> {
+    this.assertOpen();
+    checkShowtime(showtime);
+    checkHolder(holder);
+    const seats = checkSeatIds(seatIds);
+    const at = clock(now);
+    checkUntil(until, at);
+    while (!this.hasVersions(showtime.id, 1)) await this.reserveVersions(showtime.id, 1);
+    // Synchronous from here on: the check and the move are one step.
+    this.assertOpen();
+    const state = this.state(showtime.id);
+    const holderLive = (state.windows.get(holder) ?? -Infinity) > at;
+    const todo: string[] = [];
+    const missing: string[] = [];
+    for (const seat of seats) {
+      const r = state.reserved.get(seat);
+      if (r && r.until > at && r.holder === holder) continue; // a retry: already done
+      if (holderLive && state.holds.get(seat) === holder) todo.push(seat);
+      else missing.push(seat);
+    }
+    if (missing.length > 0) throw seatsNotHeld(missing);
+    for (const seat of todo) {
+      state.holds.delete(seat);
+      state.reserved.set(seat, { until, holder });
+    }
+    if (todo.length > 0 && ![...state.holds.values()].includes(holder)) {
+      state.cooldowns.set(holder, at + this.rules.cooldownMs);
+      this.holders.get(holder)?.showtimes.delete(showtime.id);
+    }
+    const version = this.commit(
+      showtime.id,
+      state,
+      todo.map((seatId) => ({ seatId, status: 'HELD', holder })),
+    );
+    return { version };
+  }
+
   async publishChange(
     showtime: ShowtimeRef,
     seats: Array<{ seatId: string; status: ExternalSeatStatus }>,
@@ -280,7 +334,10 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     while (!this.hasVersions(showtime.id, 1)) await this.reserveVersions(showtime.id, 1);
     this.assertOpen();
     const state = this.state(showtime.id);
-    for (const { seatId } of changes) state.holds.delete(seatId);
+    for (const { seatId } of changes) {
+      state.holds.delete(seatId);
+      state.reserved.delete(seatId);
+    }
     return this.commit(
       showtime.id,
       state,
@@ -360,6 +417,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
         holds: new Map(),
         windows: new Map(),
         cooldowns: new Map(),
+        reserved: new Map(),
       };
       this.showtimes.set(showtimeId, state);
     }

@@ -10,6 +10,12 @@
  *   holds     HASH   seatId -> holder tag (may still name holders whose window has passed)
  *   windows   HASH   holder tag -> window end, ms
  *   cooldowns HASH   holder tag -> earliest start of the holder's next window, ms
+ *   reserved  HASH   seatId -> "<until ms>:<holder tag>": a booking's seats (RESERVE_LUA).
+ *                    Kept apart from `holds` so that no rule of holds (windows, the sweeper,
+ *                    releases, per-holder counts) can touch them; they block every hold
+ *                    until `until` and leave with PUBLISH_CHANGE_LUA (BOOKED or AVAILABLE).
+ *                    `until` lets a marker whose booking never got written (a crash between
+ *                    this script and the booking's commit) lapse on its own.
  *   version   STRING the showtime's event counter
  * Every script that writes them sets their time to live (PEXPIRE) to a day after the
  * showtime ends (`keepMs`, computed by the caller), so nothing of a past showtime stays.
@@ -59,6 +65,15 @@ local function hashToTable(flat)
   return t
 end
 
+-- The holder of a reservation marker ("<until>:<holder>") while it lasts; nil once lapsed.
+-- HGET/HMGET answer false for a missing field.
+local function reservedBy(marker, now)
+  if not marker then return nil end
+  local colon = string.find(marker, ':', 1, true)
+  if not colon or tonumber(string.sub(marker, 1, colon - 1)) <= now then return nil end
+  return string.sub(marker, colon + 1)
+end
+
 -- Seats of one holder in a holds table.
 local function seatsOf(holds, holder)
   local seats = {}
@@ -91,7 +106,7 @@ return {1}
 `;
 
 /**
- * KEYS: holds, windows, version, expiries, cooldowns, holderShowtimes.
+ * KEYS: holds, windows, version, expiries, cooldowns, holderShowtimes, reserved.
  * ARGV: showtimeId, holder, now, ttlMs, maxSeats, channel, member, keepMs, cooldownMs,
  * maxShowtimes, seatId...
  * Returns {'OK', expiresAt, version, heldSeatId...} | {'SEAT_UNAVAILABLE', seatId...} |
@@ -99,7 +114,7 @@ return {1}
  */
 export const HOLD_LUA = `${PRELUDE}
 local holdsKey, windowsKey, versionKey, expiriesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local cooldownsKey, showtimesKey = KEYS[5], KEYS[6]
+local cooldownsKey, showtimesKey, reservedKey = KEYS[5], KEYS[6], KEYS[7]
 local showtimeId, holder = ARGV[1], ARGV[2]
 local now, ttlMs, maxSeats = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local channel, member, keepTtl = ARGV[6], ARGV[7], tonumber(ARGV[8])
@@ -142,11 +157,18 @@ if total == 0 then
   end
 end
 
--- Seats of holders whose window has passed are free; only live holders block.
+-- Seats of holders whose window has passed are free; only live holders block. A live
+-- reservation blocks everyone, its own holder included (the seats are its booking's now).
+local markers = redis.call('HMGET', reservedKey, unpack(requested))
 local conflicts = {'SEAT_UNAVAILABLE'}
-for _, seat in ipairs(requested) do
+local lapsed = {}
+for i, seat in ipairs(requested) do
   local h = holds[seat]
-  if h and h ~= holder and live(h) then conflicts[#conflicts + 1] = seat end
+  if reservedBy(markers[i], now) or (h and h ~= holder and live(h)) then
+    conflicts[#conflicts + 1] = seat
+  elseif markers[i] then
+    lapsed[#lapsed + 1] = seat
+  end
 end
 if #conflicts > 1 then return conflicts end
 
@@ -174,6 +196,7 @@ else
     changes[#changes + 1] = jsonSeat(seat, 'AVAILABLE', nil)
   end
 end
+for _, seat in ipairs(lapsed) do redis.call('HDEL', reservedKey, seat) end
 for _, seat in ipairs(requested) do
   if not mine[seat] then
     redis.call('HSET', holdsKey, seat, holder)
@@ -232,12 +255,13 @@ return result
 `;
 
 /**
- * KEYS: holds, windows, version. ARGV: now.
- * Returns {version, seatId, holder, seatId, holder, ...}, expired windows left out. A script
- * rather than three reads, so the holds and the version belong to the same instant.
+ * KEYS: holds, windows, version, reserved. ARGV: now.
+ * Returns {version, seatId, holder, seatId, holder, ...}, expired windows and lapsed
+ * reservations left out; a reserved seat is listed under its holder like a held one. A script
+ * rather than several reads, so the holds and the version belong to the same instant.
  */
-export const SNAPSHOT_LUA = `
-local holdsKey, windowsKey, versionKey = KEYS[1], KEYS[2], KEYS[3]
+export const SNAPSHOT_LUA = `${PRELUDE}
+local holdsKey, windowsKey, versionKey, reservedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
 local result = {tonumber(redis.call('GET', versionKey) or '0')}
 local windows = {}
@@ -251,7 +275,61 @@ for i = 1, #flat, 2 do
     result[#result + 1] = flat[i + 1]
   end
 end
+flat = redis.call('HGETALL', reservedKey)
+for i = 1, #flat, 2 do
+  local h = reservedBy(flat[i + 1], now)
+  if h then
+    result[#result + 1] = flat[i]
+    result[#result + 1] = h
+  end
+end
 return result
+`;
+
+/**
+ * KEYS: holds, windows, version, cooldowns, holderShowtimes, reserved.
+ * ARGV: showtimeId, holder, now, until, channel, keepMs, cooldownMs, seatId...
+ * Returns {'OK', version} | {'SEATS_NOT_HELD', seatId...}.
+ * Checks and moves in one step: between a hold and its reservation there is no instant in
+ * which the seats are free, so no other holder can take them.
+ */
+export const RESERVE_LUA = `${PRELUDE}
+local holdsKey, windowsKey, versionKey = KEYS[1], KEYS[2], KEYS[3]
+local cooldownsKey, showtimesKey, reservedKey = KEYS[4], KEYS[5], KEYS[6]
+local showtimeId, holder, now, untilMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local channel, keepTtl, cooldownMs = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+
+local ends = tonumber(redis.call('HGET', windowsKey, holder))
+local holderLive = ends ~= nil and ends > now
+local missing, todo = {'SEATS_NOT_HELD'}, {}
+for i = 8, #ARGV do
+  local seat = ARGV[i]
+  -- Already this holder's reservation: a retry, nothing to do for this seat.
+  if reservedBy(redis.call('HGET', reservedKey, seat), now) ~= holder then
+    if holderLive and redis.call('HGET', holdsKey, seat) == holder then
+      todo[#todo + 1] = seat
+    else
+      missing[#missing + 1] = seat
+    end
+  end
+end
+if #missing > 1 then return missing end
+
+local changes = {}
+for _, seat in ipairs(todo) do
+  redis.call('HDEL', holdsKey, seat)
+  redis.call('HSET', reservedKey, seat, untilMs .. ':' .. holder)
+  changes[#changes + 1] = jsonSeat(seat, 'HELD', holder)
+end
+-- Like a release of the last seat: the showtime stops counting against the holder's cap and
+-- the cooldown runs from now; the window keeps running for any further seats.
+if #todo > 0 and #seatsOf(hashToTable(redis.call('HGETALL', holdsKey)), holder) == 0 then
+  redis.call('HSET', cooldownsKey, holder, now + cooldownMs)
+  redis.call('ZREM', showtimesKey, showtimeId)
+end
+local version = commit(versionKey, channel, showtimeId, changes)
+if #changes > 0 then keep({holdsKey, windowsKey, versionKey, cooldownsKey, reservedKey}, keepTtl) end
+return {'OK', version}
 `;
 
 /**
@@ -297,15 +375,17 @@ return 1
 `;
 
 /**
- * KEYS: holds, version. ARGV: showtimeId, channel, keepMs, seatId, status, seatId, status, ...
+ * KEYS: holds, version, reserved.
+ * ARGV: showtimeId, channel, keepMs, seatId, status, seatId, status, ...
  * Returns the new version.
  */
 export const PUBLISH_CHANGE_LUA = `${PRELUDE}
-local holdsKey, versionKey = KEYS[1], KEYS[2]
+local holdsKey, versionKey, reservedKey = KEYS[1], KEYS[2], KEYS[3]
 local showtimeId, channel, keepTtl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local changes = {}
 for i = 4, #ARGV, 2 do
   redis.call('HDEL', holdsKey, ARGV[i])
+  redis.call('HDEL', reservedKey, ARGV[i])
   changes[#changes + 1] = jsonSeat(ARGV[i], ARGV[i + 1], nil)
 end
 local version = commit(versionKey, channel, showtimeId, changes)

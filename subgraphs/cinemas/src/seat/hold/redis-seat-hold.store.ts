@@ -5,6 +5,7 @@ import {
   HOLD_LUA,
   PUBLISH_CHANGE_LUA,
   RELEASE_LUA,
+  RESERVE_LUA,
   SNAPSHOT_LUA,
   SWEEP_LUA,
 } from './redis-seat-hold.scripts';
@@ -16,6 +17,7 @@ import {
   checkSeatIds,
   checkShowtime,
   checkShowtimeId,
+  checkUntil,
   clock,
   coolingDown,
   holdLimitExceeded,
@@ -24,6 +26,7 @@ import {
   parseWindowMember,
   RATE_WINDOW_MS,
   seatHoldsUnavailable,
+  seatsNotHeld,
   seatUnavailable,
   showtimeLimitExceeded,
   sortSeatIds,
@@ -59,6 +62,7 @@ interface SeatHoldCommands {
   moviehubSeatRelease(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatSnapshot(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatSweep(...args: Arg[]): Promise<number>;
+  moviehubSeatReserve(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatPublishChange(...args: Arg[]): Promise<number>;
 }
 
@@ -88,15 +92,16 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const redis = options.redis;
     // Defining again on a shared connection just replaces the identical definition.
     redis.defineCommand('moviehubSeatAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
-    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 6, lua: HOLD_LUA });
+    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 7, lua: HOLD_LUA });
     redis.defineCommand('moviehubSeatRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
     redis.defineCommand('moviehubSeatSnapshot', {
-      numberOfKeys: 3,
+      numberOfKeys: 4,
       lua: SNAPSHOT_LUA,
       readOnly: true,
     });
     redis.defineCommand('moviehubSeatSweep', { numberOfKeys: 5, lua: SWEEP_LUA });
-    redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 2, lua: PUBLISH_CHANGE_LUA });
+    redis.defineCommand('moviehubSeatReserve', { numberOfKeys: 6, lua: RESERVE_LUA });
+    redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 3, lua: PUBLISH_CHANGE_LUA });
     this.redis = redis as Redis & SeatHoldCommands;
     this.expiriesKey = `${options.keyPrefix}seat:expiries`;
   }
@@ -135,6 +140,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
         this.expiriesKey,
         keys.cooldowns,
         this.holderKeys(holder).showtimes,
+        keys.reserved,
         showtime.id,
         holder,
         at,
@@ -202,7 +208,13 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     checkShowtimeId(showtimeId);
     const keys = this.keys(showtimeId);
     const [version, ...flat] = await this.run(() =>
-      this.redis.moviehubSeatSnapshot(keys.holds, keys.windows, keys.version, clock(now)),
+      this.redis.moviehubSeatSnapshot(
+        keys.holds,
+        keys.windows,
+        keys.version,
+        keys.reserved,
+        clock(now),
+      ),
     );
     const holds = new Map<string, string>();
     for (let i = 0; i < flat.length; i += 2) holds.set(String(flat[i]), String(flat[i + 1]));
@@ -230,6 +242,42 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     }
   }
 
+  async reserve(
+    showtime: ShowtimeRef,
+    holder: string,
+    seatIds: string[],
+    until: number,
+    now?: number,
+  ): Promise<{ version: number }> {
+    this.assertOpen();
+    checkShowtime(showtime);
+    checkHolder(holder);
+    const seats = checkSeatIds(seatIds);
+    const at = clock(now);
+    checkUntil(until, at);
+    const keys = this.keys(showtime.id);
+    const [outcome, ...rest] = await this.run(() =>
+      this.redis.moviehubSeatReserve(
+        keys.holds,
+        keys.windows,
+        keys.version,
+        keys.cooldowns,
+        this.holderKeys(holder).showtimes,
+        keys.reserved,
+        showtime.id,
+        holder,
+        at,
+        until,
+        this.options.channel(showtime.id),
+        keepMs(showtime, at),
+        this.rules.cooldownMs,
+        ...seats,
+      ),
+    );
+    if (outcome === 'SEATS_NOT_HELD') throw seatsNotHeld(rest.map(String));
+    return { version: Number(rest[0]) };
+  }
+
   async publishChange(
     showtime: ShowtimeRef,
     seats: Array<{ seatId: string; status: ExternalSeatStatus }>,
@@ -242,6 +290,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
       this.redis.moviehubSeatPublishChange(
         keys.holds,
         keys.version,
+        keys.reserved,
         showtime.id,
         this.options.channel(showtime.id),
         keepMs(showtime, Date.now()),
@@ -289,6 +338,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
       windows: `${base}:windows`,
       cooldowns: `${base}:cooldowns`,
       version: `${base}:version`,
+      reserved: `${base}:reserved`,
     };
   }
 

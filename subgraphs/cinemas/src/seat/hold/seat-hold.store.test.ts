@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { closeRedis, createRedis } from '../../../../../runtime/redis';
 import { testRedisUrl } from '../../../../../tests/support/services';
-import { uniquePrefix } from '../../../../../tests/support/test-stack';
+import { uniquePrefix } from '../../../../../tests/support/test-config';
 import { MemorySeatHoldStore } from './memory-seat-hold.store';
 import { RedisSeatHoldStore } from './redis-seat-hold.store';
 import {
@@ -527,6 +527,155 @@ describe.each([
         expect(Object.keys(seat).sort()).toEqual(['holder', 'seatId', 'status']);
       }
     }
+  });
+
+  describe('reservations (a booking’s seats)', () => {
+    const until = T0 + 2 * TTL_MS;
+
+    it('turns the holder’s holds into a reservation nobody can hold, in one event', async () => {
+      await h.store.hold(showtime, 'h', ['A1', 'A2', 'A3'], T0);
+      expect(await h.store.reserve(showtime, 'h', ['A1', 'A2'], until, T0 + 1000)).toEqual({
+        version: 2,
+      });
+      // Listed under the holder (the seat map shows them HELD, heldByMe for the holder).
+      expect(await h.store.snapshot(showtimeId, T0 + 1000)).toEqual({
+        version: 2,
+        holds: new Map([
+          ['A1', 'h'],
+          ['A2', 'h'],
+          ['A3', 'h'],
+        ]),
+      });
+      for (const [holder, seats] of [
+        ['g', ['A1']],
+        ['g', ['A2', 'B1']],
+        ['h', ['A1']], // the holder too: the seats are its booking's now
+      ] as const) {
+        expect(await failure(h.store.hold(showtime, holder, [...seats], T0 + 2000))).toEqual({
+          code: 'SEAT_UNAVAILABLE',
+          seatIds: seats.filter((s) => s !== 'B1'),
+        });
+      }
+      // Its own release does not touch them; nor does the end of its window.
+      expect(await h.store.release(showtime, 'h', ['A1', 'A2', 'A3'], T0 + 3000)).toEqual({
+        released: ['A3'],
+        version: 3,
+      });
+      expect(await h.store.sweep(T0 + TTL_MS)).toBe(1);
+      expect((await h.store.snapshot(showtimeId, T0 + TTL_MS)).holds).toEqual(
+        new Map([
+          ['A1', 'h'],
+          ['A2', 'h'],
+        ]),
+      );
+      await h.flush();
+      expect(h.events(showtimeId)).toEqual([
+        expect.objectContaining({ version: 1 }),
+        {
+          showtimeId,
+          version: 2,
+          seats: [
+            { seatId: 'A1', status: 'HELD', holder: 'h' },
+            { seatId: 'A2', status: 'HELD', holder: 'h' },
+          ],
+        },
+        { showtimeId, version: 3, seats: [{ seatId: 'A3', status: 'AVAILABLE', holder: null }] },
+      ]);
+    });
+
+    it('is idempotent: a retry changes nothing and publishes nothing', async () => {
+      await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+      await h.store.reserve(showtime, 'h', ['A1', 'A2'], until, T0);
+      // After the window has passed too: the reservation is what counts now.
+      for (const at of [T0 + 1, T0 + TTL_MS + 1]) {
+        expect(await h.store.reserve(showtime, 'h', ['A2', 'A1'], until, at)).toEqual({
+          version: 2,
+        });
+      }
+      await h.flush();
+      expect(h.events(showtimeId).map((e) => e.version)).toEqual([1, 2]);
+    });
+
+    it('refuses seats the holder does not hold with SEATS_NOT_HELD, changing nothing', async () => {
+      await h.store.hold(showtime, 'h', ['A1'], T0);
+      await h.store.hold(showtime, 'g', ['B1'], T0);
+      for (const seats of [['A1', 'A2'], ['B1'], ['A1', 'B1', 'C1']]) {
+        expect(await failure(h.store.reserve(showtime, 'h', seats, until, T0))).toEqual({
+          code: 'SEATS_NOT_HELD',
+          seatIds: seats.filter((s) => s !== 'A1'),
+        });
+      }
+      // Once the holder's window has passed it holds nothing, even before the sweeper ran.
+      expect(await failure(h.store.reserve(showtime, 'h', ['A1'], until, T0 + TTL_MS))).toEqual({
+        code: 'SEATS_NOT_HELD',
+        seatIds: ['A1'],
+      });
+      expect(await h.store.snapshot(showtimeId, T0)).toEqual({
+        version: 2,
+        holds: new Map([
+          ['A1', 'h'],
+          ['B1', 'g'],
+        ]),
+      });
+    });
+
+    it('stops counting the seats against the holder: seats, showtimes, cooldown', async () => {
+      const eight = Array.from({ length: MAX_SEATS }, (_, i) => `A${i + 1}`);
+      await h.store.hold(showtime, 'h', eight, T0);
+      await h.store.reserve(showtime, 'h', eight, until, T0 + 1000);
+      // Eight more seats within the window, in the same showtime.
+      const more = Array.from({ length: MAX_SEATS }, (_, i) => `B${i + 1}`);
+      expect((await h.store.hold(showtime, 'h', more, T0 + 2000)).seatIds).toEqual(more);
+      await h.store.reserve(showtime, 'h', more, until, T0 + 3000);
+      // The showtime no longer takes a place among the holder's MAX_SHOWTIMES.
+      const others = Array.from({ length: MAX_SHOWTIMES }, () => showtimeRef());
+      for (const other of others) await h.store.hold(other, 'h', ['A1'], T0 + 3000);
+      for (const other of others) await h.store.release(other, 'h', ['A1'], T0 + 4000);
+      // The cooldown ran from the reservation, as from a release: none left at the window's end.
+      const next = await h.store.hold(showtime, 'h', ['C1'], T0 + TTL_MS);
+      expect(next.expiresAt).toEqual(new Date(T0 + 2 * TTL_MS));
+    });
+
+    it('lapses at its end: the seats are free again, no event needed', async () => {
+      await h.store.hold(showtime, 'h', ['A1'], T0);
+      await h.store.reserve(showtime, 'h', ['A1'], T0 + 5000, T0);
+      expect((await h.store.snapshot(showtimeId, T0 + 5000)).holds).toEqual(new Map());
+      expect((await h.store.hold(showtime, 'g', ['A1'], T0 + 5000)).seatIds).toEqual(['A1']);
+      expect(await failure(h.store.reserve(showtime, 'h', ['A1'], until, T0 + 5000))).toEqual({
+        code: 'SEATS_NOT_HELD',
+        seatIds: ['A1'],
+      });
+    });
+
+    it('leaves with publishChange (BOOKED, then AVAILABLE after a cancellation)', async () => {
+      await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+      await h.store.reserve(showtime, 'h', ['A1', 'A2'], until, T0);
+      expect(
+        await h.store.publishChange(showtime, [
+          { seatId: 'A1', status: 'BOOKED' },
+          { seatId: 'A2', status: 'AVAILABLE' },
+        ]),
+      ).toBe(3);
+      expect(await h.store.snapshot(showtimeId, T0)).toEqual({ version: 3, holds: new Map() });
+      // A2 is free of reservations; A1's sale is the booking records' (PostgreSQL) to refuse.
+      expect((await h.store.hold(showtime, 'g', ['A2'], T0)).seatIds).toEqual(['A2']);
+    });
+
+    it('of a reservation racing another holder’s hold on a window that just ran out, one wins', async () => {
+      for (let round = 0; round < 10; round++) {
+        const played = showtimeRef();
+        await h.store.hold(played, 'h', ['A1', 'A2'], T0);
+        const at = T0 + TTL_MS; // h's window ends: g may take the seats, h may not book them
+        const [reserved, held] = await Promise.allSettled([
+          (round % 2 ? h.peer : h.store).reserve(played, 'h', ['A1', 'A2'], until, at - 1),
+          (round % 2 ? h.store : h.peer).hold(played, 'g', ['A2'], at),
+        ]);
+        // Exactly one of them has A2.
+        expect([reserved.status, held.status].filter((s) => s === 'fulfilled')).toHaveLength(1);
+        const holds = (await h.store.snapshot(played.id, at)).holds;
+        expect(holds.get('A2')).toBe(reserved.status === 'fulfilled' ? 'h' : 'g');
+      }
+    });
   });
 
   it('keeps showtimes apart', async () => {

@@ -31,6 +31,13 @@ import { AppError, badUserInput } from '../../../../../runtime/errors';
  *   before it uses them, so a restarted process starts above anything issued before);
  * - events carry the caller's opaque holder tag, never a user id (invariant 9: the gateway
  *   compares tags to compute `heldByMe` per subscriber);
+ * - a booking's seats are *reserved* (`reserve`): taken out of the holder's holds (they stop
+ *   counting against its seats, its showtimes and its window) into a reservation that blocks
+ *   everyone, the holder included, until its end or until `publishChange` settles the seats
+ *   (BOOKED when the booking is confirmed, AVAILABLE when it is released). PostgreSQL's
+ *   `seat_reservations` is the record of the booking; the reservation here is what keeps a
+ *   hold from slipping in between the moment the booking's rows are written and the moment
+ *   the holds stop protecting the seats (see `ReservationService.reservePending`);
  * - a store that cannot reach its storage (Redis down) answers `SERVICE_UNAVAILABLE`, a
  *   retryable error, and works again once it can: it never hangs or ends the process.
  */
@@ -128,9 +135,28 @@ export interface SeatHoldStore {
    */
   sweep(now?: number): Promise<number>;
   /**
+   * Turns seats `holder` holds (in a live window) into a reservation of that holder lasting
+   * until `until` (ms), in one atomic step with one event: the seats as HELD by the holder
+   * (to every other viewer they stay unavailable; to the holder they stay `heldByMe`). The
+   * seats leave the holder's holds: they no longer count against its seats per showtime, and
+   * when none is left its place among `maxShowtimesPerHolder` is freed and its cooldown
+   * starts now, as after a release. Until `until` passes (or `publishChange` settles the
+   * seats) nobody can hold them, and `snapshot` lists them under the holder's tag.
+   * All-or-nothing and idempotent: seats already reserved by this holder count as done (no
+   * event when nothing changed); if any seat is neither held nor reserved by the holder,
+   * nothing changes and it throws AppError `SEATS_NOT_HELD` with `extensions.seatIds`.
+   */
+  reserve(
+    showtime: ShowtimeRef,
+    holder: string,
+    seatIds: string[],
+    until: number,
+    now?: number,
+  ): Promise<{ version: number }>;
+  /**
    * Publishes seat changes made elsewhere (BOOKED by the booking engine, BLOCKED by an admin,
-   * AVAILABLE after a cancellation) with the next version, removing any holds on those seats
-   * in the same step. Returns the new version. A holder left without seats by it (its seats
+   * AVAILABLE after a cancellation) with the next version, removing any holds and
+   * reservations on those seats in the same step. Returns the new version. A holder left without seats by it (its seats
    * were booked) keeps its window, cooldown and place in `maxShowtimesPerHolder` until the
    * window ends: the change does not say whose holds it removed.
    */
@@ -291,6 +317,21 @@ export function clock(now: number | undefined): number {
   const value = Math.floor(now ?? Date.now());
   if (!Number.isFinite(value)) throw new Error('now must be a finite number of milliseconds');
   return value;
+}
+
+/** A reservation's end: a whole number of ms after `now` (a reservation of the past is a bug). */
+export function checkUntil(until: number, now: number): number {
+  if (!Number.isSafeInteger(until) || until <= now) {
+    throw new Error('A reservation must last until a whole number of ms in the future');
+  }
+  return until;
+}
+
+/** Seats the caller wants to book but does not hold (any more). */
+export function seatsNotHeld(seatIds: string[]): AppError {
+  return new AppError('SEATS_NOT_HELD', `Seats not held by you: ${seatIds.join(', ')}`, {
+    seatIds,
+  });
 }
 
 /** Names only the seats; who holds them stays private (invariant 9). */

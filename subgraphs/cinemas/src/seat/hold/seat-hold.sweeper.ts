@@ -8,6 +8,11 @@ export interface SeatHoldSweeperOptions {
    */
   intervalMs?: number;
   log?: Pick<Logger, 'warn' | 'info' | 'debug'>;
+  /**
+   * What a run is called in the log (default `seat-hold sweep`), for other periodic releases
+   * that reuse this loop (the seat-reservation safety net).
+   */
+  label?: string;
 }
 
 export interface SeatHoldSweeper {
@@ -29,7 +34,7 @@ export interface SeatHoldSweeper {
  */
 export function startSweeper(
   store: Pick<SeatHoldStore, 'sweep'>,
-  { intervalMs = 250, log }: SeatHoldSweeperOptions = {},
+  { intervalMs = 250, log, label = 'seat-hold sweep' }: SeatHoldSweeperOptions = {},
 ): SeatHoldSweeper {
   if (!Number.isFinite(intervalMs) || intervalMs < 1) {
     throw new Error('intervalMs must be a positive number of milliseconds');
@@ -42,15 +47,15 @@ export function startSweeper(
   const run = async (): Promise<void> => {
     try {
       const released = await store.sweep();
-      if (released > 0) log?.debug({ released }, 'released expired seat holds');
+      if (released > 0) log?.debug({ released }, `${label}: released`);
       if (failingSince !== undefined) {
-        log?.info({ failedForMs: Date.now() - failingSince }, 'seat-hold sweeps work again');
+        log?.info({ failedForMs: Date.now() - failingSince }, `${label}s work again`);
         failingSince = undefined;
       }
     } catch (err) {
       if (failingSince !== undefined) return;
       failingSince = Date.now();
-      log?.warn({ err }, 'seat-hold sweep failed; retrying at every tick until one succeeds');
+      log?.warn({ err }, `${label} failed; retrying at every tick until one succeeds`);
     }
   };
 
