@@ -1,6 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from 'pg';
-import { DataSource, type Logger as TypeOrmLogger, type MixedList } from 'typeorm';
+import {
+  DataSource,
+  MigrationExecutor,
+  type Logger as TypeOrmLogger,
+  type MixedList,
+} from 'typeorm';
 import type { Logger } from './logger';
 
 /** Identifiers we interpolate into DDL are checked, never quoted blindly. */
@@ -107,6 +112,17 @@ export interface DataSourceOptions {
   log: Logger;
   poolSize?: number;
   counter?: QueryCounter;
+  /**
+   * PostgreSQL `statement_timeout` of every connection, in milliseconds (0 or absent: none).
+   * A statement past it is cancelled (SQLSTATE 57014, see {@link isStatementTimeout}).
+   */
+  statementTimeoutMs?: number;
+}
+
+/** SQLSTATE 57014 (query_canceled): what PostgreSQL answers when statement_timeout fires. */
+export function isStatementTimeout(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === '57014' || e?.driverError?.code === '57014';
 }
 
 /** A subgraph's TypeORM DataSource: schema changes only through migrations, never synchronize. */
@@ -121,7 +137,12 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     logging: ['query', 'error', 'warn', 'migration'],
     logger: new PinoTypeOrmLogger(options.log, options.counter),
     maxQueryExecutionTime: 500,
-    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 },
+    extra: {
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5000,
+      // Sent at connection start-up, so every pooled connection has it from its first statement.
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    },
   });
 }
 
@@ -130,17 +151,24 @@ const MIGRATION_LOCK_KEY = 7_240_117;
 
 /**
  * Runs pending migrations under a Postgres advisory lock, so instances that start together
- * never apply the same migration twice.
+ * never apply the same migration twice. They run on one connection without the
+ * statement timeout: waiting for another instance's lock, or building an index on a large
+ * table, may rightly take longer than any request should.
  */
 export async function runMigrations(ds: DataSource): Promise<string[]> {
   const runner = ds.createQueryRunner();
   await runner.connect();
   try {
+    await runner.query('SET statement_timeout = 0');
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    const applied = await ds.runMigrations({ transaction: 'each' });
+    const executor = new MigrationExecutor(ds, runner);
+    executor.transaction = 'each';
+    const applied = await executor.executePendingMigrations();
     return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    // Back to the connection's start-up setting before it returns to the pool.
+    await runner.query('RESET statement_timeout').catch(() => {});
     await runner.release();
   }
 }

@@ -5,7 +5,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Router } from 'express';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { type GraphQLSchema } from 'graphql';
+import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Redis } from 'ioredis';
@@ -14,11 +14,23 @@ import { databaseUrlFor, type AppConfig, type SubgraphName } from './config';
 import {
   createDataSource,
   ensureDatabase,
+  isStatementTimeout,
   QueryCounter,
   requestScope,
   runMigrations,
 } from './database';
 import { formatError } from './errors';
+import {
+  assertListSizesDeclared,
+  checkOperationLimits,
+  checkTextArguments,
+  clarifyParseError,
+  jsonErrorHandler,
+  MAX_BODY_BYTES,
+  operationLimitsPlugin,
+  parseWithLimits,
+  stringifyWithinCap,
+} from './query-limits';
 import { buildFederatedSchema, type FederatedSchemaOptions } from './federation';
 import { mountHealthRoutes } from './health';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
@@ -79,9 +91,31 @@ export interface RunningSubgraph extends RunningService {
 export type AnySubgraphDefinition = SubgraphDefinition<any, any>;
 
 /**
+ * A subgraph's `formatError`: a statement cancelled by `statement_timeout` becomes a coded
+ * `SERVICE_UNAVAILABLE` saying so (never the SQL); then the registry's masking.
+ */
+export function subgraphErrorFormatter(config: AppConfig) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    if (isStatementTimeout(original)) {
+      return {
+        message:
+          `The database did not answer within the ${config.limits.statementTimeoutMs} ms ` +
+          'statement timeout (DATABASE_STATEMENT_TIMEOUT_MS); try again, or ask for less',
+        ...(formatted.path ? { path: formatted.path } : {}),
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      };
+    }
+    return formatError(clarifyParseError(formatted), config.isProduction);
+  };
+}
+
+/**
  * graphql-ws (graphql-transport-ws) on the subgraph's `/graphql`, for its Subscription root.
  * Only the gateway (or another service) may connect: `connection_init` must carry a valid
- * signed identity in `payload.headers`, else the socket closes with 4403.
+ * signed identity in `payload.headers`, else the socket closes with 4403. Operations get the
+ * limits of HTTP (tokens, shape and cost, control characters) and errors the same format.
  */
 function serveSubscriptions(
   httpServer: Server,
@@ -95,8 +129,11 @@ function serveSubscriptions(
   const wss = new WebSocketServer({
     server: httpServer,
     path: '/graphql',
-    maxPayload: 1024 * 1024,
+    maxPayload: MAX_BODY_BYTES,
   });
+  const format = subgraphErrorFormatter(config);
+  const formatAll = (errors: readonly GraphQLError[]) =>
+    errors.map((error) => format(error.toJSON(), error));
   const server = useServer(
     {
       schema,
@@ -112,9 +149,37 @@ function serveSubscriptions(
         (ctx.extra as unknown as { identity?: Identity }).identity = identity;
         return true;
       },
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parseWithLimits(payload.query, config.limits.maxTokens);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) return invalid;
+        const refused =
+          checkOperationLimits(
+            schema,
+            document,
+            payload.operationName,
+            payload.variables,
+            config.limits,
+          ) ?? checkTextArguments(document, payload.operationName, payload.variables);
+        if (refused) return [refused];
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+        };
+      },
       context: (ctx) => contextFor((ctx.extra as unknown as { identity: Identity }).identity),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatAll(result.errors) } : undefined,
       onError: (_ctx, _id, _payload, errors) => {
         log.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
+        return formatAll(errors);
       },
     },
     wss,
@@ -141,6 +206,7 @@ export async function openSubgraphDatabase(
     log,
     poolSize: config.db.poolSize,
     counter,
+    statementTimeoutMs: config.limits.statementTimeoutMs,
   });
   await dataSource.initialize();
   try {
@@ -183,6 +249,7 @@ export async function startSubgraph(
 
   try {
     const schema = await buildFederatedSchema(definition.schema);
+    assertListSizesDeclared(schema, `the ${definition.name} subgraph`);
     const deps: SubgraphDeps = {
       config,
       dataSource,
@@ -202,26 +269,34 @@ export async function startSubgraph(
       // Signals are ours: stopOnSignals drains every service, then closes connections.
       stopOnTerminationSignals: false,
       includeStacktraceInErrorResponses: !config.isProduction,
-      formatError: (formatted) => formatError(formatted, config.isProduction),
+      formatError: subgraphErrorFormatter(config),
+      // Bounded parsing, shape and cost, and response size: as at the gateway.
+      parseOptions: { maxTokens: config.limits.maxTokens },
+      stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         // Federated traces wrap every field resolver; we report no usage to Apollo's cloud.
         ApolloServerPluginInlineTraceDisabled(),
+        operationLimitsPlugin(config.limits),
       ],
       logger: log,
     });
     await apollo.start();
 
-    mountHealthRoutes(app, () => ({
-      postgres: async () => {
-        await dataSource.query('SELECT 1');
-      },
-      ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
-    }));
+    mountHealthRoutes(
+      app,
+      () => ({
+        postgres: async () => {
+          await dataSource.query('SELECT 1');
+        },
+        ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
+      }),
+      { internalSecret: config.internalSecret, audience: definition.name, log },
+    );
 
     if (definition.mountInternalRoutes) {
       const router = express.Router();
-      router.use(express.json({ limit: '1mb' }), (req, res, next) => {
+      router.use(express.json({ limit: MAX_BODY_BYTES }), (req, res, next) => {
         const identity = verifyIdentity(
           req.header(IDENTITY_HEADER),
           config.internalSecret,
@@ -237,12 +312,13 @@ export async function startSubgraph(
         next();
       });
       definition.mountInternalRoutes(router, domain);
+      router.use(jsonErrorHandler(log));
       app.use('/internal', router);
     }
 
     app.use(
       '/graphql',
-      express.json({ limit: '1mb' }),
+      express.json({ limit: MAX_BODY_BYTES }),
       (req, res, next) => {
         const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
         res.setHeader(REQUEST_ID_HEADER, requestId);
@@ -282,6 +358,8 @@ export async function startSubgraph(
         },
       }),
     );
+    // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
+    app.use('/graphql', jsonErrorHandler(log));
 
     const closeSubscriptions = serveSubscriptions(
       httpServer,

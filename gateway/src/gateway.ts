@@ -12,37 +12,78 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { SUBGRAPH_NAMES, type AppConfig, type SubgraphName } from '../../runtime/config';
 import { formatError } from '../../runtime/errors';
-import { mountHealthRoutes, type ReadinessCheck } from '../../runtime/health';
+import {
+  internalReadinessHeaders,
+  mountHealthRoutes,
+  type ReadinessCheck,
+} from '../../runtime/health';
 import { listen, type RunningService } from '../../runtime/lifecycle';
 import { createLogger, REQUEST_ID_HEADER } from '../../runtime/logger';
 import { once } from '../../runtime/once';
+import {
+  assertListSizesDeclared,
+  clarifyParseError,
+  jsonErrorHandler,
+  MAX_BODY_BYTES,
+  operationLimitsPlugin,
+  stringifyWithinCap,
+} from '../../runtime/query-limits';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
 import { createAuthenticator } from './authenticate';
 import { mountClerkWebhook } from './clerk-webhook';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
-import { queryLimitsPlugin } from './query-limits';
 import { serveWebSockets } from './websocket';
 
 export interface GatewayOptions {
-  /** The composed supergraph; read from schema/supergraph.graphql when not given. */
+  /** The composed supergraph; read with {@link readSupergraph} when not given. */
   readonly supergraphSdl?: string;
 }
 
-export function readSupergraph(): string {
-  return readFileSync(join(projectRoot(), 'schema', 'supergraph.graphql'), 'utf8');
+/**
+ * The composed supergraph the gateway serves: the file `SUPERGRAPH_PATH` names when set (so
+ * operators roll out a new composition without a rebuild), else the committed
+ * `schema/supergraph.graphql`. A missing or unreadable file is one sentence naming the path.
+ */
+export function readSupergraph(config: Pick<AppConfig, 'supergraphPath'>): string {
+  const path = config.supergraphPath ?? join(projectRoot(), 'schema', 'supergraph.graphql');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (err as Error).message;
+    throw new Error(
+      `Cannot read the supergraph at ${path} (SUPERGRAPH_PATH): ${why}; ` +
+        'point SUPERGRAPH_PATH at a composed supergraph file, or unset it to use the built-in one',
+    );
+  }
 }
 
 const READY_TIMEOUT_MS = 1500;
 
 /** A subgraph is ready when its own /ready (its Postgres, its Redis) says so. */
-function subgraphReadiness(name: SubgraphName, graphqlUrl: string): ReadinessCheck {
+function subgraphReadiness(
+  name: SubgraphName,
+  graphqlUrl: string,
+  internalSecret: string,
+): ReadinessCheck {
   const readyUrl = new URL(graphqlUrl);
   readyUrl.pathname = readyUrl.pathname.replace(/\/graphql\/?$/, '') + '/ready';
   return async () => {
     let res: Response;
     try {
-      res = await fetch(readyUrl, { signal: AbortSignal.timeout(READY_TIMEOUT_MS) });
+      res = await fetch(readyUrl, {
+        // Signed for the subgraph, so that it names what is down.
+        headers: internalReadinessHeaders(internalSecret, name),
+        signal: AbortSignal.timeout(READY_TIMEOUT_MS),
+      });
     } catch {
       throw new Error(`${name} subgraph unreachable at ${readyUrl.host}`);
     }
@@ -68,9 +109,10 @@ export async function startGateway(
 ): Promise<RunningService> {
   const log = createLogger('gateway', config.logLevel);
   const authenticate = createAuthenticator(config.clerk);
+  // Before anything opens a connection: a bad SUPERGRAPH_PATH leaves nothing behind.
+  const supergraphSdl = options.supergraphSdl ?? readSupergraph(config);
   const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
 
-  const supergraphSdl = options.supergraphSdl ?? readSupergraph();
   const gateway = new ApolloGateway({
     supergraphSdl,
     // Subgraphs are found through USERS_URL etc., whatever URL composition recorded.
@@ -90,19 +132,37 @@ export async function startGateway(
     // Signals are ours: stopOnSignals drains every service, then closes connections.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: !config.isProduction,
-    formatError: (formatted) => formatError(formatted, config.isProduction),
+    formatError: (formatted) => formatError(clarifyParseError(formatted), config.isProduction),
+    // A huge document fails while parsing; a result over the cap is never sent.
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.introspection
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
-      queryLimitsPlugin(),
+      // Shape, cost and text checks before the query planner runs.
+      operationLimitsPlugin(config.limits),
     ],
     logger: log,
   });
   try {
     await apollo.start();
   } catch (err) {
+    if (redis) await closeRedis(redis);
+    if (config.supergraphPath && !options.supergraphSdl) {
+      throw new Error(
+        `The supergraph at ${config.supergraphPath} (SUPERGRAPH_PATH) could not be loaded: ` +
+          (err instanceof Error ? err.message : String(err)),
+      );
+    }
+    throw err;
+  }
+  try {
+    // Every list of the API schema must have a declared size, or the cost limit is blind.
+    assertListSizesDeclared(gateway.schema!, 'the supergraph');
+  } catch (err) {
+    await apollo.stop();
     if (redis) await closeRedis(redis);
     throw err;
   }
@@ -122,18 +182,25 @@ export async function startGateway(
     next();
   });
 
-  mountHealthRoutes(app, () => ({
-    ...Object.fromEntries(
-      SUBGRAPH_NAMES.map((name) => [name, subgraphReadiness(name, config.subgraphUrls[name])]),
-    ),
-    ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
-  }));
+  mountHealthRoutes(
+    app,
+    () => ({
+      ...Object.fromEntries(
+        SUBGRAPH_NAMES.map((name) => [
+          name,
+          subgraphReadiness(name, config.subgraphUrls[name], config.internalSecret),
+        ]),
+      ),
+      ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
+    }),
+    { internalSecret: config.internalSecret, audience: 'gateway', log },
+  );
 
   mountClerkWebhook(app, config, log);
 
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    express.json({ limit: MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = res.locals.requestId as string;
@@ -142,6 +209,8 @@ export async function startGateway(
       },
     }),
   );
+  // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
+  app.use('/graphql', jsonErrorHandler(log));
 
   const webSockets = serveWebSockets({
     httpServer,

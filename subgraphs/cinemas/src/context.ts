@@ -160,7 +160,7 @@ function createLoaders(app: CinemasApp): CinemasLoaders {
     ),
     showtimeById: new DataLoader((ids) => app.showtimes.byIds(ids)),
     showtimesByMovieId(window) {
-      const key = JSON.stringify([window.from, window.to, window.city]);
+      const key = JSON.stringify([window.from, window.to, window.city, window.limit]);
       let loader = byWindow.get(key);
       if (!loader) {
         loader = new DataLoader((ids) => app.showtimes.byMovieIds(ids, window));

@@ -1,0 +1,631 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { ErrorRequestHandler } from 'express';
+import {
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isCompositeType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  parse,
+  valueFromASTUntyped,
+  type DocumentNode,
+  type FieldNode,
+  type FormattedExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import type { AppConfig } from './config';
+import type { Logger } from './logger';
+
+/** The shape limits every service applies to one operation. */
+export type OperationLimits = Pick<
+  AppConfig['limits'],
+  'maxDepth' | 'maxFields' | 'maxAliases' | 'maxCost'
+>;
+
+/**
+ * How many items a list field can hold, for the cost estimate. Every list of objects in a
+ * schema must be sized, by {@link LIST_SIZES} or the connection convention
+ * ({@link undeclaredListSizes} finds the ones that are not; the gateway and the subgraphs
+ * refuse to start with any).
+ */
+export type ListSize =
+  /** At most `size` items: a bound the resolver or the domain enforces. */
+  | { readonly kind: 'fixed'; readonly size: number }
+  /** The list's own argument (`limit`, `first`) sets its length, within `max`. */
+  | {
+      readonly kind: 'argument';
+      readonly argument: string;
+      readonly default: number;
+      readonly max: number;
+    }
+  /** As long as a list argument (`_entities(representations:)`). */
+  | { readonly kind: 'argumentLength'; readonly argument: string }
+  /** A connection's `edges`: as long as the page the field returning the connection asked for. */
+  | { readonly kind: 'page' }
+  /** Not a list: returns a connection whose `edges` hold a page of this argument. */
+  | {
+      readonly kind: 'connection';
+      readonly argument: string;
+      readonly default: number;
+      readonly max: number;
+    };
+
+/** Showtimes one `showtimes` list returns: `limit` (1..500, default 100), earliest first. */
+export const SHOWTIME_LIST_LIMIT = { default: 100, max: 500 } as const;
+/** Halls are at most 26 rows (A..Z) × 60 columns (hall layout validation). */
+const MAX_SEATS_PER_HALL = 26 * 60;
+/**
+ * Every connection pages with `first`, 1..100, default 20 (runtime/pagination.ts `pageSize`;
+ * a unit test keeps the two equal without the gateway loading type-graphql).
+ */
+export const CONNECTION_PAGE = {
+  kind: 'connection',
+  argument: 'first',
+  default: 20,
+  max: 100,
+} as const satisfies ListSize;
+
+/**
+ * The declared size of every list of objects, keyed `Type.field` (the API schema's names; the
+ * subgraphs' schemas use the same). A new list field needs an entry here, or the services
+ * refuse to start: bound the list in its resolver, then declare the bound. Relay connections
+ * need none: a type named `…Connection` with a list `edges` is sized by the `first` of the
+ * field that returns it ({@link CONNECTION_PAGE}).
+ */
+export const LIST_SIZES: Readonly<Record<string, ListSize>> = {
+  // Showtimes: a window of at most 14 days and at most `limit` of them (cinemas subgraph).
+  'Query.showtimes': { kind: 'argument', argument: 'limit', ...SHOWTIME_LIST_LIMIT },
+  'Movie.showtimes': { kind: 'argument', argument: 'limit', ...SHOWTIME_LIST_LIMIT },
+  // A chain's cinemas and a cinema's halls: assumed sizes (the whole chain has a few dozen).
+  'Query.cinemas': { kind: 'fixed', size: 100 },
+  'Cinema.halls': { kind: 'fixed', size: 30 },
+  'Hall.seats': { kind: 'fixed', size: MAX_SEATS_PER_HALL },
+  'SeatMap.seats': { kind: 'fixed', size: MAX_SEATS_PER_HALL },
+  'SeatUpdate.seats': { kind: 'fixed', size: MAX_SEATS_PER_HALL },
+  // At most 8 seats held per user and showtime.
+  'HoldResult.seats': { kind: 'fixed', size: 8 },
+  'ReleaseResult.seats': { kind: 'fixed', size: 8 },
+  // One price per seat type.
+  'Showtime.prices': { kind: 'fixed', size: 5 },
+  // The booking engine (bookings subgraph): a booking's seats are held seats (at most 8); a
+  // cinema's menu has at most 200 concessions (MAX_CONCESSIONS_PER_CINEMA), so has a booking.
+  'Booking.tickets': { kind: 'fixed', size: 8 },
+  'Booking.concessions': { kind: 'fixed', size: 200 },
+  'Query.concessions': { kind: 'fixed', size: 200 },
+  // A booking's status changes: its states form no cycle (PENDING … COMPLETED), so a few.
+  'Booking.history': { kind: 'fixed', size: 8 },
+  // Subgraphs only: the gateway's entity fetches, one result per representation.
+  'Query._entities': { kind: 'argumentLength', argument: 'representations' },
+};
+
+/** A Relay connection type: named `…Connection`, with a list of objects in `edges`. */
+function isConnectionType(type: GraphQLNamedType | undefined): boolean {
+  if (!type || !(isObjectType(type) || isInterfaceType(type))) return false;
+  const edges = type.getFields().edges;
+  return type.name.endsWith('Connection') && edges !== undefined && isObjectList(edges);
+}
+
+/** How a field is sized: its entry in {@link LIST_SIZES}, or the Relay convention. */
+function sizeOf(
+  parent: GraphQLCompositeType,
+  field: GraphQLField<unknown, unknown>,
+): ListSize | undefined {
+  const declared = LIST_SIZES[`${parent.name}.${field.name}`];
+  if (declared) return declared;
+  if (field.name === 'edges' && isConnectionType(parent)) return { kind: 'page' };
+  if (
+    isConnectionType(getNamedType(field.type)) &&
+    field.args.some((a) => a.name === CONNECTION_PAGE.argument)
+  ) {
+    return CONNECTION_PAGE;
+  }
+  return undefined;
+}
+
+/** Used for a list without an entry (the start-up check keeps that from happening). */
+const UNDECLARED_LIST_SIZE = 100;
+
+const isObjectList = (field: GraphQLField<unknown, unknown>): boolean =>
+  isListType(getNullableType(field.type)) && isCompositeType(getNamedType(field.type));
+
+/**
+ * The lists of objects of `schema` that neither {@link LIST_SIZES} nor the connection
+ * convention sizes, as `Type.field`, plus fields returning a connection without a `first`
+ * argument (their pages would be unbounded). Empty when every list is declared.
+ */
+export function undeclaredListSizes(schema: GraphQLSchema): string[] {
+  const missing: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__') || !(isObjectType(type) || isInterfaceType(type))) continue;
+    for (const field of Object.values(type.getFields())) {
+      const size = sizeOf(type, field);
+      const needed = isObjectList(field) || isConnectionType(getNamedType(field.type));
+      if (needed && (!size || (size.kind === 'connection') === isObjectList(field))) {
+        missing.push(`${type.name}.${field.name}`);
+      }
+    }
+  }
+  return missing;
+}
+
+/**
+ * Refuses to start a service whose schema has a list without a declared size: one sentence
+ * naming the fields and where to declare them.
+ */
+export function assertListSizesDeclared(schema: GraphQLSchema, what: string): void {
+  const missing = undeclaredListSizes(schema);
+  if (missing.length > 0) {
+    throw new Error(
+      `In ${what}, these lists have no declared size for the query cost limit: ` +
+        `${missing.join(', ')}; bound them in their resolvers and add them to LIST_SIZES ` +
+        'in runtime/query-limits.ts',
+    );
+  }
+}
+
+/** Thrown inside the walk to stop at the first limit exceeded. */
+class LimitExceeded {
+  constructor(readonly message: string) {}
+}
+
+/** What a selection set costs; fragments are measured once and reused at every spread. */
+interface Measure {
+  /** Levels of fields below (and including) this selection set. */
+  depth: number;
+  fields: number;
+  aliases: number;
+  /** Estimated result size, except the `edges` of a connection... */
+  cost: number;
+  /** ...whose cost is per item of the page the enclosing field asked for. */
+  perPageItem: number;
+}
+
+const tooComplex = (message: string): GraphQLError =>
+  new GraphQLError(message, {
+    extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+  });
+
+function selectedOperation(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): OperationDefinitionNode | undefined {
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  if (operationName) return operations.find((o) => o.name?.value === operationName);
+  return operations.length === 1 ? operations[0] : undefined;
+}
+
+/**
+ * Checks one operation against the shape limits: depth, field selections, aliases and the
+ * estimated result size (each field counts 1, times the sizes of the lists around it: page
+ * arguments such as `first`/`limit`, taken from `variables` when they are variables, or the
+ * declared maximum of {@link LIST_SIZES}). Each fragment is measured once however often it
+ * is spread, and the walk stops at the first limit exceeded, so the check is linear in the
+ * document. `@skip`/`@include` are honoured. Fragment cycles (invalid) are not followed.
+ *
+ * @returns a `QUERY_TOO_COMPLEX` error naming the limit and its value, or null within them
+ *   (and when the document has no such operation: execution reports that).
+ */
+export function checkOperationLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  limits: OperationLimits,
+): GraphQLError | null {
+  const operation = selectedOperation(document, operationName);
+  if (!operation) return null;
+  const rootType =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  const vars = variables ?? {};
+  const variableDefaults = new Map<string, ValueNode>();
+  for (const def of operation.variableDefinitions ?? []) {
+    if (def.defaultValue) variableDefaults.set(def.variable.name.value, def.defaultValue);
+  }
+  /** An argument's value: the variable's value, its default, or the literal. */
+  const valueOf = (node: ValueNode): unknown => {
+    if (node.kind === Kind.VARIABLE) {
+      const name = node.name.value;
+      if (Object.hasOwn(vars, name)) return vars[name];
+      const fallback = variableDefaults.get(name);
+      return fallback ? valueFromASTUntyped(fallback) : undefined;
+    }
+    return valueFromASTUntyped(node, vars);
+  };
+  const included = (node: SelectionNode): boolean => {
+    for (const directive of node.directives ?? []) {
+      const name = directive.name.value;
+      if (name !== 'skip' && name !== 'include') continue;
+      const arg = directive.arguments?.find((a) => a.name.value === 'if');
+      if (!arg) continue;
+      const value = valueOf(arg.value);
+      if (name === 'skip' && value === true) return false;
+      if (name === 'include' && value === false) return false;
+    }
+    return true;
+  };
+  const argument = (
+    node: FieldNode,
+    field: GraphQLField<unknown, unknown> | undefined,
+    name: string,
+  ): unknown => {
+    const given = node.arguments?.find((a) => a.name.value === name);
+    if (given) {
+      const value = valueOf(given.value);
+      if (value !== undefined && value !== null) return value;
+    }
+    return field?.args.find((a) => a.name === name)?.defaultValue;
+  };
+  const sliced = (value: unknown, fallback: number, max: number): number =>
+    typeof value === 'number' && Number.isFinite(value)
+      ? Math.min(max, Math.max(1, Math.floor(value)))
+      : fallback;
+
+  const fail = (message: string): never => {
+    throw new LimitExceeded(message);
+  };
+  const tooDeep = () =>
+    fail(
+      `The operation nests fields deeper than the limit of ${limits.maxDepth} levels (QUERY_MAX_DEPTH)`,
+    );
+  // Fields entered and not yet left: the walk follows real paths of the operation, so this
+  // passing the limit is the operation passing it (and the recursion stays shallow).
+  let nesting = 0;
+  const checkPartial = (m: Measure): void => {
+    if (m.depth > limits.maxDepth) tooDeep();
+    if (m.fields > limits.maxFields) {
+      fail(
+        `The operation selects more than the limit of ${limits.maxFields} fields (QUERY_MAX_FIELDS)`,
+      );
+    }
+    if (m.aliases > limits.maxAliases) {
+      fail(
+        `The operation uses more than the limit of ${limits.maxAliases} aliases (QUERY_MAX_ALIASES)`,
+      );
+    }
+    // Every list counts at least one item, so a part over the limit sinks the whole.
+    if (m.cost + m.perPageItem > limits.maxCost) {
+      fail(
+        `The operation's estimated result size is over the limit of ${limits.maxCost} ` +
+          '(QUERY_MAX_COST): every field counts once per item of the lists around it; ' +
+          'ask for smaller pages (first, limit) or fewer nested lists',
+      );
+    }
+  };
+
+  const fragmentMeasures = new Map<string, Measure | 'measuring'>();
+
+  const measureSet = (set: SelectionSetNode, type: GraphQLCompositeType | undefined): Measure => {
+    const total: Measure = { depth: 0, fields: 0, aliases: 0, cost: 0, perPageItem: 0 };
+    const add = (m: Measure) => {
+      total.depth = Math.max(total.depth, m.depth);
+      total.fields += m.fields;
+      total.aliases += m.aliases;
+      total.cost += m.cost;
+      total.perPageItem += m.perPageItem;
+      checkPartial(total);
+    };
+    for (const selection of set.selections) {
+      if (!included(selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        add(measureField(selection, type));
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition
+          ? schema.getType(selection.typeCondition.name.value)
+          : type;
+        add(
+          measureSet(
+            selection.selectionSet,
+            condition && isCompositeType(condition) ? condition : undefined,
+          ),
+        );
+      } else {
+        const measured = measureFragment(selection.name.value);
+        if (measured) add(measured);
+      }
+    }
+    return total;
+  };
+
+  const measureFragment = (name: string): Measure | undefined => {
+    const known = fragmentMeasures.get(name);
+    if (known === 'measuring') return undefined; // a cycle: invalid, validation reports it
+    if (known) return known;
+    const fragment = fragments.get(name);
+    if (!fragment) return undefined;
+    fragmentMeasures.set(name, 'measuring');
+    const type = schema.getType(fragment.typeCondition.name.value);
+    const measured = measureSet(
+      fragment.selectionSet,
+      type && isCompositeType(type) ? type : undefined,
+    );
+    fragmentMeasures.set(name, measured);
+    return measured;
+  };
+
+  const measureField = (node: FieldNode, parent: GraphQLCompositeType | undefined): Measure => {
+    const name = node.name.value;
+    // Introspection is bounded by graphql-js's own validation (and off in production).
+    if (name.startsWith('__')) return { depth: 0, fields: 0, aliases: 0, cost: 0, perPageItem: 0 };
+    const field =
+      parent && (isObjectType(parent) || isInterfaceType(parent))
+        ? parent.getFields()[name]
+        : undefined;
+    // This field sits at level nesting + 1.
+    if (nesting >= limits.maxDepth) tooDeep();
+    const aliases = node.alias && node.alias.value !== name ? 1 : 0;
+    if (!node.selectionSet) return { depth: 1, fields: 1, aliases, cost: 1, perPageItem: 0 };
+    const returned = field ? getNamedType(field.type) : undefined;
+    nesting += 1;
+    const child = measureSet(
+      node.selectionSet,
+      returned && isCompositeType(returned) ? returned : undefined,
+    );
+    nesting -= 1;
+    const declared = parent && field ? sizeOf(parent, field) : undefined;
+    let items = 1;
+    let page = 1;
+    if (field && isObjectList(field)) {
+      if (!declared) items = UNDECLARED_LIST_SIZE;
+      else if (declared.kind === 'fixed') items = declared.size;
+      else if (declared.kind === 'argument') {
+        items = sliced(argument(node, field, declared.argument), declared.default, declared.max);
+      } else if (declared.kind === 'argumentLength') {
+        const list = argument(node, field, declared.argument);
+        items = Math.max(1, Array.isArray(list) ? list.length : 1);
+      }
+    }
+    if (declared?.kind === 'connection') {
+      page = sliced(argument(node, field, declared.argument), declared.default, declared.max);
+    }
+    const inner = child.cost + page * child.perPageItem;
+    const measured: Measure = {
+      depth: child.depth + 1,
+      fields: child.fields + 1,
+      aliases: child.aliases + aliases,
+      cost: 1,
+      perPageItem: 0,
+    };
+    // A connection's edges cost per item of the page the field above asked for.
+    if (declared?.kind === 'page') measured.perPageItem = inner;
+    else measured.cost += items * inner;
+    return measured;
+  };
+
+  try {
+    const root = measureSet(operation.selectionSet, rootType ?? undefined);
+    checkPartial(root);
+    return null;
+  } catch (error) {
+    if (error instanceof LimitExceeded) return tooComplex(error.message);
+    // Out of stack: fragments spreading fragments thousands deep (with a raised token limit).
+    if (error instanceof RangeError) return tooComplex('The operation nests fragments too deeply');
+    throw error;
+  }
+}
+
+/** graphql-js's words when `maxTokens` stops the parser (sic: "more that"). */
+const TOKEN_LIMIT_MESSAGE =
+  /^Syntax Error: Document contains more tha[nt] (\d+) tokens\. Parsing aborted\.$/;
+
+const tokenLimitMessage = (maxTokens: string | number) =>
+  `Syntax Error: the document has more than ${maxTokens} tokens, the limit ` +
+  '(QUERY_MAX_TOKENS); parsing stopped';
+
+/**
+ * Rewords graphql-js's token-limit syntax error (Apollo's `parseOptions.maxTokens`) into one
+ * that names the setting; any other error is returned as it is. For `formatError`.
+ */
+export function clarifyParseError<E extends { message: string }>(formatted: E): E {
+  const match = TOKEN_LIMIT_MESSAGE.exec(formatted.message);
+  return match ? { ...formatted, message: tokenLimitMessage(match[1]) } : formatted;
+}
+
+/** Parses a document, refusing it beyond `maxTokens` lexical tokens (`GRAPHQL_PARSE_FAILED`). */
+export function parseWithLimits(source: string, maxTokens: number): DocumentNode {
+  try {
+    return parse(source, { maxTokens });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new GraphQLError(clarifyParseError({ message }).message, {
+      extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } },
+    });
+  }
+}
+
+/** C0 control characters but tab, line feed and carriage return (NUL among them). */
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+
+/**
+ * Refuses text arguments with control characters (NUL and the other C0 controls but tab,
+ * line feed and carriage return): PostgreSQL cannot store NUL, and no name, search or code
+ * needs the others. Walks the arguments of the operation and of the fragments it spreads
+ * (each once), inline literals and the variables they use alike.
+ *
+ * @returns `BAD_USER_INPUT` with `extensions.field` naming the innermost argument or input
+ *   field at fault, or null.
+ */
+export function checkTextArguments(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): GraphQLError | null {
+  const operation = selectedOperation(document, operationName);
+  if (!operation) return null;
+  const vars = variables ?? {};
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  const refuse = (field: string): never => {
+    throw new GraphQLError(`${field} must not contain control characters`, {
+      extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } },
+    });
+  };
+  // Variable values are plain JSON: strings, lists and input objects.
+  const checkValue = (value: unknown, field: string, depth = 0): void => {
+    if (depth > 64) return; // JSON this deep is refused by the coercion of variables anyway
+    if (typeof value === 'string') {
+      if (CONTROL_CHARACTER.test(value)) refuse(field);
+    } else if (Array.isArray(value)) {
+      for (const item of value) checkValue(item, field, depth + 1);
+    } else if (value && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) checkValue(item, key, depth + 1);
+    }
+  };
+  const checkNode = (node: ValueNode, field: string): void => {
+    switch (node.kind) {
+      case Kind.STRING:
+        if (CONTROL_CHARACTER.test(node.value)) refuse(field);
+        return;
+      case Kind.VARIABLE:
+        if (Object.hasOwn(vars, node.name.value)) checkValue(vars[node.name.value], field);
+        return;
+      case Kind.LIST:
+        for (const item of node.values) checkNode(item, field);
+        return;
+      case Kind.OBJECT:
+        for (const item of node.fields) checkNode(item.value, item.name.value);
+        return;
+      default:
+        return;
+    }
+  };
+  const visited = new Set<string>();
+  const walk = (set: SelectionSetNode): void => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        for (const arg of selection.arguments ?? []) checkNode(arg.value, arg.name.value);
+        if (selection.selectionSet) walk(selection.selectionSet);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet);
+      } else if (!visited.has(selection.name.value)) {
+        visited.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) walk(fragment.selectionSet);
+      }
+    }
+  };
+  try {
+    walk(operation.selectionSet);
+    return null;
+  } catch (error) {
+    if (error instanceof GraphQLError) return error;
+    throw error;
+  }
+}
+
+/**
+ * The Apollo Server plugin every service runs: after validation, before anything executes,
+ * refuses operations over the shape limits (`QUERY_TOO_COMPLEX`) and text arguments with
+ * control characters (`BAD_USER_INPUT`). Parsing is bounded by Apollo's `parseOptions`
+ * (`maxTokens`), results by {@link stringifyWithinCap}.
+ */
+export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<object> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operationName, request }) {
+          const error =
+            checkOperationLimits(schema, document, operationName, request.variables, limits) ??
+            checkTextArguments(document, operationName, request.variables);
+          if (error) throw error;
+        },
+      };
+    },
+  };
+}
+
+/** `2048` → "2048 bytes", `5242880` → "5 MiB". */
+export function describeBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * Apollo Server's `stringifyResult`, serializing each result once and answering
+ * `RESPONSE_TOO_LARGE` (the cap in the message) instead of a body over `maxBytes`.
+ */
+export function stringifyWithinCap(maxBytes: number): (value: FormattedExecutionResult) => string {
+  const tooLarge =
+    JSON.stringify({
+      errors: [
+        {
+          message:
+            `The response would be over the ${describeBytes(maxBytes)} limit ` +
+            '(RESPONSE_MAX_BYTES): ask for less (smaller pages, fewer fields)',
+          extensions: { code: 'RESPONSE_TOO_LARGE' },
+        },
+      ],
+    }) + '\n';
+  return (value) => {
+    let text: string;
+    try {
+      text = JSON.stringify(value) + '\n';
+    } catch (error) {
+      // Beyond the longest string V8 can build: certainly over any cap.
+      if (error instanceof RangeError) return tooLarge;
+      throw error;
+    }
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when it could matter.
+    if (text.length > maxBytes) return tooLarge;
+    if (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes) return tooLarge;
+    return text;
+  };
+}
+
+/** The body limit of `express.json` on every GraphQL and internal route. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * After `express.json`: a malformed or oversized body gets a GraphQL-shaped JSON error with a
+ * code (`BAD_REQUEST` 400, `PAYLOAD_TOO_LARGE` 413), and anything else that reaches Express
+ * an `INTERNAL_SERVER_ERROR` 500 (logged): never Express's HTML page with a stack.
+ */
+export function jsonErrorHandler(log: Pick<Logger, 'error'>): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const type = (err as { type?: unknown }).type;
+    const status = Number((err as { status?: unknown }).status);
+    let code = 'BAD_REQUEST';
+    let message: string;
+    let httpStatus = 400;
+    if (type === 'entity.too.large') {
+      code = 'PAYLOAD_TOO_LARGE';
+      httpStatus = 413;
+      message = `The request body is over the ${describeBytes(MAX_BODY_BYTES)} limit`;
+    } else if (type === 'entity.parse.failed') {
+      message = 'The request body is not valid JSON';
+    } else if (status >= 400 && status < 500) {
+      httpStatus = status;
+      message = 'The request body could not be read (check its content type and encoding)';
+    } else {
+      log.error({ err, path: req.path }, 'request failed');
+      code = 'INTERNAL_SERVER_ERROR';
+      httpStatus = 500;
+      message = 'Internal server error';
+    }
+    res.status(httpStatus).json({ errors: [{ message, extensions: { code } }] });
+  };
+}
