@@ -47,6 +47,8 @@ export interface RequestContext {
   readonly requestId: string;
   readonly log: Logger;
   readonly identity: Identity;
+  /** The client's `Idempotency-Key` header, forwarded by the gateway (booking mutations). */
+  readonly idempotencyKey?: string | null;
 }
 
 /** What a subgraph's domain code is built from, once per process. */
@@ -348,9 +350,10 @@ export async function startSubgraph(
         else next();
       },
       expressMiddleware(apollo, {
-        context: async ({ res }) => {
+        context: async ({ req, res }) => {
           const base: RequestContext = {
             requestId: res.locals.requestId as string,
+            idempotencyKey: req.header('idempotency-key') ?? null,
             identity: res.locals.identity as Identity,
             log: log.child({ requestId: res.locals.requestId }),
           };

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
     for (const definition of ALL_SUBGRAPHS) {
       sources[definition.name] = await openSubgraphDatabase(definition, config, log);
     }
-    const inserted = await seedDemoData(sources as Record<SubgraphName, DataSource>);
+    const inserted = await seedDemoData(sources as Record<SubgraphName, DataSource>, undefined, {
+      internalSecret: config.internalSecret,
+    });
     log.info({ inserted }, 'demo data seeded');
     console.log(`seeded: ${JSON.stringify(inserted)}`);
   } finally {

@@ -107,12 +107,16 @@ async function main(log: Logger): Promise<void> {
 
     stack = await startStack(config);
     if (signals.stopping) return;
-    const seeded = await seedDemoData({
-      users: stack.subgraphs.users.dataSource,
-      movies: stack.subgraphs.movies.dataSource,
-      cinemas: stack.subgraphs.cinemas.dataSource,
-      bookings: stack.subgraphs.bookings.dataSource,
-    });
+    const seeded = await seedDemoData(
+      {
+        users: stack.subgraphs.users.dataSource,
+        movies: stack.subgraphs.movies.dataSource,
+        cinemas: stack.subgraphs.cinemas.dataSource,
+        bookings: stack.subgraphs.bookings.dataSource,
+      },
+      undefined,
+      { internalSecret: config.internalSecret },
+    );
     log.info({ seeded }, 'demo data ready');
     if (signals.stopping) return;
 

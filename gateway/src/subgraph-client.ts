@@ -13,9 +13,16 @@ export interface GatewayContext {
 }
 
 /**
+ * The client's `Idempotency-Key` header: the bookings subgraph makes a retried mutation
+ * return its first answer (see subgraphs/bookings/src/idempotency). Forwarded as the client
+ * sent it; the subgraph validates it.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/**
  * The gateway's call to one subgraph: signs the caller's identity (short-lived HMAC with
- * INTERNAL_SECRET), forwards the request id, and turns a subgraph that cannot be reached into
- * an error naming it.
+ * INTERNAL_SECRET), forwards the request id and the client's Idempotency-Key, and turns a
+ * subgraph that cannot be reached into an error naming it.
  */
 export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -28,7 +35,8 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     super({ url, fetcher: fetch as unknown as Fetcher });
   }
 
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const { request, context } = options;
     const identity = (context as Partial<GatewayContext>).identity;
     // Health probes and other internal calls carry no caller: they travel as anonymous.
     request.http?.headers.set(
@@ -37,6 +45,11 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     );
     const requestId = (context as Partial<GatewayContext>).requestId;
     if (requestId) request.http?.headers.set(REQUEST_ID_HEADER, requestId);
+    // Only a client's operation has one; health checks and schema loads do not.
+    if ('incomingRequestContext' in options) {
+      const key = options.incomingRequestContext.request.http?.headers.get(IDEMPOTENCY_KEY_HEADER);
+      if (key) request.http?.headers.set(IDEMPOTENCY_KEY_HEADER, key);
+    }
   }
 
   /**

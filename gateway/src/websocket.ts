@@ -25,7 +25,7 @@ import {
 } from '../../runtime/query-limits';
 import type { Authentication, Authenticator } from './authenticate';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
-import { FederatedSubscriptions } from './subscriptions/federated-subscriptions';
+import { FederatedSubscriptions } from './subscriptions';
 
 /** The subgraph's graphql-ws endpoint: the same URL as its HTTP one, on ws(s). */
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');

@@ -240,7 +240,8 @@ export function buildDemoPlan(now: Date = new Date()) {
     return {
       // Stable: re-seeding on a later day must not add more demo bookings.
       id: stableUuid('booking', `demo-customer:${i}`),
-      bookingCode: `MHDEMO000${i + 1}`,
+      // Booking codes use Crockford's alphabet (no O): MHDEM00001, MHDEM00002.
+      bookingCode: `MHDEM0000${i + 1}`,
       userId: 'demo-customer',
       showtimeId: showtime.id,
       status: 'CONFIRMED' as const,

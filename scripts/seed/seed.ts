@@ -11,6 +11,10 @@ import { movieEvent } from '../../subgraphs/movies/src/movie/movie.service';
 import { appendShowtimeEvents } from '../../subgraphs/cinemas/src/showtime/showtime-admin.service';
 import { MOVIES_STREAM } from '../../runtime/contracts/movie-events';
 import { appendEvents } from '../../runtime/events/outbox';
+import {
+  seedBookingDemo,
+  type DemoBookingSeats,
+} from '../../subgraphs/bookings/src/demo/booking-demo';
 
 const CHUNK = 500;
 
@@ -115,6 +119,48 @@ async function announceUnpublished(sources: Record<SubgraphName, DataSource>): P
   return announced;
 }
 
+interface StoredDemoBooking extends DemoBookingSeats {
+  showtimeId: string;
+}
+
+/**
+ * The demo CONFIRMED bookings as stored (made on the day of the first seeding, not as today's
+ * plan would make them), with their seats and each seat's price in that showtime.
+ */
+async function storedDemoBookings(
+  sources: Record<SubgraphName, DataSource>,
+  plan: DemoPlan,
+): Promise<StoredDemoBooking[]> {
+  const stored: { id: string; showtime_id: string }[] = await sources.bookings.query(
+    `SELECT id, showtime_id FROM bookings WHERE id = ANY($1) AND status = 'CONFIRMED'`,
+    [plan.bookings.map((b) => b.id)],
+  );
+  if (stored.length === 0) return [];
+  const showtimes: { id: string; hall_id: string; price_table: Record<string, number> }[] =
+    await sources.cinemas.query(
+      'SELECT id, hall_id, price_table FROM showtimes WHERE id = ANY($1)',
+      [stored.map((b) => b.showtime_id)],
+    );
+  const byId = new Map(showtimes.map((s) => [s.id, s]));
+  return stored.flatMap((booking) => {
+    const showtime = byId.get(booking.showtime_id);
+    if (!showtime) return [];
+    return [
+      {
+        bookingId: booking.id,
+        showtimeId: booking.showtime_id,
+        seats: demoBookingSeats(plan.seats, showtime.hall_id).map((seat) => ({
+          seatId: seat.id,
+          row: seat.row,
+          number: seat.number,
+          seatType: seat.type,
+          price: showtime.price_table[seat.type] ?? 0,
+        })),
+      },
+    ];
+  });
+}
+
 /**
  * Reserves the demo bookings' seats in the cinemas database, as a confirmed booking's seats
  * are: the seat map shows them BOOKED and nobody can hold them. Works from the bookings as
@@ -123,28 +169,16 @@ async function announceUnpublished(sources: Record<SubgraphName, DataSource>): P
  */
 async function reserveDemoSeats(
   sources: Record<SubgraphName, DataSource>,
-  plan: DemoPlan,
+  stored: readonly StoredDemoBooking[],
 ): Promise<number> {
-  const stored: { id: string; showtime_id: string }[] = await sources.bookings.query(
-    `SELECT id, showtime_id FROM bookings WHERE id = ANY($1) AND status = 'CONFIRMED'`,
-    [plan.bookings.map((b) => b.id)],
+  const rows = stored.flatMap((booking) =>
+    booking.seats.map((seat) => ({
+      id: stableUuid('seat-reservation', `${booking.bookingId}:${seat.seatId}`),
+      showtimeId: booking.showtimeId,
+      seatId: seat.seatId,
+      bookingId: booking.bookingId,
+    })),
   );
-  if (stored.length === 0) return 0;
-  const showtimes: { id: string; hall_id: string }[] = await sources.cinemas.query(
-    'SELECT id, hall_id FROM showtimes WHERE id = ANY($1)',
-    [stored.map((b) => b.showtime_id)],
-  );
-  const hallOf = new Map(showtimes.map((s) => [s.id, s.hall_id]));
-  const rows = stored.flatMap((booking) => {
-    const hallId = hallOf.get(booking.showtime_id);
-    if (!hallId) return [];
-    return demoBookingSeats(plan.seats, hallId).map((seat) => ({
-      id: stableUuid('seat-reservation', `${booking.id}:${seat.id}`),
-      showtimeId: booking.showtime_id,
-      seatId: seat.id,
-      bookingId: booking.id,
-    }));
-  });
   if (rows.length === 0) return 0;
   // ON CONFLICT without a target also yields to the one-active-reservation index.
   const inserted: unknown[] = await sources.cinemas.query(
@@ -168,6 +202,10 @@ async function reserveDemoSeats(
 export async function seedDemoData(
   sources: Record<SubgraphName, DataSource>,
   now: Date = new Date(),
+  options: {
+    /** Signs the demo bookings' tickets (`INTERNAL_SECRET`); without it they get none. */
+    internalSecret?: string;
+  } = {},
 ): Promise<Record<string, number>> {
   const plan = buildDemoPlan(now);
   const movies = plan.movies.map((m) => {
@@ -175,7 +213,7 @@ export async function seedDemoData(
     movie.computeSearchText();
     return movie;
   });
-  return {
+  const counts: Record<string, number> = {
     users: await insertMissing(sources.users, User, plan.users as User[]),
     movies: await insertMovies(sources.movies, movies),
     cinemas: await insertMissing(sources.cinemas, Cinema, plan.cinemas as Cinema[]),
@@ -183,7 +221,23 @@ export async function seedDemoData(
     seats: await insertMissing(sources.cinemas, Seat, plan.seats as Seat[]),
     showtimes: await insertShowtimes(sources.cinemas, plan),
     bookings: await insertMissing(sources.bookings, Booking, plan.bookings as Booking[]),
-    reservedSeats: await reserveDemoSeats(sources, plan),
-    announced: await announceUnpublished(sources),
   };
+  const stored = await storedDemoBookings(sources, plan);
+  counts.reservedSeats = await reserveDemoSeats(sources, stored);
+  // Concessions, promotions and a loyalty balance through the ledger, as the booking engine
+  // keeps them; tickets for the demo bookings when there is a key to sign them with.
+  const booking = await seedBookingDemo(sources.bookings, {
+    cinemaIds: plan.cinemas.map((c) => c.id),
+    loyaltyUserId: 'demo-customer',
+    now,
+    ...(options.internalSecret
+      ? { tickets: { internalSecret: options.internalSecret, bookings: stored } }
+      : {}),
+  });
+  counts.concessions = booking.concessions;
+  counts.promotions = booking.promotions;
+  counts.loyaltyPoints = booking.loyaltyPoints;
+  counts.tickets = booking.tickets;
+  counts.announced = await announceUnpublished(sources);
+  return counts;
 }

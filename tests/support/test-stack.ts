@@ -52,12 +52,16 @@ export async function startTestStack(
   try {
     stack = await startStack(config);
     if (options.seed !== false) {
-      await seedDemoData({
-        users: stack.subgraphs.users.dataSource,
-        movies: stack.subgraphs.movies.dataSource,
-        cinemas: stack.subgraphs.cinemas.dataSource,
-        bookings: stack.subgraphs.bookings.dataSource,
-      });
+      await seedDemoData(
+        {
+          users: stack.subgraphs.users.dataSource,
+          movies: stack.subgraphs.movies.dataSource,
+          cinemas: stack.subgraphs.cinemas.dataSource,
+          bookings: stack.subgraphs.bookings.dataSource,
+        },
+        undefined,
+        { internalSecret: config.internalSecret },
+      );
     }
   } catch (err) {
     await dropTestDatabases(config).catch(() => {});

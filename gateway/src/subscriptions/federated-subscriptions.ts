@@ -1,33 +1,26 @@
-import {
-  buildOperationContext,
-  executeQueryPlan,
-  type GraphQLDataSource,
-  type ServiceMap,
-} from '@apollo/gateway';
-import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
-import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
+import type { ServiceMap } from '@apollo/gateway';
 import {
   getOperationAST,
   getVariableValues,
-  GraphQLError,
-  parse,
-  print,
   validate,
   type DocumentNode,
   type ExecutionResult,
-  type GraphQLFormattedError,
   type GraphQLSchema,
-  type OperationDefinitionNode,
 } from 'graphql';
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
-import { createHash } from 'node:crypto';
-import WebSocket from 'ws';
-import { stableStringify, upstreamRequest, type UpstreamRequest } from './upstream-request';
-
-/** The request context `executeQueryPlan` expects, named without importing its private package. */
-type GatewayRequestContext = Parameters<typeof executeQueryPlan>[2];
-type GatewayLogger = GatewayRequestContext['logger'];
-type UpstreamEvent = FormattedExecutionResult<Record<string, unknown>, unknown>;
+import {
+  eventRequestContext,
+  executeEvent,
+  SharedEventResults,
+  type SubscriberExecution,
+} from './event-execution';
+import type { GatewayLogger, UpstreamEvent } from './gateway-types';
+import { DEFAULT_MAX_BUFFERED_EVENTS, LocalSubscription } from './local-subscription';
+import { SharedUpstream } from './shared-upstream';
+import { errorResult, upstreamErrors, withCode, withPaths } from './subscription-errors';
+import { SubscriptionPlanCache, type PreparedSubscription } from './subscription-plan-cache';
+import { supergraphSchemas, type SupergraphSchemas } from './supergraph-schemas';
+import { UpstreamConnections, type ClientLease } from './upstream-connections';
+import { stableStringify, upstreamRequest } from './upstream-request';
 
 /** Options of {@link FederatedSubscriptions}. */
 export interface FederatedSubscriptionsOptions<TContext extends object> {
@@ -112,286 +105,6 @@ export interface FederatedSubscribeArgs<TContext extends object> {
   readonly context: TContext;
 }
 
-/** What planning a subscription operation produced: computed once per document. */
-interface PreparedSubscription {
-  readonly operation: OperationDefinitionNode;
-  readonly source: string;
-  readonly queryHash: string;
-  readonly primary: FetchNode;
-  /** `primary.operation` parsed: normalised per subscriber into its upstream request. */
-  readonly primaryDocument: DocumentNode;
-  /** The plan run per event: the primary fetch (answered from the event), then the rest. */
-  readonly perEventPlan: QueryPlan;
-  readonly operationContext: ReturnType<typeof buildOperationContext>;
-}
-
-const DEFAULT_MAX_BUFFERED_EVENTS = 1000;
-const PLAN_CACHE_SIZE = 100;
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-const NO_CACHE: GatewayRequestContext['cache'] = {
-  get: async () => undefined,
-  set: async () => undefined,
-  delete: async () => true,
-};
-
-function errorResult(message: string, code: string, originalError?: unknown): ExecutionResult {
-  return {
-    errors: [
-      new GraphQLError(message, {
-        extensions: { code },
-        originalError: originalError instanceof Error ? originalError : undefined,
-      }),
-    ],
-  };
-}
-
-function withCode(errors: readonly GraphQLError[], code: string): ExecutionResult {
-  return {
-    errors: errors.map(
-      (error) =>
-        new GraphQLError(error.message, {
-          nodes: error.nodes,
-          source: error.source,
-          positions: error.positions,
-          path: error.path,
-          originalError: error,
-          extensions: { ...error.extensions, code },
-        }),
-    ),
-  };
-}
-
-/**
- * Turns whatever graphql-ws hands to `sink.error` into GraphQL errors naming the subgraph.
- * A transport failure says which service and what kind of failure, nothing more: socket
- * messages and close reasons name internal hosts and ports, so they go to the log only.
- */
-function upstreamErrors(
-  serviceName: string,
-  reason: unknown,
-  logger: GatewayLogger,
-): GraphQLError[] {
-  if (Array.isArray(reason)) {
-    // The subgraph answered the subscribe message with GraphQL errors.
-    return (reason as GraphQLFormattedError[]).map(
-      (error) =>
-        new GraphQLError(error.message || `Subscription to service "${serviceName}" failed`, {
-          path: error.path,
-          extensions: {
-            ...error.extensions,
-            code: error.extensions?.code ?? 'DOWNSTREAM_SERVICE_ERROR',
-            serviceName,
-          },
-        }),
-    );
-  }
-  const extensions = { code: 'SERVICE_UNAVAILABLE', serviceName };
-  if (reason !== null && typeof reason === 'object') {
-    const r = reason as { code?: unknown; reason?: unknown; message?: unknown };
-    if (typeof r.code === 'number') {
-      // A CloseEvent: the socket failed to open or was closed under the subscription.
-      logger.warn(
-        `Subscription to service "${serviceName}" closed (code ${r.code}: ${String(r.reason ?? '')})`,
-      );
-      return [
-        new GraphQLError(`Subscription to service "${serviceName}" closed (code ${r.code})`, {
-          extensions,
-        }),
-      ];
-    }
-    if (typeof r.message === 'string' && r.message) {
-      logger.warn(`Subscription to service "${serviceName}" failed: ${r.message}`);
-    }
-  }
-  return [new GraphQLError(`Subscription to service "${serviceName}" failed`, { extensions })];
-}
-
-/** The same errors with their paths in one subscriber's response keys. */
-function withPaths(errors: readonly GraphQLError[], request: UpstreamRequest): GraphQLError[] {
-  return errors.map((error) =>
-    error.path
-      ? new GraphQLError(error.message, {
-          path: request.toSubscriberPath(error.path),
-          originalError: error.originalError ?? undefined,
-          extensions: error.extensions,
-        })
-      : error,
-  );
-}
-
-type QueueItem =
-  | { readonly kind: 'event'; readonly event: UpstreamEvent }
-  /** A result with errors that does not end the subscription (the upstream is reconnecting). */
-  | { readonly kind: 'notice'; readonly errors: readonly GraphQLError[] }
-  | { readonly kind: 'end'; readonly errors?: readonly GraphQLError[] };
-
-/**
- * One subscriber's iterator. Upstream events are queued raw and turned into a federated
- * result when pulled, in order, so a slow consumer costs a bounded queue, not parallel work.
- */
-class LocalSubscription implements AsyncIterableIterator<ExecutionResult> {
-  private readonly queue: QueueItem[] = [];
-  private wake: (() => void) | undefined;
-  private closed = false;
-  private tail: Promise<unknown> = Promise.resolve();
-  detach: () => void = () => undefined;
-
-  constructor(
-    private readonly execute: (event: UpstreamEvent) => Promise<ExecutionResult>,
-    private readonly maxBufferedEvents: number,
-    /** Upstream errors (shared by every subscriber) in this subscriber's response keys. */
-    private readonly ownErrors: (errors: readonly GraphQLError[]) => GraphQLError[],
-  ) {}
-
-  /** Called by the shared upstream. */
-  deliver(item: QueueItem): void {
-    if (this.closed) return;
-    if (item.kind !== 'end' && this.queue.length >= this.maxBufferedEvents) {
-      this.queue.length = 0;
-      this.queue.push({
-        kind: 'end',
-        errors: errorResult(
-          'Subscription dropped: the client did not keep up with its events',
-          'SUBSCRIPTION_BUFFER_OVERFLOW',
-        ).errors,
-      });
-      this.detach();
-    } else {
-      this.queue.push(item);
-    }
-    this.signal();
-  }
-
-  next(): Promise<IteratorResult<ExecutionResult>> {
-    // Concurrent next() calls are answered in order.
-    const result = this.tail.then(() => this.pull());
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-
-  async return(): Promise<IteratorResult<ExecutionResult>> {
-    this.close();
-    return DONE;
-  }
-
-  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
-    this.close();
-    throw error;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  private close(): void {
-    this.closed = true;
-    this.queue.length = 0;
-    this.detach();
-    this.signal();
-  }
-
-  private signal(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  private async pull(): Promise<IteratorResult<ExecutionResult>> {
-    while (!this.closed && this.queue.length === 0) {
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-    const item = this.queue.shift();
-    if (this.closed || !item) return DONE;
-    if (item.kind === 'end') {
-      this.close();
-      return item.errors?.length
-        ? { done: false, value: { errors: this.ownErrors(item.errors) } }
-        : DONE;
-    }
-    if (item.kind === 'notice')
-      return { done: false, value: { errors: this.ownErrors(item.errors) } };
-    return { done: false, value: await this.execute(item.event) };
-  }
-}
-
-/** A graphql-ws client shared by the upstream subscriptions of one (subgraph, shareKey). */
-interface ClientLease {
-  readonly client: Client;
-  refs: number;
-  /** The upstream subscriptions on this client: told when its connection drops. */
-  readonly upstreams: Set<SharedUpstream>;
-  /** Acknowledged and not closed since: a close now is a drop the subscribers must hear of. */
-  live: boolean;
-}
-
-/** One upstream graphql-ws subscription fanned out to its local subscribers. */
-class SharedUpstream {
-  readonly subscribers = new Set<LocalSubscription>();
-  private unsubscribe: (() => void) | undefined;
-  private ended = false;
-
-  constructor(
-    private readonly serviceName: string,
-    private readonly lease: ClientLease,
-    private readonly logger: GatewayLogger,
-    private readonly onGone: () => void,
-  ) {
-    lease.upstreams.add(this);
-  }
-
-  start(payload: { query: string; variables: Record<string, unknown> }) {
-    this.unsubscribe = this.lease.client.subscribe<Record<string, unknown>>(payload, {
-      next: (event) => {
-        for (const subscriber of this.subscribers) subscriber.deliver({ kind: 'event', event });
-      },
-      error: (reason) => this.end(upstreamErrors(this.serviceName, reason, this.logger)),
-      complete: () => this.end(),
-    });
-  }
-
-  add(subscriber: LocalSubscription): void {
-    this.subscribers.add(subscriber);
-    subscriber.detach = () => this.remove(subscriber);
-  }
-
-  /** The connection dropped and is being re-established: events may be missed meanwhile. */
-  interrupted(): void {
-    if (this.ended) return;
-    const errors = [
-      new GraphQLError(
-        `The connection to service "${this.serviceName}" was lost and is being re-established; ` +
-          'events may have been missed: fetch the current state again',
-        { extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: this.serviceName } },
-      ),
-    ];
-    for (const subscriber of this.subscribers) subscriber.deliver({ kind: 'notice', errors });
-  }
-
-  /**
-   * The upstream ended, or (`cancel`) the instance is disposed: end every subscriber after
-   * what it has queued.
-   */
-  end(errors?: readonly GraphQLError[], cancel = false): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.lease.upstreams.delete(this);
-    if (cancel) this.unsubscribe?.();
-    this.onGone();
-    const subscribers = [...this.subscribers];
-    this.subscribers.clear();
-    for (const subscriber of subscribers) subscriber.deliver({ kind: 'end', errors });
-  }
-
-  private remove(subscriber: LocalSubscription): void {
-    if (!this.subscribers.delete(subscriber) || this.subscribers.size > 0 || this.ended) return;
-    // The last local subscriber left: complete the upstream subscription.
-    this.ended = true;
-    this.lease.upstreams.delete(this);
-    this.unsubscribe?.();
-    this.onGone();
-  }
-}
-
 /**
  * Executes federated subscriptions, which `@apollo/gateway` refuses ("Execution of
  * subscriptions not supported by gateway") although its query planner plans them.
@@ -410,33 +123,30 @@ class SharedUpstream {
  * context. One instance per supergraph: build a new one when the supergraph changes.
  */
 export class FederatedSubscriptions<TContext extends object = Record<string, unknown>> {
-  private readonly apiSchema: Schema;
-  private readonly graphqlSchema: GraphQLSchema;
-  private readonly supergraphSchema: GraphQLSchema;
-  private readonly queryPlanner: QueryPlanner;
-  private readonly schemaHash: GatewayRequestContext['schemaHash'];
-  private readonly plans = new Map<string, PreparedSubscription>();
+  private readonly schemas: SupergraphSchemas;
+  private readonly plans: SubscriptionPlanCache;
+  private readonly connections: UpstreamConnections<TContext>;
   private readonly upstreams = new Map<string, SharedUpstream>();
-  private readonly clients = new Map<string, ClientLease>();
+  private readonly eventResults = new SharedEventResults();
   private readonly logger: GatewayLogger;
   private disposed = false;
 
   constructor(private readonly options: FederatedSubscriptionsOptions<TContext>) {
-    const supergraph = Supergraph.build(options.supergraphSdl);
-    this.apiSchema = supergraph.apiSchema();
-    this.graphqlSchema = this.apiSchema.toGraphQLJSSchema();
-    this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
-    this.queryPlanner = new QueryPlanner(supergraph);
-    // Branded string in the gateway's types; only its identity matters.
-    this.schemaHash = createHash('sha256')
-      .update(options.supergraphSdl)
-      .digest('hex') as GatewayRequestContext['schemaHash'];
+    this.schemas = supergraphSchemas(options.supergraphSdl);
+    this.plans = new SubscriptionPlanCache(this.schemas);
+    this.connections = new UpstreamConnections<TContext>({
+      url: (serviceName) => options.subscriptionUrl(serviceName),
+      headers: (context, serviceName) => options.upstreamHeaders?.(context, serviceName) ?? {},
+      retryAttempts: options.retryAttempts,
+      retryWait: options.retryWait,
+      keepAlive: options.keepAlive,
+    });
     this.logger = options.logger ?? console;
   }
 
   /** The API schema clients see (what a graphql-ws server validates operations against). */
   get schema(): GraphQLSchema {
-    return this.graphqlSchema;
+    return this.schemas.schema;
   }
 
   /**
@@ -457,8 +167,9 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     if (this.disposed) return errorResult('Subscriptions are shutting down', 'SERVICE_UNAVAILABLE');
     const operationName = args.operationName ?? undefined;
     const variables = args.variables ?? {};
+    const { schema } = this.schemas;
 
-    const validationErrors = validate(this.graphqlSchema, document);
+    const validationErrors = validate(schema, document);
     if (validationErrors.length > 0) return withCode(validationErrors, 'GRAPHQL_VALIDATION_FAILED');
     const operation = getOperationAST(document, operationName);
     if (!operation) {
@@ -475,16 +186,12 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
         'BAD_REQUEST',
       );
     }
-    const coerced = getVariableValues(
-      this.graphqlSchema,
-      operation.variableDefinitions ?? [],
-      variables,
-    );
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) return withCode(coerced.errors, 'BAD_USER_INPUT');
 
     let prepared: PreparedSubscription;
     try {
-      prepared = this.prepare(document, operation, operationName);
+      prepared = this.plans.prepare(document, operation, operationName);
     } catch (error) {
       return errorResult(
         `Could not plan the subscription: ${error instanceof Error ? error.message : String(error)}`,
@@ -494,8 +201,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     }
 
     const { primary } = prepared;
-    const primaryDataSource = this.options.serviceMap[primary.serviceName];
-    if (!primaryDataSource) {
+    if (!this.options.serviceMap[primary.serviceName]) {
       return errorResult(
         `No data source for service "${primary.serviceName}"`,
         'QUERY_PLANNING_FAILED',
@@ -511,24 +217,27 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     // Equal upstream requests whatever the aliases, so one client cannot multiply upstreams
     // by renaming what it asks for.
     const request = upstreamRequest(
-      this.supergraphSchema,
+      this.schemas.supergraphSchema,
       prepared.primaryDocument,
       upstreamVariables,
     );
 
-    const baseRequestContext: Omit<GatewayRequestContext, 'metrics'> = {
-      request: { query: prepared.source, operationName, variables },
+    const execution: SubscriberExecution = {
+      schemas: this.schemas,
+      prepared,
+      request,
+      serviceMap: this.options.serviceMap,
+      requestContext: eventRequestContext({
+        schemas: this.schemas,
+        prepared,
+        document,
+        operation,
+        operationName,
+        variables,
+        context,
+        logger: this.logger,
+      }),
       logger: this.logger,
-      schema: this.graphqlSchema,
-      schemaHash: this.schemaHash,
-      context,
-      cache: NO_CACHE,
-      queryHash: prepared.queryHash,
-      document,
-      source: prepared.source,
-      operationName: operation.name?.value ?? null,
-      operation,
-      overallCachePolicy: undefined,
     };
     // Subscribers whose fields from other subgraphs cannot differ (same resultShareKey, same
     // operation and variables) get one result per event, computed once.
@@ -537,13 +246,12 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
       resultShare == null
         ? null
         : JSON.stringify([resultShare, prepared.queryHash, operationName ?? null, variables]);
-    const execute = (event: UpstreamEvent) =>
-      this.executeEvent(prepared, request, primaryDataSource, baseRequestContext, event);
+    const execute = (event: UpstreamEvent) => executeEvent(execution, event);
     const local = new LocalSubscription(
       (event) =>
         resultKey === null
           ? execute(event)
-          : this.executeOnce(resultKey, event, () => execute(event)),
+          : this.eventResults.once(resultKey, event, () => execute(event)),
       this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
       (errors) => withPaths(errors, request),
     );
@@ -562,13 +270,13 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
 
     let lease: ClientLease;
     try {
-      lease = this.acquireClient(primary.serviceName, shareKey, context);
+      lease = this.connections.acquire(primary.serviceName, shareKey, context);
     } catch (error) {
       return { errors: upstreamErrors(primary.serviceName, error, this.logger) };
     }
     const upstream = new SharedUpstream(primary.serviceName, lease, this.logger, () => {
       if (this.upstreams.get(key) === upstream) this.upstreams.delete(key);
-      this.releaseClient(primary.serviceName, shareKey);
+      this.connections.release(primary.serviceName, shareKey);
     });
     this.upstreams.set(key, upstream);
     upstream.add(local);
@@ -587,197 +295,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
    */
   async dispose(): Promise<void> {
     this.disposed = true;
-    const leases = [...this.clients.values()];
     for (const upstream of [...this.upstreams.values()]) upstream.end(undefined, true);
-    this.clients.clear();
-    await Promise.all(leases.map(async (lease) => lease.client.dispose()));
-  }
-
-  private prepare(
-    document: DocumentNode,
-    operation: OperationDefinitionNode,
-    operationName: string | undefined,
-  ): PreparedSubscription {
-    const source = print(document);
-    const cacheKey = JSON.stringify([source, operationName ?? null]);
-    const cached = this.plans.get(cacheKey);
-    if (cached) return cached;
-
-    const plan = this.queryPlanner.buildQueryPlan(
-      operationFromDocument(this.apiSchema, document, { operationName }),
-    );
-    const node = plan.node;
-    if (node?.kind !== 'Subscription') {
-      throw new Error(`expected a Subscription plan, got ${node?.kind ?? 'an empty plan'}`);
-    }
-    // executeQueryPlan refuses a top-level Subscription node; a Sequence starting with the
-    // primary fetch is an ordinary plan, and the primary's data source will be the event.
-    const perEventNode: PlanNode = node.rest
-      ? { kind: 'Sequence', nodes: [node.primary, node.rest] }
-      : node.primary;
-    const prepared: PreparedSubscription = {
-      operation,
-      source,
-      queryHash: createHash('sha256').update(source).digest('hex'),
-      primary: node.primary,
-      primaryDocument: parse(node.primary.operation),
-      perEventPlan: { kind: 'QueryPlan', node: perEventNode },
-      operationContext: buildOperationContext({
-        schema: this.graphqlSchema,
-        operationDocument: document,
-        operationName,
-      }),
-    };
-    if (this.plans.size >= PLAN_CACHE_SIZE) {
-      const oldest = this.plans.keys().next();
-      if (!oldest.done) this.plans.delete(oldest.value);
-    }
-    this.plans.set(cacheKey, prepared);
-    return prepared;
-  }
-
-  /** Per upstream event: results by operation, shared by the subscribers that asked alike. */
-  private readonly eventResults = new WeakMap<
-    UpstreamEvent,
-    Map<string, Promise<ExecutionResult>>
-  >();
-
-  /**
-   * Runs the per-event plan once per (event, operation, variables): a thousand anonymous
-   * subscribers of one seat map cost one fetch of the fields other subgraphs own, not a
-   * thousand.
-   */
-  private executeOnce(
-    key: string,
-    event: UpstreamEvent,
-    execute: () => Promise<ExecutionResult>,
-  ): Promise<ExecutionResult> {
-    let results = this.eventResults.get(event);
-    if (!results) {
-      results = new Map();
-      this.eventResults.set(event, results);
-    }
-    let result = results.get(key);
-    if (!result) {
-      result = execute();
-      results.set(key, result);
-    }
-    return result;
-  }
-
-  private async executeEvent(
-    prepared: PreparedSubscription,
-    request: UpstreamRequest,
-    primaryDataSource: GraphQLDataSource,
-    baseRequestContext: Omit<GatewayRequestContext, 'metrics'>,
-    event: UpstreamEvent,
-  ): Promise<ExecutionResult> {
-    const { primary } = prepared;
-    const eventSource: GraphQLDataSource = {
-      process: (options) => {
-        if (options.request.query !== primary.operation) return primaryDataSource.process(options);
-        // The event in this subscriber's shape, and a copy per subscriber: the executor merges
-        // entity data into what it is given, and a shared event must not carry one
-        // subscriber's fields into another's result.
-        return Promise.resolve({
-          data: event.data == null ? event.data : request.toSubscriberData(event.data),
-          ...(event.errors
-            ? {
-                errors: event.errors.map((error) =>
-                  error.path ? { ...error, path: request.toSubscriberPath(error.path) } : error,
-                ),
-              }
-            : {}),
-        });
-      },
-    };
-    try {
-      return await executeQueryPlan(
-        prepared.perEventPlan,
-        { ...this.options.serviceMap, [primary.serviceName]: eventSource },
-        // Fresh metrics per event: the executor appends error paths to them.
-        { ...baseRequestContext, metrics: {} },
-        prepared.operationContext,
-        this.supergraphSchema,
-        this.apiSchema,
-      );
-    } catch (error) {
-      this.logger.error(`Executing a subscription event failed: ${String(error)}`);
-      return errorResult('Executing the subscription event failed', 'INTERNAL_SERVER_ERROR', error);
-    }
-  }
-
-  private acquireClient(serviceName: string, shareKey: string, context: TContext): ClientLease {
-    const key = JSON.stringify([serviceName, shareKey]);
-    let lease = this.clients.get(key);
-    if (!lease) {
-      lease = this.createLease(serviceName, context);
-      this.clients.set(key, lease);
-    }
-    lease.refs += 1;
-    return lease;
-  }
-
-  private createLease(serviceName: string, context: TContext): ClientLease {
-    const headers = () => this.options.upstreamHeaders?.(context, serviceName) ?? {};
-    const keepAlive = this.options.keepAlive ?? 0;
-    const handshake = keepAlive > 0 ? { handshakeTimeout: keepAlive } : {};
-    // graphql-ws constructs `new impl(url, protocol)`; ws takes headers as a third argument.
-    class WebSocketWithHeaders extends WebSocket {
-      constructor(address: string | URL, protocols?: string | string[]) {
-        super(address, protocols, { headers: headers(), ...handshake });
-      }
-    }
-    // graphql-ws sends pings but never times them out: a ping still unanswered after
-    // `keepAlive` terminates the connection (close 4499), which it then treats as a drop.
-    let pongDeadline: NodeJS.Timeout | undefined;
-    const stopWaiting = () => {
-      clearTimeout(pongDeadline);
-      pongDeadline = undefined;
-    };
-    const client: Client = createClient({
-      url: this.options.subscriptionUrl(serviceName),
-      webSocketImpl: WebSocketWithHeaders,
-      lazy: true,
-      connectionParams: () => ({ headers: headers() }),
-      retryAttempts: this.options.retryAttempts ?? 0,
-      ...(this.options.retryWait ? { retryWait: this.options.retryWait } : {}),
-      keepAlive,
-      connectionAckWaitTimeout: keepAlive,
-      on: {
-        connected: () => {
-          lease.live = true;
-        },
-        ping: (received) => {
-          if (received || keepAlive <= 0) return;
-          stopWaiting();
-          pongDeadline = setTimeout(() => client.terminate(), keepAlive);
-        },
-        pong: (received) => {
-          if (received) stopWaiting();
-        },
-        closed: () => {
-          stopWaiting();
-          if (!lease.live) return;
-          lease.live = false;
-          // Subscribers hear of the drop now, not after the retries: whatever happens next,
-          // what they saw may be stale. (A lease with no subscription left closes normally.)
-          if (this.disposed || lease.refs === 0) return;
-          for (const upstream of [...lease.upstreams]) upstream.interrupted();
-        },
-      },
-    });
-    const lease: ClientLease = { client, refs: 0, upstreams: new Set(), live: false };
-    return lease;
-  }
-
-  private releaseClient(serviceName: string, shareKey: string): void {
-    const key = JSON.stringify([serviceName, shareKey]);
-    const lease = this.clients.get(key);
-    if (!lease) return;
-    lease.refs -= 1;
-    if (lease.refs > 0) return;
-    this.clients.delete(key);
-    void Promise.resolve(lease.client.dispose()).catch(() => undefined);
+    await this.connections.dispose();
   }
 }

@@ -1,22 +1,56 @@
-import { MillisecondTimestamps1732900000000 } from './migrations/1732900000000-millisecond-timestamps';
+import {
+  OUTBOX_RETENTION,
+  startEventRetention,
+  type RetentionTarget,
+} from '../../../runtime/events/retention';
 import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
+import { BookingTransition } from './booking/booking-transition.entity';
 import { Booking } from './booking/booking.entity';
 import { BookingResolver, canReadBooking, UserBookingsResolver } from './booking/booking.resolver';
+import { BookingConcession, Concession } from './concession/concession.entity';
+import { BookingConcessionResolver, ConcessionResolver } from './concession/concession.resolver';
 import {
   createBookingsApp,
   createBookingsContext,
   type BookingsApp,
   type BookingsContext,
 } from './context';
-import { LoyaltyAccount } from './loyalty/loyalty.entity';
+import { IDEMPOTENCY_TTL_HOURS } from './idempotency/idempotency.service';
+import { startBookingJobs } from './jobs/booking.jobs';
+import { LoyaltyAccount, LoyaltyTransaction } from './loyalty/loyalty.entity';
+import { LoyaltyAccountResolver } from './loyalty/loyalty.resolver';
 import { CreateBookings1732500000000 } from './migrations/1732500000000-create-bookings';
 import { CreateLoyalty1732600000000 } from './migrations/1732600000000-create-loyalty';
+import { MillisecondTimestamps1732900000000 } from './migrations/1732900000000-millisecond-timestamps';
+import { BookingEngine1733200000000 } from './migrations/1733200000000-booking-engine';
+import { BookingOutbox1733200000001 } from './migrations/1733200000001-booking-outbox';
+import { Promotion } from './promotion/promotion.entity';
+import { PromotionResolver } from './promotion/promotion.resolver';
+import { Refund } from './refund/refund.entity';
+import { ShowtimeSalesResolver } from './sales/showtime-sales.resolver';
+import { Ticket } from './ticket/ticket.entity';
+import { TicketResolver } from './ticket/ticket.resolver';
 
-/** The bookings subgraph: bookings, tickets, payments, loyalty. */
+/** Idempotency keys answer for 24 hours; then they are pruned like published events. */
+const IDEMPOTENCY_RETENTION: RetentionTarget = { table: 'idempotency_keys', column: 'created_at' };
+
+/**
+ * The bookings subgraph: bookings and their state machine, tickets, promotions, concessions,
+ * loyalty, refunds; the booking events for cinemas (outbox); the expiry and completion jobs.
+ */
 export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> = {
   name: 'bookings',
   schema: {
-    resolvers: [BookingResolver, UserBookingsResolver],
+    resolvers: [
+      BookingResolver,
+      UserBookingsResolver,
+      TicketResolver,
+      ConcessionResolver,
+      BookingConcessionResolver,
+      PromotionResolver,
+      LoyaltyAccountResolver,
+      ShowtimeSalesResolver,
+    ],
     references: {
       // Someone else's booking resolves to null, as an unknown id does.
       Booking: async (ref, ctx) => {
@@ -26,12 +60,43 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
       User: (ref) => ({ id: String(ref.id) }),
     },
   },
-  entities: [Booking, LoyaltyAccount],
+  entities: [
+    Booking,
+    BookingTransition,
+    Ticket,
+    Concession,
+    BookingConcession,
+    Promotion,
+    Refund,
+    LoyaltyAccount,
+    LoyaltyTransaction,
+  ],
   migrations: [
     CreateBookings1732500000000,
     CreateLoyalty1732600000000,
     MillisecondTimestamps1732900000000,
+    BookingEngine1733200000000,
+    BookingOutbox1733200000001,
   ],
   createApp: createBookingsApp,
   createContext: createBookingsContext,
+  startWorkers: (app, { dataSource, log, config }) => {
+    app.relay.start();
+    return [
+      startBookingJobs(app.lifecycle, log),
+      () => app.relay.stop(),
+      startEventRetention({
+        dataSource,
+        log,
+        retentionHours: config.events.retentionHours,
+        targets: [OUTBOX_RETENTION],
+      }),
+      startEventRetention({
+        dataSource,
+        log,
+        retentionHours: IDEMPOTENCY_TTL_HOURS,
+        targets: [IDEMPOTENCY_RETENTION],
+      }),
+    ];
+  },
 };

@@ -8,6 +8,7 @@ import {
   FieldResolver,
   ID,
   Int,
+  Mutation,
   Query,
   Resolver,
   Root,
@@ -16,9 +17,17 @@ import { hasRole, requireUser } from '../../../../runtime/auth';
 import { AppError } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
+import { text } from '../../../../runtime/validation';
+import { BookingConcession } from '../concession/concession.entity';
 import type { BookingsContext } from '../context';
 import { LoyaltyAccount } from '../loyalty/loyalty.entity';
+import { Refund } from '../refund/refund.entity';
+import { Ticket } from '../ticket/ticket.entity';
+import type { CreatedAnswer } from './booking-creation.service';
+import { BookingTransition } from './booking-transition.entity';
 import { Booking, ShowtimeRef, UserRef } from './booking.entity';
+import { CancelBookingResult, CreateBookingInput } from './booking.inputs';
+import { Payment } from './payment.types';
 
 export const BookingConnection = connectionType('Booking', Booking);
 
@@ -42,6 +51,11 @@ class PageArgs {
 export const canReadBooking = (ctx: BookingsContext, ownerId: string): boolean =>
   ctx.identity.userId === ownerId || hasRole(ctx, 'ADMIN');
 
+/** What an idempotent CancelBooking replays. */
+interface CancelledAnswer {
+  bookingId: string;
+}
+
 @Resolver(() => Booking)
 export class BookingResolver {
   @Authorized()
@@ -58,6 +72,62 @@ export class BookingResolver {
     return booking;
   }
 
+  @Authorized()
+  @Mutation(() => Booking, {
+    description:
+      'Books seats the caller holds: a PENDING booking that keeps them until it is paid or ' +
+      'expires (BOOKING_PENDING_TTL_SECONDS, 10 minutes). An Idempotency-Key header makes a ' +
+      'retry return the same booking.',
+  })
+  async createBooking(
+    @Arg('input', () => CreateBookingInput) input: CreateBookingInput,
+    @Ctx() ctx: BookingsContext,
+  ): Promise<Booking> {
+    const userId = requireUser(ctx);
+    return ctx.app.idempotency.run<CreatedAnswer, Booking>(
+      { userId, key: ctx.idempotencyKey, operation: 'createBooking', request: input },
+      (remember) => ctx.app.creation.create(userId, input, { requestId: ctx.requestId, remember }),
+      async ({ bookingId }) => (await ctx.app.bookings.byIds([bookingId]))[0]!,
+    );
+  }
+
+  @Authorized()
+  @Mutation(() => CancelBookingResult, {
+    description:
+      'Cancels a booking: a PENDING one at once; a CONFIRMED one by the refund policy ' +
+      '(≥ 24 h before the start 90%, ≥ 12 h 70%, ≥ 6 h 50%; CANCELLATION_WINDOW_CLOSED under 6 h).',
+  })
+  async cancelBooking(
+    @Arg('id', () => ID) id: string,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Ctx() ctx: BookingsContext,
+  ): Promise<CancelBookingResult> {
+    const userId = requireUser(ctx);
+    const bookingId = requireUuid(id);
+    const why =
+      reason === null || reason === undefined ? null : text('reason', reason, { max: 500 });
+    return ctx.app.idempotency.run<CancelledAnswer, CancelBookingResult>(
+      {
+        userId,
+        key: ctx.idempotencyKey,
+        operation: 'cancelBooking',
+        request: { id: bookingId, reason: why },
+      },
+      (remember) =>
+        ctx.app.lifecycle.cancelBooking(bookingId, {
+          userId,
+          isAdmin: hasRole(ctx, 'ADMIN'),
+          reason: why,
+          remember: (manager) => remember(manager, { bookingId }),
+        }),
+      async (answer) => {
+        const [booking] = await ctx.app.bookings.byIds([answer.bookingId]);
+        const [refund] = await ctx.app.bookings.refundsOf([answer.bookingId]);
+        return { booking: booking!, refund };
+      },
+    );
+  }
+
   @FieldResolver(() => UserRef)
   user(@Root() booking: Booking): UserRef {
     return { id: booking.userId };
@@ -66,6 +136,44 @@ export class BookingResolver {
   @FieldResolver(() => ShowtimeRef)
   showtime(@Root() booking: Booking): ShowtimeRef {
     return { id: booking.showtimeId };
+  }
+
+  @FieldResolver(() => [Ticket], {
+    description: 'One per seat; QR code and barcode once the booking is CONFIRMED.',
+  })
+  tickets(@Root() booking: Booking, @Ctx() ctx: BookingsContext): Promise<Ticket[]> {
+    return ctx.loaders.ticketsByBookingId.load(booking.id);
+  }
+
+  @FieldResolver(() => [BookingConcession])
+  concessions(@Root() booking: Booking, @Ctx() ctx: BookingsContext): Promise<BookingConcession[]> {
+    return ctx.loaders.concessionLinesByBookingId.load(booking.id);
+  }
+
+  @Authorized('STAFF', 'ADMIN')
+  // Nullable: a customer asking for it on their own booking loses this field, not the booking.
+  @FieldResolver(() => [BookingTransition], {
+    nullable: true,
+    description: 'Every change of status, oldest first: who, when, from, to, why (STAFF, ADMIN).',
+  })
+  history(@Root() booking: Booking, @Ctx() ctx: BookingsContext): Promise<BookingTransition[]> {
+    return ctx.loaders.transitionsByBookingId.load(booking.id);
+  }
+
+  @FieldResolver(() => Refund, {
+    nullable: true,
+    description: 'The refund granted when a paid booking was cancelled.',
+  })
+  refund(@Root() booking: Booking, @Ctx() ctx: BookingsContext): Promise<Refund | null> {
+    return ctx.loaders.refundByBookingId.load(booking.id);
+  }
+
+  @FieldResolver(() => Payment, {
+    nullable: true,
+    description: 'The payment (null until the booking has one).',
+  })
+  payment(): Payment | null {
+    return null;
   }
 }
 

@@ -1,18 +1,36 @@
 import { Brackets, In, type DataSource, type Repository } from 'typeorm';
-import { byKeys } from '../../../../runtime/loaders';
+import { byKeys, groupByKeys } from '../../../../runtime/loaders';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
+import { Refund } from '../refund/refund.entity';
+import { BookingTransition } from './booking-transition.entity';
 import { Booking } from './booking.entity';
 
+/** Reads of bookings and what hangs off them, for the resolvers' DataLoaders. */
 export class BookingService {
   private readonly bookings: Repository<Booking>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.bookings = dataSource.getRepository(Booking);
   }
 
   async byIds(ids: readonly string[]): Promise<(Booking | null)[]> {
     const rows = await this.bookings.findBy({ id: In([...ids]) });
     return byKeys(ids, rows, (row) => row.id);
+  }
+
+  /** The audit trail of each booking, oldest first. */
+  async transitionsOf(bookingIds: readonly string[]): Promise<BookingTransition[][]> {
+    const rows = await this.dataSource
+      .getRepository(BookingTransition)
+      .find({ where: { bookingId: In([...bookingIds]) }, order: { id: 'ASC' } });
+    return groupByKeys(bookingIds, rows, (t) => t.bookingId);
+  }
+
+  async refundsOf(bookingIds: readonly string[]): Promise<(Refund | null)[]> {
+    const rows = await this.dataSource
+      .getRepository(Refund)
+      .findBy({ bookingId: In([...bookingIds]) });
+    return byKeys(bookingIds, rows, (r) => r.bookingId);
   }
 
   /** A user's bookings, newest first (stable: ties broken by id). */

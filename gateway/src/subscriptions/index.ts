@@ -1,0 +1,9 @@
+// The public API of the federated subscriptions module. Everything else in this folder is
+// internal: its shape may change without notice.
+export {
+  FederatedSubscriptions,
+  type FederatedSubscribeArgs,
+  type FederatedSubscriptionsOptions,
+} from './federated-subscriptions';
+export type { GatewayLogger } from './gateway-types';
+export type { SubscriptionErrorCode } from './subscription-errors';

@@ -1,0 +1,91 @@
+import { buildOperationContext } from '@apollo/gateway';
+import { operationFromDocument } from '@apollo/federation-internals';
+import type { FetchNode, PlanNode, QueryPlan } from '@apollo/query-planner';
+import { parse, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { createHash } from 'node:crypto';
+import type { SupergraphSchemas } from './supergraph-schemas';
+
+/** Plans kept by default: enough for every operation of a client, bounded against the rest. */
+export const DEFAULT_PLAN_CACHE_SIZE = 100;
+
+/** What planning a subscription operation produced: computed once per document. */
+export interface PreparedSubscription {
+  readonly operation: OperationDefinitionNode;
+  /** The document printed: the cache key, and the `source` the executor is given. */
+  readonly source: string;
+  readonly queryHash: string;
+  /** The fetch that subscribes to the subgraph owning the root field. */
+  readonly primary: FetchNode;
+  /** `primary.operation` parsed: normalised per subscriber into its upstream request. */
+  readonly primaryDocument: DocumentNode;
+  /** The plan run per event: the primary fetch (answered from the event), then the rest. */
+  readonly perEventPlan: QueryPlan;
+  readonly operationContext: ReturnType<typeof buildOperationContext>;
+}
+
+/**
+ * Plans subscription operations with the gateway's query planner, once per (printed document,
+ * operation name); the oldest plan is dropped beyond `capacity`, so clients sending ever new
+ * documents cannot grow it without bound.
+ */
+export class SubscriptionPlanCache {
+  private readonly plans = new Map<string, PreparedSubscription>();
+
+  constructor(
+    private readonly schemas: SupergraphSchemas,
+    private readonly capacity = DEFAULT_PLAN_CACHE_SIZE,
+  ) {}
+
+  /** How many plans are kept. */
+  get size(): number {
+    return this.plans.size;
+  }
+
+  /**
+   * The plan of `operation`, a subscription of `document` already validated against the API
+   * schema. Throws when the planner fails or does not produce a subscription plan.
+   */
+  prepare(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    operationName: string | undefined,
+  ): PreparedSubscription {
+    const source = print(document);
+    const cacheKey = JSON.stringify([source, operationName ?? null]);
+    const cached = this.plans.get(cacheKey);
+    if (cached) return cached;
+
+    const { apiSchema, schema, queryPlanner } = this.schemas;
+    const plan = queryPlanner.buildQueryPlan(
+      operationFromDocument(apiSchema, document, { operationName }),
+    );
+    const node = plan.node;
+    if (node?.kind !== 'Subscription') {
+      throw new Error(`expected a Subscription plan, got ${node?.kind ?? 'an empty plan'}`);
+    }
+    // executeQueryPlan refuses a top-level Subscription node; a Sequence starting with the
+    // primary fetch is an ordinary plan, and the primary's data source will be the event.
+    const perEventNode: PlanNode = node.rest
+      ? { kind: 'Sequence', nodes: [node.primary, node.rest] }
+      : node.primary;
+    const prepared: PreparedSubscription = {
+      operation,
+      source,
+      queryHash: createHash('sha256').update(source).digest('hex'),
+      primary: node.primary,
+      primaryDocument: parse(node.primary.operation),
+      perEventPlan: { kind: 'QueryPlan', node: perEventNode },
+      operationContext: buildOperationContext({
+        schema,
+        operationDocument: document,
+        operationName,
+      }),
+    };
+    if (this.plans.size >= this.capacity) {
+      const oldest = this.plans.keys().next();
+      if (!oldest.done) this.plans.delete(oldest.value);
+    }
+    this.plans.set(cacheKey, prepared);
+    return prepared;
+  }
+}

@@ -1,0 +1,484 @@
+import { randomUUID } from 'node:crypto';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
+import type { BookingSeatsPayload } from '../../../../runtime/contracts/booking-events';
+import { notFound } from '../../../../runtime/errors';
+import type { Logger } from '../../../../runtime/logger';
+import type { CinemasClient } from '../cinemas/cinemas.client';
+import { ConcessionService } from '../concession/concession.service';
+import {
+  assertTransition,
+  recordTransition,
+  type TransitionActor,
+  type TransitionRecord,
+} from '../domain/booking-state';
+import { DomainError } from '../domain/errors';
+import { pointsEarned } from '../domain/loyalty';
+import { refundFor } from '../domain/refund-policy';
+import { LoyaltyService } from '../loyalty/loyalty.service';
+import { PromotionService } from '../promotion/promotion.service';
+import { Refund, RefundStatus } from '../refund/refund.entity';
+import { TicketService } from '../ticket/ticket.service';
+import { appendBookingEvent } from './booking-events';
+import { Booking, BookingStatus, PaymentStatus, type PromotionUse } from './booking.entity';
+import { changedRows } from '../sql';
+
+/** The clock every rule reads; tests pass their own. */
+export type Clock = () => Date;
+
+/** Bookings each job pass moves at most, per transaction. */
+export const JOB_BATCH_SIZE = 100;
+
+/** The system parts that move bookings, as the audit trail names them. */
+export const EXPIRY_JOB: TransitionActor = { kind: 'service', service: 'expiry-job' };
+export const COMPLETION_JOB: TransitionActor = { kind: 'service', service: 'completion-job' };
+
+export interface LifecycleDeps {
+  dataSource: DataSource;
+  cinemas: CinemasClient;
+  tickets: TicketService;
+  promotions: PromotionService;
+  concessions: ConcessionService;
+  loyalty: LoyaltyService;
+  clock: Clock;
+  /** Called after a commit that wrote events, so the relay publishes them at once. */
+  notify: () => void;
+  log?: Logger;
+}
+
+/** The columns a transition may set besides the status (fixed names: never from input). */
+const SETTABLE = {
+  paymentStatus: 'payment_status',
+  confirmedAt: 'confirmed_at',
+  completedAt: 'completed_at',
+  cancelledAt: 'cancelled_at',
+  promotionUse: 'promotion_use',
+  expiresAt: 'expires_at',
+} as const;
+type Settable = Partial<{
+  expiresAt: null;
+  paymentStatus: PaymentStatus;
+  confirmedAt: Date;
+  completedAt: Date;
+  cancelledAt: Date;
+  promotionUse: PromotionUse;
+}>;
+
+export interface CancelResult {
+  booking: Booking;
+  refund: Refund | null;
+}
+
+/**
+ * Everything that moves an existing booking: confirmation (the one way into CONFIRMED),
+ * cancellation, the expiry of PENDING bookings, the completion of ended ones, and the expiry
+ * of points. Each move is one transaction that
+ *
+ * - locks the booking row (`FOR UPDATE`; the jobs `SKIP LOCKED`, so several instances split
+ *   the work instead of waiting for each other), checks the move with the state machine
+ *   (domain/booking-state.ts), and changes the status with a conditional UPDATE
+ *   (`WHERE status = :from`): of two racers (a late payment and the expiry job, two job
+ *   instances) exactly one moves it;
+ * - writes the audit row (who, when, from, to, why);
+ * - gives back or makes final what the booking holds (promotion use, concession stock,
+ *   redeemed points), issues or cancels its tickets;
+ * - writes the booking event for cinemas to the outbox.
+ *
+ * Locks are taken in one order everywhere (booking, promotion, the user's promotion uses,
+ * concessions by id, loyalty account), so no two of these transactions deadlock.
+ */
+export class BookingLifecycle {
+  constructor(private readonly deps: LifecycleDeps) {}
+
+  /**
+   * PENDING → CONFIRMED: the only way a booking is confirmed, for the payment flow to call
+   * once the payment succeeded (no resolver calls it). In one transaction: the status (and
+   * `paymentStatus` PAID), the promotion use made final, the tickets issued (VALID with their
+   * barcodes), the audit row and the `booking.confirmed` event.
+   *
+   * Pass `manager` to run inside the caller's transaction (the payment's own record then
+   * commits with it); the caller commits and then calls `notifyRelay()`. A booking past its
+   * expiry is refused as an EXPIRED one would be (`INVALID_STATE_TRANSITION`, reason
+   * `EXPIRED_TO_CONFIRMED`), whether or not the expiry job has run yet: its seats may be gone.
+   */
+  async confirmBooking(
+    bookingId: string,
+    options: { actor: TransitionActor; reason?: string | null; manager?: EntityManager },
+  ): Promise<Booking> {
+    const now = this.deps.clock();
+    const run = async (manager: EntityManager) => {
+      const booking = await this.lockBooking(manager, bookingId);
+      if (
+        booking.status === BookingStatus.PENDING &&
+        booking.expiresAt &&
+        now.getTime() >= booking.expiresAt.getTime()
+      ) {
+        throw new DomainError(
+          'INVALID_STATE_TRANSITION',
+          `The booking expired at ${booking.expiresAt.toISOString()}`,
+          { reason: 'EXPIRED_TO_CONFIRMED', from: 'EXPIRED', to: 'CONFIRMED' },
+        );
+      }
+      await this.move(
+        manager,
+        booking,
+        BookingStatus.CONFIRMED,
+        options.actor,
+        options.reason,
+        now,
+        {
+          paymentStatus: PaymentStatus.PAID,
+          confirmedAt: now,
+          // Paid: nothing expires any more.
+          expiresAt: null,
+          ...(booking.promotionUse === 'RESERVED' ? { promotionUse: 'FINAL' as const } : {}),
+        },
+      );
+      await this.deps.tickets.issue(manager, booking.id, now);
+      await this.event(manager, 'booking.confirmed', booking);
+      return booking;
+    };
+    if (options.manager) return run(options.manager);
+    const booking = await this.deps.dataSource.transaction(run);
+    this.deps.notify();
+    return booking;
+  }
+
+  /** Publishes what a caller's transaction wrote (after `confirmBooking` with a manager). */
+  notifyRelay(): void {
+    this.deps.notify();
+  }
+
+  /**
+   * Cancels a booking for its owner (or ADMIN): a PENDING one at once, nothing to refund; a
+   * CONFIRMED one by the refund policy (≥ 24 h 90%, ≥ 12 h 70%, ≥ 6 h 50%;
+   * `CANCELLATION_WINDOW_CLOSED` under 6 h), with a Refund record of the amount (the money is
+   * paid back by the payments flow). Either way the seats are released (`booking.released`),
+   * the redeemed points, the promotion use and the concession stock come back, the tickets
+   * are cancelled. Anything else is `INVALID_STATE_TRANSITION`.
+   */
+  async cancelBooking(
+    bookingId: string,
+    options: {
+      userId: string;
+      isAdmin: boolean;
+      reason?: string | null;
+      /** Runs in the cancellation's transaction (the idempotency answer). */
+      remember?: (manager: EntityManager) => Promise<void>;
+    },
+  ): Promise<CancelResult> {
+    const visible = await this.deps.dataSource.getRepository(Booking).findOneBy({ id: bookingId });
+    if (!visible || (!options.isAdmin && visible.userId !== options.userId)) {
+      throw notFound('Booking', bookingId);
+    }
+    if (visible.status === BookingStatus.CONFIRMED) await this.ensureFacts([visible]);
+    const actor: TransitionActor = { kind: 'user', userId: options.userId };
+    const reason = options.reason ?? null;
+    const now = this.deps.clock();
+    const result = await this.deps.dataSource.transaction(async (manager) => {
+      const booking = await this.lockBooking(manager, bookingId);
+      if (booking.status === BookingStatus.PENDING) {
+        await this.release(manager, booking, BookingStatus.CANCELLED, actor, reason, now);
+        await options.remember?.(manager);
+        return { booking, refund: null };
+      }
+      if (booking.status !== BookingStatus.CONFIRMED) {
+        assertTransition(booking.status, BookingStatus.CANCELLED);
+      }
+      const startsAt = booking.startsAt ?? visible.startsAt;
+      if (!startsAt) throw new Error(`Booking ${booking.id} has no showtime start`);
+      const quote = refundFor({ amountPaid: booking.finalAmount, startsAt, now });
+      await this.release(manager, booking, BookingStatus.CANCELLED, actor, reason, now);
+      const refund = manager.getRepository(Refund).create({
+        id: randomUUID(),
+        bookingId: booking.id,
+        amount: quote.amount,
+        percent: quote.percent,
+        // Nothing to pay back for a booking that cost nothing.
+        status: quote.amount > 0 ? RefundStatus.PENDING : RefundStatus.COMPLETED,
+        reason,
+        createdAt: now,
+        completedAt: quote.amount > 0 ? null : now,
+      });
+      await manager.getRepository(Refund).insert(refund);
+      await options.remember?.(manager);
+      return { booking, refund };
+    });
+    this.deps.notify();
+    return result;
+  }
+
+  /**
+   * The expiry job's pass: PENDING bookings whose `expiresAt` is at or before `now` become
+   * EXPIRED, oldest first, at most `limit`; their seats are released through
+   * `booking.released`, what they held comes back. Returns how many it expired.
+   */
+  async expirePending(now: Date = this.deps.clock(), limit = JOB_BATCH_SIZE): Promise<number> {
+    return this.eachDue(
+      { status: BookingStatus.PENDING, column: 'expires_at', now, limit },
+      (manager, booking) =>
+        this.release(manager, booking, BookingStatus.EXPIRED, EXPIRY_JOB, 'Not paid in time', now),
+    );
+  }
+
+  /**
+   * The completion job's pass: CONFIRMED bookings whose showtime ended at or before `now`
+   * become COMPLETED, at most `limit`: points earned (`floor(finalAmount / 10,000)` plus a
+   * POINTS promotion's bonus), the amount added to the total spent and the tier recomputed,
+   * in the same transaction. Returns how many it completed.
+   */
+  async completeEnded(now: Date = this.deps.clock(), limit = JOB_BATCH_SIZE): Promise<number> {
+    await this.backfillFacts(BookingStatus.CONFIRMED, limit);
+    return this.eachDue(
+      { status: BookingStatus.CONFIRMED, column: 'ends_at', now, limit },
+      async (manager, booking) => {
+        await this.move(
+          manager,
+          booking,
+          BookingStatus.COMPLETED,
+          COMPLETION_JOB,
+          'The showtime ended',
+          now,
+          {
+            completedAt: now,
+          },
+        );
+        await this.deps.loyalty.earn(manager, booking.userId, {
+          points: pointsEarned(booking.finalAmount, booking.bonusPoints),
+          amountSpent: booking.finalAmount,
+          bookingId: booking.id,
+          now,
+        });
+        await this.event(manager, 'booking.completed', booking);
+      },
+    );
+  }
+
+  /**
+   * Runs `step` on each booking in `status` whose `column` time is due at `now`, oldest
+   * first, each in a transaction of its own: the booking row is taken with `FOR UPDATE SKIP
+   * LOCKED` and the condition checked again, so a booking another instance (or a customer's
+   * cancellation) holds is skipped, not waited for, and one moved meanwhile is left alone.
+   * One booking per transaction keeps the lock order of every other transaction (booking,
+   * promotion, concessions, loyalty account): several bookings in one would take concession
+   * and account locks in an order of their own and could deadlock with a CreateBooking.
+   */
+  private async eachDue(
+    due: { status: BookingStatus; column: 'expires_at' | 'ends_at'; now: Date; limit: number },
+    step: (manager: EntityManager, booking: Booking) => Promise<void>,
+  ): Promise<number> {
+    const candidates: { id: string }[] = await this.deps.dataSource.query(
+      `SELECT id FROM bookings WHERE status = $1 AND ${due.column} <= $2
+        ORDER BY ${due.column}, id LIMIT $3`,
+      [due.status, due.now, due.limit],
+    );
+    let moved = 0;
+    for (const { id } of candidates) {
+      moved += await this.deps.dataSource.transaction(async (manager) => {
+        const [booking] = await manager
+          .getRepository(Booking)
+          .createQueryBuilder('b')
+          .where('b.id = :id', { id })
+          .andWhere('b.status = :status', { status: due.status })
+          .andWhere(`b.${due.column} <= :now`, { now: due.now })
+          .setLock('pessimistic_write')
+          .setOnLocked('skip_locked')
+          .getMany();
+        if (!booking) return 0;
+        await step(manager, booking);
+        return 1;
+      });
+    }
+    if (moved > 0) this.deps.notify();
+    return moved;
+  }
+
+  /**
+   * The points expiry job's pass: every account whose next expiry is due at `now` gets one
+   * EXPIRE entry of what has expired (at most `limit` accounts). Returns the points expired.
+   */
+  async expirePoints(now: Date = this.deps.clock(), limit = JOB_BATCH_SIZE): Promise<number> {
+    return this.deps.dataSource.transaction(async (manager) => {
+      const users = await this.deps.loyalty.lockDueForExpiry(manager, now, limit);
+      let expired = 0;
+      for (const userId of users)
+        expired += await this.deps.loyalty.expireDue(manager, userId, now);
+      return expired;
+    });
+  }
+
+  /** When a booking's showtime starts and ends (from the booking, or cinemas for old rows). */
+  async showtimeTimes(bookingId: string): Promise<{ startsAt: Date; endsAt: Date }> {
+    const booking = await this.deps.dataSource
+      .getRepository(Booking)
+      .findOneByOrFail({ id: bookingId });
+    await this.ensureFacts([booking]);
+    if (!booking.startsAt || !booking.endsAt) {
+      throw new Error(`Showtime ${booking.showtimeId} of booking ${booking.id} is unknown`);
+    }
+    return { startsAt: booking.startsAt, endsAt: booking.endsAt };
+  }
+
+  /**
+   * Fills the showtime facts of bookings made before the engine kept them (the demo
+   * bookings), from cinemas, and stores them so that it happens once.
+   */
+  async ensureFacts(bookings: Booking[]): Promise<void> {
+    const missing = bookings.filter((b) => !b.startsAt || !b.endsAt);
+    if (missing.length === 0) return;
+    const facts = await this.deps.cinemas.showtimeFacts(missing.map((b) => b.showtimeId));
+    const byId = new Map(facts.map((f) => [f.id, f]));
+    for (const booking of missing) {
+      const f = byId.get(booking.showtimeId);
+      if (!f) continue;
+      Object.assign(booking, {
+        movieId: f.movieId,
+        cinemaId: f.cinemaId,
+        hallId: f.hallId,
+        startsAt: new Date(f.startsAt),
+        endsAt: new Date(f.endsAt),
+      });
+      await this.deps.dataSource.query(
+        `UPDATE bookings SET movie_id = $2, cinema_id = $3, hall_id = $4, starts_at = $5, ends_at = $6
+          WHERE id = $1 AND starts_at IS NULL`,
+        [booking.id, f.movieId, f.cinemaId, f.hallId, booking.startsAt, booking.endsAt],
+      );
+    }
+  }
+
+  private async backfillFacts(status: BookingStatus, limit: number): Promise<void> {
+    const rows = await this.deps.dataSource
+      .getRepository(Booking)
+      .find({ where: { status, endsAt: IsNull() }, take: limit });
+    if (rows.length === 0) return;
+    try {
+      await this.ensureFacts(rows);
+    } catch (err) {
+      // Cinemas down: those bookings complete on a later pass; the others go on now.
+      this.deps.log?.warn({ err }, 'could not fetch showtime facts; will retry');
+    }
+  }
+
+  /** A booking's row, locked for the rest of the transaction. */
+  private async lockBooking(manager: EntityManager, bookingId: string): Promise<Booking> {
+    const booking = await manager
+      .getRepository(Booking)
+      .createQueryBuilder('b')
+      .where('b.id = :id', { id: bookingId })
+      .setLock('pessimistic_write')
+      .getOne();
+    if (!booking) throw notFound('Booking', bookingId);
+    return booking;
+  }
+
+  /**
+   * PENDING or CONFIRMED → EXPIRED or CANCELLED, and everything the booking held comes back:
+   * its promotion use, its concession stock, its redeemed points (a RETURN entry); its tickets
+   * are cancelled and its seats released through `booking.released`.
+   */
+  private async release(
+    manager: EntityManager,
+    booking: Booking,
+    to: BookingStatus.EXPIRED | BookingStatus.CANCELLED,
+    actor: TransitionActor,
+    reason: string | null,
+    now: Date,
+  ): Promise<void> {
+    const heldUse = booking.promotionUse === 'RESERVED' || booking.promotionUse === 'FINAL';
+    await this.move(manager, booking, to, actor, reason, now, {
+      ...(to === BookingStatus.CANCELLED ? { cancelledAt: now } : {}),
+      ...(heldUse ? { promotionUse: 'RETURNED' as const } : {}),
+    });
+    if (heldUse && booking.promotionId) {
+      await this.deps.promotions.returnUse(manager, booking.promotionId, booking.userId);
+    }
+    await this.deps.concessions.giveBack(manager, booking.id);
+    await this.deps.loyalty.giveBack(
+      manager,
+      booking.userId,
+      booking.pointsUsed,
+      booking.id,
+      now,
+      to === BookingStatus.EXPIRED
+        ? 'Returned: the booking expired'
+        : 'Returned: the booking was cancelled',
+    );
+    await this.deps.tickets.cancelAll(manager, booking.id);
+    await this.event(manager, 'booking.released', booking);
+  }
+
+  /**
+   * One transition: checked by the state machine, written with a conditional UPDATE, recorded
+   * in the audit trail. `booking` is updated in place.
+   */
+  private async move(
+    manager: EntityManager,
+    booking: Booking,
+    to: BookingStatus,
+    actor: TransitionActor,
+    reason: string | null | undefined,
+    now: Date,
+    set: Settable,
+  ): Promise<void> {
+    const record = recordTransition({
+      bookingId: booking.id,
+      from: booking.status,
+      to,
+      actor,
+      reason,
+      at: now,
+    });
+    const entries = Object.entries(set) as [keyof Settable, unknown][];
+    const params: unknown[] = [booking.id, booking.status, to];
+    const assignments = entries.map(([field, value]) => {
+      params.push(value);
+      return `${SETTABLE[field]} = $${params.length}`;
+    });
+    const moved = await changedRows(
+      manager,
+      `UPDATE bookings SET status = $3, ${[...assignments, 'updated_at = now()'].join(', ')}
+        WHERE id = $1 AND status = $2
+        RETURNING id`,
+      params,
+    );
+    if (moved.length === 0) {
+      // The row is locked by this transaction, so only a caller that skipped the lock lands
+      // here: someone else moved the booking first.
+      throw new DomainError(
+        'INVALID_STATE_TRANSITION',
+        `The booking is no longer ${booking.status}`,
+        {
+          reason: `${booking.status}_TO_${to}`,
+        },
+      );
+    }
+    await insertTransition(manager, record);
+    Object.assign(booking, { status: to, ...set });
+  }
+
+  private async event(
+    manager: EntityManager,
+    type: 'booking.confirmed' | 'booking.released' | 'booking.completed',
+    booking: Booking,
+  ): Promise<void> {
+    await appendBookingEvent(manager, type, {
+      bookingId: booking.id,
+      showtimeId: booking.showtimeId,
+      seatIds: await this.deps.tickets.seatIdsOf(manager, booking.id),
+      status: booking.status as BookingSeatsPayload['status'],
+    });
+  }
+}
+
+/** Writes one audit row (the creation is `from` null). */
+export async function insertTransition(
+  manager: EntityManager,
+  record: Omit<TransitionRecord, 'from'> & { from: TransitionRecord['from'] | null },
+): Promise<void> {
+  const actorType = record.actor.kind === 'user' ? 'USER' : 'SERVICE';
+  const actorId = record.actor.kind === 'user' ? record.actor.userId : record.actor.service;
+  await manager.query(
+    `INSERT INTO booking_transitions (booking_id, from_status, to_status, actor_type, actor_id, reason, at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [record.bookingId, record.from, record.to, actorType, actorId, record.reason, record.at],
+  );
+}
