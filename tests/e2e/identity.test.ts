@@ -1,3 +1,4 @@
+import { DEMO_WELCOME_POINTS } from '../../subgraphs/bookings/src/demo/booking-demo';
 import { generateKeyPair, mintToken } from '../../scripts/dev-token';
 import { newSigningSecret, signedDelivery, userEvent } from '../support/clerk-webhook';
 import { contractOperation } from '../support/contract';
@@ -106,14 +107,14 @@ describe('identity and access through the gateway', () => {
   });
 
   describe('the users subgraph', () => {
-    it('answers the contract Me whole, loyalty starting at BRONZE with zero points', async () => {
+    it('answers the contract Me whole, loyalty at BRONZE with the demo welcome points', async () => {
       const res = await t.query(contractOperation('Me'), {}, { token: tok('demo-customer') });
       expect(res.errors).toBeUndefined();
       expect(res.data!.me).toMatchObject({
         id: 'demo-customer',
         email: expect.stringContaining('@'),
         role: 'CUSTOMER',
-        loyalty: { points: 0, tier: 'BRONZE', totalSpent: 0 },
+        loyalty: { points: DEMO_WELCOME_POINTS, tier: 'BRONZE', totalSpent: 0 },
         bookings: { totalCount: 2 },
       });
       expect(Date.parse(res.data!.me.createdAt)).not.toBeNaN();
