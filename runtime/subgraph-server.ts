@@ -241,6 +241,9 @@ export async function startSubgraph(
   const pubSub = createPubSubTransport(config.redis.url, config.redis.keyPrefix);
   const events = createEventTransport(config, log);
   const stopWorkers: Array<() => Promise<void>> = [];
+  // What started before a failure, stopped in reverse order when start-up fails halfway (a
+  // port in use, say), so a failed start leaves nothing open.
+  const undo: Array<() => Promise<void>> = [];
   const closeConnections = async () => {
     for (const stop of stopWorkers.splice(0)) await stop();
     if (!events.shared) await events.transport.close();
@@ -284,6 +287,7 @@ export async function startSubgraph(
       logger: log,
     });
     await apollo.start();
+    undo.push(() => apollo.stop());
 
     mountHealthRoutes(
       app,
@@ -376,6 +380,7 @@ export async function startSubgraph(
         ),
       definition.name,
     );
+    undo.push(closeSubscriptions);
 
     const port = await listen(httpServer, config.http.host, config.http.port);
     stopWorkers.push(...(definition.startWorkers?.(domain, deps) ?? []));
@@ -395,6 +400,7 @@ export async function startSubgraph(
       }),
     };
   } catch (err) {
+    for (const stop of undo.reverse()) await stop().catch(() => {});
     await closeConnections();
     throw err;
   }

@@ -221,7 +221,16 @@ export async function startGateway(
     log,
   });
 
-  const port = await listen(httpServer, config.http.host, config.http.port);
+  let port: number;
+  try {
+    port = await listen(httpServer, config.http.host, config.http.port);
+  } catch (err) {
+    // A port in use: nothing may stay open behind the one-sentence error.
+    await webSockets.dispose().catch(() => {});
+    await apollo.stop().catch(() => {});
+    if (redis) await closeRedis(redis);
+    throw err;
+  }
   const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
   const url = `http://${host}:${port}/graphql`;
   log.info({ url }, 'gateway ready');

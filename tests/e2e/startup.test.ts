@@ -40,7 +40,11 @@ describe('start-up failures are one sentence naming the fix', () => {
       HOST: '127.0.0.1',
       PORT: String(taken.port),
       CLERK_JWT_KEY: testKeys().publicKeyPem,
+      REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     });
+    const sockets = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const socketsBefore = sockets();
     const failure = await startGateway(config).then(
       () => undefined,
       (err: unknown) => err,
@@ -51,6 +55,8 @@ describe('start-up failures are one sentence naming the fix', () => {
     );
     // graphql-ws prints its server's errors ("Internal error emitted on the WebSocket server").
     expect(errors).not.toHaveBeenCalled();
+    // Nothing started before the failure stays open (its Redis connection included).
+    expect(sockets()).toBe(socketsBefore);
   });
 
   it('an unreachable DATABASE_URL says where, and to start it or fix the setting', async () => {
