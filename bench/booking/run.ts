@@ -21,7 +21,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { mintToken } from '../../scripts/dev-token';
 import { buildDemoPlan } from '../../scripts/seed/demo-plan';
 import { contractOperation } from '../../tests/support/contract';
-import { percentile, type Measurement } from '../common/load';
+import { summarize, type Measurement } from '../common/load';
 import { busyBeforeStart, cpuWindow, machineInfo, type CpuFigures } from '../common/machine';
 import { atLeastOne, parseFlags } from '../common/options';
 import { loads, measurementCells, measurementJson, round, writeResults } from '../common/report';
@@ -156,21 +156,7 @@ async function drain(
   };
   await Promise.all(Array.from({ length: Math.min(connections, jobs.length) }, worker));
   const elapsedSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const sorted = Float64Array.from(samplesNs).sort();
-  const ms = (ns: number) => ns / 1e6;
-  const total = samplesNs.reduce((sum, ns) => sum + ns, 0);
-  return {
-    requestsPerSecond: sorted.length / elapsedSeconds,
-    p50Ms: ms(percentile(sorted, 50)),
-    p99Ms: ms(percentile(sorted, 99)),
-    meanMs: sorted.length ? ms(total / sorted.length) : NaN,
-    maxMs: sorted.length ? ms(sorted[sorted.length - 1]) : NaN,
-    completed: sorted.length,
-    errors,
-    firstError,
-    elapsedSeconds,
-    errorCodes,
-  };
+  return { ...summarize(samplesNs, errors, firstError, elapsedSeconds), errorCodes };
 }
 
 async function main(): Promise<void> {

@@ -52,7 +52,16 @@ export async function closedLoop(
   };
   await Promise.all(Array.from({ length: connections }, worker));
   const elapsedSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return summarize(samplesNs, errors, firstError, elapsedSeconds);
+}
 
+/** The figures of a run: latency samples (ns) of the iterations that succeeded, and failures. */
+export function summarize(
+  samplesNs: readonly number[],
+  errors: number,
+  firstError: string | undefined,
+  elapsedSeconds: number,
+): Measurement {
   const sorted = Float64Array.from(samplesNs).sort();
   const ms = (ns: number) => ns / 1e6;
   const total = samplesNs.reduce((sum, ns) => sum + ns, 0);
