@@ -1,7 +1,7 @@
 import type { AuthChecker } from 'type-graphql';
 import { AppError } from './errors';
 import type { Role } from './identity';
-import type { RequestContext } from './subgraph-server';
+import type { RequestContext } from './request-context';
 
 /**
  * The one authorization rule every subgraph uses with `@Authorized(...roles)`: anonymous

@@ -6,7 +6,8 @@ import {
   stopOnSignals,
 } from './lifecycle';
 import { createLogger } from './logger';
-import { startSubgraph, type AnySubgraphDefinition } from './subgraph-server';
+import type { AnySubgraphDefinition } from './subgraph-definition';
+import { startSubgraph } from './subgraph-server';
 
 /** Entry point of a subgraph run alone: configuration from the environment, then serve. */
 export function runSubgraphProcess(definition: AnySubgraphDefinition): void {

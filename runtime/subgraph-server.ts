@@ -2,13 +2,12 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type Router } from 'express';
+import express from 'express';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { databaseUrlFor, type AppConfig, type SubgraphName } from './config';
 import {
@@ -31,66 +30,22 @@ import {
   parseWithLimits,
   stringifyWithinCap,
 } from './query-limits';
-import { buildFederatedSchema, type FederatedSchemaOptions } from './federation';
+import { buildFederatedSchema } from './federation';
 import { mountHealthRoutes } from './health';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
 import { listen, type RunningService } from './lifecycle';
 import { once } from './once';
 import { createLogger, REQUEST_ID_HEADER, type Logger } from './logger';
-import { createEventTransport } from './event-transport';
-import type { EventTransport } from './events/transport';
-import { createPubSubTransport, type ClosablePubSub } from './pubsub';
+import { createEventTransport } from './events/transport-factory';
+import { createPubSubTransport } from './pubsub';
 import { closeRedis, createRedis } from './redis';
-
-/** What every resolver of every subgraph gets in its context. */
-export interface RequestContext {
-  readonly requestId: string;
-  readonly log: Logger;
-  readonly identity: Identity;
-  /** The client's `Idempotency-Key` header, forwarded by the gateway (booking mutations). */
-  readonly idempotencyKey?: string | null;
-}
-
-/** What a subgraph's domain code is built from, once per process. */
-export interface SubgraphDeps {
-  readonly config: AppConfig;
-  readonly dataSource: DataSource;
-  readonly redis?: Redis;
-  readonly pubSub: ClosablePubSub;
-  /** Streams between subgraphs (outbox relay → consumers): Redis, or in-process. */
-  readonly events: EventTransport;
-  readonly log: Logger;
-}
-
-/**
- * A subgraph reduced to its domain: schema, storage, and how to build its services and its
- * per-request context. The shared runtime does the rest (database, server, health, shutdown).
- */
-export interface SubgraphDefinition<Ctx extends RequestContext = RequestContext, App = unknown> {
-  readonly name: SubgraphName;
-  readonly schema: FederatedSchemaOptions<Ctx>;
-  readonly entities: Function[];
-  readonly migrations: Function[];
-  createApp(deps: SubgraphDeps): App;
-  /** Per request: DataLoaders live here so that they never cache across requests. */
-  createContext(base: RequestContext, app: App): Ctx;
-  /**
-   * Internal HTTP routes under `/internal`, for other services only: every request must carry
-   * a valid identity header naming a calling service (never an end user's token).
-   */
-  mountInternalRoutes?(router: Router, app: App): void;
-  /** Background work (outbox relays, event consumers); returns how to stop each. */
-  startWorkers?(app: App, deps: SubgraphDeps): Array<() => Promise<void>>;
-}
+import type { RequestContext } from './request-context';
+import type { AnySubgraphDefinition, SubgraphDeps } from './subgraph-definition';
 
 export interface RunningSubgraph extends RunningService {
   readonly dataSource: DataSource;
   readonly queryCounter: QueryCounter;
 }
-
-/** A RequestContext-typed alias that lets definitions of any context type be listed together. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnySubgraphDefinition = SubgraphDefinition<any, any>;
 
 /**
  * A subgraph's `formatError`: a statement cancelled by `statement_timeout` becomes a coded

@@ -9,12 +9,9 @@ import { deadLetterRecorder, handleOnce } from './consumer';
 import type { DomainEvent } from './event';
 import { createConsumerTables, createOutboxTable } from './migrations';
 import { appendEvents, OutboxRelay } from './outbox';
-import {
-  InProcessTransport,
-  RedisStreamsTransport,
-  type EventTransport,
-  type SubscribeOptions,
-} from './transport';
+import { InProcessTransport } from './in-process-transport';
+import { RedisStreamsTransport } from './redis-streams-transport';
+import type { EventTransport, SubscribeOptions } from './transport';
 import { deferred, waitFor } from '../../tests/support/wait-for';
 
 const log = createLogger('events-test', 'silent');

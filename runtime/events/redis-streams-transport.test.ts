@@ -5,7 +5,7 @@ import { createLogger } from '../logger';
 import { closeRedis, createRedis } from '../redis';
 import type { DomainEvent } from './event';
 import { subscriptionConnectionName } from './redis-streams-transport';
-import { RedisStreamsTransport } from './transport';
+import { RedisStreamsTransport } from './redis-streams-transport';
 import { deferred, waitFor } from '../../tests/support/wait-for';
 
 const log = createLogger('events-test', 'silent');

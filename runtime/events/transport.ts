@@ -63,18 +63,3 @@ export interface EventTransport {
 
 /** `SubscribeOptions` with defaults applied and checked. */
 export type ResolvedSubscribeOptions = Required<SubscribeOptions>;
-
-// The implementations, so that callers find everything about transports in one module. They
-// import this module's types only (erased at compile time), so there is no import cycle.
-export { InProcessTransport, type InProcessTransportOptions } from './in-process-transport';
-export {
-  RedisStreamsTransport,
-  type RedisStreamsTransportOptions,
-} from './redis-streams-transport';
-export {
-  DEFAULT_EVENT_RETENTION_MS,
-  DEFAULT_IDLE_CONSUMER_MS,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_STREAM_MAX_LENGTH,
-} from './subscribe-options';

@@ -9,6 +9,7 @@ import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { closeRedis } from '../../runtime/redis';
 import { startSubgraph, type RunningSubgraph } from '../../runtime/subgraph-server';
 import { cinemasSubgraph } from '../../subgraphs/cinemas/src/schema';
+import { seatChannel } from '../../subgraphs/cinemas/src/seat/seat-topic';
 import { postGraphQL } from '../support/http-client';
 import { dropTestDatabases, testConfig } from '../support/test-config';
 import { deferred, waitFor } from '../support/wait-for';
@@ -186,7 +187,7 @@ describe('the cinemas subgraph while its Redis is down', () => {
   async function subscribed(): Promise<void> {
     const probe = new Redis(`redis://127.0.0.1:${port}`);
     try {
-      const channel = `${c.config.redis.keyPrefix}seat-events:${c.showtimeId}`;
+      const channel = seatChannel(c.config.redis.keyPrefix, c.showtimeId);
       await waitFor(async () => {
         const reply = (await probe.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
         return Number(reply[1]) >= 1;
@@ -211,7 +212,7 @@ describe('the cinemas subgraph while its Redis is down', () => {
     let attempt = open();
     await waitFor(async () => {
       if (attempt.ended) attempt = open();
-      const channel = `${c.config.redis.keyPrefix}seat-events:${c.showtimeId}`;
+      const channel = seatChannel(c.config.redis.keyPrefix, c.showtimeId);
       const probe = new Redis(`redis://127.0.0.1:${port}`);
       try {
         const reply = (await probe.call('PUBSUB', 'NUMSUB', channel)) as [string, number];

@@ -5,6 +5,7 @@ import type { Role } from '../../runtime/identity';
 import { mintToken, type TokenClaims } from '../../scripts/dev-token';
 import { seedDemoData } from '../../scripts/seed/seed';
 import { startStack, type Stack } from '../../scripts/stack';
+import { seatChannel } from '../../subgraphs/cinemas/src/seat/seat-topic';
 import { postGraphQL, type GraphQLResponse, type RequestOptions } from './http-client';
 import { deleteTestKeys, dropTestDatabases, testConfig, testKeys } from './test-config';
 
@@ -81,7 +82,7 @@ export async function startTestStack(
     },
     redisSubscribers: async (showtimeId) => {
       redis ??= new Redis(config.redis.url!);
-      const channel = `${config.redis.keyPrefix}seat-events:${showtimeId}`;
+      const channel = seatChannel(config.redis.keyPrefix, showtimeId);
       const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
       return Number(reply[1]);
     },

@@ -3,18 +3,14 @@ import {
   startEventRetention,
   type RetentionTarget,
 } from '../../../runtime/events/retention';
-import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
+import type { SubgraphDefinition } from '../../../runtime/subgraph-definition';
 import { BookingTransition } from './booking/booking-transition.entity';
 import { Booking } from './booking/booking.entity';
 import { BookingResolver, canReadBooking, UserBookingsResolver } from './booking/booking.resolver';
 import { BookingConcession, Concession } from './concession/concession.entity';
 import { BookingConcessionResolver, ConcessionResolver } from './concession/concession.resolver';
-import {
-  createBookingsApp,
-  createBookingsContext,
-  type BookingsApp,
-  type BookingsContext,
-} from './context';
+import { createBookingsApp, createBookingsContext } from './context';
+import type { BookingsApp, BookingsContext } from './context.types';
 import { IDEMPOTENCY_TTL_HOURS } from './idempotency/idempotency.service';
 import { startBookingJobs } from './jobs/booking.jobs';
 import { LoyaltyAccount, LoyaltyTransaction } from './loyalty/loyalty.entity';

@@ -1,13 +1,9 @@
-import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
+import type { SubgraphDefinition } from '../../../runtime/subgraph-definition';
 import { Cinema, Hall, Seat } from './cinema/cinema.entity';
 import { CinemaAdminResolver } from './cinema/cinema-admin.resolver';
 import { CinemaResolver, HallResolver } from './cinema/cinema.resolver';
-import {
-  createCinemasApp,
-  createCinemasContext,
-  type CinemasApp,
-  type CinemasContext,
-} from './context';
+import { createCinemasApp, createCinemasContext } from './context';
+import type { CinemasApp, CinemasContext } from './context.types';
 import { CreateCinemas1732500000000 } from './migrations/1732500000000-create-cinemas';
 import { Showtime } from './showtime/showtime.entity';
 import { MovieShowtimesResolver, ShowtimeResolver } from './showtime/showtime.resolver';

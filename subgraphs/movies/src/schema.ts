@@ -1,10 +1,6 @@
-import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
-import {
-  createMoviesApp,
-  createMoviesContext,
-  type MoviesApp,
-  type MoviesContext,
-} from './context';
+import type { SubgraphDefinition } from '../../../runtime/subgraph-definition';
+import { createMoviesApp, createMoviesContext } from './context';
+import type { MoviesApp, MoviesContext } from './context.types';
 import { CreateMovies1732500000000 } from './migrations/1732500000000-create-movies';
 import { MovieSearch1732700000000 } from './migrations/1732700000000-movie-search';
 import { MovieShowings1732700000001 } from './migrations/1732700000001-movie-showings';

@@ -1,16 +1,7 @@
 import DataLoader from 'dataloader';
-import type { RequestContext, SubgraphDeps } from '../../../runtime/subgraph-server';
-import type { User } from './user/user.entity';
+import type { RequestContext, SubgraphDeps } from '../../../runtime/subgraph-definition';
 import { UserService } from './user/user.service';
-
-export interface UsersApp {
-  readonly users: UserService;
-}
-
-export interface UsersContext extends RequestContext {
-  readonly app: UsersApp;
-  readonly loaders: { readonly userById: DataLoader<string, User | null> };
-}
+import type { UsersApp, UsersContext } from './context.types';
 
 export function createUsersApp({ dataSource }: SubgraphDeps): UsersApp {
   return { users: new UserService(dataSource) };

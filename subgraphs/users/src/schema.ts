@@ -1,8 +1,9 @@
 import { ClerkOrdering1732900000001 } from './migrations/1732900000001-clerk-ordering';
 import { MillisecondTimestamps1732900000000 } from './migrations/1732900000000-millisecond-timestamps';
 import { startEventRetention } from '../../../runtime/events/retention';
-import type { SubgraphDefinition } from '../../../runtime/subgraph-server';
-import { createUsersApp, createUsersContext, type UsersApp, type UsersContext } from './context';
+import type { SubgraphDefinition } from '../../../runtime/subgraph-definition';
+import { createUsersApp, createUsersContext } from './context';
+import type { UsersApp, UsersContext } from './context.types';
 import { CreateUsers1732500000000 } from './migrations/1732500000000-create-users';
 import { UserDeletionAndWebhooks1732600000000 } from './migrations/1732600000000-user-deletion-and-webhooks';
 import { ClerkEventRetention1733100000000 } from './migrations/1733100000000-clerk-event-retention';

@@ -19,7 +19,7 @@ import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
 import { text } from '../../../../runtime/validation';
 import { BookingConcession } from '../concession/concession.entity';
-import type { BookingsContext } from '../context';
+import type { BookingsContext } from '../context.types';
 import { LoyaltyAccount } from '../loyalty/loyalty.entity';
 import { Refund } from '../refund/refund.entity';
 import { Ticket } from '../ticket/ticket.entity';

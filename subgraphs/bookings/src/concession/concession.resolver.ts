@@ -12,7 +12,7 @@ import {
 } from 'type-graphql';
 import { hasRole } from '../../../../runtime/auth';
 import { requireUuid } from '../../../../runtime/ids';
-import type { BookingsContext } from '../context';
+import type { BookingsContext } from '../context.types';
 import { BookingConcession, Concession } from './concession.entity';
 import { CreateConcessionInput, UpdateConcessionInput } from './concession.inputs';
 

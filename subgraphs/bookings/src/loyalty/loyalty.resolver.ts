@@ -1,6 +1,6 @@
 import { Args, ArgsType, Ctx, Field, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
-import type { BookingsContext } from '../context';
+import type { BookingsContext } from '../context.types';
 import { LoyaltyAccount, LoyaltyTransaction } from './loyalty.entity';
 
 export const LoyaltyTransactionConnection = connectionType(

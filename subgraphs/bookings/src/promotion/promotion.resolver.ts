@@ -14,7 +14,7 @@ import {
 import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
 import { notFound } from '../../../../runtime/errors';
-import type { BookingsContext } from '../context';
+import type { BookingsContext } from '../context.types';
 import type { PromotionPatch } from '../domain/promotion';
 import { Promotion } from './promotion.entity';
 import { CreatePromotionInput, UpdatePromotionInput } from './promotion.inputs';

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { requireUuid } from '../../../../runtime/ids';
-import type { BookingsContext } from '../context';
+import type { BookingsContext } from '../context.types';
 import { ShowtimeSales } from './showtime-sales.types';
 
 @Resolver(() => ShowtimeSales)

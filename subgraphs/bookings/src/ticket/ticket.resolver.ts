@@ -11,7 +11,7 @@ import {
   Root,
 } from 'type-graphql';
 import { hasRole, requireUser } from '../../../../runtime/auth';
-import type { BookingsContext } from '../context';
+import type { BookingsContext } from '../context.types';
 import { Ticket, TicketSeat, type SeatType } from './ticket.entity';
 
 export enum TicketRefusal {

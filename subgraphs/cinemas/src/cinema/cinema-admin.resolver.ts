@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { requireUuid } from '../../../../runtime/ids';
-import type { CinemasContext } from '../context';
+import type { CinemasContext } from '../context.types';
 import { Cinema, Hall } from './cinema.entity';
 import { CreateCinemaInput, CreateHallInput, UpdateCinemaInput } from './cinema.inputs';
 

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
-import type { CinemasContext } from '../context';
+import type { CinemasContext } from '../context.types';
 import { Cinema, Hall, Seat } from './cinema.entity';
 
 @Resolver(() => Cinema)

@@ -7,7 +7,8 @@ import type {
 import { AppError, badUserInput } from '../../../../runtime/errors';
 import type { Identity } from '../../../../runtime/identity';
 import { requireUuid } from '../../../../runtime/ids';
-import { MAX_SEATS_PER_HOLDER, type CinemasApp } from '../context';
+import type { CinemasApp } from '../context.types';
+import { MAX_SEATS_PER_HOLDER } from '../seat/seat-rules';
 
 /** Only the booking engine reserves seats; other services may read showtime facts. */
 const RESERVING_SERVICE = 'bookings';

@@ -12,9 +12,7 @@ import {
   type ShowtimeRef,
 } from './hold/seat-hold.store';
 import { SeatStatus, type SeatState } from './seat-map.types';
-
-/** The pub/sub topic of one showtime's seat events (prefixed by the transport). */
-export const seatTopic = (showtimeId: string): string => `seat-events:${showtimeId}`;
+import { seatTopic } from './seat-topic';
 
 /**
  * The last item of a seat-event feed whose transport lost its connection: the resolver

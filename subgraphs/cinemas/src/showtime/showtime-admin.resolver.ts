@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { requireUuid } from '../../../../runtime/ids';
-import type { CinemasContext } from '../context';
+import type { CinemasContext } from '../context.types';
 import { Showtime } from './showtime.entity';
 import { ScheduleShowtimeInput, SeatPriceInput } from './showtime.inputs';
 

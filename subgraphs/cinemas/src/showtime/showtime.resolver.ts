@@ -15,7 +15,7 @@ import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import { SHOWTIME_LIST_LIMIT } from '../../../../runtime/query-limits';
 import { Hall, SeatType } from '../cinema/cinema.entity';
-import type { CinemasContext } from '../context';
+import type { CinemasContext } from '../context.types';
 import { MovieRef, SeatPrice, Showtime } from './showtime.entity';
 import { MAX_WINDOW_DAYS, resolveLimit } from './showtime.service';
 

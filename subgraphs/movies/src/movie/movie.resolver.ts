@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
-import type { MoviesContext } from '../context';
+import type { MoviesContext } from '../context.types';
 import { Movie } from './movie.entity';
 import { CreateMovieInput, MovieArgs, MoviesArgs, UpdateMovieInput } from './movie.inputs';
 

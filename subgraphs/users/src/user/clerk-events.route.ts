@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { UsersApp } from '../context';
+import type { UsersApp } from '../context.types';
 import type { ClerkEvent } from './clerk-events';
 
 /**

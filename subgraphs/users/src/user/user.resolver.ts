@@ -12,7 +12,7 @@ import {
 } from 'type-graphql';
 import { hasRole, requireUser } from '../../../../runtime/auth';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
-import type { UsersContext } from '../context';
+import type { UsersContext } from '../context.types';
 import { User } from './user.entity';
 import { UpdateProfileInput, UsersArgs } from './user.inputs';
 

@@ -5,6 +5,7 @@ import { testRedisUrl } from '../../../../../tests/support/services';
 import { uniquePrefix } from '../../../../../tests/support/test-config';
 import { MemorySeatHoldStore } from './memory-seat-hold.store';
 import { RedisSeatHoldStore } from './redis-seat-hold.store';
+import { seatChannel } from '../seat-topic';
 import {
   KEEP_AFTER_END_MS,
   type SeatEvent,
@@ -136,7 +137,7 @@ function redisImplementation(): Implementation {
       // A prefix per test: the sweeper's index spans the prefix, and tests sweep at
       // different fake times.
       const keyPrefix = `${base}${randomUUID().slice(0, 8)}:`;
-      const channel = (showtimeId: string) => `${keyPrefix}seat-events:${showtimeId}`;
+      const channel = (showtimeId: string) => seatChannel(keyPrefix, showtimeId);
       const options = { ...RULES, keyPrefix, channel };
       const store = new RedisSeatHoldStore({ ...options, redis });
       const peer = new RedisSeatHoldStore({ ...options, redis: peerRedis });
@@ -865,7 +866,7 @@ describe('RedisSeatHoldStore keys', () => {
       ...RULES,
       redis,
       keyPrefix,
-      channel: (id) => `${keyPrefix}seat-events:${id}`,
+      channel: (id) => seatChannel(keyPrefix, id),
     });
     const now = Date.now();
     const showtime = { id: randomUUID(), endsAt: now + 3 * 3600_000 };

@@ -1,8 +1,10 @@
-import type { AppConfig } from './config';
-import { InProcessTransport } from './events/in-process-transport';
-import { RedisStreamsTransport } from './events/redis-streams-transport';
-import type { EventTransport } from './events/transport';
-import type { Logger } from './logger';
+// The one module that knows both transports: `transport.ts` keeps only the contract, so the
+// transports can import it without an import circle.
+import type { AppConfig } from '../config';
+import type { Logger } from '../logger';
+import { InProcessTransport } from './in-process-transport';
+import { RedisStreamsTransport } from './redis-streams-transport';
+import type { EventTransport } from './transport';
 
 /**
  * One in-process transport per process: in the embedded default all four subgraphs live in
