@@ -319,9 +319,7 @@ export function loadConfig(
   if (problems.length > 0) throw new ConfigError(problems);
 
   const defaultPort =
-    service === 'local' || service === 'tool'
-      ? DEFAULT_PORTS.gateway
-      : DEFAULT_PORTS[service as SubgraphName | 'gateway'];
+    service === 'local' || service === 'tool' ? DEFAULT_PORTS.gateway : DEFAULT_PORTS[service];
   const subgraphUrl = (name: SubgraphName, given?: string) =>
     given ?? `http://localhost:${DEFAULT_PORTS[name]}/graphql`;
 
@@ -407,7 +405,7 @@ export function databaseUrlFor(config: AppConfig, name: SubgraphName): string {
 
 /** Returns a copy of a configuration with some parts replaced (tests, the local stack). */
 export function withOverrides(config: AppConfig, overrides: DeepPartial<AppConfig>): AppConfig {
-  return deepFreeze(merge(structuredClone(config) as AppConfig, overrides));
+  return deepFreeze(merge(structuredClone<AppConfig>(config), overrides));
 }
 
 export type DeepPartial<T> = {

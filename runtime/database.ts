@@ -105,10 +105,13 @@ class PinoTypeOrmLogger implements TypeOrmLogger {
   }
 }
 
+/** An entity or migration class, as TypeORM takes them. */
+export type ClassType = new (...args: never[]) => unknown;
+
 export interface DataSourceOptions {
   url: string;
-  entities: MixedList<Function>;
-  migrations: MixedList<Function>;
+  entities: MixedList<ClassType>;
+  migrations: MixedList<ClassType>;
   log: Logger;
   poolSize?: number;
   counter?: QueryCounter;

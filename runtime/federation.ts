@@ -6,6 +6,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import gql from 'graphql-tag';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import { authChecker } from './auth';
+import type { ClassType } from './database';
 
 /** The Federation 2 spec every subgraph links; kept within the spec so other routers run it. */
 export const FEDERATION_LINK =
@@ -28,8 +29,8 @@ export type ReferenceResolvers<Ctx> = Record<
 >;
 
 export interface FederatedSchemaOptions<Ctx> {
-  resolvers: NonEmptyArray<Function>;
-  orphanedTypes?: Function[];
+  resolvers: NonEmptyArray<ClassType>;
+  orphanedTypes?: ClassType[];
   references?: ReferenceResolvers<Ctx>;
 }
 
@@ -57,7 +58,7 @@ export async function buildFederatedSchema<Ctx>(
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
   for (const [typeName, resolve] of Object.entries(options.references ?? {})) {
     const existing = (resolvers[typeName] ?? {}) as Record<string, unknown>;
-    resolvers[typeName] = { ...existing, __resolveReference: resolve } as never;
+    resolvers[typeName] = { ...existing, __resolveReference: resolve };
   }
   return buildSubgraphSchema({
     typeDefs: gql(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`),

@@ -9,7 +9,8 @@ export interface RunningService {
   readonly name: string;
   readonly port: number;
   readonly url: string;
-  stop(): Promise<void>;
+  /** A function property, so that it can be handed on unbound (`[running.stop]`). */
+  readonly stop: () => Promise<void>;
 }
 
 /**
@@ -162,7 +163,8 @@ export function stopOnSignals(
     firstAt = Date.now();
     log.info({ signal }, 'shutting down');
     options.say?.('  Stopping: finishing the requests in flight (Ctrl-C again to force)...');
-    (async () => {
+    // Never rejects: every failure is caught and logged inside.
+    void (async () => {
       let code = 0;
       for (const stop of stops) {
         if (forcing) return;

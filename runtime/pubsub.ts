@@ -81,7 +81,7 @@ class Listener implements AsyncIterableIterator<unknown> {
     if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift(), done: false });
     if (this.state === 'failed') {
       this.state = 'done';
-      return Promise.reject(this.error);
+      return Promise.reject(this.error!); // set by fail(), with the state
     }
     if (this.state === 'done') return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
@@ -114,13 +114,14 @@ class LocalPubSub implements ClosablePubSub {
 
   constructor(private readonly prefix: string) {}
 
-  async publish(routingKey: string, payload: unknown): Promise<void> {
+  publish(routingKey: string, payload: unknown): Promise<void> {
     for (const listener of this.channels.get(this.prefix + routingKey) ?? []) {
       listener.push(payload);
     }
+    return Promise.resolve();
   }
 
-  async listen(routingKey: string): Promise<AsyncIterableIterator<unknown>> {
+  listen(routingKey: string): Promise<AsyncIterableIterator<unknown>> {
     const channel = this.prefix + routingKey;
     let listeners = this.channels.get(channel);
     if (!listeners) {
@@ -133,7 +134,7 @@ class LocalPubSub implements ClosablePubSub {
       if (set.size === 0 && this.channels.get(channel) === set) this.channels.delete(channel);
     });
     set.add(listener);
-    return listener;
+    return Promise.resolve(listener);
   }
 
   async close(): Promise<void> {
@@ -193,7 +194,7 @@ class RedisPubSub implements ClosablePubSub {
       serializer: (payload) => JSON.stringify(payload),
       deserializer: (message) => {
         try {
-          return JSON.parse(message.toString());
+          return JSON.parse(message.toString()) as unknown;
         } catch {
           return NOT_JSON;
         }

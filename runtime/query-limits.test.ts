@@ -1,13 +1,7 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  buildSchema,
-  parse,
-  validate,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-} from 'graphql';
+import { buildSchema, Kind, parse, validate, type DocumentNode } from 'graphql';
 import gql from 'graphql-tag';
 import { contractOperations } from '../tests/support/contract';
 import { loadConfig } from './config';
@@ -92,9 +86,9 @@ describe('checkOperationLimits', () => {
     const document = parse(fragmentChain(40));
     let reads = 0;
     for (const def of document.definitions) {
-      if (def.kind !== 'FragmentDefinition') continue;
+      if (def.kind !== Kind.FRAGMENT_DEFINITION) continue;
       const { selectionSet } = def;
-      Object.defineProperty(def as FragmentDefinitionNode, 'selectionSet', {
+      Object.defineProperty(def, 'selectionSet', {
         get: () => {
           reads += 1;
           return selectionSet;

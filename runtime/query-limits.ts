@@ -1,6 +1,7 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import type { ErrorRequestHandler } from 'express';
 import {
+  OperationTypeNode,
   getNamedType,
   getNullableType,
   GraphQLError,
@@ -175,9 +176,7 @@ export function assertListSizesDeclared(schema: GraphQLSchema, what: string): vo
 }
 
 /** Thrown inside the walk to stop at the first limit exceeded. */
-class LimitExceeded {
-  constructor(readonly message: string) {}
-}
+class LimitExceeded extends Error {}
 
 /** What a selection set costs; fragments are measured once and reused at every spread. */
 interface Measure {
@@ -228,9 +227,9 @@ export function checkOperationLimits(
   const operation = selectedOperation(document, operationName);
   if (!operation) return null;
   const rootType =
-    operation.operation === 'query'
+    operation.operation === OperationTypeNode.QUERY
       ? schema.getQueryType()
-      : operation.operation === 'mutation'
+      : operation.operation === OperationTypeNode.MUTATION
         ? schema.getMutationType()
         : schema.getSubscriptionType();
   const fragments = new Map<string, FragmentDefinitionNode>();
@@ -454,6 +453,7 @@ export function parseWithLimits(source: string, maxTokens: number): DocumentNode
 }
 
 /** C0 control characters but tab, line feed and carriage return (NUL among them). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 
 /**
@@ -543,15 +543,15 @@ export function checkTextArguments(
  */
 export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<object> {
   return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, operationName, request }) {
+    requestDidStart() {
+      return Promise.resolve<GraphQLRequestListener<object>>({
+        didResolveOperation({ schema, document, operationName, request }) {
           const error =
             checkOperationLimits(schema, document, operationName, request.variables, limits) ??
             checkTextArguments(document, operationName, request.variables);
-          if (error) throw error;
+          return error ? Promise.reject(error) : Promise.resolve();
         },
-      };
+      });
     },
   };
 }

@@ -36,11 +36,25 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 /** Closes a connection politely, and for good when the server no longer answers. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
+  // QUIT's reply comes before the socket has closed: wait for 'end', so that "closed" means
+  // no socket is left (a failed start must leave nothing open), disconnecting if it lingers.
+  const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
   try {
     await redis.quit();
   } catch {
     if ((redis.status as string) !== 'end') redis.disconnect();
   }
+  if ((redis.status as string) === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  const lingering = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      redis.disconnect();
+      resolve();
+    }, 1000);
+    timer.unref();
+  });
+  await Promise.race([ended, lingering]);
+  clearTimeout(timer);
 }
 
 /** Messages of ioredis (and of Node's sockets) that mean "Redis cannot be reached now". */

@@ -4,6 +4,7 @@ import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { AppConfig, SubgraphName } from './config';
+import type { ClassType } from './database';
 import type { EventTransport } from './events/transport';
 import type { FederatedSchemaOptions } from './federation';
 import type { Logger } from './logger';
@@ -31,8 +32,8 @@ export interface SubgraphDeps {
 export interface SubgraphDefinition<Ctx extends RequestContext = RequestContext, App = unknown> {
   readonly name: SubgraphName;
   readonly schema: FederatedSchemaOptions<Ctx>;
-  readonly entities: Function[];
-  readonly migrations: Function[];
+  readonly entities: ClassType[];
+  readonly migrations: ClassType[];
   createApp(deps: SubgraphDeps): App;
   /** Per request: DataLoaders live here so that they never cache across requests. */
   createContext(base: RequestContext, app: App): Ctx;

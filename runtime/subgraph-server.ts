@@ -218,7 +218,7 @@ export async function startSubgraph(
       events: events.transport,
       log,
     };
-    const domain = definition.createApp(deps);
+    const domain: unknown = definition.createApp(deps);
     const app = express();
     app.disable('x-powered-by');
     const httpServer = createServer(app);
@@ -309,14 +309,15 @@ export async function startSubgraph(
         else next();
       },
       expressMiddleware(apollo, {
-        context: async ({ req, res }) => {
+        context: ({ req, res }) => {
+          const requestId = res.locals.requestId as string;
           const base: RequestContext = {
-            requestId: res.locals.requestId as string,
+            requestId,
             idempotencyKey: req.header('idempotency-key') ?? null,
             identity: res.locals.identity as Identity,
-            log: log.child({ requestId: res.locals.requestId }),
+            log: log.child({ requestId }),
           };
-          return definition.createContext(base, domain) as RequestContext;
+          return Promise.resolve(definition.createContext(base, domain) as RequestContext);
         },
       }),
     );

@@ -10,6 +10,7 @@ export function text(field: string, value: string, { min = 1, max = 300 } = {}):
   if ([...clean].length < min) throw badUserInput(field, `${field} must not be empty`);
   if ([...clean].length > max)
     throw badUserInput(field, `${field} must be at most ${max} characters`);
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(clean)) {
     throw badUserInput(field, `${field} must not contain control characters`);
   }

@@ -348,8 +348,8 @@ export function embeddedPostgres({
       });
       child = p;
       let output = '';
-      p.stdout!.on('data', (d) => (output += d));
-      p.stderr!.on('data', (d) => (output += d));
+      p.stdout.on('data', (d) => (output += d));
+      p.stderr.on('data', (d) => (output += d));
       p.once('error', rejectRun);
       p.once('close', (code) => resolveRun({ code, output }));
     });

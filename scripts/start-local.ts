@@ -89,7 +89,14 @@ async function main(log: Logger): Promise<void> {
       },
       async () => pg?.stop(),
     ],
-    { say, force: async () => pg?.stopNow() },
+    {
+      say,
+      force: () =>
+        new Promise<void>((resolve) => {
+          pg?.stopNow();
+          resolve();
+        }),
+    },
   );
 
   try {

@@ -1,7 +1,7 @@
 import { composeServices } from '@apollo/composition';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { parse, printSchema } from 'graphql';
-import { DEFAULT_PORTS, type SubgraphName } from '../runtime/config';
+import { DEFAULT_PORTS } from '../runtime/config';
 import { buildFederatedSchema } from '../runtime/federation';
 import { ALL_SUBGRAPHS } from './subgraphs';
 
@@ -29,7 +29,7 @@ export async function composeSupergraph(): Promise<ComposedFiles> {
     services.push({
       name: definition.name,
       typeDefs: parse(sdl),
-      url: `http://localhost:${DEFAULT_PORTS[definition.name as SubgraphName]}/graphql`,
+      url: `http://localhost:${DEFAULT_PORTS[definition.name]}/graphql`,
     });
   }
   const result = composeServices(services);

@@ -33,7 +33,7 @@ function stopAndExit(code = 0): Promise<void> {
       await stack?.stop();
     } catch (err) {
       code = 1;
-      process.stderr.write(`bench stack: stop failed: ${(err as Error).stack ?? err}\n`);
+      process.stderr.write(`bench stack: stop failed: ${(err as Error).stack ?? String(err)}\n`);
     }
     send({ type: 'stopped' });
     process.exit(code);

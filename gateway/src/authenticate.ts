@@ -32,12 +32,12 @@ export function createAuthenticator(clerk: AppConfig['clerk']): Authenticator {
     }
     let payload: Record<string, unknown>;
     try {
-      payload = (await verifyToken(match[1], {
+      payload = await verifyToken(match[1], {
         jwtKey: clerk.jwtKey,
         secretKey: clerk.jwtKey ? undefined : clerk.secretKey,
         authorizedParties:
           clerk.authorizedParties.length > 0 ? [...clerk.authorizedParties] : undefined,
-      })) as unknown as Record<string, unknown>;
+      });
     } catch (err) {
       throw unauthenticated(`Invalid token: ${reasonOf(err)}`);
     }

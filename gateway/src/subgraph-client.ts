@@ -19,6 +19,9 @@ export interface GatewayContext {
  */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
+/** The body of a subgraph's 4xx answer, as far as it is read. */
+type ErrorBody = { errors?: { message?: string; extensions?: Record<string, unknown> }[] };
+
 /**
  * The gateway's call to one subgraph: signs the caller's identity (short-lived HMAC with
  * INTERNAL_SECRET), forwards the request id and the client's Idempotency-Key, and turns a
@@ -58,10 +61,9 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
    * Request" carrying the subgraph's URL and body.
    */
   override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
-    let body: { errors?: { message?: string; extensions?: Record<string, unknown> }[] } | null =
-      null;
+    let body: ErrorBody | null = null;
     try {
-      body = JSON.parse(await response.text());
+      body = JSON.parse(await response.text()) as ErrorBody | null;
     } catch {
       body = null;
     }

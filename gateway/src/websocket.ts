@@ -5,6 +5,7 @@ import { BlockList, isIP } from 'node:net';
 import {
   getOperationAST,
   GraphQLError,
+  OperationTypeNode,
   validate,
   type DocumentNode,
   type ExecutionResult,
@@ -244,9 +245,7 @@ export function serveWebSockets(options: {
   /** What a result looks like on the wire: errors formatted, the size capped. */
   const eventSizes = new WeakMap<object, number>();
   const formatResult = (result: ExecutionResult): FormattedExecutionResult => {
-    const errors = result.errors?.map((e) =>
-      formatSocketError(e as GraphQLError | GraphQLFormattedError, isProduction),
-    );
+    const errors = result.errors?.map((e) => formatSocketError(e, isProduction));
     const formatted: FormattedExecutionResult = {
       ...('data' in result ? { data: result.data } : {}),
       ...(errors ? { errors } : {}),
@@ -355,7 +354,7 @@ export function serveWebSockets(options: {
             limits,
           ) ?? checkTextArguments(document, payload.operationName, payload.variables);
         if (refused) return [refused];
-        if (operation.operation === 'subscription') {
+        if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const running = ctx.extra.subscriptions!;
           // graphql-ws forgets a completed id at once, onComplete runs a few ticks later: a
           // client that completes one and subscribes anew in one breath is within the cap.
@@ -393,16 +392,16 @@ export function serveWebSockets(options: {
         const result = await subscriptions.subscribe({
           document: args.document,
           operationName: args.operationName ?? undefined,
-          variables: (args.variableValues ?? {}) as Record<string, unknown>,
+          variables: args.variableValues ?? {},
           context,
         });
-        return result as AsyncIterableIterator<ExecutionResult> | ExecutionResult;
+        return result;
       },
       execute: async (args) => {
         const response = await options.apollo.executeOperation(
           {
             query: args.document,
-            variables: (args.variableValues ?? {}) as Record<string, unknown>,
+            variables: args.variableValues ?? {},
             operationName: args.operationName ?? undefined,
           },
           { contextValue: args.contextValue as GatewayContext },

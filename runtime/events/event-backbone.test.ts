@@ -79,7 +79,7 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
     stoppers.push(() => relay.stop());
     return relay;
   };
-  const noDeadLetters = async (event: DomainEvent, error: Error) => {
+  const noDeadLetters = (event: DomainEvent, error: Error): Promise<void> => {
     throw new Error(`unexpected dead letter ${event.id}: ${error.message}`);
   };
 
@@ -128,9 +128,10 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       stream,
       group: 'exactly-once',
       consumer: 'c1',
-      handler: async (event) => {
+      handler: (event) => {
         received.set(event.id, (received.get(event.id) ?? 0) + 1);
         payloads.add((event.payload as { n: number }).n);
+        return Promise.resolve();
       },
       onDeadLetter: noDeadLetters,
     });
@@ -203,7 +204,7 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       stream,
       group: 'restarted',
       consumer: 'c1',
-      handler: async (e) => delivered.resolve(e),
+      handler: (e) => Promise.resolve(delivered.resolve(e)),
       onDeadLetter: noDeadLetters,
     });
     const [event] = await dataSource.transaction((tx) =>
@@ -254,14 +255,14 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       stream,
       group: 'after-failure',
       consumer: 'c1',
-      handler: async (e) => delivered.resolve(e),
+      handler: (e) => Promise.resolve(delivered.resolve(e)),
       onDeadLetter: noDeadLetters,
     });
 
     expect(await relay.drainOnce()).toBe(0);
     const [failed] = await dataSource.query(
       'SELECT attempts, last_error, published_at FROM outbox WHERE id = $1',
-      [event!.id],
+      [event.id],
     );
     expect(failed).toMatchObject({ attempts: 1, published_at: null });
     expect(failed.last_error).toContain('transport down');
@@ -269,7 +270,7 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
     expect(await relay.drainOnce()).toBe(1);
     expect(await delivered.wait('the event after a failed publish')).toEqual(event);
     const [done] = await dataSource.query('SELECT published_at FROM outbox WHERE id = $1', [
-      event!.id,
+      event.id,
     ]);
     expect(done.published_at).toBeInstanceOf(Date);
   });
@@ -285,16 +286,17 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       consumer: 'c1',
       retryAfterMs: 50,
       maxAttempts: 5,
-      handler: async (e) => {
+      handler: (e) => {
         calls.push(e.id);
         if (calls.length <= 2) throw new Error(`failure ${calls.length}`);
         delivered.resolve(e);
+        return Promise.resolve();
       },
       onDeadLetter: noDeadLetters,
     });
-    await transport.publish(stream, [event!]);
+    await transport.publish(stream, [event]);
     expect(await delivered.wait('the third delivery')).toEqual(event);
-    expect(calls).toEqual([event!.id, event!.id, event!.id]);
+    expect(calls).toEqual([event.id, event.id, event.id]);
   });
 
   it('dead-letters an event that always fails, exactly once, and moves on', async () => {
@@ -312,13 +314,14 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       group,
       retryAfterMs: 20,
       maxAttempts: 3,
-      handler: async (e: DomainEvent) => {
-        if (e.id === poison!.id) {
+      handler: (e: DomainEvent) => {
+        if (e.id === poison.id) {
           poisonCalls += 1;
           throw new Error('cannot apply this event');
         }
-        if (e.id === good!.id) goodDone.resolve();
-        if (e.id === marker!.id) markerDone.resolve();
+        if (e.id === good.id) goodDone.resolve();
+        if (e.id === marker.id) markerDone.resolve();
+        return Promise.resolve();
       },
       onDeadLetter: async (e: DomainEvent, error: Error, attempts: number) => {
         deadLetterCalls += 1;
@@ -327,13 +330,13 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       },
     };
     const first = subscribe({ ...options, consumer: 'c1' });
-    await transport.publish(stream, [poison!, good!]);
+    await transport.publish(stream, [poison, good]);
     await goodDone.wait('the event after the poison one');
     await deadLettered.wait('the dead letter');
 
     const rows = await dataSource.query('SELECT * FROM dead_letters WHERE consumer = $1', [group]);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ stream, event_id: poison!.id, attempts: 3, event: poison });
+    expect(rows[0]).toMatchObject({ stream, event_id: poison.id, attempts: 3, event: poison });
     expect(rows[0].error).toContain('cannot apply this event');
     expect(poisonCalls).toBe(3);
 
@@ -341,7 +344,7 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
     // once (retryAfterMs 1) sees only the new marker.
     await first.stop();
     subscribe({ ...options, consumer: 'c2', retryAfterMs: 1 });
-    await transport.publish(stream, [marker!]);
+    await transport.publish(stream, [marker]);
     await markerDone.wait('the marker');
     expect(poisonCalls).toBe(3);
     expect(deadLetterCalls).toBe(1);
@@ -355,7 +358,7 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       stream,
       group: 'early',
       consumer: 'c1',
-      handler: async (e) => void early.push(e.id),
+      handler: (e) => Promise.resolve(void early.push(e.id)),
       onDeadLetter: noDeadLetters,
     });
     const relay = new OutboxRelay({ dataSource, transport, log });
@@ -378,7 +381,7 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
       stream,
       group: 'late',
       consumer: 'c1',
-      handler: async (e) => void late.push(e),
+      handler: (e) => Promise.resolve(void late.push(e)),
       onDeadLetter: noDeadLetters,
     });
     await waitFor(() => late.length === events.length, 'the late group');
@@ -420,33 +423,33 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
 
     it('applies an event once; a redelivery is a no-op', async () => {
       const [event] = makeEvents(1);
-      expect(await handleOnce(dataSource, 'ledger', event!, applyTo(event!))).toBe(true);
-      expect(await handleOnce(dataSource, 'ledger', event!, applyTo(event!))).toBe(false);
-      expect(await ledgerRows(event!.id)).toBe(1);
+      expect(await handleOnce(dataSource, 'ledger', event, applyTo(event))).toBe(true);
+      expect(await handleOnce(dataSource, 'ledger', event, applyTo(event))).toBe(false);
+      expect(await ledgerRows(event.id)).toBe(1);
       // Another consumer of the same event is independent.
-      expect(await handleOnce(dataSource, 'audit', event!, async () => {})).toBe(true);
+      expect(await handleOnce(dataSource, 'audit', event, async () => {})).toBe(true);
     });
 
     it('applies concurrent deliveries of one event once', async () => {
       const [event] = makeEvents(1);
       const results = await Promise.all(
-        Array.from({ length: 5 }, () => handleOnce(dataSource, 'ledger', event!, applyTo(event!))),
+        Array.from({ length: 5 }, () => handleOnce(dataSource, 'ledger', event, applyTo(event))),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
-      expect(await ledgerRows(event!.id)).toBe(1);
+      expect(await ledgerRows(event.id)).toBe(1);
     });
 
     it('records nothing when the effect fails, so that a retry applies it', async () => {
       const [event] = makeEvents(1);
       await expect(
-        handleOnce(dataSource, 'ledger', event!, async (tx) => {
-          await applyTo(event!)(tx);
+        handleOnce(dataSource, 'ledger', event, async (tx) => {
+          await applyTo(event)(tx);
           throw new Error('effect failed');
         }),
       ).rejects.toThrow('effect failed');
-      expect(await ledgerRows(event!.id)).toBe(0);
-      expect(await handleOnce(dataSource, 'ledger', event!, applyTo(event!))).toBe(true);
-      expect(await ledgerRows(event!.id)).toBe(1);
+      expect(await ledgerRows(event.id)).toBe(0);
+      expect(await handleOnce(dataSource, 'ledger', event, applyTo(event))).toBe(true);
+      expect(await ledgerRows(event.id)).toBe(1);
     });
 
     it('turns an event delivered twice through the transport into one effect', async () => {
@@ -463,11 +466,11 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
         onDeadLetter: noDeadLetters,
       });
       // As a relay does when it crashed between publishing and marking the row published.
-      await transport.publish(stream, [event!]);
-      await transport.publish(stream, [event!]);
+      await transport.publish(stream, [event]);
+      await transport.publish(stream, [event]);
       await waitFor(() => outcomes.length === 2, 'both deliveries');
       expect(outcomes).toEqual([true, false]);
-      expect(await ledgerRows(event!.id)).toBe(1);
+      expect(await ledgerRows(event.id)).toBe(1);
     });
   });
 

@@ -70,7 +70,15 @@ export class InProcessTransport implements EventTransport {
     this.maxLength = options.maxLength ?? DEFAULT_STREAM_MAX_LENGTH;
   }
 
-  async publish(stream: string, events: DomainEvent[]): Promise<void> {
+  publish(stream: string, events: DomainEvent[]): Promise<void> {
+    // The executor turns a refusal (closed transport, bad stream name) into a rejection.
+    return new Promise((resolve) => {
+      this.append(stream, events);
+      resolve();
+    });
+  }
+
+  private append(stream: string, events: DomainEvent[]): void {
     this.assertOpen();
     assertStreamName(stream);
     if (events.length === 0) return;
@@ -185,7 +193,7 @@ class InProcessSubscription implements Subscription {
     const index = this.group.next;
     this.group.next += 1;
     const entry: PendingEntry = {
-      json: this.stream.entries[offset]!,
+      json: this.stream.entries[offset],
       deliveries: 1,
       idleSince: now,
       inFlight: true,

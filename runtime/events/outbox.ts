@@ -28,9 +28,9 @@ export async function appendEvents<P = unknown>(
   // The database's clock, not this instance's: every instance of a service writes to one
   // database, so "newer" means the same thing whichever instance made the change (consumers
   // keep the newest event per aggregate). clock_timestamp() moves within a transaction.
-  const [{ now }] = (await manager.query(
+  const [{ now }] = await manager.query<{ now: string }[]>(
     `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS now`,
-  )) as { now: string }[];
+  );
   const occurredAt = now;
   const created: DomainEvent<P>[] = events.map((e) => ({
     id: randomUUID(),

@@ -20,7 +20,7 @@ function makeEvent(n = 0): DomainEvent<{ n: number }> {
   };
 }
 
-const noDeadLetters = async (event: DomainEvent, error: Error) => {
+const noDeadLetters = (event: DomainEvent, error: Error): Promise<void> => {
   throw new Error(`unexpected dead letter ${event.id}: ${error.message}`);
 };
 
@@ -58,7 +58,7 @@ describe('RedisStreamsTransport specifics', () => {
       key,
       '>',
     )) as Array<[string, Array<[string, string[]]>]>;
-    return reply[0]![1].map(([id]) => id);
+    return reply[0][1].map(([id]) => id);
   };
   const consumersOf = async (key: string, group: string) =>
     ((await redis.xinfo('CONSUMERS', key, group)) as string[][]).map((c) => c[1]);
@@ -79,7 +79,7 @@ describe('RedisStreamsTransport specifics', () => {
     expect(await redis.xlen(key)).toBe(total);
     const [firstId] = await entryIds(key, 1);
     const [[, fields]] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [[string, string[]]];
-    expect(JSON.parse(fields[1]!)).toEqual(last);
+    expect(JSON.parse(fields[1])).toEqual(last);
     expect(await transport.trimStream('stored')).toBe(0);
     expect(await redis.xlen(key)).toBe(total);
     // Its first read still starts at the very first event.
@@ -111,7 +111,7 @@ describe('RedisStreamsTransport specifics', () => {
     expect(await transport.trimStream('trim')).toBe(4);
     expect(await entryIds(key)).toEqual(ids.slice(4));
     // An acknowledgement out of order does not let an older pending entry go.
-    await redis.xack(key, 'slow', read[9]!);
+    await redis.xack(key, 'slow', read[9]);
     expect(await transport.trimStream('trim')).toBe(0);
 
     await redis.xack(key, 'slow', ...read.slice(4, 9));
@@ -182,9 +182,10 @@ describe('RedisStreamsTransport specifics', () => {
         group: 'g',
         consumer: 'survivor',
         retryAfterMs: 1,
-        handler: async (e) => {
+        handler: (e) => {
           handled.push(e);
           if (handled.length === 2) both.resolve();
+          return Promise.resolve();
         },
         onDeadLetter: noDeadLetters,
       });
@@ -225,8 +226,9 @@ describe('RedisStreamsTransport specifics', () => {
         group: 'crashed',
         consumer: 'back',
         retryAfterMs: 1,
-        handler: async () => void (handled += 1),
-        onDeadLetter: async (e, error, attempts) => letter.resolve({ event: e, error, attempts }),
+        handler: () => Promise.resolve(void (handled += 1)),
+        onDeadLetter: (e, error, attempts) =>
+          Promise.resolve(letter.resolve({ event: e, error, attempts })),
       });
       stoppers.push(() => redelivery.stop());
       const dead = await letter.wait('the dead letter');
@@ -240,7 +242,7 @@ describe('RedisStreamsTransport specifics', () => {
         stream: 'stale',
         group: 'late-group',
         consumer: 'c1',
-        handler: async (e) => fresh.resolve(e),
+        handler: (e) => Promise.resolve(fresh.resolve(e)),
         onDeadLetter: noDeadLetters,
       });
       stoppers.push(() => first.stop());
@@ -266,7 +268,7 @@ describe('RedisStreamsTransport specifics', () => {
       group: 'projection',
       consumer: 'survivor',
       retryAfterMs: 50,
-      handler: async (e) => recovered.resolve(e),
+      handler: (e) => Promise.resolve(recovered.resolve(e)),
       onDeadLetter: noDeadLetters,
     });
     stoppers.push(() => subscription.stop());
@@ -287,7 +289,7 @@ describe('RedisStreamsTransport specifics', () => {
       stream: 'malformed',
       group: 'tolerant',
       consumer: 'c1',
-      handler: async (e) => received.resolve(e),
+      handler: (e) => Promise.resolve(received.resolve(e)),
       onDeadLetter: noDeadLetters,
     });
     stoppers.push(() => subscription.stop());
@@ -316,9 +318,9 @@ describe('RedisStreamsTransport specifics', () => {
       consumer: 'c1',
       maxAttempts: 3,
       retryAfterMs: 1,
-      handler: async () => void (handled += 1),
-      onDeadLetter: async (e, error, attempts) =>
-        deadLettered.resolve({ event: e, error, attempts }),
+      handler: () => Promise.resolve(void (handled += 1)),
+      onDeadLetter: (e, error, attempts) =>
+        Promise.resolve(deadLettered.resolve({ event: e, error, attempts })),
     });
     stoppers.push(() => subscription.stop());
     const letter = await deadLettered.wait('the dead letter');

@@ -132,9 +132,9 @@ describe('event retention', () => {
       await tx.query('SET LOCAL enable_seqscan = off');
       const plan = async (table: string, column: string) =>
         (
-          (await tx.query(
+          await tx.query<Array<{ 'QUERY PLAN': string }>>(
             `EXPLAIN SELECT ctid FROM ${table} WHERE ${column} < now() LIMIT 10`,
-          )) as Array<{ 'QUERY PLAN': string }>
+          )
         )
           .map((r) => r['QUERY PLAN'])
           .join('\n');

@@ -77,7 +77,7 @@ export async function pruneExpiredRows(
         FOR UPDATE SKIP LOCKED))`;
   let total = 0;
   for (;;) {
-    const result = (await dataSource.query(sql, [cutoff, batchSize])) as [unknown[], number];
+    const result = await dataSource.query<[unknown[], number]>(sql, [cutoff, batchSize]);
     const deleted = Number(result[1] ?? 0);
     total += deleted;
     if (deleted < batchSize) return total;

@@ -87,7 +87,7 @@ export function hallSeats(hallKey: string, hallId: string, layoutName: DemoHall[
   const seats: SeatRow[] = buildHallSeats(
     { rows: layout.rows, columns, aisleColumns, rowTypes, seatOverrides },
     (row, number) => stableUuid('seat', `${hallKey}:${row}${number}`),
-  ).map((seat) => ({ ...seat, hallId, type: seat.type as SeatType }));
+  ).map((seat) => ({ ...seat, hallId, type: seat.type }));
   return { rows: layout.rows, columns, seats };
 }
 

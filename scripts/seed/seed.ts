@@ -30,7 +30,7 @@ async function insertMissing<T extends ObjectLiteral>(
       .createQueryBuilder()
       .insert()
       .into(entity)
-      .values(rows.slice(i, i + CHUNK) as never)
+      .values(rows.slice(i, i + CHUNK))
       .orIgnore()
       .returning('id')
       .execute();
@@ -46,7 +46,7 @@ async function insertMovies(ds: DataSource, movies: Movie[]): Promise<number> {
       .createQueryBuilder()
       .insert()
       .into(Movie)
-      .values(movies as never)
+      .values(movies)
       .orIgnore()
       .returning('id')
       .execute();
@@ -71,7 +71,7 @@ async function insertShowtimes(ds: DataSource, plan: ReturnType<typeof buildDemo
         .createQueryBuilder()
         .insert()
         .into(Showtime)
-        .values(chunk as Showtime[])
+        .values(chunk)
         .orIgnore()
         .returning('id')
         .execute();

@@ -111,7 +111,12 @@ export class FakeCinemas implements CinemasClient {
     }
   }
 
-  async reservePending(request: PendingReservationRequest): Promise<PendingReservationResponse> {
+  reservePending(request: PendingReservationRequest): Promise<PendingReservationResponse> {
+    // The executor turns a refusal into a rejection, as the real client's would be.
+    return new Promise((resolve) => resolve(this.reserveNow(request)));
+  }
+
+  private reserveNow(request: PendingReservationRequest): PendingReservationResponse {
     this.reserveCalls += 1;
     const showtime = this.showtimes.get(request.showtimeId);
     if (!showtime) throw new AppError('NOT_FOUND', 'No such showtime');
@@ -136,11 +141,13 @@ export class FakeCinemas implements CinemasClient {
     };
   }
 
-  async showtimeFacts(showtimeIds: readonly string[]): Promise<ShowtimeFacts[]> {
-    return showtimeIds.flatMap((id) => {
-      const s = this.showtimes.get(id);
-      return s ? [s.facts] : [];
-    });
+  showtimeFacts(showtimeIds: readonly string[]): Promise<ShowtimeFacts[]> {
+    return Promise.resolve(
+      showtimeIds.flatMap((id) => {
+        const s = this.showtimes.get(id);
+        return s ? [s.facts] : [];
+      }),
+    );
   }
 
   /** Seats a booking's events released: plays the outbox (each event once). */

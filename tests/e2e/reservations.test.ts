@@ -131,11 +131,11 @@ describe('seat reservations of bookings', () => {
     return { availableSeats: availableSeats as number, version: map.version as number, seats };
   };
   const rowsOf = (bookingId: string) =>
-    db.query(
+    db.query<{ seat_id: string; status: string; expires_at: Date | null }[]>(
       `SELECT seat_id, status, expires_at FROM seat_reservations
         WHERE booking_id = $1 ORDER BY seat_id`,
       [bookingId],
-    ) as Promise<{ seat_id: string; status: string; expires_at: Date | null }[]>;
+    );
 
   const publishBookingEvent = async (
     type: BookingEventType,
@@ -612,9 +612,9 @@ describe('seat reservations of bookings', () => {
         new ReservationService({
           dataSource: db,
           store: {
-            publishChange: async (_showtime: unknown, seats: { seatId: string }[]) => {
+            publishChange: (_showtime: unknown, seats: { seatId: string }[]) => {
               announced.push(seats.map((seat) => seat.seatId));
-              return 0;
+              return Promise.resolve(0);
             },
           } as unknown as SeatHoldStore,
           holderTag: (userId) => userId,

@@ -146,7 +146,7 @@ async function startRedis(port: number): Promise<ChildProcess> {
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const ready = deferred<boolean>();
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     if (chunk.toString().includes('Ready to accept connections')) ready.resolve(true);
   });
   child.once('exit', () => ready.resolve(false));

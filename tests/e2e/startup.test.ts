@@ -17,7 +17,7 @@ import { tokenCommand } from '../../scripts/token';
 import { testKeys } from '../support/test-config';
 
 /** A TCP port that something else holds, and how to let it go. */
-async function occupyPort(): Promise<{ port: number; release(): Promise<void> }> {
+async function occupyPort(): Promise<{ port: number; release: () => Promise<void> }> {
   const server: Server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
@@ -149,7 +149,7 @@ describe('the last-resort handlers', () => {
   beforeAll(() => installLastResortHandlers(log));
   afterAll(() => {
     for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
-      for (const l of added(event)) process.off(event as 'exit', l);
+      for (const l of added(event)) process.off(event, l);
     }
   });
 

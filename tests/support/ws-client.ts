@@ -175,7 +175,7 @@ export class TestConnection {
     this.closed = new Promise((resolve) =>
       this.client.on('closed', (event) => {
         const { code, reason } = event as { code: number; reason?: unknown };
-        resolve({ code, reason: String(reason ?? '') });
+        resolve({ code, reason: typeof reason === 'string' ? reason : '' });
       }),
     );
   }

@@ -22,10 +22,12 @@ const plans = new SubscriptionPlanCache(schemas);
 function itemsSource() {
   const callers: unknown[] = [];
   const source: GraphQLDataSource<TestContext> = {
-    process: async (options: GraphQLDataSourceProcessOptions<TestContext>) => {
+    process: (options: GraphQLDataSourceProcessOptions<TestContext>) => {
       callers.push(options.context);
       const representations = options.request.variables?.representations as { id: string }[];
-      return { data: { _entities: representations.map(({ id }) => ({ name: `Item ${id}` })) } };
+      return Promise.resolve({
+        data: { _entities: representations.map(({ id }) => ({ name: `Item ${id}` })) },
+      });
     },
   };
   return { source, callers };
@@ -149,7 +151,8 @@ describe('SharedEventResults', () => {
   it('executes once per (event, key), for whoever asks first', async () => {
     const results = new SharedEventResults();
     let executions = 0;
-    const execute = async (): Promise<ExecutionResult> => ({ data: { run: ++executions } });
+    const execute = (): Promise<ExecutionResult> =>
+      Promise.resolve({ data: { run: ++executions } });
     const one: UpstreamEvent = { data: { n: 1 } };
     const two: UpstreamEvent = { data: { n: 1 } };
 

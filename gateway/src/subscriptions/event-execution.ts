@@ -10,9 +10,9 @@ import type { UpstreamRequest } from './upstream-request';
 export type EventRequestContext = Omit<GatewayRequestContext, 'metrics'>;
 
 const NO_CACHE: GatewayRequestContext['cache'] = {
-  get: async () => undefined,
-  set: async () => undefined,
-  delete: async () => true,
+  get: () => Promise.resolve(undefined),
+  set: () => Promise.resolve(),
+  delete: () => Promise.resolve(true),
 };
 
 /** The request context every event of one subscriber runs with (its own gateway context). */

@@ -51,7 +51,11 @@ describe('FederatedSubscriptions', () => {
   });
 
   afterEach(async () => {
-    await Promise.all([...opened].map((iterator) => iterator.return?.()));
+    await Promise.all(
+      [...opened].map(async (iterator) => {
+        await iterator.return?.();
+      }),
+    );
     opened.clear();
   });
 
@@ -214,7 +218,11 @@ describe('FederatedSubscriptions', () => {
     pubsub.publish('per-user-2', { n: 1, itemId: 'i1' });
     expect(await seenFirst).toEqual({ done: false, value: { data: { ticks: { seenBy: 'u2' } } } });
 
-    await Promise.all([one, two, oneAgain, seen].map((iterator) => iterator.return?.()));
+    await Promise.all(
+      [one, two, oneAgain, seen].map(async (iterator) => {
+        await iterator.return?.();
+      }),
+    );
     expect(perUser.activeUpstreamCount()).toBe(0);
     await pubsub.until(() => pubsub.count('per-user') + pubsub.count('per-user-2') === 0);
   });

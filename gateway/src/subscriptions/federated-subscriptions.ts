@@ -2,6 +2,7 @@ import type { ServiceMap } from '@apollo/gateway';
 import {
   getOperationAST,
   getVariableValues,
+  OperationTypeNode,
   validate,
   type DocumentNode,
   type ExecutionResult,
@@ -160,9 +161,16 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
    * Call `return()` on the iterator when the client goes away: it detaches at once and, for the
    * last subscriber of an upstream subscription, completes it upstream.
    */
-  async subscribe(
+  subscribe(
     args: FederatedSubscribeArgs<TContext>,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    // The executor turns anything start() throws into a rejection, as before.
+    return new Promise((resolve) => resolve(this.start(args)));
+  }
+
+  private start(
+    args: FederatedSubscribeArgs<TContext>,
+  ): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
     const { document, context } = args;
     if (this.disposed) return errorResult('Subscriptions are shutting down', 'SERVICE_UNAVAILABLE');
     const operationName = args.operationName ?? undefined;
@@ -180,7 +188,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
         'OPERATION_RESOLUTION_FAILURE',
       );
     }
-    if (operation.operation !== 'subscription') {
+    if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
       return errorResult(
         `Only subscriptions are executed here; got a ${operation.operation}`,
         'BAD_REQUEST',

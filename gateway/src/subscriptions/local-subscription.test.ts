@@ -1,4 +1,4 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { UpstreamEvent } from './gateway-types';
 import { LocalSubscription } from './local-subscription';
 import { resolvable, type Resolvable } from './testing/fakes.fixture';
@@ -12,9 +12,9 @@ function subscriber(maxBufferedEvents = 10) {
   const executed: UpstreamEvent[] = [];
   let detached = 0;
   const local = new LocalSubscription(
-    async (e) => {
+    (e) => {
       executed.push(e);
-      return { data: e.data } as ExecutionResult;
+      return Promise.resolve({ data: e.data });
     },
     maxBufferedEvents,
     // The subscriber's own paths: `mine` where the upstream says `ticks`.
@@ -58,7 +58,7 @@ describe('LocalSubscription', () => {
         const done = resolvable();
         executions.push({ event: e, done });
         await done;
-        return { data: e.data } as ExecutionResult;
+        return { data: e.data };
       },
       10,
       (errors) => [...errors],

@@ -61,14 +61,15 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
     return result;
   }
 
-  async return(): Promise<IteratorResult<ExecutionResult>> {
+  return(): Promise<IteratorResult<ExecutionResult>> {
     this.close();
-    return DONE;
+    return Promise.resolve(DONE);
   }
 
-  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+  throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
     this.close();
-    throw error;
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the iterator protocol rejects with the value it is given
+    return Promise.reject(error);
   }
 
   [Symbol.asyncIterator](): this {

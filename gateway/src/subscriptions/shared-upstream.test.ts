@@ -1,4 +1,4 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { UpstreamEvent } from './gateway-types';
 import { LocalSubscription } from './local-subscription';
 import { SharedUpstream } from './shared-upstream';
@@ -12,7 +12,7 @@ const DONE = { done: true, value: undefined };
 /** A subscriber whose result is the event's data, its upstream errors under `alias`. */
 function subscriber(alias = 'ticks', maxBufferedEvents = 10): LocalSubscription {
   return new LocalSubscription(
-    async (e) => ({ data: e.data }) as ExecutionResult,
+    (e) => Promise.resolve({ data: e.data }),
     maxBufferedEvents,
     (errors) =>
       errors.map(

@@ -89,7 +89,7 @@ export function upstreamErrors(
     if (typeof r.code === 'number') {
       // A CloseEvent: the socket failed to open or was closed under the subscription.
       logger.warn(
-        `Subscription to service "${serviceName}" closed (code ${r.code}: ${String(r.reason ?? '')})`,
+        `Subscription to service "${serviceName}" closed (code ${r.code}: ${typeof r.reason === 'string' ? r.reason : ''})`,
       );
       return [
         new GraphQLError(`Subscription to service "${serviceName}" closed (code ${r.code})`, {

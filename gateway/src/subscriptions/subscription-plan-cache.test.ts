@@ -1,4 +1,4 @@
-import { parse, print } from 'graphql';
+import { Kind, parse, print } from 'graphql';
 import { createHash } from 'node:crypto';
 import { SubscriptionPlanCache } from './subscription-plan-cache';
 import { supergraphSchemas } from './supergraph-schemas';
@@ -13,10 +13,10 @@ function prepare(cache: SubscriptionPlanCache, source: string, operationName?: s
   const document = parse(source);
   const operation = document.definitions.find(
     (d) =>
-      d.kind === 'OperationDefinition' &&
+      d.kind === Kind.OPERATION_DEFINITION &&
       (operationName === undefined || d.name?.value === operationName),
   );
-  if (operation?.kind !== 'OperationDefinition') throw new Error('no such operation');
+  if (operation?.kind !== Kind.OPERATION_DEFINITION) throw new Error('no such operation');
   return cache.prepare(document, operation, operationName);
 }
 

@@ -204,7 +204,11 @@ describe('upstream connections, through FederatedSubscriptions', () => {
   });
 
   afterEach(async () => {
-    await Promise.all([...opened].map((iterator) => iterator.return?.()));
+    await Promise.all(
+      [...opened].map(async (iterator) => {
+        await iterator.return?.();
+      }),
+    );
     opened.clear();
   });
 
@@ -246,7 +250,7 @@ describe('upstream connections, through FederatedSubscriptions', () => {
       subscriptionUrl: () => proxy.wsUrl,
       keepAlive: 100,
       retryAttempts: 3,
-      retryWait: async () => undefined,
+      retryWait: () => Promise.resolve(),
     });
     const ticks = iteratorOf(
       await watched.subscribe({
@@ -294,7 +298,7 @@ describe('upstream connections, through FederatedSubscriptions', () => {
       subscriptionUrl: () => proxy.wsUrl,
       keepAlive: 1000,
       retryAttempts: 2,
-      retryWait: async () => undefined,
+      retryWait: () => Promise.resolve(),
     });
     const ticks = iteratorOf(
       await watched.subscribe({

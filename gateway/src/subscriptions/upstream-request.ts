@@ -325,7 +325,7 @@ export function upstreamRequest(
           return source == null ? null : (source as Record<string, unknown>)[key];
         },
       });
-      return (result.data as Record<string, unknown> | null | undefined) ?? null;
+      return result.data ?? null;
     },
     toSubscriberPath: (path) => {
       let sets: readonly SelectionSetNode[] = [operation.selectionSet];

@@ -10,6 +10,6 @@ export async function changedRows<T = unknown>(
   sql: string,
   params: unknown[],
 ): Promise<T[]> {
-  const [rows] = (await runner.query(sql, params)) as [T[], number];
+  const [rows] = await runner.query<[T[], number]>(sql, params);
   return rows;
 }

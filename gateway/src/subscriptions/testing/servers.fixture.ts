@@ -43,7 +43,7 @@ export async function startSubgraph(
     '/graphql',
     express.json(),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ user: userOf(req.headers['x-user']) }),
+      context: ({ req }) => Promise.resolve({ user: userOf(req.headers['x-user']) }),
     }),
   );
   const wsServer = withWebSocket

@@ -94,9 +94,9 @@ class Listener<T> implements AsyncIterableIterator<T> {
     return new Promise((resolve) => (this.waiting = resolve));
   }
 
-  async return(): Promise<IteratorResult<T>> {
+  return(): Promise<IteratorResult<T>> {
     this.finish();
-    return { done: true, value: undefined };
+    return Promise.resolve({ done: true, value: undefined });
   }
 
   [Symbol.asyncIterator](): this {

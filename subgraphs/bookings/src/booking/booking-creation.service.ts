@@ -23,7 +23,7 @@ import {
 } from '../domain/promotion';
 import type { LoyaltyService } from '../loyalty/loyalty.service';
 import type { AnswerRecorder } from '../idempotency/idempotency.service';
-import { Promotion, toRule } from '../promotion/promotion.entity';
+import { Promotion, PromotionType, toRule } from '../promotion/promotion.entity';
 import type { PromotionService } from '../promotion/promotion.service';
 import type { TicketService } from '../ticket/ticket.service';
 import { appendBookingEvent } from './booking-events';
@@ -422,7 +422,7 @@ export class BookingCreation {
 
   /** FREE_ITEM: whether its concession is on the menu of the showtime's cinema. */
   private async freeItemAt(promotion: Promotion, cinemaId: string, manager?: EntityManager) {
-    if (promotion.type !== 'FREE_ITEM' || !promotion.freeConcessionId) return true;
+    if (promotion.type !== PromotionType.FREE_ITEM || !promotion.freeConcessionId) return true;
     const [row] = await this.deps.concessions.byIds([promotion.freeConcessionId], manager);
     return !!row && row.active && row.cinemaId === cinemaId;
   }

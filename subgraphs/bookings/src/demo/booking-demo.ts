@@ -168,7 +168,7 @@ export async function seedBookingDemo(
     await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `demo-loyalty:${input.loyaltyUserId}`,
     ]);
-    const [{ entries }] = await manager.query(
+    const [{ entries }] = await manager.query<{ entries: number }[]>(
       'SELECT count(*)::int AS entries FROM loyalty_transactions WHERE user_id = $1',
       [input.loyaltyUserId],
     );
@@ -191,7 +191,9 @@ export async function seedBookingDemo(
     );
     for (const { bookingId, seats } of input.tickets.bookings) {
       tickets += await dataSource.transaction(async (manager) => {
-        const [booking] = await manager.query(
+        const [booking] = await manager.query<
+          { id: string; booking_code: string; user_id: string }[]
+        >(
           `SELECT id, booking_code, user_id FROM bookings
             WHERE id = $1 AND status = 'CONFIRMED'
               AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.booking_id = bookings.id)

@@ -114,7 +114,8 @@ export function priceBooking(input: PricingInput): PriceQuote {
       );
     }
     // Prices come from our own data: a bad one is a bug, not the customer's input.
-    if (!isAmount(price)) throw new Error(`Price of ${seatType} is not an integer VND: ${price}`);
+    if (!isAmount(price))
+      throw new Error(`Price of ${seatType} is not an integer VND: ${String(price)}`);
     lines.push({ kind: 'SEAT', seatId, seatType, price });
   }
 
@@ -136,7 +137,7 @@ export function priceBooking(input: PricingInput): PriceQuote {
     }
     if (!isAmount(c.unitPrice)) {
       throw new Error(
-        `Price of concession ${c.concessionId} is not an integer VND: ${c.unitPrice}`,
+        `Price of concession ${c.concessionId} is not an integer VND: ${String(c.unitPrice)}`,
       );
     }
     lines.push({

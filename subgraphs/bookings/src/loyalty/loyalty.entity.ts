@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { LedgerEntry, LedgerEntryType } from '../domain/loyalty';
+import type { LedgerEntry } from '../domain/loyalty';
 
 export enum LoyaltyTier {
   BRONZE = 'BRONZE',
@@ -113,7 +113,7 @@ export class LoyaltyTransaction {
 
 /** A stored row as the ledger rules see it. */
 export const toLedgerEntry = (row: LoyaltyTransaction): LedgerEntry => ({
-  type: row.type as LedgerEntryType,
+  type: row.type,
   points: row.points,
   at: row.at,
   bookingId: row.bookingId,

@@ -12,7 +12,7 @@ import {
 } from 'type-graphql';
 import { hasRole, requireUser } from '../../../../runtime/auth';
 import type { BookingsContext } from '../context.types';
-import { Ticket, TicketSeat, type SeatType } from './ticket.entity';
+import { Ticket, TicketSeat, TicketStatus } from './ticket.entity';
 
 export enum TicketRefusal {
   ALREADY_USED = 'ALREADY_USED',
@@ -73,7 +73,7 @@ export class TicketResolver {
       seatId: ticket.seatId,
       row: ticket.seatRow,
       number: ticket.seatNumber,
-      type: ticket.ticketType as SeatType,
+      type: ticket.ticketType,
     };
   }
 
@@ -92,6 +92,8 @@ export class TicketResolver {
   })
   barcode(@Root() ticket: Ticket, @Ctx() ctx: BookingsContext): string | null {
     if (!mayShowCodes(ctx, ticket)) return null;
-    return ticket.status === 'VALID' || ticket.status === 'USED' ? ticket.barcode : null;
+    return ticket.status === TicketStatus.VALID || ticket.status === TicketStatus.USED
+      ? ticket.barcode
+      : null;
   }
 }

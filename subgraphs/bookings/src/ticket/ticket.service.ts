@@ -155,7 +155,7 @@ export class TicketService {
       return { accepted: false, reason: 'FORGED', ticket: null };
     }
     const decision = scanDecision({
-      ticketStatus: ticket.status as Exclude<TicketStatus, TicketStatus.PENDING>,
+      ticketStatus: ticket.status,
       usedAt: ticket.usedAt,
       showtime: await timesOf(ticket.bookingId),
       now,

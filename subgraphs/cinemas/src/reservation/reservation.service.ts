@@ -463,11 +463,11 @@ export class ReservationService {
     const hallIds = [...new Set(showtimes.map((s) => s.hallId))];
     const [halls, counts] = await Promise.all([
       this.dataSource.getRepository(Hall).findBy({ id: In(hallIds) }),
-      this.dataSource.query(
+      this.dataSource.query<{ hall_id: string; n: number }[]>(
         `SELECT hall_id, count(*)::int AS n FROM seats
           WHERE hall_id = ANY($1::uuid[]) AND NOT blocked GROUP BY hall_id`,
         [hallIds],
-      ) as Promise<{ hall_id: string; n: number }[]>,
+      ),
     ]);
     const cinemaOf = new Map(halls.map((h) => [h.id, h.cinemaId]));
     const capacityOf = new Map(counts.map((c) => [c.hall_id, c.n]));

@@ -106,7 +106,7 @@ export class SeatHoldResolver {
       'Live seat states of one showtime: each event lists only the changed seats and the next version.',
     subscribe: ({ args, context }) =>
       (context as CinemasContext).app.seats.events(
-        requireUuid(String(args.showtimeId), 'showtimeId'),
+        requireUuid(String((args as { showtimeId?: unknown }).showtimeId), 'showtimeId'),
       ),
   })
   seatUpdates(

@@ -85,10 +85,10 @@ export class MovieService {
         + ts_rank(m.search_vector, ${tsq}) + word_similarity(${q}, m.search_text))::float8`;
     }
     const base = `SELECT m.*, to_char(m.release_date, 'YYYY-MM-DD') AS release_day, ${rank} AS rank FROM movies m ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
-    const [{ count }] = (await this.dataSource.query(
+    const [{ count }] = await this.dataSource.query<{ count: number }[]>(
       `SELECT count(*)::int AS count FROM (${base}) c`,
       params,
-    )) as { count: number }[];
+    );
 
     // Keyset pagination: (rank desc, release desc, id asc) is a total, stable order.
     const cursor = decodeCursor(after, ['number', 'date', 'uuid']);
@@ -99,7 +99,7 @@ export class MovieService {
         OR (p.rank = ${r}::float8 AND p.release_date = ${d}::date AND p.id > ${id}::uuid)`;
     }
     page += ` ORDER BY p.rank DESC, p.release_date DESC, p.id ASC LIMIT ${param(first + 1)}`;
-    const raw = (await this.dataSource.query(page, params)) as Record<string, unknown>[];
+    const raw = await this.dataSource.query<Record<string, unknown>[]>(page, params);
     const rows = raw.map((r) => this.toMovie(r));
     return toConnection(rows, first, count, (m) => [m.rank, m.releaseDate, m.id]);
   }

@@ -95,7 +95,15 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     this.rules = checkRules(options);
   }
 
-  async admit(holder: string, now?: number): Promise<void> {
+  admit(holder: string, now?: number): Promise<void> {
+    // The executor turns a refusal (closed store, bad holder, rate limit) into a rejection.
+    return new Promise((resolve) => {
+      this.admitNow(holder, now);
+      resolve();
+    });
+  }
+
+  private admitNow(holder: string, now?: number): void {
     this.assertOpen();
     checkHolder(holder);
     const at = clock(now);
@@ -345,10 +353,11 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     this.showtimes.clear();
     this.holders.clear();
+    return Promise.resolve();
   }
 
   /** Reads the ledger once per process: every showtime starts at its ceiling. */

@@ -36,13 +36,13 @@ const showtimeRef = (id: string = randomUUID()): ShowtimeRef => ({ id, endsAt: T
 /** The PostgreSQL ledger's rules, in a map that outlives the stores ("restarts"). */
 class FakeLedger implements SeatVersionLedger {
   readonly rows = new Map<string, number>();
-  async load() {
-    return new Map(this.rows);
+  load() {
+    return Promise.resolve(new Map(this.rows));
   }
-  async reserve(showtimeId: string, count: number) {
+  reserve(showtimeId: string, count: number) {
     const ceiling = (this.rows.get(showtimeId) ?? 0) + count;
     this.rows.set(showtimeId, ceiling);
-    return ceiling;
+    return Promise.resolve(ceiling);
   }
 }
 
@@ -72,7 +72,7 @@ interface Implementation {
 function memoryImplementation(): Implementation {
   return {
     setup: async () => {},
-    harness: async () => {
+    harness: () => {
       const received = new Map<string, SeatEvent[]>();
       const versions = new FakeLedger();
       const stores: SeatHoldStore[] = [];
@@ -93,17 +93,17 @@ function memoryImplementation(): Implementation {
         return store;
       };
       const store = open();
-      return {
+      return Promise.resolve<Harness>({
         store,
         peer: store,
-        restart: async () => open(),
+        restart: () => Promise.resolve(open()),
         events: (id) => received.get(id) ?? [],
         // The memory store publishes synchronously, inside the change.
         flush: async () => {},
         close: async () => {
           await Promise.all(stores.map((s) => s.close()));
         },
-      };
+      });
     },
     teardown: async () => {},
   };
@@ -133,7 +133,7 @@ function redisImplementation(): Implementation {
       });
       await subscriber.psubscribe(`${base}*`);
     },
-    harness: async () => {
+    harness: () => {
       // A prefix per test: the sweeper's index spans the prefix, and tests sweep at
       // different fake times.
       const keyPrefix = `${base}${randomUUID().slice(0, 8)}:`;
@@ -141,10 +141,10 @@ function redisImplementation(): Implementation {
       const options = { ...RULES, keyPrefix, channel };
       const store = new RedisSeatHoldStore({ ...options, redis });
       const peer = new RedisSeatHoldStore({ ...options, redis: peerRedis });
-      return {
+      return Promise.resolve<Harness>({
         store,
         peer,
-        restart: async () => new RedisSeatHoldStore({ ...options, redis: peerRedis }),
+        restart: () => Promise.resolve(new RedisSeatHoldStore({ ...options, redis: peerRedis })),
         events: (id) =>
           (received.get(channel(id)) ?? []).map((message) => {
             const event = JSON.parse(message) as SeatEvent;
@@ -162,7 +162,7 @@ function redisImplementation(): Implementation {
         close: async () => {
           await Promise.all([store.close(), peer.close()]);
         },
-      };
+      });
     },
     teardown: async () => {
       if (redis) {

@@ -226,12 +226,15 @@ export function checkHolder(holder: string): string {
   return holder;
 }
 
+/** Whether a value from a caller is an array; unlike Array.isArray, it does not narrow to any[]. */
+const isList = (value: unknown): boolean => Array.isArray(value);
+
 /** Non-empty, each id a non-empty string, no duplicates, at most `maxItems`. */
 export function checkSeatIds(
   seatIds: readonly string[],
   maxItems: number = MAX_SEATS_PER_CALL,
 ): string[] {
-  if (!Array.isArray(seatIds) || seatIds.length === 0) {
+  if (!isList(seatIds) || seatIds.length === 0) {
     throw badUserInput('seatIds', 'seatIds must name at least one seat');
   }
   if (seatIds.length > maxItems) {
@@ -261,7 +264,7 @@ export function checkHoldSeatIds(seatIds: readonly string[], maxSeatsPerHolder: 
 export function checkExternalChanges(
   seats: ReadonlyArray<{ seatId: string; status: string }>,
 ): Array<{ seatId: string; status: ExternalSeatStatus }> {
-  if (!Array.isArray(seats)) throw badUserInput('seats', 'seats must be a list');
+  if (!isList(seats)) throw badUserInput('seats', 'seats must be a list');
   try {
     checkSeatIds(seats.map((s) => s?.seatId));
   } catch (err) {
