@@ -4,7 +4,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -31,11 +31,10 @@ import {
   stringifyWithinCap,
 } from './query-limits';
 import { buildFederatedSchema } from './federation';
-import { mountHealthRoutes } from './health';
+import { startHttpService } from './http-service';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
-import { listen, type RunningService } from './lifecycle';
-import { once } from './once';
-import { createLogger, REQUEST_ID_HEADER, type Logger } from './logger';
+import type { RunningService } from './lifecycle';
+import { createLogger, type Logger } from './logger';
 import { createEventTransport } from './events/transport-factory';
 import { createPubSubTransport } from './pubsub';
 import { closeRedis, createRedis } from './redis';
@@ -178,8 +177,8 @@ export async function openSubgraphDatabase(
 
 /**
  * Starts one subgraph as an HTTP service: `POST /graphql` (signed identity required),
- * `GET /health`, `GET /ready`. `stop()` drains in-flight requests, then closes the database,
- * Redis and pub/sub connections.
+ * `GET /health`, `GET /ready`. `stop()` stops its workers and subscriptions, drains in-flight
+ * requests, then closes the pub/sub, Redis and database connections (the reverse of start).
  */
 export async function startSubgraph(
   definition: AnySubgraphDefinition,
@@ -187,177 +186,167 @@ export async function startSubgraph(
 ): Promise<RunningSubgraph> {
   const log = createLogger(definition.name, config.logLevel);
   const queryCounter = new QueryCounter();
-  const dataSource = await openSubgraphDatabase(definition, config, log, queryCounter);
-  // Commands issued in the same tick share one round trip (the seat counts of a list of
-  // showtimes, say).
-  const redis = config.redis.url
-    ? createRedis(config.redis.url, { enableAutoPipelining: true })
-    : undefined;
-  const pubSub = createPubSubTransport(config.redis.url, config.redis.keyPrefix);
-  const events = createEventTransport(config, log);
-  const stopWorkers: Array<() => Promise<void>> = [];
-  // What started before a failure, stopped in reverse order when start-up fails halfway (a
-  // port in use, say), so a failed start leaves nothing open.
-  const undo: Array<() => Promise<void>> = [];
-  const closeConnections = async () => {
-    for (const stop of stopWorkers.splice(0)) await stop();
-    if (!events.shared) await events.transport.close();
-    await pubSub.close();
-    if (redis) await closeRedis(redis);
-    if (dataSource.isInitialized) await dataSource.destroy();
-  };
-
-  try {
-    const schema = await buildFederatedSchema(definition.schema);
-    assertListSizesDeclared(schema, `the ${definition.name} subgraph`);
-    const deps: SubgraphDeps = {
-      config,
-      dataSource,
-      redis,
-      pubSub,
-      events: events.transport,
+  const service = await startHttpService(
+    {
+      name: `${definition.name} subgraph`,
+      host: config.http.host,
+      port: config.http.port,
       log,
-    };
-    const domain: unknown = definition.createApp(deps);
-    const app = express();
-    app.disable('x-powered-by');
-    const httpServer = createServer(app);
-    const apollo = new ApolloServer<RequestContext>({
-      schema,
-      introspection: config.introspection,
-      csrfPrevention: true,
-      // Signals are ours: stopOnSignals drains every service, then closes connections.
-      stopOnTerminationSignals: false,
-      includeStacktraceInErrorResponses: !config.isProduction,
-      formatError: subgraphErrorFormatter(config),
-      // Bounded parsing, shape and cost, and response size: as at the gateway.
-      parseOptions: { maxTokens: config.limits.maxTokens },
-      stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
-      plugins: [
-        ApolloServerPluginDrainHttpServer({ httpServer }),
-        // Federated traces wrap every field resolver; we report no usage to Apollo's cloud.
-        ApolloServerPluginInlineTraceDisabled(),
-        operationLimitsPlugin(config.limits),
-      ],
-      logger: log,
-    });
-    await apollo.start();
-    undo.push(() => apollo.stop());
-
-    mountHealthRoutes(
-      app,
-      () => ({
-        postgres: async () => {
-          await dataSource.query('SELECT 1');
-        },
-        ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
-      }),
-      { internalSecret: config.internalSecret, audience: definition.name, log },
-    );
-
-    if (definition.mountInternalRoutes) {
-      const router = express.Router();
-      router.use(express.json({ limit: MAX_BODY_BYTES }), (req, res, next) => {
-        const identity = verifyIdentity(
-          req.header(IDENTITY_HEADER),
-          config.internalSecret,
-          definition.name,
-        );
-        if (!identity?.service) {
-          log.warn({ ip: req.ip, path: req.path }, 'refused an internal call without a service');
-          res.status(401).json({ error: 'UNAUTHENTICATED' });
-          return;
-        }
-        res.locals.identity = identity;
-        res.locals.requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
-        next();
+      // Only signed callers get past /graphql; the id they send ties logs across services.
+      requestIds: 'trust',
+      health: { internalSecret: config.internalSecret, audience: definition.name },
+    },
+    async ({ app, httpServer, defer }) => {
+      const dataSource = await openSubgraphDatabase(definition, config, log, queryCounter);
+      defer(async () => {
+        if (dataSource.isInitialized) await dataSource.destroy();
       });
-      definition.mountInternalRoutes(router, domain);
-      router.use(jsonErrorHandler(log));
-      app.use('/internal', router);
-    }
+      // Commands issued in the same tick share one round trip (the seat counts of a list of
+      // showtimes, say).
+      const redis = config.redis.url
+        ? createRedis(config.redis.url, { enableAutoPipelining: true })
+        : undefined;
+      if (redis) defer(() => closeRedis(redis));
+      const pubSub = createPubSubTransport(config.redis.url, config.redis.keyPrefix);
+      defer(() => pubSub.close());
+      const events = createEventTransport(config, log);
+      if (!events.shared) defer(() => events.transport.close());
 
-    app.use(
-      '/graphql',
-      express.json({ limit: MAX_BODY_BYTES }),
-      (req, res, next) => {
-        const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
-        res.setHeader(REQUEST_ID_HEADER, requestId);
-        // A subgraph port reached directly grants nothing: only signed callers get in.
-        const identity = verifyIdentity(
-          req.header(IDENTITY_HEADER),
-          config.internalSecret,
-          definition.name,
-        );
-        if (!identity) {
-          log.warn({ requestId, ip: req.ip }, 'refused a call without a valid identity');
-          res.status(401).json({
-            errors: [
-              {
-                message: 'Missing or invalid internal identity',
-                extensions: { code: 'UNAUTHENTICATED' },
-              },
-            ],
-          });
-          return;
-        }
-        res.locals.requestId = requestId;
-        res.locals.identity = identity;
-        // Statement counting (N+1 tests) needs async context tracking, which costs on every
-        // promise: only under test.
-        if (config.env === 'test') requestScope.run(true, next);
-        else next();
-      },
-      expressMiddleware(apollo, {
-        context: ({ req, res }) => {
-          const requestId = res.locals.requestId as string;
-          const base: RequestContext = {
-            requestId,
-            idempotencyKey: req.header('idempotency-key') ?? null,
-            identity: res.locals.identity as Identity,
-            log: log.child({ requestId }),
-          };
-          return Promise.resolve(definition.createContext(base, domain) as RequestContext);
+      const schema = await buildFederatedSchema(definition.schema);
+      assertListSizesDeclared(schema, `the ${definition.name} subgraph`);
+      const deps: SubgraphDeps = {
+        config,
+        dataSource,
+        redis,
+        pubSub,
+        events: events.transport,
+        log,
+      };
+      const domain: unknown = definition.createApp(deps);
+      const apollo = new ApolloServer<RequestContext>({
+        schema,
+        introspection: config.introspection,
+        csrfPrevention: true,
+        // Signals are ours: stopOnSignals drains every service, then closes connections.
+        stopOnTerminationSignals: false,
+        includeStacktraceInErrorResponses: !config.isProduction,
+        formatError: subgraphErrorFormatter(config),
+        // Bounded parsing, shape and cost, and response size: as at the gateway.
+        parseOptions: { maxTokens: config.limits.maxTokens },
+        stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
+        plugins: [
+          ApolloServerPluginDrainHttpServer({ httpServer }),
+          // Federated traces wrap every field resolver; we report no usage to Apollo's cloud.
+          ApolloServerPluginInlineTraceDisabled(),
+          operationLimitsPlugin(config.limits),
+        ],
+        logger: log,
+      });
+      await apollo.start();
+      defer(() => apollo.stop());
+
+      if (definition.mountInternalRoutes) {
+        const router = express.Router();
+        router.use(express.json({ limit: MAX_BODY_BYTES }), (req, res, next) => {
+          const identity = verifyIdentity(
+            req.header(IDENTITY_HEADER),
+            config.internalSecret,
+            definition.name,
+          );
+          if (!identity?.service) {
+            log.warn({ ip: req.ip, path: req.path }, 'refused an internal call without a service');
+            res.status(401).json({ error: 'UNAUTHENTICATED' });
+            return;
+          }
+          res.locals.identity = identity;
+          next();
+        });
+        definition.mountInternalRoutes(router, domain);
+        router.use(jsonErrorHandler(log));
+        app.use('/internal', router);
+      }
+
+      app.use(
+        '/graphql',
+        express.json({ limit: MAX_BODY_BYTES }),
+        (req, res, next) => {
+          // A subgraph port reached directly grants nothing: only signed callers get in.
+          const identity = verifyIdentity(
+            req.header(IDENTITY_HEADER),
+            config.internalSecret,
+            definition.name,
+          );
+          if (!identity) {
+            log.warn(
+              { requestId: res.locals.requestId as string, ip: req.ip },
+              'refused a call without a valid identity',
+            );
+            res.status(401).json({
+              errors: [
+                {
+                  message: 'Missing or invalid internal identity',
+                  extensions: { code: 'UNAUTHENTICATED' },
+                },
+              ],
+            });
+            return;
+          }
+          res.locals.identity = identity;
+          // Statement counting (N+1 tests) needs async context tracking, which costs on every
+          // promise: only under test.
+          if (config.env === 'test') requestScope.run(true, next);
+          else next();
         },
-      }),
-    );
-    // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
-    app.use('/graphql', jsonErrorHandler(log));
+        expressMiddleware(apollo, {
+          context: ({ req, res }) => {
+            const requestId = res.locals.requestId as string;
+            const base: RequestContext = {
+              requestId,
+              idempotencyKey: req.header('idempotency-key') ?? null,
+              identity: res.locals.identity as Identity,
+              log: log.child({ requestId }),
+            };
+            return Promise.resolve(definition.createContext(base, domain) as RequestContext);
+          },
+        }),
+      );
+      // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
+      app.use('/graphql', jsonErrorHandler(log));
 
-    const closeSubscriptions = serveSubscriptions(
-      httpServer,
-      schema,
-      config,
-      log,
-      (identity) =>
-        definition.createContext(
-          { requestId: randomUUID(), identity, log: log.child({ ws: true }) },
-          domain,
+      defer(
+        serveSubscriptions(
+          httpServer,
+          schema,
+          config,
+          log,
+          (identity) =>
+            definition.createContext(
+              { requestId: randomUUID(), identity, log: log.child({ ws: true }) },
+              domain,
+            ),
+          definition.name,
         ),
-      definition.name,
-    );
-    undo.push(closeSubscriptions);
+      );
+      // Started last, stopped first; a failed listen stops them with the rest.
+      for (const stop of definition.startWorkers?.(domain, deps) ?? []) defer(stop);
 
-    const port = await listen(httpServer, config.http.host, config.http.port);
-    stopWorkers.push(...(definition.startWorkers?.(domain, deps) ?? []));
-    const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
-    const url = `http://${host}:${port}/graphql`;
-    log.info({ url }, `${definition.name} subgraph ready`);
-    return {
-      name: definition.name,
-      port,
-      url,
-      dataSource,
-      queryCounter,
-      stop: once(async () => {
-        await closeSubscriptions();
-        await apollo.stop();
-        await closeConnections();
-      }),
-    };
-  } catch (err) {
-    for (const stop of undo.reverse()) await stop().catch(() => {});
-    await closeConnections();
-    throw err;
-  }
+      return {
+        readiness: () => ({
+          postgres: async () => {
+            await dataSource.query('SELECT 1');
+          },
+          ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
+        }),
+        value: { dataSource },
+      };
+    },
+  );
+  return {
+    name: definition.name,
+    port: service.port,
+    url: service.url,
+    dataSource: service.value.dataSource,
+    queryCounter,
+    stop: service.stop,
+  };
 }

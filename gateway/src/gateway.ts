@@ -6,20 +6,14 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { SUBGRAPH_NAMES, type AppConfig, type SubgraphName } from '../../runtime/config';
 import { formatError } from '../../runtime/errors';
-import {
-  internalReadinessHeaders,
-  mountHealthRoutes,
-  type ReadinessCheck,
-} from '../../runtime/health';
-import { listen, type RunningService } from '../../runtime/lifecycle';
-import { createLogger, REQUEST_ID_HEADER } from '../../runtime/logger';
-import { once } from '../../runtime/once';
+import { internalReadinessHeaders, type ReadinessCheck } from '../../runtime/health';
+import { startHttpService } from '../../runtime/http-service';
+import type { RunningService } from '../../runtime/lifecycle';
+import { createLogger } from '../../runtime/logger';
 import {
   assertListSizesDeclared,
   clarifyParseError,
@@ -111,137 +105,115 @@ export async function startGateway(
   const authenticate = createAuthenticator(config.clerk);
   // Before anything opens a connection: a bad SUPERGRAPH_PATH leaves nothing behind.
   const supergraphSdl = options.supergraphSdl ?? readSupergraph(config);
-  const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
-
-  const gateway = new ApolloGateway({
-    supergraphSdl,
-    // Subgraphs are found through USERS_URL etc., whatever URL composition recorded.
-    buildService: ({ name }) =>
-      new SubgraphClient(name, config.subgraphUrls[name as SubgraphName], config.internalSecret),
-    logger: log,
-  });
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', true);
-  const httpServer = createServer(app);
-  const apollo = new ApolloServer<GatewayContext>({
-    gateway,
-    introspection: config.introspection,
-    csrfPrevention: true,
-    // Signals are ours: stopOnSignals drains every service, then closes connections.
-    stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: !config.isProduction,
-    formatError: (formatted) => formatError(clarifyParseError(formatted), config.isProduction),
-    // A huge document fails while parsing; a result over the cap is never sent.
-    parseOptions: { maxTokens: config.limits.maxTokens },
-    stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      config.introspection
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
-        : ApolloServerPluginLandingPageDisabled(),
-      // Shape, cost and text checks before the query planner runs.
-      operationLimitsPlugin(config.limits),
-    ],
-    logger: log,
-  });
-  try {
-    await apollo.start();
-  } catch (err) {
-    if (redis) await closeRedis(redis);
-    if (config.supergraphPath && !options.supergraphSdl) {
-      throw new Error(
-        `The supergraph at ${config.supergraphPath} (SUPERGRAPH_PATH) could not be loaded: ` +
-          (err instanceof Error ? err.message : String(err)),
-      );
-    }
-    throw err;
-  }
-  try {
-    // Every list of the API schema must have a declared size, or the cost limit is blind.
-    assertListSizesDeclared(gateway.schema!, 'the supergraph');
-  } catch (err) {
-    await apollo.stop();
-    if (redis) await closeRedis(redis);
-    throw err;
-  }
-
   // CORS: the configured allowlist; in development with none, any origin (the local stack).
   const origins = config.cors.origins;
   const corsMiddleware = cors({
     origin: origins.length > 0 ? [...origins] : !config.isProduction,
     credentials: true,
   });
-  app.use(corsMiddleware);
-  app.use((req, res, next) => {
-    const incoming = req.header(REQUEST_ID_HEADER);
-    const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    res.locals.requestId = requestId;
-    res.setHeader(REQUEST_ID_HEADER, requestId);
-    next();
-  });
 
-  mountHealthRoutes(
-    app,
-    () => ({
-      ...Object.fromEntries(
-        SUBGRAPH_NAMES.map((name) => [
-          name,
-          subgraphReadiness(name, config.subgraphUrls[name], config.internalSecret),
-        ]),
-      ),
-      ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
-    }),
-    { internalSecret: config.internalSecret, audience: 'gateway', log },
+  const service = await startHttpService(
+    {
+      name: 'gateway',
+      host: config.http.host,
+      port: config.http.port,
+      log,
+      // Clients may send anything: only a safe id is echoed into logs and headers.
+      requestIds: 'validate',
+      before: [corsMiddleware],
+      health: { internalSecret: config.internalSecret, audience: 'gateway' },
+    },
+    async ({ app, httpServer, defer }) => {
+      app.set('trust proxy', true);
+      const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
+      if (redis) defer(() => closeRedis(redis));
+
+      const gateway = new ApolloGateway({
+        supergraphSdl,
+        // Subgraphs are found through USERS_URL etc., whatever URL composition recorded.
+        buildService: ({ name }) =>
+          new SubgraphClient(
+            name,
+            config.subgraphUrls[name as SubgraphName],
+            config.internalSecret,
+          ),
+        logger: log,
+      });
+      const apollo = new ApolloServer<GatewayContext>({
+        gateway,
+        introspection: config.introspection,
+        csrfPrevention: true,
+        // Signals are ours: stopOnSignals drains every service, then closes connections.
+        stopOnTerminationSignals: false,
+        includeStacktraceInErrorResponses: !config.isProduction,
+        formatError: (formatted) => formatError(clarifyParseError(formatted), config.isProduction),
+        // A huge document fails while parsing; a result over the cap is never sent.
+        parseOptions: { maxTokens: config.limits.maxTokens },
+        stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
+        plugins: [
+          ApolloServerPluginDrainHttpServer({ httpServer }),
+          config.introspection
+            ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+            : ApolloServerPluginLandingPageDisabled(),
+          // Shape, cost and text checks before the query planner runs.
+          operationLimitsPlugin(config.limits),
+        ],
+        logger: log,
+      });
+      try {
+        await apollo.start();
+      } catch (err) {
+        if (config.supergraphPath && !options.supergraphSdl) {
+          throw new Error(
+            `The supergraph at ${config.supergraphPath} (SUPERGRAPH_PATH) could not be loaded: ` +
+              (err instanceof Error ? err.message : String(err)),
+          );
+        }
+        throw err;
+      }
+      defer(() => apollo.stop());
+      // Every list of the API schema must have a declared size, or the cost limit is blind.
+      assertListSizesDeclared(gateway.schema!, 'the supergraph');
+
+      mountClerkWebhook(app, config, log);
+
+      app.use(
+        '/graphql',
+        express.json({ limit: MAX_BODY_BYTES }),
+        expressMiddleware(apollo, {
+          context: async ({ req, res }) => {
+            const requestId = res.locals.requestId as string;
+            const { identity } = await authenticate(req.header('authorization'));
+            return { requestId, identity };
+          },
+        }),
+      );
+      // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
+      app.use('/graphql', jsonErrorHandler(log));
+
+      const webSockets = serveWebSockets({
+        httpServer,
+        apollo,
+        supergraphSdl,
+        config,
+        authenticate,
+        log,
+      });
+      defer(() => webSockets.dispose());
+
+      return {
+        readiness: () => ({
+          ...Object.fromEntries(
+            SUBGRAPH_NAMES.map((name) => [
+              name,
+              subgraphReadiness(name, config.subgraphUrls[name], config.internalSecret),
+            ]),
+          ),
+          ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
+        }),
+        value: undefined,
+      };
+    },
   );
-
-  mountClerkWebhook(app, config, log);
-
-  app.use(
-    '/graphql',
-    express.json({ limit: MAX_BODY_BYTES }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const requestId = res.locals.requestId as string;
-        const { identity } = await authenticate(req.header('authorization'));
-        return { requestId, identity };
-      },
-    }),
-  );
-  // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
-  app.use('/graphql', jsonErrorHandler(log));
-
-  const webSockets = serveWebSockets({
-    httpServer,
-    apollo,
-    supergraphSdl,
-    config,
-    authenticate,
-    log,
-  });
-
-  let port: number;
-  try {
-    port = await listen(httpServer, config.http.host, config.http.port);
-  } catch (err) {
-    // A port in use: nothing may stay open behind the one-sentence error.
-    await webSockets.dispose().catch(() => {});
-    await apollo.stop().catch(() => {});
-    if (redis) await closeRedis(redis);
-    throw err;
-  }
-  const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
-  const url = `http://${host}:${port}/graphql`;
-  log.info({ url }, 'gateway ready');
-  return {
-    name: 'gateway',
-    port,
-    url,
-    stop: once(async () => {
-      await webSockets.dispose();
-      await apollo.stop();
-      if (redis) await closeRedis(redis);
-    }),
-  };
+  return { name: 'gateway', port: service.port, url: service.url, stop: service.stop };
 }

@@ -1,0 +1,129 @@
+import express, { type Express, type RequestHandler } from 'express';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mountHealthRoutes, type HealthRouteOptions, type ReadinessCheck } from './health';
+import { listen } from './lifecycle';
+import { REQUEST_ID_HEADER, type Logger } from './logger';
+import { once } from './once';
+
+/** Releases one resource (stops Apollo, closes Redis, ...). */
+export type Disposer = () => Promise<void> | void;
+
+/**
+ * How a service treats an incoming `x-request-id`: `validate` (an edge facing clients) keeps
+ * it only when it matches `/^[\w.-]{1,128}$/`, else makes a UUID; `trust` (a service behind
+ * the gateway) keeps whatever its caller sent, making a UUID only when there is none.
+ */
+export type RequestIdPolicy = 'validate' | 'trust';
+
+const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
+
+export interface HttpServiceOptions {
+  readonly name: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly log: Logger;
+  readonly requestIds: RequestIdPolicy;
+  /** Middleware that must run before everything else, `/health` included (CORS, say). */
+  readonly before?: readonly RequestHandler[];
+  /** Who may read `/ready` details; see {@link mountHealthRoutes}. */
+  readonly health: Omit<HealthRouteOptions, 'log'>;
+  /** Printed once listening; the path of `url`. */
+  readonly path?: string;
+}
+
+/** What the caller's set-up gets: the app to mount routes on, the server, and the stack. */
+export interface HttpServiceSetup {
+  readonly app: Express;
+  readonly httpServer: Server;
+  /**
+   * Registers how to release a resource just started; released in reverse order on `stop()`,
+   * or at once when start-up fails later on.
+   */
+  readonly defer: (dispose: Disposer) => void;
+}
+
+/** What set-up returns: the readiness checks of `/ready`, and anything else for the caller. */
+export interface HttpServiceParts<T> {
+  readonly readiness: () => Record<string, ReadinessCheck>;
+  readonly value: T;
+}
+
+export interface StartedHttpService<T> {
+  readonly port: number;
+  readonly url: string;
+  readonly value: T;
+  /** Releases everything registered with `defer`, last first; rethrows the first failure. */
+  readonly stop: () => Promise<void>;
+}
+
+/** Runs every disposer, last registered first, even when one fails; the first error wins. */
+async function disposeAll(stack: Disposer[]): Promise<void> {
+  let first: unknown;
+  let failed = false;
+  for (const dispose of stack.splice(0).reverse()) {
+    try {
+      await dispose();
+    } catch (err) {
+      if (!failed) first = err;
+      failed = true;
+    }
+  }
+  if (failed) throw first;
+}
+
+/**
+ * The one bootstrap of every HTTP service (the gateway, each subgraph): an Express app
+ * (`x-powered-by` off) with the request id on `res.locals.requestId` and the response header,
+ * `GET /health` and `GET /ready`, the `http.Server`, then the caller's `setup` (routes,
+ * Apollo, WebSockets, connections: each registered with `defer` as it starts), then `listen`.
+ * If anything throws before the service listens (a busy port included), what was registered
+ * is released in reverse order and the error rethrown, so a failed start leaves nothing open.
+ */
+export async function startHttpService<T>(
+  options: HttpServiceOptions,
+  setup: (service: HttpServiceSetup) => Promise<HttpServiceParts<T>>,
+): Promise<StartedHttpService<T>> {
+  const stack: Disposer[] = [];
+  try {
+    const app = express();
+    app.disable('x-powered-by');
+    for (const handler of options.before ?? []) app.use(handler);
+    app.use((req, res, next) => {
+      const incoming = req.header(REQUEST_ID_HEADER);
+      const keep = options.requestIds === 'trust' || (incoming && SAFE_REQUEST_ID.test(incoming));
+      const requestId = incoming && keep ? incoming : randomUUID();
+      res.locals.requestId = requestId;
+      res.setHeader(REQUEST_ID_HEADER, requestId);
+      next();
+    });
+    // The checks close over what set-up opens: filled in once it has.
+    let readiness: () => Record<string, ReadinessCheck> = () => ({});
+    mountHealthRoutes(app, () => readiness(), { ...options.health, log: options.log });
+    const httpServer = createServer(app);
+    // Last to go: the listening socket (Apollo's drain plugin usually closed it already).
+    stack.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (!httpServer.listening) return resolve();
+          httpServer.close(() => resolve());
+        }),
+    );
+
+    const parts = await setup({ app, httpServer, defer: (dispose) => stack.push(dispose) });
+    readiness = parts.readiness;
+
+    const port = await listen(httpServer, options.host, options.port);
+    const host = options.host === '0.0.0.0' ? 'localhost' : options.host;
+    const url = `http://${host}:${port}${options.path ?? '/graphql'}`;
+    options.log.info({ url }, `${options.name} ready`);
+    return { port, url, value: parts.value, stop: once(() => disposeAll(stack)) };
+  } catch (err) {
+    // The start-up error is the one to report; a failure while cleaning up is secondary.
+    await disposeAll(stack).catch((cleanup: unknown) =>
+      options.log.warn({ err: cleanup }, 'cleanup after a failed start failed'),
+    );
+    throw err;
+  }
+}
