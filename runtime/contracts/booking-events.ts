@@ -80,3 +80,36 @@ export interface ReservationRefusal {
 export interface ShowtimeFactsRequest {
   showtimeIds: string[];
 }
+
+/**
+ * `POST {cinemas}/internal/reservations/retake` (signed service identity): a payment arrived
+ * for a booking whose seats were released (it expired before the IPN came, DESIGN.md
+ * invariant 7). Makes the booking's own reservation rows live again (PENDING until
+ * `expiresAt`; the `booking.confirmed` event that follows makes them ACTIVE, and if it never
+ * comes the safety net frees them again after `expiresAt` + grace) if no other booking has any
+ * of the seats now; all or nothing. A hold by another user does not stop it: a hold is not a
+ * purchase, and the seats were paid for. Idempotent: rows already live answer 200.
+ */
+export interface RetakeReservationRequest {
+  bookingId: string;
+  showtimeId: string;
+  seatIds: string[];
+  /** ISO 8601: how long the re-taken rows stay PENDING at most. */
+  expiresAt: string;
+}
+
+/** 200: every seat of the booking is reserved for it again. */
+export interface RetakeReservationResponse {
+  seatIds: string[];
+}
+
+/**
+ * 409: nothing changed. `SEATS_TAKEN`: another booking has `seatIds`; `SHOWTIME_CLOSED`: the
+ * showtime started or was cancelled. 404 `NOT_FOUND`: cinemas never reserved this booking.
+ */
+export interface RetakeReservationRefusal {
+  code: 'SEAT_UNAVAILABLE' | 'NOT_FOUND';
+  reason?: 'SEATS_TAKEN' | 'SHOWTIME_CLOSED';
+  message: string;
+  seatIds?: string[];
+}
