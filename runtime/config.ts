@@ -216,14 +216,22 @@ export interface AppConfig {
     readonly webhookSigningSecret?: string;
     readonly authorizedParties: readonly string[];
   };
+  /**
+   * VNPay (bookings). Outside production every value has a local default, and the embedded
+   * default points `payUrl`/`apiUrl` at the local VNPay simulator it starts (`simulated`).
+   */
   readonly vnpay: {
-    readonly tmnCode?: string;
-    readonly hashSecret?: string;
-    readonly payUrl?: string;
-    readonly apiUrl?: string;
-    readonly returnUrl?: string;
+    readonly tmnCode: string;
+    readonly hashSecret: string;
+    readonly payUrl: string;
+    readonly apiUrl: string;
+    /** Where VNPay sends the browser back: the gateway's `/payments/vnpay/return`. */
+    readonly returnUrl: string;
+    /** True when none of the VNPay URLs was configured (the local simulator stands in). */
+    readonly simulated: boolean;
   };
-  readonly mail: { readonly smtpUrl?: string; readonly from: string };
+  /** Email (bookings): SMTP when `smtpUrl` is set, else one `.eml` file per message in `dir`. */
+  readonly mail: { readonly smtpUrl?: string; readonly from: string; readonly dir: string };
   readonly frontendUrl: string;
   readonly cors: { readonly origins: readonly string[] };
   readonly introspection: boolean;
@@ -280,6 +288,17 @@ const DEV_INTERNAL_SECRET = 'moviehub-development-internal-secret-not-for-produc
  * Validates the environment for one service and returns a frozen configuration.
  * Throws a {@link ConfigError} listing every problem at once.
  */
+/**
+ * VNPay's sandbox-style settings for development and tests: the local simulator accepts them.
+ * Production must name its own (checked above); these never reach a real VNPay.
+ */
+export const DEV_VNPAY = Object.freeze({
+  tmnCode: 'MOVIEHUB',
+  hashSecret: 'MOVIEHUB-LOCAL-VNPAY-SECRET-NOT-FOR-PRODUCTION',
+  payUrl: 'http://localhost:4010/paymentv2/vpcpay.html',
+  apiUrl: 'http://localhost:4010/merchant_webapi/api/transaction',
+});
+
 export function loadConfig(
   service: ServiceName,
   source: Record<string, string | undefined> = process.env,
@@ -308,6 +327,18 @@ export function loadConfig(
     }
     if (service === 'gateway' && e.CORS_ORIGINS.length === 0) {
       problems.push('CORS_ORIGINS: required in production (comma-separated origins)');
+    }
+    if (service === 'bookings') {
+      for (const name of [
+        'VNPAY_TMN_CODE',
+        'VNPAY_HASH_SECRET',
+        'VNPAY_PAY_URL',
+        'VNPAY_API_URL',
+        'VNPAY_RETURN_URL',
+        'SMTP_URL',
+      ] as const) {
+        if (!e[name]) problems.push(`${name}: required in production`);
+      }
     }
     if (isSubgraph) {
       const own = e[`${service.toUpperCase()}_DATABASE_URL` as 'USERS_DATABASE_URL'];
@@ -355,13 +386,20 @@ export function loadConfig(
       authorizedParties: e.CLERK_AUTHORIZED_PARTIES,
     },
     vnpay: {
-      tmnCode: e.VNPAY_TMN_CODE,
-      hashSecret: e.VNPAY_HASH_SECRET,
-      payUrl: e.VNPAY_PAY_URL,
-      apiUrl: e.VNPAY_API_URL,
-      returnUrl: e.VNPAY_RETURN_URL,
+      tmnCode: e.VNPAY_TMN_CODE ?? DEV_VNPAY.tmnCode,
+      hashSecret: e.VNPAY_HASH_SECRET ?? DEV_VNPAY.hashSecret,
+      payUrl: e.VNPAY_PAY_URL ?? DEV_VNPAY.payUrl,
+      apiUrl: e.VNPAY_API_URL ?? DEV_VNPAY.apiUrl,
+      returnUrl:
+        e.VNPAY_RETURN_URL ??
+        `http://localhost:${DEFAULT_PORTS.gateway}/payments/vnpay/return`,
+      simulated: !e.VNPAY_PAY_URL && !e.VNPAY_API_URL,
     },
-    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? 'MovieHub <no-reply@moviehub.example>' },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? 'MovieHub <no-reply@moviehub.example>',
+      dir: `${e.EMBEDDED_DATA_DIR.replace(/\/+$/, '')}/mail`,
+    },
     frontendUrl: e.FRONTEND_URL ?? 'http://localhost:3000',
     cors: { origins: e.CORS_ORIGINS },
     introspection: e.INTROSPECTION ?? !isProduction,

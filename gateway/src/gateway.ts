@@ -26,6 +26,7 @@ import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
 import { createAuthenticator } from './authenticate';
 import { mountClerkWebhook } from './clerk-webhook';
+import { mountVnpayRoutes } from './vnpay-routes';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 import { serveWebSockets } from './websocket';
 
@@ -176,6 +177,7 @@ export async function startGateway(
       assertListSizesDeclared(gateway.schema!, 'the supergraph');
 
       mountClerkWebhook(app, config, log);
+      mountVnpayRoutes(app, config, log);
 
       app.use(
         '/graphql',

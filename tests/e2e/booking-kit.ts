@@ -6,6 +6,8 @@ import type {
   PendingReservationRequest,
   PendingReservationResponse,
   ReservedSeat,
+  RetakeReservationRequest,
+  RetakeReservationResponse,
   ShowtimeFacts,
 } from '../../runtime/contracts/booking-events';
 import { dropDatabase } from '../../runtime/database';
@@ -141,6 +143,28 @@ export class FakeCinemas implements CinemasClient {
     };
   }
 
+  /** As cinemas does: the booking's seats back for it unless another booking has one. */
+  retakeReservation(request: RetakeReservationRequest): Promise<RetakeReservationResponse> {
+    return new Promise((resolve) => {
+      const keys = request.seatIds.map((seatId) => `${request.showtimeId}:${seatId}`);
+      const taken = request.seatIds.filter((_, i) => {
+        const owner = this.reserved.get(keys[i]);
+        return owner !== undefined && owner !== request.bookingId;
+      });
+      if (taken.length > 0) {
+        throw new AppError('SEAT_UNAVAILABLE', 'Some seats are not available', {
+          seatIds: taken,
+          reason: 'SEATS_TAKEN',
+        });
+      }
+      for (const k of keys) {
+        this.holds.delete(k);
+        this.reserved.set(k, request.bookingId);
+      }
+      resolve({ seatIds: request.seatIds });
+    });
+  }
+
   showtimeFacts(showtimeIds: readonly string[]): Promise<ShowtimeFacts[]> {
     return Promise.resolve(
       showtimeIds.flatMap((id) => {
@@ -232,6 +256,7 @@ export function stackEngine(t: TestStack): BookingEngine {
       internalSecret: t.config.internalSecret,
       bookingPendingTtlSeconds: t.config.bookingPendingTtlSeconds,
       subgraphUrls: { ...t.config.subgraphUrls, cinemas: t.stack.subgraphs.cinemas.url },
+      vnpay: t.config.vnpay,
     },
   });
 }

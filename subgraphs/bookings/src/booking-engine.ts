@@ -9,6 +9,9 @@ import { HttpCinemasClient, type CinemasClient } from './cinemas/cinemas.client'
 import { ConcessionService } from './concession/concession.service';
 import { IdempotencyService } from './idempotency/idempotency.service';
 import { LoyaltyService } from './loyalty/loyalty.service';
+import { PaymentService, type VnpayQueries } from './payment/payment.service';
+import { RefundService, type VnpayRefunds } from './payment/refund.service';
+import { VnpayApi } from './payment/vnpay/vnpay-protocol';
 import { PromotionService } from './promotion/promotion.service';
 import { ShowtimeSalesService } from './sales/showtime-sales.service';
 import { TicketService } from './ticket/ticket.service';
@@ -25,14 +28,25 @@ export interface BookingEngine {
   readonly loyalty: LoyaltyService;
   readonly sales: ShowtimeSalesService;
   readonly idempotency: IdempotencyService;
+  /** StartPayment, the IPN, the return URL, reconciliation (querydr). */
+  readonly payments: PaymentService;
+  /** The refunds job: refunds paid back through VNPay's refund API. */
+  readonly refunds: RefundService;
   readonly clock: Clock;
 }
 
 export interface BookingEngineOptions {
   dataSource: DataSource;
-  config: Pick<AppConfig, 'internalSecret' | 'bookingPendingTtlSeconds' | 'subgraphUrls'>;
+  config: Pick<
+    AppConfig,
+    'internalSecret' | 'bookingPendingTtlSeconds' | 'subgraphUrls' | 'vnpay'
+  >;
   /** Default: the cinemas subgraph at `config.subgraphUrls.cinemas`. */
   cinemas?: CinemasClient;
+  /** VNPay's API (refund, querydr). Default: `config.vnpay.apiUrl`. */
+  vnpayApi?: VnpayQueries & VnpayRefunds;
+  /** Called after a commit that wrote mail (the mail worker's `notify`). */
+  notifyMail?: () => void;
   /** Default: the real time. Tests pass a clock they move. */
   clock?: Clock;
   /** Called after a commit that wrote events (the outbox relay's `notify`). */
@@ -55,6 +69,14 @@ export function createBookingEngine(options: BookingEngineOptions): BookingEngin
   const promotions = new PromotionService(dataSource);
   const concessions = new ConcessionService(dataSource);
   const loyalty = new LoyaltyService(dataSource);
+  const vnpayApi =
+    options.vnpayApi ??
+    new VnpayApi({
+      apiUrl: config.vnpay.apiUrl,
+      tmnCode: config.vnpay.tmnCode,
+      hashSecret: config.vnpay.hashSecret,
+    });
+  const notifyMail = options.notifyMail ?? (() => {});
   const shared = {
     dataSource,
     cinemas,
@@ -66,19 +88,30 @@ export function createBookingEngine(options: BookingEngineOptions): BookingEngin
     notify,
     log,
   };
+  const lifecycle = new BookingLifecycle(shared);
   return {
     bookings: new BookingService(dataSource),
     creation: new BookingCreation({
       ...shared,
       pendingTtlSeconds: config.bookingPendingTtlSeconds,
     }),
-    lifecycle: new BookingLifecycle(shared),
+    lifecycle,
     tickets,
     promotions,
     concessions,
     loyalty,
     sales: new ShowtimeSalesService(dataSource, cinemas),
     idempotency: new IdempotencyService(dataSource, clock),
+    payments: new PaymentService({
+      dataSource,
+      lifecycle,
+      vnpay: config.vnpay,
+      api: vnpayApi,
+      clock,
+      log,
+      wake: notifyMail,
+    }),
+    refunds: new RefundService({ dataSource, vnpay: vnpayApi, clock, log, notifyMail }),
     clock,
   };
 }

@@ -3,11 +3,45 @@ import { OutboxRelay } from '../../../runtime/events/outbox';
 import type { RequestContext, SubgraphDeps } from '../../../runtime/subgraph-definition';
 import { createBookingEngine } from './booking-engine';
 import type { BookingsApp, BookingsContext } from './context.types';
+import { createMailTransport } from './mail/mail-transport';
+import { startMailWorker, type MailWorker } from './mail/mail.worker';
+import { HttpUsersClient } from './users/users.client';
 
 export function createBookingsApp({ dataSource, events, log, config }: SubgraphDeps): BookingsApp {
   const relay = new OutboxRelay({ dataSource, transport: events, log });
-  const engine = createBookingEngine({ dataSource, config, notify: () => relay.notify(), log });
-  return { ...engine, relay };
+  const mail = createMailTransport({ smtpUrl: config.mail.smtpUrl, mailDir: config.mail.dir });
+  let worker: MailWorker | undefined;
+  const notifyMail = () => worker?.notify();
+  const engine = createBookingEngine({
+    dataSource,
+    config,
+    notify: () => relay.notify(),
+    notifyMail,
+    log,
+  });
+  return {
+    ...engine,
+    relay,
+    notifyMail,
+    mailDestination: mail.describe,
+    startMail: () => {
+      const started = startMailWorker({
+        dataSource,
+        transport: mail.transport,
+        users: new HttpUsersClient(config.subgraphUrls.users, config.internalSecret),
+        tickets: engine.tickets,
+        from: config.mail.from,
+        frontendUrl: config.frontendUrl,
+        log,
+      });
+      worker = started;
+      return async () => {
+        worker = undefined;
+        await started.stop();
+        mail.transport.close();
+      };
+    },
+  };
 }
 
 export function createBookingsContext(base: RequestContext, app: BookingsApp): BookingsContext {
@@ -24,6 +58,7 @@ export function createBookingsContext(base: RequestContext, app: BookingsApp): B
       concessionById: new DataLoader((ids) => app.concessions.byIds(ids)),
       transitionsByBookingId: new DataLoader((ids) => app.bookings.transitionsOf(ids)),
       refundByBookingId: new DataLoader((ids) => app.bookings.refundsOf(ids)),
+      paymentByBookingId: new DataLoader((ids) => app.payments.latestOf(ids)),
     },
   };
 }

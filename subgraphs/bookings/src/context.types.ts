@@ -8,12 +8,19 @@ import type { BookingTransition } from './booking/booking-transition.entity';
 import type { Booking } from './booking/booking.entity';
 import type { BookingConcession, Concession } from './concession/concession.entity';
 import type { LoyaltyAccount } from './loyalty/loyalty.entity';
+import type { Payment } from './payment/payment.entity';
 import type { Refund } from './refund/refund.entity';
 import type { Ticket } from './ticket/ticket.entity';
 
 export interface BookingsApp extends BookingEngine {
   /** Publishes the outbox (booking events) to the event transport. */
   readonly relay: OutboxRelay;
+  /** Starts sending the mail outbox (a worker); returns how to stop it. */
+  startMail(): () => Promise<void>;
+  /** Asks the mail worker for a pass now (after a commit that wrote mail). */
+  notifyMail(): void;
+  /** Where mail goes: the SMTP server, or the mailbox folder. */
+  readonly mailDestination: string;
 }
 
 export interface BookingsLoaders {
@@ -24,6 +31,7 @@ export interface BookingsLoaders {
   readonly concessionById: DataLoader<string, Concession | null>;
   readonly transitionsByBookingId: DataLoader<string, BookingTransition[]>;
   readonly refundByBookingId: DataLoader<string, Refund | null>;
+  readonly paymentByBookingId: DataLoader<string, Payment | null>;
 }
 
 export interface BookingsContext extends RequestContext {

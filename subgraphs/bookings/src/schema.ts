@@ -20,6 +20,11 @@ import { CreateLoyalty1732600000000 } from './migrations/1732600000000-create-lo
 import { MillisecondTimestamps1732900000000 } from './migrations/1732900000000-millisecond-timestamps';
 import { BookingEngine1733200000000 } from './migrations/1733200000000-booking-engine';
 import { BookingOutbox1733200000001 } from './migrations/1733200000001-booking-outbox';
+import { Payments1733300000000 } from './migrations/1733300000000-payments';
+import { MailOutbox1733300000001 } from './migrations/1733300000001-mail-outbox';
+import { Payment } from './payment/payment.entity';
+import { PaymentResolver } from './payment/payment.resolver';
+import { mountPaymentRoutes } from './payment/payment.route';
 import { Promotion } from './promotion/promotion.entity';
 import { PromotionResolver } from './promotion/promotion.resolver';
 import { Refund } from './refund/refund.entity';
@@ -32,7 +37,8 @@ const IDEMPOTENCY_RETENTION: RetentionTarget = { table: 'idempotency_keys', colu
 
 /**
  * The bookings subgraph: bookings and their state machine, tickets, promotions, concessions,
- * loyalty, refunds; the booking events for cinemas (outbox); the expiry and completion jobs.
+ * loyalty, payments (VNPay) and refunds, email; the booking events for cinemas (outbox); the
+ * expiry, completion, refund and reconciliation jobs.
  */
 export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> = {
   name: 'bookings',
@@ -46,6 +52,7 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
       PromotionResolver,
       LoyaltyAccountResolver,
       ShowtimeSalesResolver,
+      PaymentResolver,
     ],
     references: {
       // Someone else's booking resolves to null, as an unknown id does.
@@ -64,6 +71,7 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
     BookingConcession,
     Promotion,
     Refund,
+    Payment,
     LoyaltyAccount,
     LoyaltyTransaction,
   ],
@@ -73,13 +81,21 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
     MillisecondTimestamps1732900000000,
     BookingEngine1733200000000,
     BookingOutbox1733200000001,
+    Payments1733300000000,
+    MailOutbox1733300000001,
   ],
   createApp: createBookingsApp,
   createContext: createBookingsContext,
+  mountInternalRoutes: mountPaymentRoutes,
   startWorkers: (app, { dataSource, log, config }) => {
     app.relay.start();
+    log.info({ mail: app.mailDestination }, 'mail goes to the ' + app.mailDestination);
     return [
-      startBookingJobs(app.lifecycle, log),
+      startBookingJobs(app.lifecycle, log, undefined, undefined, [
+        { name: 'send-refunds', intervalMs: 2_000, pass: () => app.refunds.processDue() },
+        { name: 'reconcile-payments', intervalMs: 30_000, pass: () => app.payments.reconcile() },
+      ]),
+      app.startMail(),
       () => app.relay.stop(),
       startEventRetention({
         dataSource,

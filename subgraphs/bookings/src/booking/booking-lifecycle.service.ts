@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import type { BookingSeatsPayload } from '../../../../runtime/contracts/booking-events';
 import { notFound } from '../../../../runtime/errors';
@@ -16,7 +15,9 @@ import { pointsEarned } from '../domain/loyalty';
 import { refundFor } from '../domain/refund-policy';
 import { LoyaltyService } from '../loyalty/loyalty.service';
 import { PromotionService } from '../promotion/promotion.service';
-import { Refund, RefundStatus } from '../refund/refund.entity';
+import { enqueueMail } from '../mail/mail-outbox';
+import { grantRefund, paidPaymentOf } from '../payment/refund.service';
+import { Refund, RefundKind } from '../refund/refund.entity';
 import { TicketService } from '../ticket/ticket.service';
 import { appendBookingEvent } from './booking-events';
 import { Booking, BookingStatus, PaymentStatus, type PromotionUse } from './booking.entity';
@@ -24,6 +25,23 @@ import { changedRows } from '../sql';
 
 /** The clock every rule reads; tests pass their own. */
 export type Clock = () => Date;
+
+/**
+ * How long cinemas keeps the seats of a late-paid booking re-taken (PENDING) before its
+ * `booking.confirmed` event makes them BOOKED: the event follows the commit within moments;
+ * if the commit never comes, the seats lapse after this (plus cinemas' grace).
+ */
+export const LATE_RETAKE_MS = 5 * 60_000;
+
+/** Why a late payment's booking cannot be confirmed: the payment is refunded. */
+const LATE_REFUSALS: ReadonlySet<string> = new Set([
+  'SEAT_UNAVAILABLE',
+  'NOT_FOUND',
+  'CONCESSION_OUT_OF_STOCK',
+  'INSUFFICIENT_POINTS',
+  'PROMOTION_INVALID',
+  'BAD_USER_INPUT',
+]);
 
 /** Bookings each job pass moves at most, per transaction. */
 export const JOB_BATCH_SIZE = 100;
@@ -107,6 +125,15 @@ export class BookingLifecycle {
     const now = this.deps.clock();
     const run = async (manager: EntityManager) => {
       const booking = await this.lockBooking(manager, bookingId);
+      if (booking.status !== BookingStatus.PENDING) {
+        // EXPIRED → CONFIRMED is legal only for a late payment (`confirmLate`), which first
+        // takes the seats and everything else back; here it is refused like any other.
+        throw new DomainError(
+          'INVALID_STATE_TRANSITION',
+          `The booking is ${booking.status}`,
+          { reason: `${booking.status}_TO_CONFIRMED`, from: booking.status, to: 'CONFIRMED' },
+        );
+      }
       if (
         booking.status === BookingStatus.PENDING &&
         booking.expiresAt &&
@@ -188,23 +215,116 @@ export class BookingLifecycle {
       if (!startsAt) throw new Error(`Booking ${booking.id} has no showtime start`);
       const quote = refundFor({ amountPaid: booking.finalAmount, startsAt, now });
       await this.release(manager, booking, BookingStatus.CANCELLED, actor, reason, now);
-      const refund = manager.getRepository(Refund).create({
-        id: randomUUID(),
-        bookingId: booking.id,
+      const refund = await grantRefund(manager, {
+        booking,
+        payment: await paidPaymentOf(manager, booking.id),
+        kind: RefundKind.POLICY,
         amount: quote.amount,
         percent: quote.percent,
-        // Nothing to pay back for a booking that cost nothing.
-        status: quote.amount > 0 ? RefundStatus.PENDING : RefundStatus.COMPLETED,
         reason,
-        createdAt: now,
-        completedAt: quote.amount > 0 ? null : now,
+        now,
       });
-      await manager.getRepository(Refund).insert(refund);
+      await enqueueMail(manager, {
+        kind: 'booking-cancelled',
+        userId: booking.userId,
+        bookingId: booking.id,
+        dedupeKey: `booking-cancelled:${booking.id}`,
+      });
       await options.remember?.(manager);
       return { booking, refund };
     });
     this.deps.notify();
     return result;
+  }
+
+  /**
+   * A payment failed (VNPay answered other than `00`): a PENDING booking is cancelled in the
+   * caller's transaction, its seats released and everything it held given back. Anything
+   * else is left as it is. Returns whether it cancelled the booking.
+   */
+  async cancelUnpaid(
+    manager: EntityManager,
+    bookingId: string,
+    actor: TransitionActor,
+    reason: string,
+  ): Promise<boolean> {
+    const booking = await this.lockBooking(manager, bookingId);
+    if (booking.status !== BookingStatus.PENDING) return false;
+    const now = this.deps.clock();
+    await this.release(manager, booking, BookingStatus.CANCELLED, actor, reason, now, {
+      paymentStatus: PaymentStatus.FAILED,
+    });
+    return true;
+  }
+
+  /**
+   * A payment that arrived after the booking's time ran out (DESIGN.md invariant 7), in the
+   * caller's transaction: a PENDING booking past its expiry, or an EXPIRED one. Everything
+   * the booking held is taken again — for an EXPIRED one its promotion use, concession stock
+   * and redeemed points (they were given back), and in every case its seats, through cinemas
+   * (`retakeReservation`, which refuses when another booking has any of them) — and the
+   * booking is CONFIRMED with its tickets issued again and `booking.confirmed` written.
+   *
+   * All or nothing: the local re-takes run under a savepoint, the call to cinemas last, so a
+   * refusal anywhere rolls the re-takes back and the booking stays as it was; the caller then
+   * refunds the payment. A refusal is returned as its code; anything else (cinemas
+   * unreachable) is thrown, so the payment notification fails and VNPay delivers it again.
+   * Seats re-taken by cinemas for a transaction that then fails to commit lapse on their own
+   * (`LATE_RETAKE_MS` plus cinemas' grace): unavailable for minutes, never sold twice.
+   */
+  async confirmLate(
+    manager: EntityManager,
+    bookingId: string,
+    options: { actor: TransitionActor; reason: string },
+  ): Promise<{ confirmed: true } | { confirmed: false; refusal: string }> {
+    const now = this.deps.clock();
+    const booking = await this.lockBooking(manager, bookingId);
+    if (booking.status !== BookingStatus.PENDING && booking.status !== BookingStatus.EXPIRED) {
+      return { confirmed: false, refusal: `BOOKING_${booking.status}` };
+    }
+    const wasExpired = booking.status === BookingStatus.EXPIRED;
+    await manager.query('SAVEPOINT late_payment');
+    try {
+      if (wasExpired) await this.takeBackHeld(manager, booking, now);
+      await this.deps.cinemas.retakeReservation({
+        bookingId: booking.id,
+        showtimeId: booking.showtimeId,
+        seatIds: await this.deps.tickets.seatIdsOf(manager, booking.id),
+        expiresAt: new Date(now.getTime() + LATE_RETAKE_MS).toISOString(),
+      });
+    } catch (err) {
+      await manager.query('ROLLBACK TO SAVEPOINT late_payment');
+      const code = (err as { extensions?: { code?: unknown } }).extensions?.code;
+      if (typeof code === 'string' && LATE_REFUSALS.has(code)) {
+        return { confirmed: false, refusal: code };
+      }
+      throw err;
+    }
+    await manager.query('RELEASE SAVEPOINT late_payment');
+    const promotionUse = booking.promotionUse;
+    await this.move(manager, booking, BookingStatus.CONFIRMED, options.actor, options.reason, now, {
+      paymentStatus: PaymentStatus.PAID,
+      confirmedAt: now,
+      expiresAt: null,
+      ...(promotionUse === 'RESERVED' || (wasExpired && promotionUse === 'RETURNED')
+        ? { promotionUse: 'FINAL' as const }
+        : {}),
+    });
+    if (wasExpired) await this.deps.tickets.reissue(manager, booking.id, now);
+    else await this.deps.tickets.issue(manager, booking.id, now);
+    await this.event(manager, 'booking.confirmed', booking);
+    return { confirmed: true };
+  }
+
+  /** An EXPIRED booking's promotion use, concession stock and points, taken again. */
+  private async takeBackHeld(manager: EntityManager, booking: Booking, now: Date): Promise<void> {
+    if (booking.promotionUse === 'RETURNED' && booking.promotionId) {
+      await this.deps.promotions.retakeUse(manager, booking.promotionId, booking.userId);
+    }
+    await this.deps.concessions.retake(manager, booking.id);
+    if (booking.pointsUsed > 0) {
+      await this.deps.loyalty.redeem(manager, booking.userId, booking.pointsUsed, booking.id, now);
+    }
   }
 
   /**
@@ -382,11 +502,13 @@ export class BookingLifecycle {
     actor: TransitionActor,
     reason: string | null,
     now: Date,
+    extra: Settable = {},
   ): Promise<void> {
     const heldUse = booking.promotionUse === 'RESERVED' || booking.promotionUse === 'FINAL';
     await this.move(manager, booking, to, actor, reason, now, {
       ...(to === BookingStatus.CANCELLED ? { cancelledAt: now } : {}),
       ...(heldUse ? { promotionUse: 'RETURNED' as const } : {}),
+      ...extra,
     });
     if (heldUse && booking.promotionId) {
       await this.deps.promotions.returnUse(manager, booking.promotionId, booking.userId);

@@ -21,13 +21,13 @@ import { text } from '../../../../runtime/validation';
 import { BookingConcession } from '../concession/concession.entity';
 import type { BookingsContext } from '../context.types';
 import { LoyaltyAccount } from '../loyalty/loyalty.entity';
+import { Payment } from '../payment/payment.entity';
 import { Refund } from '../refund/refund.entity';
 import { Ticket } from '../ticket/ticket.entity';
 import type { CreatedAnswer } from './booking-creation.service';
 import { BookingTransition } from './booking-transition.entity';
 import { Booking, ShowtimeRef, UserRef } from './booking.entity';
 import { CancelBookingResult, CreateBookingInput } from './booking.inputs';
-import { Payment } from './payment.types';
 
 export const BookingConnection = connectionType('Booking', Booking);
 
@@ -162,7 +162,9 @@ export class BookingResolver {
 
   @FieldResolver(() => Refund, {
     nullable: true,
-    description: 'The refund granted when a paid booking was cancelled.',
+    description:
+      'The latest refund: granted when a paid booking was cancelled, or a payment the ' +
+      'customer got nothing for, paid back in full.',
   })
   refund(@Root() booking: Booking, @Ctx() ctx: BookingsContext): Promise<Refund | null> {
     return ctx.loaders.refundByBookingId.load(booking.id);
@@ -170,10 +172,11 @@ export class BookingResolver {
 
   @FieldResolver(() => Payment, {
     nullable: true,
-    description: 'The payment (null until the booking has one).',
+    description:
+      'The payment that paid the booking, else its latest attempt (null before StartPayment).',
   })
-  payment(): Payment | null {
-    return null;
+  payment(@Root() booking: Booking, @Ctx() ctx: BookingsContext): Promise<Payment | null> {
+    return ctx.loaders.paymentByBookingId.load(booking.id);
   }
 }
 

@@ -27,9 +27,10 @@ export class BookingService {
   }
 
   async refundsOf(bookingIds: readonly string[]): Promise<(Refund | null)[]> {
+    // Oldest first, so that the newest of a booking's refunds is the one kept.
     const rows = await this.dataSource
       .getRepository(Refund)
-      .findBy({ bookingId: In([...bookingIds]) });
+      .find({ where: { bookingId: In([...bookingIds]) }, order: { createdAt: 'ASC', id: 'ASC' } });
     return byKeys(bookingIds, rows, (r) => r.bookingId);
   }
 

@@ -2,6 +2,9 @@ import type {
   PendingReservationRequest,
   PendingReservationResponse,
   ReservationRefusal,
+  RetakeReservationRefusal,
+  RetakeReservationRequest,
+  RetakeReservationResponse,
   ShowtimeFacts,
   ShowtimeFactsRequest,
 } from '../../../../runtime/contracts/booking-events';
@@ -24,6 +27,15 @@ export interface CinemasClient {
     request: PendingReservationRequest,
     requestId?: string,
   ): Promise<PendingReservationResponse>;
+  /**
+   * Takes a late-paid booking's released seats back for it (idempotent). Throws
+   * `SEAT_UNAVAILABLE` (with `seatIds`, or `reason` SHOWTIME_CLOSED) or `NOT_FOUND` as coded
+   * AppErrors; `SERVICE_UNAVAILABLE` when cinemas cannot be reached.
+   */
+  retakeReservation(
+    request: RetakeReservationRequest,
+    requestId?: string,
+  ): Promise<RetakeReservationResponse>;
   /** The facts of these showtimes; unknown ids are left out. */
   showtimeFacts(showtimeIds: readonly string[], requestId?: string): Promise<ShowtimeFacts[]>;
 }
@@ -69,6 +81,29 @@ export class HttpCinemasClient implements CinemasClient {
     );
     if (status === 200) return body as PendingReservationResponse;
     throw refusalError(status, body as ReservationRefusal);
+  }
+
+  async retakeReservation(
+    request: RetakeReservationRequest,
+    requestId?: string,
+  ): Promise<RetakeReservationResponse> {
+    const { status, body } = await callInternal<
+      RetakeReservationResponse | RetakeReservationRefusal
+    >('cinemas', this.url('/internal/reservations/retake'), request, {
+      identity: BOOKINGS_SERVICE,
+      secret: this.secret,
+      requestId,
+      timeoutMs: this.timeoutMs,
+    });
+    if (status === 200) return body as RetakeReservationResponse;
+    const refusal = body as RetakeReservationRefusal | null;
+    if (refusal && (refusal.code === 'SEAT_UNAVAILABLE' || refusal.code === 'NOT_FOUND')) {
+      throw new AppError(refusal.code, refusal.message, {
+        ...(refusal.seatIds ? { seatIds: refusal.seatIds } : {}),
+        ...(refusal.reason ? { reason: refusal.reason } : {}),
+      });
+    }
+    throw new Error(`The cinemas subgraph answered ${status}: ${JSON.stringify(body)}`);
   }
 
   async showtimeFacts(

@@ -158,21 +158,32 @@ export class ConcessionService {
     }
   }
 
+  /**
+   * Takes a booking's quantities from stock again (it was paid after it expired), as
+   * `reserve` does: `CONCESSION_OUT_OF_STOCK` when there is no longer enough.
+   */
+  async retake(manager: EntityManager, bookingId: string): Promise<void> {
+    await this.reserve(manager, await this.stockOf(manager, bookingId));
+  }
+
   /** Puts a booking's quantities back (it expired or was cancelled), in that transaction. */
   async giveBack(manager: EntityManager, bookingId: string): Promise<void> {
-    const lines: { concession_id: string; quantity: number }[] = await manager.query(
-      'SELECT concession_id, quantity FROM booking_concessions WHERE booking_id = $1',
-      [bookingId],
-    );
-    const changes = merged(
-      lines.map((l) => ({ concessionId: l.concession_id, quantity: l.quantity })),
-    );
+    const changes = merged(await this.stockOf(manager, bookingId));
     for (const { concessionId, quantity } of changes) {
       await manager.query(
         `UPDATE concessions SET stock = stock + $2 WHERE id = $1 AND stock IS NOT NULL`,
         [concessionId, quantity],
       );
     }
+  }
+
+  /** A booking's lines as stock changes. */
+  private async stockOf(manager: EntityManager, bookingId: string): Promise<StockChange[]> {
+    const lines: { concession_id: string; quantity: number }[] = await manager.query(
+      'SELECT concession_id, quantity FROM booking_concessions WHERE booking_id = $1',
+      [bookingId],
+    );
+    return lines.map((l) => ({ concessionId: l.concession_id, quantity: l.quantity }));
   }
 }
 

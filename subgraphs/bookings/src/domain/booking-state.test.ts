@@ -15,6 +15,7 @@ const LEGAL: readonly [BookingState, BookingState][] = [
   ['PENDING', 'CANCELLED'],
   ['CONFIRMED', 'COMPLETED'],
   ['CONFIRMED', 'CANCELLED'],
+  ['EXPIRED', 'CONFIRMED'],
 ];
 const isLegal = (from: BookingState, to: BookingState) =>
   LEGAL.some(([f, t]) => f === from && t === to);
@@ -63,7 +64,7 @@ describe('booking state machine', () => {
   });
 
   it('says which states are terminal', () => {
-    expect(BOOKING_STATES.filter(isTerminal).sort()).toEqual(['CANCELLED', 'COMPLETED', 'EXPIRED']);
+    expect(BOOKING_STATES.filter(isTerminal).sort()).toEqual(['CANCELLED', 'COMPLETED']);
   });
 
   it('records who, when, from, to and why', () => {
@@ -98,6 +99,7 @@ describe('booking state machine', () => {
     ['PENDING', 'CONFIRMED'],
     ['PENDING', 'EXPIRED'],
     ['CONFIRMED', 'COMPLETED'],
+    ['EXPIRED', 'CONFIRMED'],
   ] as const)('refuses %s → %s when a user asks for it', (from, to) => {
     const error = thrown(() => recordTransition({ bookingId: 'b', from, to, actor: customer, at }));
     expect(error.code).toBe('INVALID_STATE_TRANSITION');
@@ -113,8 +115,8 @@ describe('booking state machine', () => {
 
   it('refuses an illegal transition even from the system', () => {
     const error = thrown(() =>
-      recordTransition({ bookingId: 'b', from: 'EXPIRED', to: 'CONFIRMED', actor: system, at }),
+      recordTransition({ bookingId: 'b', from: 'CANCELLED', to: 'CONFIRMED', actor: system, at }),
     );
-    expect(error.extensions.reason).toBe('EXPIRED_TO_CONFIRMED');
+    expect(error.extensions.reason).toBe('CANCELLED_TO_CONFIRMED');
   });
 });

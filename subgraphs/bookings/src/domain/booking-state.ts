@@ -22,8 +22,10 @@ export const BOOKING_STATES: readonly BookingState[] = [
  * - PENDING → CANCELLED: the customer (or STAFF/ADMIN) gave up; nothing to refund.
  * - CONFIRMED → COMPLETED: the showtime ended (the completion job; points are earned).
  * - CONFIRMED → CANCELLED: cancelled by the refund policy.
+ * - EXPIRED → CONFIRMED: a payment arrived after the booking expired and everything it held
+ *   (its seats first) could be taken again (DESIGN.md invariant 7; only the payment flow).
  *
- * COMPLETED, CANCELLED and EXPIRED are terminal. A state never "transitions" to itself: a
+ * COMPLETED and CANCELLED are terminal; EXPIRED is, except for a late payment. A state never "transitions" to itself: a
  * replayed confirmation must be recognised by the caller (payments answer "already
  * confirmed"), not silently accepted here.
  */
@@ -32,7 +34,7 @@ export const BOOKING_TRANSITIONS: Readonly<Record<BookingState, readonly Booking
   CONFIRMED: ['COMPLETED', 'CANCELLED'],
   COMPLETED: [],
   CANCELLED: [],
-  EXPIRED: [],
+  EXPIRED: ['CONFIRMED'],
 };
 
 /**

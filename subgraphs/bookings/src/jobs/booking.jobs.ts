@@ -33,6 +33,8 @@ export function startBookingJobs(
   log: Logger,
   intervals: BookingJobIntervals = DEFAULT_JOB_INTERVALS,
   batchSize = 100,
+  /** More passes run the same way (refunds, payment reconciliation). */
+  more: ReadonlyArray<{ name: string; intervalMs: number; pass: () => Promise<number> }> = [],
 ): () => Promise<void> {
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
@@ -66,6 +68,7 @@ export function startBookingJobs(
   loop('expire-pending', intervals.expiry, () => lifecycle.expirePending(undefined, batchSize));
   loop('complete-ended', intervals.completion, () => lifecycle.completeEnded(undefined, batchSize));
   loop('expire-points', intervals.pointsExpiry, () => lifecycle.expirePoints(undefined, batchSize));
+  for (const job of more) loop(job.name, job.intervalMs, job.pass);
 
   return async () => {
     stopped = true;

@@ -190,6 +190,36 @@ export class PromotionService {
     }
   }
 
+  /**
+   * Takes a use again for a booking paid after it expired (its use was given back): the
+   * booking's price was agreed while the promotion was valid, so only the usage limits are
+   * checked again, atomically as `reserveUse` does. `PROMOTION_INVALID` when they refuse.
+   */
+  async retakeUse(manager: EntityManager, promotionId: string, userId: string): Promise<void> {
+    const taken = await changedRows(
+      manager,
+      `UPDATE promotions SET used_count = used_count + 1
+        WHERE id = $1 AND (usage_limit IS NULL OR used_count < usage_limit)
+        RETURNING usage_per_user`,
+      [promotionId],
+    );
+    if (taken.length === 0) {
+      throw promotionInvalid('USAGE_LIMIT_REACHED', 'The promotion has been used up');
+    }
+    const perUser = (taken[0] as { usage_per_user: number | null }).usage_per_user;
+    const mine: unknown[] = await manager.query(
+      `INSERT INTO promotion_user_usage (promotion_id, user_id, used_count) VALUES ($1, $2, 1)
+       ON CONFLICT (promotion_id, user_id) DO UPDATE
+         SET used_count = promotion_user_usage.used_count + 1
+       WHERE $3::int IS NULL OR promotion_user_usage.used_count < $3::int
+       RETURNING used_count`,
+      [promotionId, userId, perUser],
+    );
+    if (mine.length === 0) {
+      throw promotionInvalid('PER_USER_LIMIT_REACHED', 'The promotion was used the most times');
+    }
+  }
+
   /** Gives one use back (a booking holding it expired or was cancelled), in that transaction. */
   async returnUse(manager: EntityManager, promotionId: string, userId: string): Promise<void> {
     await manager.query(

@@ -100,6 +100,24 @@ export class TicketService {
     }
   }
 
+  /**
+   * Issues again the tickets of a booking paid after it expired (they were cancelled with
+   * it): the same codes, VALID again.
+   */
+  async reissue(manager: EntityManager, bookingId: string, now: Date): Promise<void> {
+    const cancelled = await manager
+      .getRepository(Ticket)
+      .findBy({ bookingId, status: TicketStatus.CANCELLED });
+    for (const ticket of cancelled) {
+      await manager.query(
+        `UPDATE tickets SET status = 'VALID', barcode = $2, issued_at = $3
+          WHERE id = $1 AND status = 'CANCELLED'`,
+        [ticket.id, barcodeFor(ticket.ticketCode, this.key), now],
+      );
+    }
+    await this.issue(manager, bookingId, now);
+  }
+
   /** Cancels a booking's tickets that were not used (expiry, cancellation). */
   async cancelAll(manager: EntityManager, bookingId: string): Promise<void> {
     await manager.query(

@@ -1,0 +1,78 @@
+import type { Express, Request } from 'express';
+import type { AppConfig } from '../../runtime/config';
+import { callInternal } from '../../runtime/internal-client';
+import type { Logger } from '../../runtime/logger';
+
+/** Longer query strings are no VNPay call (theirs are well under 2 KB). */
+const MAX_QUERY_BYTES = 4096;
+
+/** What VNPay reads when the IPN could not be processed: it delivers again later. */
+const TRY_AGAIN = { RspCode: '99', Message: 'Unknown error' } as const;
+
+/** Where the bookings subgraph takes one of VNPay's calls. */
+function bookingsUrl(bookingsGraphqlUrl: string, route: 'ipn' | 'return'): string {
+  const url = new URL(bookingsGraphqlUrl);
+  url.pathname = url.pathname.replace(/\/graphql\/?$/, '') + `/internal/payments/vnpay/${route}`;
+  return url.toString();
+}
+
+const queryTooLong = (req: Request) => (req.originalUrl.split('?')[1] ?? '').length > MAX_QUERY_BYTES;
+
+/**
+ * VNPay's two public routes (DESIGN.md section 4), relayed to the bookings subgraph, which
+ * holds the hash secret and the payments:
+ *
+ * - `GET /payments/vnpay/ipn`: server to server, the only call that settles a payment;
+ *   answers VNPay's JSON `{ RspCode, Message }` with HTTP 200 (VNPay reads the code). When
+ *   bookings cannot be reached the answer is `99`, and VNPay delivers the IPN again.
+ * - `GET /payments/vnpay/return`: the customer's browser coming back; redirected to the front
+ *   end (`FRONTEND_URL/payment/result?bookingId=…&result=success|failed|invalid|unknown`).
+ *   It changes nothing: the IPN decides, the page shows what the booking says.
+ */
+export function mountVnpayRoutes(app: Express, config: AppConfig, log: Logger): void {
+  const relay = async (route: 'ipn' | 'return', req: Request, requestId: string) =>
+    callInternal<Record<string, unknown>>(
+      'bookings',
+      bookingsUrl(config.subgraphUrls.bookings, route),
+      { query: req.query },
+      {
+        identity: { userId: null, role: null, service: 'gateway' },
+        secret: config.internalSecret,
+        requestId,
+      },
+    );
+
+  app.get('/payments/vnpay/ipn', async (req, res) => {
+    res.set('cache-control', 'no-store');
+    if (queryTooLong(req)) {
+      res.json({ RspCode: '97', Message: 'Invalid signature' });
+      return;
+    }
+    try {
+      const answer = await relay('ipn', req, res.locals.requestId as string);
+      res.json(answer.status === 200 ? answer.body : TRY_AGAIN);
+    } catch (err) {
+      log.error({ err }, 'could not relay a VNPay IPN; VNPay will deliver it again');
+      res.json(TRY_AGAIN);
+    }
+  });
+
+  app.get('/payments/vnpay/return', async (req, res) => {
+    res.set('cache-control', 'no-store');
+    const target = new URL('/payment/result', config.frontendUrl);
+    let result = 'invalid';
+    if (!queryTooLong(req)) {
+      try {
+        const answer = await relay('return', req, res.locals.requestId as string);
+        const body = answer.body as { result?: string; bookingId?: string | null };
+        result = answer.status === 200 && typeof body.result === 'string' ? body.result : 'unknown';
+        if (typeof body.bookingId === 'string') target.searchParams.set('bookingId', body.bookingId);
+      } catch (err) {
+        log.warn({ err }, 'could not read a VNPay return; the front end asks the booking');
+        result = 'unknown';
+      }
+    }
+    target.searchParams.set('result', result);
+    res.redirect(302, target.toString());
+  });
+}
