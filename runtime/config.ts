@@ -77,6 +77,8 @@ const envSchema = z.object({
   VNPAY_RETURN_URL: optionalUrl,
   SMTP_URL: optionalString,
   MAIL_FROM: optionalString,
+  // Where mail is written as .eml files when SMTP_URL is not set (default: <EMBEDDED_DATA_DIR>/mail).
+  MAIL_DIR: optionalString,
   FRONTEND_URL: optionalUrl,
   CORS_ORIGINS: csv,
   INTROSPECTION: bool,
@@ -179,6 +181,7 @@ const SERVICE_VARIABLES: Readonly<Partial<Record<ServiceName, readonly EnvName[]
     'VNPAY_RETURN_URL',
     'SMTP_URL',
     'MAIL_FROM',
+    'MAIL_DIR',
     'FRONTEND_URL',
     'BOOKING_PENDING_TTL_SECONDS',
   ],
@@ -391,14 +394,13 @@ export function loadConfig(
       payUrl: e.VNPAY_PAY_URL ?? DEV_VNPAY.payUrl,
       apiUrl: e.VNPAY_API_URL ?? DEV_VNPAY.apiUrl,
       returnUrl:
-        e.VNPAY_RETURN_URL ??
-        `http://localhost:${DEFAULT_PORTS.gateway}/payments/vnpay/return`,
+        e.VNPAY_RETURN_URL ?? `http://localhost:${DEFAULT_PORTS.gateway}/payments/vnpay/return`,
       simulated: !e.VNPAY_PAY_URL && !e.VNPAY_API_URL,
     },
     mail: {
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM ?? 'MovieHub <no-reply@moviehub.example>',
-      dir: `${e.EMBEDDED_DATA_DIR.replace(/\/+$/, '')}/mail`,
+      dir: e.MAIL_DIR ?? `${e.EMBEDDED_DATA_DIR.replace(/\/+$/, '')}/mail`,
     },
     frontendUrl: e.FRONTEND_URL ?? 'http://localhost:3000',
     cors: { origins: e.CORS_ORIGINS },

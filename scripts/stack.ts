@@ -3,10 +3,16 @@ import { withOverrides, type AppConfig, type SubgraphName } from '../runtime/con
 import type { RunningService } from '../runtime/lifecycle';
 import { startSubgraph, type RunningSubgraph } from '../runtime/subgraph-server';
 import { ALL_SUBGRAPHS } from './subgraphs';
+import { startVnpaySimulator, type VnpaySimulator } from './vnpay-simulator/vnpay-simulator';
 
 export interface Stack {
   readonly gateway: RunningService;
   readonly subgraphs: Record<SubgraphName, RunningSubgraph>;
+  /**
+   * The local VNPay simulator, when no VNPay was configured (`config.vnpay.simulated`): its
+   * pay page approves or declines and calls the gateway's IPN route, as VNPay would.
+   */
+  readonly vnpay?: VnpaySimulator;
   /** Starts a (stopped) subgraph again on its port and database: a restart of its process. */
   restartSubgraph(name: SubgraphName): Promise<RunningSubgraph>;
   /** Gateway first (drains clients), then the subgraphs and their connections. */
@@ -22,7 +28,26 @@ export async function startStack(
   gatewayPort = config.http.port,
 ): Promise<Stack> {
   const started: RunningSubgraph[] = [];
+  let vnpay: VnpaySimulator | undefined;
   try {
+    if (config.vnpay.simulated) {
+      vnpay = await startVnpaySimulator({
+        tmnCode: config.vnpay.tmnCode,
+        hashSecret: config.vnpay.hashSecret,
+        host: '127.0.0.1',
+        // Told once the gateway listens (below); until then nobody can have paid.
+        ipnUrl: `http://127.0.0.1:${gatewayPort || 1}/payments/vnpay/ipn`,
+      });
+      config = withOverrides(config, {
+        vnpay: {
+          payUrl: vnpay.payUrl,
+          apiUrl: vnpay.apiUrl,
+          ...(gatewayPort !== 0
+            ? { returnUrl: `http://localhost:${gatewayPort}/payments/vnpay/return` }
+            : {}),
+        },
+      });
+    }
     // In dependency order: each subgraph learns where the ones started before it listen.
     for (const definition of ALL_SUBGRAPHS) {
       const own = withOverrides(config, {
@@ -42,9 +67,11 @@ export async function startStack(
         subgraphUrls: urls,
       }),
     );
+    vnpay?.setIpnUrl(`http://127.0.0.1:${gateway.port}/payments/vnpay/ipn`);
     return {
       gateway,
       subgraphs,
+      vnpay,
       restartSubgraph: async (name) => {
         const definition = ALL_SUBGRAPHS.find((d) => d.name === name)!;
         await subgraphs[name].stop();
@@ -62,10 +89,12 @@ export async function startStack(
       stop: async () => {
         await gateway.stop();
         await Promise.all(started.map((s) => s.stop()));
+        await vnpay?.stop();
       },
     };
   } catch (err) {
     await Promise.all(started.map((s) => s.stop().catch(() => {})));
+    await vnpay?.stop().catch(() => {});
     throw err;
   }
 }

@@ -16,7 +16,8 @@ function bookingsUrl(bookingsGraphqlUrl: string, route: 'ipn' | 'return'): strin
   return url.toString();
 }
 
-const queryTooLong = (req: Request) => (req.originalUrl.split('?')[1] ?? '').length > MAX_QUERY_BYTES;
+const queryTooLong = (req: Request) =>
+  (req.originalUrl.split('?')[1] ?? '').length > MAX_QUERY_BYTES;
 
 /**
  * VNPay's two public routes (DESIGN.md section 4), relayed to the bookings subgraph, which
@@ -66,7 +67,8 @@ export function mountVnpayRoutes(app: Express, config: AppConfig, log: Logger): 
         const answer = await relay('return', req, res.locals.requestId as string);
         const body = answer.body as { result?: string; bookingId?: string | null };
         result = answer.status === 200 && typeof body.result === 'string' ? body.result : 'unknown';
-        if (typeof body.bookingId === 'string') target.searchParams.set('bookingId', body.bookingId);
+        if (typeof body.bookingId === 'string')
+          target.searchParams.set('bookingId', body.bookingId);
       } catch (err) {
         log.warn({ err }, 'could not read a VNPay return; the front end asks the booking');
         result = 'unknown';

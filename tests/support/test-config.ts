@@ -5,6 +5,9 @@
  */
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { databaseUrlFor, loadConfig, SUBGRAPH_NAMES, type AppConfig } from '../../runtime/config';
 import { dropDatabase } from '../../runtime/database';
 import { closeRedis } from '../../runtime/redis';
@@ -33,13 +36,18 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     REDIS_KEY_PREFIX: `moviehub-test:${prefix}`,
     CLERK_JWT_KEY: testKeys().publicKeyPem,
     INTERNAL_SECRET: randomBytes(24).toString('hex'),
+    // Mail of a test goes to a folder of its own, never into the checkout.
+    MAIL_DIR: join(tmpdir(), `moviehub-mail-${prefix}`),
     ...env,
   });
 }
 
-/** Drops every database a test configuration may have created. */
+/** Drops every database a test configuration may have created (and its mail folder). */
 export async function dropTestDatabases(config: AppConfig): Promise<void> {
   await Promise.all(SUBGRAPH_NAMES.map((name) => dropDatabase(databaseUrlFor(config, name))));
+  if (config.mail.dir.startsWith(join(tmpdir(), 'moviehub-mail-'))) {
+    await rm(config.mail.dir, { recursive: true, force: true });
+  }
 }
 
 /** Deletes every Redis key of a test configuration's prefix (holds, versions, streams). */

@@ -37,10 +37,7 @@ export interface BookingEngine {
 
 export interface BookingEngineOptions {
   dataSource: DataSource;
-  config: Pick<
-    AppConfig,
-    'internalSecret' | 'bookingPendingTtlSeconds' | 'subgraphUrls' | 'vnpay'
-  >;
+  config: Pick<AppConfig, 'internalSecret' | 'bookingPendingTtlSeconds' | 'subgraphUrls' | 'vnpay'>;
   /** Default: the cinemas subgraph at `config.subgraphUrls.cinemas`. */
   cinemas?: CinemasClient;
   /** VNPay's API (refund, querydr). Default: `config.vnpay.apiUrl`. */

@@ -128,11 +128,11 @@ export class BookingLifecycle {
       if (booking.status !== BookingStatus.PENDING) {
         // EXPIRED → CONFIRMED is legal only for a late payment (`confirmLate`), which first
         // takes the seats and everything else back; here it is refused like any other.
-        throw new DomainError(
-          'INVALID_STATE_TRANSITION',
-          `The booking is ${booking.status}`,
-          { reason: `${booking.status}_TO_CONFIRMED`, from: booking.status, to: 'CONFIRMED' },
-        );
+        throw new DomainError('INVALID_STATE_TRANSITION', `The booking is ${booking.status}`, {
+          reason: `${booking.status}_TO_CONFIRMED`,
+          from: booking.status,
+          to: 'CONFIRMED',
+        });
       }
       if (
         booking.status === BookingStatus.PENDING &&

@@ -14,6 +14,7 @@ import { parseVnpDate, verifyParams } from './vnpay/vnpay-signing';
 import {
   buildPayUrl,
   readVnpQuery,
+  VNPAY_MIN_AMOUNT_VND,
   type QueryDrRequest,
   type VnpayApiAnswer,
 } from './vnpay/vnpay-protocol';
@@ -126,6 +127,13 @@ export class PaymentService {
         throw new DomainError('INVALID_STATE_TRANSITION', 'The booking has expired', {
           reason: 'EXPIRED_TO_CONFIRMED',
         });
+      }
+      if (booking.finalAmount > 0 && booking.finalAmount < VNPAY_MIN_AMOUNT_VND) {
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `VNPay takes payments of ${VNPAY_MIN_AMOUNT_VND} VND or more; this booking costs ${booking.finalAmount} VND`,
+          { field: 'bookingId' },
+        );
       }
       const attempts = await manager.getRepository(Payment).countBy({ bookingId });
       if (attempts >= MAX_ATTEMPTS_PER_BOOKING) {
@@ -263,7 +271,11 @@ export class PaymentService {
    * Settles one payment on VNPay's word, in one transaction; returns the IPN code (`00`
    * settled now, `01` unknown, `02` settled before). See the class comment for the paths.
    */
-  async settle(txnRef: string, verdict: VnpayVerdict, by: 'IPN' | 'QUERYDR'): Promise<'00' | '01' | '02'> {
+  async settle(
+    txnRef: string,
+    verdict: VnpayVerdict,
+    by: 'IPN' | 'QUERYDR',
+  ): Promise<'00' | '01' | '02'> {
     const now = this.deps.clock();
     const code = await this.deps.dataSource.transaction(async (manager) => {
       const payment = await manager
@@ -362,7 +374,14 @@ export class PaymentService {
       return PaymentOutcome.REFUNDED_DUPLICATE;
     }
     // CANCELLED meanwhile (by the customer, or an earlier failed attempt).
-    await this.refundWhole(manager, booking, payment, RefundKind.LATE_PAYMENT, 'BOOKING_CANCELLED', now);
+    await this.refundWhole(
+      manager,
+      booking,
+      payment,
+      RefundKind.LATE_PAYMENT,
+      'BOOKING_CANCELLED',
+      now,
+    );
     return PaymentOutcome.REFUNDED_LATE;
   }
 
@@ -425,7 +444,8 @@ export class PaymentService {
           const code = await this.settle(
             payment.transactionId,
             {
-              responseCode: answer.transactionStatus === '00' ? '00' : (answer.transactionStatus ?? '99'),
+              responseCode:
+                answer.transactionStatus === '00' ? '00' : (answer.transactionStatus ?? '99'),
               transactionStatus: answer.transactionStatus ?? '',
               transactionNo: answer.transactionNo,
               bankCode: answer.raw.vnp_BankCode ?? null,
@@ -450,7 +470,11 @@ export class PaymentService {
       const attempts = payment.queryAttempts + 1;
       await this.deps.dataSource.query(
         `UPDATE payments SET query_attempts = $2, next_query_at = $3 WHERE id = $1 AND status = 'PENDING'`,
-        [payment.id, attempts, new Date(now.getTime() + Math.min(60_000 * 2 ** attempts, 3_600_000))],
+        [
+          payment.id,
+          attempts,
+          new Date(now.getTime() + Math.min(60_000 * 2 ** attempts, 3_600_000)),
+        ],
       );
     }
     return settled;

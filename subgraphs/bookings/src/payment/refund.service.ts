@@ -6,7 +6,11 @@ import { PaymentStatus } from '../booking/booking.entity';
 import { enqueueMail } from '../mail/mail-outbox';
 import { Refund, RefundKind, RefundStatus } from '../refund/refund.entity';
 import { Payment, PaymentAttemptStatus, PaymentOutcome } from './payment.entity';
-import { VnpayUnavailableError, type RefundRequest, type VnpayApiAnswer } from './vnpay/vnpay-protocol';
+import {
+  VnpayUnavailableError,
+  type RefundRequest,
+  type VnpayApiAnswer,
+} from './vnpay/vnpay-protocol';
 
 /** What the refunds job needs of VNPay (an interface, so tests can stand in for it). */
 export interface VnpayRefunds {
@@ -261,9 +265,9 @@ export class RefundService {
       refund.kind === RefundKind.POLICY && refund.percent < 100
         ? PaymentStatus.PARTIALLY_REFUNDED
         : PaymentStatus.REFUNDED;
-    await manager.query('UPDATE bookings SET payment_status = $2, updated_at = now() WHERE id = $1', [
-      refund.bookingId,
-      status,
-    ]);
+    await manager.query(
+      'UPDATE bookings SET payment_status = $2, updated_at = now() WHERE id = $1',
+      [refund.bookingId, status],
+    );
   }
 }
