@@ -291,6 +291,9 @@ const DEV_INTERNAL_SECRET = 'moviehub-development-internal-secret-not-for-produc
  * Validates the environment for one service and returns a frozen configuration.
  * Throws a {@link ConfigError} listing every problem at once.
  */
+/** Where the front end is when FRONTEND_URL is not set. */
+export const DEFAULT_FRONTEND_URL = 'http://localhost:3000';
+
 /**
  * VNPay's sandbox-style settings for development and tests: the local simulator accepts them.
  * Production must name its own (checked above); these never reach a real VNPay.
@@ -402,7 +405,7 @@ export function loadConfig(
       from: e.MAIL_FROM ?? 'MovieHub <no-reply@moviehub.example>',
       dir: e.MAIL_DIR ?? `${e.EMBEDDED_DATA_DIR.replace(/\/+$/, '')}/mail`,
     },
-    frontendUrl: e.FRONTEND_URL ?? 'http://localhost:3000',
+    frontendUrl: e.FRONTEND_URL ?? DEFAULT_FRONTEND_URL,
     cors: { origins: e.CORS_ORIGINS },
     introspection: e.INTROSPECTION ?? !isProduction,
     seatHoldTtlSeconds: e.SEAT_HOLD_TTL_SECONDS,

@@ -4,7 +4,8 @@
 // folder (a clone under /root, run as root: PostgreSQL must still reach its binaries and
 // data), brings the supergraph up on embedded PostgreSQL with demo data, answers MovieDetail
 // (movie → showtimes → hall → cinema), shows the demo bookings' seats BOOKED, delivers a seat
-// event over graphql-ws, and on a terminal's Ctrl-C (SIGINT to the whole process group) with
+// event over graphql-ws, sells a ticket (hold, book, pay on the local VNPay simulator, the
+// confirmation email with QR codes in .data/mail), and on a terminal's Ctrl-C (SIGINT to the whole process group) with
 // requests in flight answers them, stops PostgreSQL last, says "Stopped." and exits within
 // a few seconds, without a warning or a stack.
 const { execFileSync, spawn } = require('node:child_process');
@@ -334,6 +335,84 @@ const MOVIE_DETAIL = `query($id: ID!) { movie(id: $id) { title showtimes { id st
   }
   await client.dispose();
 
+  // ---- A whole purchase on one machine: hold, book, pay on the local VNPay, email ----
+  const mailDir = /Mail: written to (\S+) \(/.exec(output)?.[1];
+  if (!mailDir || !output.includes('local VNPay simulator at')) {
+    await fail('the banner does not say where mail goes and where the VNPay simulator is');
+  }
+  const other = shows.find(
+    (s) => s.id !== showtime.id && Date.parse(s.startsAt) > Date.now() + 3_600_000,
+  );
+  const map2 = await gql(
+    url,
+    'query($id: ID!) { showtime(id: $id) { seatMap { seats { seatId status } } } }',
+    { id: other.id },
+  );
+  const two = (map2.data?.showtime?.seatMap?.seats ?? [])
+    .filter((s) => s.status === 'AVAILABLE')
+    .slice(0, 2)
+    .map((s) => s.seatId);
+  const held = await gql(
+    url,
+    'mutation($s: ID!, $seats: [ID!]!) { holdSeats(showtimeId: $s, seatIds: $seats) { seats { status } } }',
+    { s: other.id, seats: two },
+    token,
+  );
+  const made = await gql(
+    url,
+    'mutation($input: CreateBookingInput!) { createBooking(input: $input) { id bookingCode } }',
+    { input: { showtimeId: other.id, seatIds: two } },
+    token,
+  );
+  const bookingId = made.data?.createBooking?.id;
+  if (held.errors || !bookingId) await fail(`could not book: ${JSON.stringify([held, made])}`);
+  const started2 = await gql(
+    url,
+    'mutation($id: ID!) { startPayment(bookingId: $id, method: VNPAY) { paymentUrl } }',
+    { id: bookingId },
+    token,
+  );
+  const payUrl = started2.data?.startPayment?.paymentUrl;
+  if (!payUrl) await fail(`StartPayment gave no pay URL: ${JSON.stringify(started2)}`);
+  const page = await (await fetch(payUrl)).text();
+  const session = /name="id" value="([^"]+)"/.exec(page)?.[1];
+  if (!session) await fail(`the simulator's pay page has no form: ${page.slice(0, 300)}`);
+  const decided = await fetch(new URL('/paymentv2/decide', payUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ id: session, decision: 'approve' }),
+    redirect: 'follow',
+  });
+  if (!/confirmed/i.test(await decided.text())) {
+    await fail(`the browser did not land on a confirmed result page (${decided.url})`);
+  }
+  const paid = await gql(
+    url,
+    'query($id: ID!) { booking(id: $id) { status bookingCode tickets { status } } }',
+    { id: bookingId },
+    token,
+  );
+  if (paid.data?.booking?.status !== 'CONFIRMED') {
+    await fail(`the paid booking is not CONFIRMED: ${JSON.stringify(paid)}`);
+  }
+  const bookingCode = paid.data.booking.bookingCode;
+  const mailFound = await new Promise((resolveMail) => {
+    const deadline = Date.now() + 15_000;
+    const look = () => {
+      const files = existsSync(mailDir) ? readdirSync(mailDir) : [];
+      const hit = files
+        .filter((f) => f.endsWith('.eml'))
+        .map((f) => readFileSync(join(mailDir, f), 'utf8'))
+        .find((text) => text.includes(bookingCode) && /image\/png/.test(text));
+      if (hit || Date.now() > deadline) return resolveMail(Boolean(hit));
+      setTimeout(look, 200);
+    };
+    look();
+  });
+  if (!mailFound) {
+    await fail(`no confirmation email with QR codes for ${bookingCode} in ${mailDir}`);
+  }
+
   // ---- Ctrl-C as a terminal sends it: SIGINT to the whole process group, requests in flight ----
   // Requests whose bodies are still arriving at the signal: the server has their headers, so
   // they are in flight for certain (a request sent at the very instant of the signal may
@@ -397,7 +476,8 @@ const MOVIE_DETAIL = `query($id: ID!) { movie(id: $id) { title showtimes { id st
     `smoke test OK: from a private folder${runDir ? ` (PostgreSQL run from ${runDir})` : ''}, up ` +
       `with demo data in ${upIn} s; MovieDetail answered "${detail.data.movie.title}" with ` +
       `${shows.length} showtimes; Sandbox served; demo bookings' seats BOOKED; a hold reached a ` +
-      `subscriber (version ${update.version}); Ctrl-C to the process group answered ` +
+      `subscriber (version ${update.version}); a booking paid on the local VNPay was ` +
+      `confirmed and its email with QR codes written to .data/mail; Ctrl-C to the process group answered ` +
       `${answers.length} requests in flight, stopped ` +
       `PostgreSQL and exited in ${stoppedIn} s, quietly`,
   );

@@ -4,6 +4,22 @@ import type { RunningService } from '../runtime/lifecycle';
 import { startSubgraph, type RunningSubgraph } from '../runtime/subgraph-server';
 import { ALL_SUBGRAPHS } from './subgraphs';
 import { startVnpaySimulator, type VnpaySimulator } from './vnpay-simulator/vnpay-simulator';
+import { createServer } from 'node:net';
+
+/**
+ * A port free right now, for a gateway asked to listen on "any" port whose address must be
+ * known before it starts (VNPay's return URL is signed into every pay URL).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export interface Stack {
   readonly gateway: RunningService;
@@ -31,20 +47,19 @@ export async function startStack(
   let vnpay: VnpaySimulator | undefined;
   try {
     if (config.vnpay.simulated) {
+      gatewayPort ||= await freePort();
       vnpay = await startVnpaySimulator({
         tmnCode: config.vnpay.tmnCode,
         hashSecret: config.vnpay.hashSecret,
         host: '127.0.0.1',
         // Told once the gateway listens (below); until then nobody can have paid.
-        ipnUrl: `http://127.0.0.1:${gatewayPort || 1}/payments/vnpay/ipn`,
+        ipnUrl: `http://127.0.0.1:${gatewayPort}/payments/vnpay/ipn`,
       });
       config = withOverrides(config, {
         vnpay: {
           payUrl: vnpay.payUrl,
           apiUrl: vnpay.apiUrl,
-          ...(gatewayPort !== 0
-            ? { returnUrl: `http://localhost:${gatewayPort}/payments/vnpay/return` }
-            : {}),
+          returnUrl: `http://localhost:${gatewayPort}/payments/vnpay/return`,
         },
       });
     }

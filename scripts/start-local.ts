@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { resolve } from 'node:path';
-import { loadConfig, withOverrides, type AppConfig } from '../runtime/config';
+import { DEFAULT_FRONTEND_URL, loadConfig, withOverrides, type AppConfig } from '../runtime/config';
 import {
   checkPostgresReachable,
   installLastResortHandlers,
@@ -16,7 +16,7 @@ import {
   type EmbeddedPostgres,
 } from './embedded-postgres';
 import { seedDemoData } from './seed/seed';
-import { startStack, type Stack } from './stack';
+import { freePort, startStack, type Stack } from './stack';
 
 /** Plain lines for the person at the terminal; the logs stay JSON. */
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -53,6 +53,16 @@ function banner(
     `  MovieHub supergraph is up: Apollo Sandbox at http://localhost:${stack.gateway.port}/graphql`,
     databaseLine(config, embedded),
   ];
+  if (stack.vnpay) {
+    lines.push(
+      `  Payments: the local VNPay simulator at ${stack.vnpay.url} (StartPayment's paymentUrl opens its pay page: approve or decline)`,
+    );
+  }
+  lines.push(
+    config.mail.smtpUrl
+      ? `  Mail: sent through SMTP at ${new URL(config.mail.smtpUrl).host}`
+      : `  Mail: written to ${resolve(config.mail.dir)} (one .eml file per message)`,
+  );
   if (token) {
     lines.push(
       '  Demo customer token (header "Authorization: Bearer <token>", valid 7 days):',
@@ -110,7 +120,18 @@ async function main(log: Logger): Promise<void> {
     }
     if (signals.stopping) return;
     const { clerk, devKeys } = localClerk(base, dataDir);
-    const config = withOverrides(base, { db: embedded ? { url: embedded.url } : {}, clerk });
+    // The gateway's port is known before it starts: VNPay's return URL and the front end's
+    // stand-in (below) name it.
+    const port = base.http.port || (await freePort());
+    const config = withOverrides(base, {
+      db: embedded ? { url: embedded.url } : {},
+      clerk,
+      http: { port },
+      // No front end of our own yet: VNPay's return lands on the gateway's result page.
+      ...(base.frontendUrl === DEFAULT_FRONTEND_URL
+        ? { frontendUrl: `http://localhost:${port}` }
+        : {}),
+    });
 
     stack = await startStack(config);
     if (signals.stopping) return;

@@ -77,4 +77,38 @@ export function mountVnpayRoutes(app: Express, config: AppConfig, log: Logger): 
     target.searchParams.set('result', result);
     res.redirect(302, target.toString());
   });
+
+  // What the browser lands on when FRONTEND_URL is the gateway itself (the embedded default,
+  // which has no front end): the result in a sentence, and where the booking can be read.
+  app.get('/payment/result', (req, res) => {
+    const result = typeof req.query.result === 'string' ? req.query.result : 'unknown';
+    const bookingId = typeof req.query.bookingId === 'string' ? req.query.bookingId : '';
+    const said = RESULT_TEXT[result] ?? RESULT_TEXT.unknown;
+    res
+      .status(200)
+      .type('html')
+      .set('cache-control', 'no-store')
+      .send(
+        `<!doctype html><meta charset="utf-8"><title>MovieHub payment</title>` +
+          `<body style="font-family:sans-serif;max-width:40em;margin:3em auto">` +
+          `<h1>${escapeHtml(said)}</h1>` +
+          (bookingId ? `<p>Booking <code>${escapeHtml(bookingId)}</code>.</p>` : '') +
+          `<p>Read the booking in <a href="/graphql">Sandbox</a> (query <code>booking(id:)</code>); ` +
+          `the confirmation email carries the tickets' QR codes.</p></body>`,
+      );
+  });
+}
+
+const RESULT_TEXT: Record<string, string> = {
+  success: 'Payment received: your booking is confirmed.',
+  failed: 'The payment did not go through: the booking was cancelled.',
+  invalid: 'This payment answer could not be verified.',
+  unknown: 'We are checking your payment: the booking will show the result shortly.',
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }

@@ -22,7 +22,7 @@ export interface VnpayRefunds {
  * staff (logged as an error). Anything else not `00` (`94` duplicate request, `99`, an
  * unreachable API) is retried with backoff.
  */
-const DEFINITIVE_REFUSALS = new Set(['02', '03', '91', '93', '95', '97']);
+const DEFINITIVE_REFUSALS = new Set(['02', '03', '04', '91', '93', '95', '97']);
 
 /** Refunds sent per pass at most. */
 const REFUND_BATCH = 20;
