@@ -23,5 +23,8 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   exit 0
 fi
 
-INTERNAL_SECRET=x CORS_ORIGINS=http://localhost:3000 CLERK_AUTHORIZED_PARTIES=http://localhost:3000 docker-compose -f docker-compose.yml config -q
+INTERNAL_SECRET=x CORS_ORIGINS=http://localhost:3000 CLERK_AUTHORIZED_PARTIES=http://localhost:3000 \
+  VNPAY_TMN_CODE=x VNPAY_HASH_SECRET=x VNPAY_PAY_URL=https://x VNPAY_API_URL=https://x \
+  VNPAY_RETURN_URL=https://x SMTP_URL=smtp://x \
+  docker-compose -f docker-compose.yml config -q
 echo "compose file OK"

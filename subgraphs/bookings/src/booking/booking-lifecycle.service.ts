@@ -228,6 +228,7 @@ export class BookingLifecycle {
         kind: 'booking-cancelled',
         userId: booking.userId,
         bookingId: booking.id,
+        refundId: refund.id,
         dedupeKey: `booking-cancelled:${booking.id}`,
       });
       await options.remember?.(manager);

@@ -199,7 +199,12 @@ export class RefundService {
       });
       await this.markBooking(manager, refund);
       await enqueueMail(manager, {
-        kind: refund.kind === RefundKind.POLICY ? 'refund-completed' : 'late-payment-refunded',
+        kind:
+          refund.kind === RefundKind.POLICY
+            ? 'refund-completed'
+            : refund.kind === RefundKind.DUPLICATE_PAYMENT
+              ? 'duplicate-payment-refunded'
+              : 'late-payment-refunded',
         userId: payment.userId,
         bookingId: refund.bookingId,
         refundId: refund.id,
