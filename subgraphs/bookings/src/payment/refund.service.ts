@@ -178,6 +178,18 @@ export class RefundService {
       });
     } catch (err) {
       const message = err instanceof VnpayUnavailableError ? err.message : String(err);
+      if (refund.transactionType === '03' && !neverSent(err)) {
+        // VNPay may have paid it back and the answer was lost. A whole refund cannot be paid
+        // twice (VNPay refuses a second), but a partial one can: a second 50% would go
+        // through. So a partial refund whose fate is unknown is left to staff.
+        await manager.getRepository(Refund).update(refund.id, { requestId, attempts: attempt });
+        await this.fail(
+          manager,
+          refund,
+          `VNPay's answer was lost (${message}); check VNPay's merchant portal before paying it back`,
+        );
+        return 'failed';
+      }
       await this.retryLater(manager, refund, attempt, requestId, now, message);
       this.deps.log?.warn({ err, refundId: refund.id }, 'VNPay refund failed; will retry');
       return 'retry';
@@ -275,4 +287,15 @@ export class RefundService {
       [refund.bookingId, status],
     );
   }
+}
+
+/** Whether a failed call certainly never reached VNPay (the connection was refused). */
+function neverSent(err: unknown): boolean {
+  let cause: unknown = err;
+  for (let depth = 0; depth < 4 && cause; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }
