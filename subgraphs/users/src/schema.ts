@@ -7,6 +7,8 @@ import type { UsersApp, UsersContext } from './context.types';
 import { CreateUsers1732500000000 } from './migrations/1732500000000-create-users';
 import { UserDeletionAndWebhooks1732600000000 } from './migrations/1732600000000-user-deletion-and-webhooks';
 import { ClerkEventRetention1733100000000 } from './migrations/1733100000000-clerk-event-retention';
+import { UserLocale1733300000000 } from './migrations/1733300000000-user-locale';
+import { mountUserContactsRoute } from './user/user-contacts.route';
 import { CLERK_EVENTS_RETENTION } from './user/clerk-events';
 import { mountClerkEventsRoute } from './user/clerk-events.route';
 import { User } from './user/user.entity';
@@ -28,10 +30,14 @@ export const usersSubgraph: SubgraphDefinition<UsersContext, UsersApp> = {
     MillisecondTimestamps1732900000000,
     ClerkOrdering1732900000001,
     ClerkEventRetention1733100000000,
+    UserLocale1733300000000,
   ],
   createApp: createUsersApp,
   createContext: createUsersContext,
-  mountInternalRoutes: mountClerkEventsRoute,
+  mountInternalRoutes: (router, app) => {
+    mountClerkEventsRoute(router, app);
+    mountUserContactsRoute(router, app);
+  },
   startWorkers: (_app, { dataSource, config, log }) => [
     startEventRetention({
       dataSource,

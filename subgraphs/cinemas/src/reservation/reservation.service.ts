@@ -4,6 +4,8 @@ import type {
   BookingSeatsPayload,
   PendingReservationRequest,
   PendingReservationResponse,
+  RetakeReservationRequest,
+  RetakeReservationResponse,
   ShowtimeFacts,
 } from '../../../../runtime/contracts/booking-events';
 import { AppError, badUserInput, notFound } from '../../../../runtime/errors';
@@ -62,6 +64,8 @@ export interface ReservationServiceOptions {
  *
  * - `reservePending` (CreateBooking, through `POST /internal/reservations/pending`): seats the
  *   user holds become PENDING reservations of the booking until its expiry;
+ * - `retake` (a late payment, through `POST /internal/reservations/retake`): a released
+ *   booking's rows become PENDING again if no other booking has the seats;
  * - `applyBookingEvent` (the bookings stream): confirmed → ACTIVE (BOOKED), released →
  *   RELEASED (AVAILABLE);
  * - `expireOverdue` (a periodic job): PENDING reservations a grace past their expiry are
@@ -177,6 +181,107 @@ export class ReservationService {
     }
     if (retried.length > 0) return this.answerRetry(request, holder, retried, showtime);
     return this.answer(showtime, seatIds);
+  }
+
+  /**
+   * A payment arrived for a booking whose seats were released (it expired before the IPN,
+   * DESIGN.md invariant 7): makes the booking's own rows live again, PENDING until
+   * `expiresAt` (the `booking.confirmed` that follows makes them ACTIVE; without it the safety
+   * net frees them a grace after `expiresAt`), all or nothing. Refusals: NOT_FOUND (cinemas
+   * never reserved this booking), BAD_USER_INPUT (other seats or another showtime than the
+   * booking's), SEAT_UNAVAILABLE with `reason` SHOWTIME_CLOSED (cancelled or started) or
+   * SEATS_TAKEN with `seatIds` (another booking has some of them now); SERVICE_UNAVAILABLE
+   * when the hold store cannot be reached (nothing changed: retry). Idempotent: live rows
+   * answer 200, a PENDING one keeping the later of its expiry and `expiresAt`.
+   *
+   * Holds do not count (a hold is not a purchase; the seats were paid for), but once the rows
+   * are live again nobody may newly hold the seats. `SeatService.hold` refuses seats with a
+   * live row, yet it reads the table before its hold script runs, so a hold read just before
+   * this commit would slip in after it. The hold store's reservation closes that gap, as in
+   * `reservePending`: the rows are updated first, then (still inside the transaction, so
+   * under the rows' locks and the unique index's entries) `store.retake` puts the seats in a
+   * reservation of the booker that blocks every hold and ends the holds on them (one HELD
+   * event tells seat maps). `reserve` cannot do it: it requires the holder to hold the seats.
+   * Announcing the seats HELD through `publishChange` cannot either: it only removes holds and
+   * has no state that refuses the next one. If that step fails, the transaction rolls back.
+   */
+  async retake(
+    request: RetakeReservationRequest,
+    now: number = Date.now(),
+  ): Promise<RetakeReservationResponse> {
+    const { bookingId, showtimeId } = request;
+    const asked = sortSeatIds(request.seatIds);
+    try {
+      return await this.dataSource.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `seat-reservation:${bookingId}`,
+        ]);
+        const rows: (ReservationRow & { expires_at: Date | null })[] = await tx.query(
+          `SELECT id, showtime_id, seat_id, status, holder, booking_event_at, expires_at
+             FROM seat_reservations WHERE booking_id = $1 ORDER BY id FOR UPDATE`,
+          [bookingId],
+        );
+        if (rows.length === 0) throw notFound('Reservation of booking', bookingId);
+        if (rows.some((r) => r.showtime_id !== showtimeId)) {
+          throw badUserInput('showtimeId', 'This booking reserved seats of another showtime');
+        }
+        const reserved = sortSeatIds(rows.map((r) => r.seat_id));
+        if (reserved.length !== asked.length || reserved.some((id, i) => id !== asked[i])) {
+          throw badUserInput('seatIds', 'This booking reserved other seats');
+        }
+        // Confirmed already (a retry that lost its answer): sold for good, whatever the
+        // showtime's state now; refusing would have bookings refund a valid booking.
+        if (rows.every((r) => r.status === 'ACTIVE')) return { seatIds: asked };
+
+        const showtime = await tx.getRepository(Showtime).findOneBy({ id: showtimeId });
+        if (!showtime || showtime.status !== 'SCHEDULED' || showtime.startsAt.getTime() <= now) {
+          throw new AppError('SEAT_UNAVAILABLE', 'The showtime was cancelled or has started', {
+            reason: 'SHOWTIME_CLOSED',
+          });
+        }
+        const released = rows.filter((r) => r.status === 'RELEASED');
+        if (released.length > 0) {
+          // The booking's own rows are not live, and (booking, seat) is unique: any live row
+          // of these seats is another booking's.
+          const taken = await this.liveSeats(
+            showtimeId,
+            released.map((r) => r.seat_id),
+            tx,
+          );
+          if (taken.length > 0) throw seatsTaken(taken);
+        }
+        const pending = rows.filter((r) => r.status === 'PENDING');
+        const expiresAt = new Date(
+          Math.max(Date.parse(request.expiresAt), ...pending.map((r) => r.expires_at!.getTime())),
+        );
+        const live = [...released, ...pending];
+        // The unique index on live rows is the last guard: a seat another booking takes
+        // between the check above and this statement fails it (SEATS_TAKEN below).
+        // `holder` is NOT NULL for PENDING; rows from before it existed get a tag of the
+        // booking's own, which no user's tag equals.
+        await tx.query(
+          `UPDATE seat_reservations
+              SET status = 'PENDING', expires_at = $2, released_at = NULL,
+                  holder = COALESCE(holder, $3), unannounced_since = NULL
+            WHERE id = ANY($1::uuid[])`,
+          [live.map((r) => r.id), expiresAt, `booking:${bookingId}`],
+        );
+        const holder = live[0].holder ?? `booking:${bookingId}`;
+        // Last, inside the transaction: see the method's comment.
+        await this.store.retake(
+          refOf(showtime),
+          holder,
+          sortSeatIds(live.map((r) => r.seat_id)),
+          expiresAt.getTime() + this.graceMs,
+          now,
+        );
+        return { seatIds: asked };
+      });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const taken = await this.liveSeats(showtimeId, asked, undefined, bookingId);
+      throw seatsTaken(taken.length > 0 ? taken : asked);
+    }
   }
 
   /** The facts of each showtime that exists, in the order asked; unknown ids are left out. */
@@ -407,16 +512,21 @@ export class ReservationService {
     );
   }
 
-  /** Those of `seatIds` with a live (PENDING or ACTIVE) reservation in the showtime. */
+  /**
+   * Those of `seatIds` with a live (PENDING or ACTIVE) reservation in the showtime, of a
+   * booking other than `exceptBookingId` when given.
+   */
   private async liveSeats(
     showtimeId: string,
     seatIds: string[],
     manager: EntityManager = this.dataSource.manager,
+    exceptBookingId: string | null = null,
   ): Promise<string[]> {
     const rows: { seat_id: string }[] = await manager.query(
       `SELECT seat_id FROM seat_reservations
-        WHERE showtime_id = $1 AND seat_id = ANY($2::uuid[]) AND status = ANY($3)`,
-      [showtimeId, seatIds, LIVE],
+        WHERE showtime_id = $1 AND seat_id = ANY($2::uuid[]) AND status = ANY($3)
+          AND ($4::uuid IS NULL OR booking_id <> $4::uuid)`,
+      [showtimeId, seatIds, LIVE, exceptBookingId],
     );
     return sortSeatIds(rows.map((r) => r.seat_id));
   }
@@ -489,6 +599,14 @@ const refOf = (showtime: Showtime): ShowtimeRef => ({
   id: showtime.id,
   endsAt: showtime.endsAt.getTime(),
 });
+
+/** The refusal of a retake whose seats another booking has now. */
+function seatsTaken(seatIds: string[]): AppError {
+  return new AppError('SEAT_UNAVAILABLE', 'Some seats were taken by another booking', {
+    reason: 'SEATS_TAKEN',
+    seatIds,
+  });
+}
 
 /** PostgreSQL 23505: a unique index refused the row (here: a seat already reserved). */
 function isUniqueViolation(err: unknown): boolean {

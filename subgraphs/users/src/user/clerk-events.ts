@@ -1,5 +1,7 @@
+import type { UserLocale } from '../../../../runtime/contracts/user-contacts';
 import type { RetentionTarget } from '../../../../runtime/events/retention';
 import { ROLES, type Role } from '../../../../runtime/identity';
+import { isUserLocale } from './profile.validation';
 
 /**
  * Applied Clerk event ids (`clerk_events`) are kept for the event retention, then pruned.
@@ -32,7 +34,10 @@ export interface ClerkUserData {
   email_addresses?: { id: string; email_address: string }[];
   primary_phone_number_id?: string | null;
   phone_numbers?: { id: string; phone_number: string }[];
-  public_metadata?: { role?: unknown } | null;
+  /** Set by the back end (Clerk's dashboard, its API): the role, perhaps the locale. */
+  public_metadata?: { role?: unknown; locale?: unknown } | null;
+  /** Set by the front end (the user's own session): perhaps the locale. */
+  unsafe_metadata?: { locale?: unknown } | null;
   /** Milliseconds since the epoch, per Clerk. */
   updated_at?: number;
 }
@@ -51,5 +56,17 @@ export function profileFromClerk(data: ClerkUserData) {
     typeof claimed === 'string' && ROLES.includes(claimed.toUpperCase() as Role)
       ? (claimed.toUpperCase() as Role)
       : null;
-  return { email, phone, name, role };
+  return { email, phone, name, role, locale: localeFromClerk(data) };
+}
+
+/**
+ * The locale Clerk's metadata names, if a valid one: the back end's (`public_metadata`)
+ * first, else the one the front end stored (`unsafe_metadata`); anything else is ignored
+ * (it is not the user's input here, so it is not an error either).
+ */
+function localeFromClerk(data: ClerkUserData): UserLocale | null {
+  for (const candidate of [data.public_metadata?.locale, data.unsafe_metadata?.locale]) {
+    if (isUserLocale(candidate)) return candidate;
+  }
+  return null;
 }

@@ -1,4 +1,4 @@
-import { validateName, validatePhone } from './profile.validation';
+import { validateLocale, validateName, validatePhone } from './profile.validation';
 
 const fieldOf = (fn: () => unknown) => {
   try {
@@ -34,6 +34,20 @@ describe('profile validation', () => {
       expect(fieldOf(() => validatePhone(phone))).toEqual({
         code: 'BAD_USER_INPUT',
         field: 'phone',
+      });
+    },
+  );
+
+  it.each([['vi'], ['en']])('accepts locale %j', (locale) => {
+    expect(validateLocale(locale)).toBe(locale);
+  });
+
+  it.each([[''], ['EN'], ['fr'], ['en-US'], [' vi'], ['x'.repeat(1000)]])(
+    'refuses locale %j',
+    (locale) => {
+      expect(fieldOf(() => validateLocale(locale))).toEqual({
+        code: 'BAD_USER_INPUT',
+        field: 'locale',
       });
     },
   );

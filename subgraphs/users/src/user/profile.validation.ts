@@ -1,3 +1,4 @@
+import { USER_LOCALES, type UserLocale } from '../../../../runtime/contracts/user-contacts';
 import { badUserInput } from '../../../../runtime/errors';
 
 export const NAME_MAX_LENGTH = 100;
@@ -30,4 +31,16 @@ export function validatePhone(phone: string): string | null {
     return compact;
   }
   throw badUserInput('phone', 'phone must be in E.164 form (+84912345678) or a Vietnamese number');
+}
+
+/** Whether a value is one of the languages mail is written in (`USER_LOCALES`). */
+export const isUserLocale = (value: unknown): value is UserLocale =>
+  typeof value === 'string' && (USER_LOCALES as readonly string[]).includes(value);
+
+/** A locale exactly as listed in `USER_LOCALES` (`vi`, `en`); anything else is refused. */
+export function validateLocale(locale: string): UserLocale {
+  if (!isUserLocale(locale)) {
+    throw badUserInput('locale', `locale must be one of: ${USER_LOCALES.join(', ')}`);
+  }
+  return locale;
 }

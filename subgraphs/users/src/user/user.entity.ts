@@ -1,5 +1,6 @@
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { UserLocale } from '../../../../runtime/contracts/user-contacts';
 import { ROLES, type Role } from '../../../../runtime/identity';
 
 export const RoleEnum = Object.fromEntries(ROLES.map((r) => [r, r])) as { [K in Role]: K };
@@ -25,6 +26,14 @@ export class User {
   /** Exposed through UserResolver: only to the user and admins. */
   @Column('text', { nullable: true })
   phone: string | null;
+
+  /** The language of the user's mail. Exposed through UserResolver: only to the user and admins. */
+  @Column('text', { default: 'vi' })
+  locale: UserLocale;
+
+  /** The locale Clerk's metadata last named (see `UserService.applyClerkEvent`); not exposed. */
+  @Column('text', { name: 'clerk_locale', nullable: true })
+  clerkLocale: UserLocale | null;
 
   @Column('text', { default: 'CUSTOMER' })
   @Field(() => RoleEnum)

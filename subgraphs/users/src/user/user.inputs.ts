@@ -12,6 +12,12 @@ export class UpdateProfileInput {
     description: 'E.164 (+84912345678) or a Vietnamese number; "" clears it; omitted: unchanged.',
   })
   phone?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The language of your mail: "vi" or "en"; omitted: unchanged.',
+  })
+  locale?: string | null;
 }
 
 @ArgsType()

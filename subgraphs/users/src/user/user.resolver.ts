@@ -40,6 +40,15 @@ export class UserResolver {
     return mayContact(ctx, user) ? user.phone : null;
   }
 
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      'The language of the user\'s mail: "vi" (the default) or "en". Only for the user and admins (null for anyone else).',
+  })
+  locale(@Root() user: User, @Ctx() ctx: UsersContext): string | null {
+    return mayContact(ctx, user) ? user.locale : null;
+  }
+
   @Authorized()
   @Query(() => User, { description: 'The signed-in caller (created on first sight).' })
   async me(@Ctx() ctx: UsersContext): Promise<User> {
@@ -48,7 +57,7 @@ export class UserResolver {
   }
 
   @Authorized()
-  @Mutation(() => User, { description: "Changes the caller's name and/or phone." })
+  @Mutation(() => User, { description: "Changes the caller's name, phone and/or locale." })
   async updateProfile(
     @Arg('input', () => UpdateProfileInput) input: UpdateProfileInput,
     @Ctx() ctx: UsersContext,

@@ -1,10 +1,11 @@
 import { Brackets, In, type DataSource, type Repository } from 'typeorm';
+import type { UserContact } from '../../../../runtime/contracts/user-contacts';
 import { AppError } from '../../../../runtime/errors';
 import type { Identity } from '../../../../runtime/identity';
 import { byKeys } from '../../../../runtime/loaders';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
 import { profileFromClerk, type ClerkEvent } from './clerk-events';
-import { validateName, validatePhone } from './profile.validation';
+import { validateLocale, validateName, validatePhone } from './profile.validation';
 import { User } from './user.entity';
 import type { UpdateProfileInput } from './user.inputs';
 import type { Role } from '../../../../runtime/identity';
@@ -52,14 +53,41 @@ export class UserService {
 
   /** Validates every given field first (nothing is written when one is bad), then saves. */
   async updateProfile(identity: Identity & { userId: string }, input: UpdateProfileInput) {
-    const changes: Partial<Pick<User, 'name' | 'phone'>> = {};
+    const changes: Partial<Pick<User, 'name' | 'phone' | 'locale'>> = {};
     if (input.name !== undefined && input.name !== null) changes.name = validateName(input.name);
     if (input.phone !== undefined && input.phone !== null)
       changes.phone = validatePhone(input.phone);
+    if (input.locale !== undefined && input.locale !== null) {
+      changes.locale = validateLocale(input.locale);
+    }
     const user = await this.ensure(identity);
     if (Object.keys(changes).length === 0) return user;
     await this.users.update({ id: user.id }, changes);
     return this.users.findOneByOrFail({ id: user.id });
+  }
+
+  /**
+   * How to reach each known user among `userIds`, in the order asked (each once); unknown
+   * ids are left out. A deleted user keeps its row (bookings name it) but no email or name:
+   * nobody is written to after Clerk deleted them.
+   */
+  async contacts(userIds: readonly string[]): Promise<UserContact[]> {
+    const unique = [...new Set(userIds)];
+    const rows = await this.users.findBy({ id: In(unique) });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return unique.flatMap((id) => {
+      const user = byId.get(id);
+      if (!user) return [];
+      const erased = user.deletedAt !== null;
+      return [
+        {
+          id: user.id,
+          email: erased ? null : user.email,
+          name: erased ? null : user.name,
+          locale: user.locale,
+        },
+      ];
+    });
   }
 
   /** Admin search by part of the name, email or id; newest first. */
@@ -130,16 +158,21 @@ export class UserService {
       }
       const profile = profileFromClerk(event.data);
       // Clerk owns the email and the role; name and phone are the user's to edit here
-      // (updateProfile), so Clerk only fills them in when empty. A late (older) delivery and
-      // any update of a deleted user change nothing.
+      // (updateProfile), so Clerk only fills them in when empty. The locale can be chosen in
+      // both places: Clerk's applies when it changes there (or is the first one seen), so a
+      // later Clerk event about something else never undoes a choice made here. A late
+      // (older) delivery and any update of a deleted user change nothing.
       await tx.query(
-        `INSERT INTO users (id, email, name, phone, role, clerk_updated_at)
-         VALUES ($1, $2, $3, $4, COALESCE($5, 'CUSTOMER'), $6)
+        `INSERT INTO users (id, email, name, phone, role, clerk_updated_at, locale, clerk_locale)
+         VALUES ($1, $2, $3, $4, COALESCE($5, 'CUSTOMER'), $6, COALESCE($7::text, 'vi'), $7::text)
          ON CONFLICT (id) DO UPDATE
          SET email = EXCLUDED.email,
              name = COALESCE(users.name, EXCLUDED.name),
              phone = COALESCE(users.phone, EXCLUDED.phone),
              role = COALESCE($5, users.role),
+             locale = CASE WHEN $7::text IS DISTINCT FROM users.clerk_locale
+                           THEN COALESCE($7::text, users.locale) ELSE users.locale END,
+             clerk_locale = COALESCE($7::text, users.clerk_locale),
              clerk_updated_at = EXCLUDED.clerk_updated_at,
              updated_at = now()
          WHERE users.deleted_at IS NULL
@@ -152,6 +185,7 @@ export class UserService {
           profile.phone,
           profile.role,
           typeof event.data.updated_at === 'number' ? event.data.updated_at : null,
+          profile.locale,
         ],
       );
       return 'applied';

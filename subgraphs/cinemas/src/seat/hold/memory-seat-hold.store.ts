@@ -332,6 +332,38 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     return { version };
   }
 
+  async retake(
+    showtime: ShowtimeRef,
+    holder: string,
+    seatIds: string[],
+    until: number,
+    now?: number,
+  ): Promise<{ version: number }> {
+    this.assertOpen();
+    checkShowtime(showtime);
+    checkHolder(holder);
+    const seats = checkSeatIds(seatIds);
+    const at = clock(now);
+    checkUntil(until, at);
+    while (!this.hasVersions(showtime.id, 1)) await this.reserveVersions(showtime.id, 1);
+    this.assertOpen();
+    const state = this.state(showtime.id);
+    const changes: SeatEventSeat[] = [];
+    for (const seat of seats) {
+      const r = state.reserved.get(seat);
+      if (r && r.until > at && r.holder === holder) {
+        r.until = Math.max(r.until, until);
+        continue;
+      }
+      // Gone from the holds too, lapsed ones included: a sweep of that window must not
+      // announce the seat AVAILABLE.
+      state.holds.delete(seat);
+      state.reserved.set(seat, { until, holder });
+      changes.push({ seatId: seat, status: 'HELD', holder });
+    }
+    return { version: this.commit(showtime.id, state, changes) };
+  }
+
   async publishChange(
     showtime: ShowtimeRef,
     seats: Array<{ seatId: string; status: ExternalSeatStatus }>,

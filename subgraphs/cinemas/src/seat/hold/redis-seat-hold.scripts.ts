@@ -10,7 +10,8 @@
  *   holds     HASH   seatId -> holder tag (may still name holders whose window has passed)
  *   windows   HASH   holder tag -> window end, ms
  *   cooldowns HASH   holder tag -> earliest start of the holder's next window, ms
- *   reserved  HASH   seatId -> "<until ms>:<holder tag>": a booking's seats (RESERVE_LUA).
+ *   reserved  HASH   seatId -> "<until ms>:<holder tag>": a booking's seats (RESERVE_LUA,
+ *                    or RETAKE_LUA for a paid booking taking released seats back).
  *                    Kept apart from `holds` so that no rule of holds (windows, the sweeper,
  *                    releases, per-holder counts) can touch them; they block every hold
  *                    until `until` and leave with PUBLISH_CHANGE_LUA (BOOKED or AVAILABLE).
@@ -330,6 +331,37 @@ end
 local version = commit(versionKey, channel, showtimeId, changes)
 if #changes > 0 then keep({holdsKey, windowsKey, versionKey, cooldownsKey, reservedKey}, keepTtl) end
 return {'OK', version}
+`;
+
+/**
+ * KEYS: holds, version, reserved.
+ * ARGV: showtimeId, holder, now, until, channel, keepMs, seatId...
+ * Returns the version.
+ * A booking takes its paid seats back: nothing is checked against holds (the caller's record
+ * already decided), every seat not yet this holder's reservation becomes one. Its hold entry
+ * goes too, live or lapsed, or SWEEP_LUA would announce the seat AVAILABLE when that
+ * window ends. The holder's own live reservation only moves its end later.
+ */
+export const RETAKE_LUA = `${PRELUDE}
+local holdsKey, versionKey, reservedKey = KEYS[1], KEYS[2], KEYS[3]
+local showtimeId, holder, now, untilMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local channel, keepTtl = ARGV[5], tonumber(ARGV[6])
+local changes = {}
+for i = 7, #ARGV do
+  local seat = ARGV[i]
+  local marker = redis.call('HGET', reservedKey, seat)
+  if reservedBy(marker, now) == holder then
+    local ends = tonumber(string.sub(marker, 1, string.find(marker, ':', 1, true) - 1))
+    if ends < tonumber(untilMs) then redis.call('HSET', reservedKey, seat, untilMs .. ':' .. holder) end
+  else
+    redis.call('HDEL', holdsKey, seat)
+    redis.call('HSET', reservedKey, seat, untilMs .. ':' .. holder)
+    changes[#changes + 1] = jsonSeat(seat, 'HELD', holder)
+  end
+end
+local version = commit(versionKey, channel, showtimeId, changes)
+keep({holdsKey, versionKey, reservedKey}, keepTtl)
+return version
 `;
 
 /**

@@ -6,6 +6,7 @@ import {
   PUBLISH_CHANGE_LUA,
   RELEASE_LUA,
   RESERVE_LUA,
+  RETAKE_LUA,
   SNAPSHOT_LUA,
   SWEEP_LUA,
 } from './redis-seat-hold.scripts';
@@ -63,6 +64,7 @@ interface SeatHoldCommands {
   moviehubSeatSnapshot(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatSweep(...args: Arg[]): Promise<number>;
   moviehubSeatReserve(...args: Arg[]): Promise<ScriptReply>;
+  moviehubSeatRetake(...args: Arg[]): Promise<number>;
   moviehubSeatPublishChange(...args: Arg[]): Promise<number>;
 }
 
@@ -101,6 +103,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     });
     redis.defineCommand('moviehubSeatSweep', { numberOfKeys: 5, lua: SWEEP_LUA });
     redis.defineCommand('moviehubSeatReserve', { numberOfKeys: 6, lua: RESERVE_LUA });
+    redis.defineCommand('moviehubSeatRetake', { numberOfKeys: 3, lua: RETAKE_LUA });
     redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 3, lua: PUBLISH_CHANGE_LUA });
     this.redis = redis as Redis & SeatHoldCommands;
     this.expiriesKey = `${options.keyPrefix}seat:expiries`;
@@ -276,6 +279,37 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     );
     if (outcome === 'SEATS_NOT_HELD') throw seatsNotHeld(rest.map(String));
     return { version: Number(rest[0]) };
+  }
+
+  async retake(
+    showtime: ShowtimeRef,
+    holder: string,
+    seatIds: string[],
+    until: number,
+    now?: number,
+  ): Promise<{ version: number }> {
+    this.assertOpen();
+    checkShowtime(showtime);
+    checkHolder(holder);
+    const seats = checkSeatIds(seatIds);
+    const at = clock(now);
+    checkUntil(until, at);
+    const keys = this.keys(showtime.id);
+    const version = await this.run(() =>
+      this.redis.moviehubSeatRetake(
+        keys.holds,
+        keys.version,
+        keys.reserved,
+        showtime.id,
+        holder,
+        at,
+        until,
+        this.options.channel(showtime.id),
+        keepMs(showtime, at),
+        ...seats,
+      ),
+    );
+    return { version: Number(version) };
   }
 
   async publishChange(

@@ -677,6 +677,105 @@ describe.each([
         expect(holds.get('A2')).toBe(reserved.status === 'fulfilled' ? 'h' : 'g');
       }
     });
+
+    describe('retake (a paid booking takes released seats back)', () => {
+      it('reserves seats whoever holds them, in one event, and ends those holds for good', async () => {
+        await h.store.hold(showtime, 'g', ['A1', 'B1'], T0);
+        expect(await h.store.retake(showtime, 'h', ['A2', 'A1'], until, T0 + 1000)).toEqual({
+          version: 2,
+        });
+        expect(await h.store.snapshot(showtimeId, T0 + 1000)).toEqual({
+          version: 2,
+          holds: new Map([
+            ['A1', 'h'],
+            ['A2', 'h'],
+            ['B1', 'g'],
+          ]),
+        });
+        // Nobody holds them now: the holder it took them from, their holder, anyone else.
+        for (const holder of ['g', 'h', 'k']) {
+          expect(await failure(h.store.hold(showtime, holder, ['A1', 'C1'], T0 + 2000))).toEqual({
+            code: 'SEAT_UNAVAILABLE',
+            seatIds: ['A1'],
+          });
+        }
+        // g no longer holds A1: its release frees nothing, and the end of its window
+        // announces B1 alone.
+        expect(await h.store.release(showtime, 'g', ['A1'], T0 + 3000)).toEqual({
+          released: [],
+          version: 2,
+        });
+        expect(await h.store.sweep(T0 + TTL_MS)).toBe(1);
+        expect((await h.store.snapshot(showtimeId, T0 + TTL_MS)).holds).toEqual(
+          new Map([
+            ['A1', 'h'],
+            ['A2', 'h'],
+          ]),
+        );
+        await h.flush();
+        expect(h.events(showtimeId)).toEqual([
+          expect.objectContaining({ version: 1 }),
+          {
+            showtimeId,
+            version: 2,
+            seats: [
+              { seatId: 'A2', status: 'HELD', holder: 'h' },
+              { seatId: 'A1', status: 'HELD', holder: 'h' },
+            ],
+          },
+          { showtimeId, version: 3, seats: [{ seatId: 'B1', status: 'AVAILABLE', holder: null }] },
+        ]);
+      });
+
+      it('replaces a lapsed or an orphaned reservation, and a retry only moves its end later', async () => {
+        await h.store.hold(showtime, 'g', ['A1'], T0);
+        await h.store.reserve(showtime, 'g', ['A1'], T0 + 5000, T0);
+        await h.store.hold(showtime, 'k', ['B1'], T0);
+        await h.store.reserve(showtime, 'k', ['B1'], until, T0);
+        // g's has lapsed; k's lasts, but the caller's record says no booking is behind it.
+        expect(await h.store.retake(showtime, 'h', ['A1', 'B1'], until, T0 + 6000)).toEqual({
+          version: 5,
+        });
+        // Retries, with an earlier end and then a later one: no change to announce.
+        expect(await h.store.retake(showtime, 'h', ['B1', 'A1'], until, T0 + 7000)).toEqual({
+          version: 5,
+        });
+        expect(await h.store.retake(showtime, 'h', ['A1'], T0 + 10_000, T0 + 7000)).toEqual({
+          version: 5,
+        });
+        expect(await h.store.retake(showtime, 'h', ['A1'], until + TTL_MS, T0 + 8000)).toEqual({
+          version: 5,
+        });
+        expect((await h.store.snapshot(showtimeId, until - 1)).holds).toEqual(
+          new Map([
+            ['A1', 'h'],
+            ['B1', 'h'],
+          ]),
+        );
+        expect((await h.store.snapshot(showtimeId, until)).holds).toEqual(new Map([['A1', 'h']]));
+        expect((await h.store.hold(showtime, 'k', ['B1'], until)).seatIds).toEqual(['B1']);
+        await h.flush();
+        expect(h.events(showtimeId).map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(h.events(showtimeId)[4].seats).toEqual([
+          { seatId: 'A1', status: 'HELD', holder: 'h' },
+          { seatId: 'B1', status: 'HELD', holder: 'h' },
+        ]);
+      });
+
+      it('leaves with publishChange, and refuses an end in the past or malformed seats', async () => {
+        await h.store.retake(showtime, 'h', ['A1'], until, T0);
+        expect(await h.store.publishChange(showtime, [{ seatId: 'A1', status: 'BOOKED' }])).toBe(2);
+        expect(await h.store.snapshot(showtimeId, T0)).toEqual({ version: 2, holds: new Map() });
+        await expect(h.store.retake(showtime, 'h', ['A2'], T0, T0)).rejects.toThrow(
+          'in the future',
+        );
+        expect(await failure(h.store.retake(showtime, 'h', ['A2', 'A2'], until, T0))).toEqual({
+          code: 'BAD_USER_INPUT',
+          field: 'seatIds',
+        });
+        expect((await h.store.snapshot(showtimeId, T0)).version).toBe(2);
+      });
+    });
   });
 
   it('keeps showtimes apart', async () => {

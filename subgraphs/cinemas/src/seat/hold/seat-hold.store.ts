@@ -154,6 +154,25 @@ export interface SeatHoldStore {
     now?: number,
   ): Promise<{ version: number }>;
   /**
+   * Reserves seats for `holder` until `until` (ms) whether or not it holds them: a paid
+   * booking whose seats were released takes them back (`ReservationService.retake`), after
+   * PostgreSQL has made sure no other booking has them. So it refuses nothing: any hold on
+   * those seats ends (a hold is not a purchase) and a reservation of another holder there is
+   * replaced (the caller's record says it is an orphan: its booking was never written). Like
+   * `publishChange`, it does not say whose holds it removed, so a holder left without seats
+   * keeps its window, cooldown and place in `maxShowtimesPerHolder`. One event: the seats
+   * that changed, HELD by `holder`. Seats already reserved by `holder` only have their end
+   * moved to `until` if that is later (no event). Until the end passes (or `publishChange`
+   * settles the seats) nobody can hold them, as after `reserve`.
+   */
+  retake(
+    showtime: ShowtimeRef,
+    holder: string,
+    seatIds: string[],
+    until: number,
+    now?: number,
+  ): Promise<{ version: number }>;
+  /**
    * Publishes seat changes made elsewhere (BOOKED by the booking engine, BLOCKED by an admin,
    * AVAILABLE after a cancellation) with the next version, removing any holds and
    * reservations on those seats in the same step. Returns the new version. A holder left without seats by it (its seats
