@@ -144,7 +144,7 @@ describe('payments through the gateway', () => {
   }
 
   async function deliverIpn(params: VnpParams): Promise<{ RspCode: string; Message: string }> {
-    const res = await fetch(`${base}/payments/vnpay/ipn?${new URLSearchParams(params)}`);
+    const res = await fetch(`${base}/payments/vnpay/ipn?${new URLSearchParams(params).toString()}`);
     expect(res.status).toBe(200);
     return (await res.json()) as { RspCode: string; Message: string };
   }
@@ -181,7 +181,7 @@ describe('payments through the gateway', () => {
     expect(first).toMatchObject({ status: 'PENDING', amount: booked.finalAmount });
     const url = new URL(first.paymentUrl);
     expect(`${url.origin}${url.pathname}`).toBe(t.stack.vnpay!.payUrl);
-    const params = Object.fromEntries(url.searchParams) as VnpParams;
+    const params: VnpParams = Object.fromEntries(url.searchParams);
     expect(verifyParams(params, secret)).toBe(true);
     expect(params).toMatchObject({
       vnp_Version: '2.1.0',
@@ -298,7 +298,7 @@ describe('payments through the gateway', () => {
     expect((await deliverIpn(unsigned)).RspCode).toBe('97');
     // A repeated key is no VNPay call.
     const doubled = await fetch(
-      `${base}/payments/vnpay/ipn?${new URLSearchParams(good)}&vnp_TxnRef=${payment.transactionId}`,
+      `${base}/payments/vnpay/ipn?${new URLSearchParams(good).toString()}&vnp_TxnRef=${payment.transactionId}`,
     );
     expect(((await doubled.json()) as { RspCode: string }).RspCode).toBe('97');
     expect(
@@ -474,16 +474,19 @@ describe('payments through the gateway', () => {
     const booked = await book(user.id);
     const payment = await startPayment(user.id, booked.id);
     const params = ipnParams(payment);
-    const good = await fetch(`${base}/payments/vnpay/return?${new URLSearchParams(params)}`, {
-      redirect: 'manual',
-    });
+    const good = await fetch(
+      `${base}/payments/vnpay/return?${new URLSearchParams(params).toString()}`,
+      {
+        redirect: 'manual',
+      },
+    );
     expect(good.status).toBe(302);
     const target = new URL(good.headers.get('location')!);
     expect(target.origin).toBe('http://front.test');
     expect(target.searchParams.get('bookingId')).toBe(booked.id);
     expect(target.searchParams.get('result')).toBe('success');
     const forged = await fetch(
-      `${base}/payments/vnpay/return?${new URLSearchParams({ ...params, vnp_Amount: '100' })}`,
+      `${base}/payments/vnpay/return?${new URLSearchParams({ ...params, vnp_Amount: '100' }).toString()}`,
       { redirect: 'manual' },
     );
     expect(new URL(forged.headers.get('location')!).searchParams.get('result')).toBe('invalid');
