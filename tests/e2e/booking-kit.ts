@@ -24,7 +24,8 @@ import { deriveKey } from '../../runtime/identity';
 import { buildDemoPlan } from '../../scripts/seed/demo-plan';
 import { signTicketPayload } from '../../subgraphs/bookings/src/domain/ticket-code';
 import { contractOperation } from '../support/contract';
-import { testConfig, type TestStack } from '../support/test-stack';
+import { testConfig } from '../support/test-config';
+import type { TestStack } from '../support/test-stack';
 
 /**
  * The booking engine's test kit: the bookings database alone (real PostgreSQL, its own

@@ -28,7 +28,17 @@ export const PAY_URL_TTL_MS = 15 * 60_000;
 /** Attempts one booking may start at most: each is a pay URL someone could pay. */
 export const MAX_ATTEMPTS_PER_BOOKING = 10;
 
-/** How long after a pay URL lapsed the reconciliation first asks VNPay about it. */
+/**
+ * When the reconciliation first asks VNPay about an attempt with no IPN: 2 minutes after it
+ * started, so that a payment whose IPN was lost still confirms the booking before it expires;
+ * then every 2 minutes while the pay URL works.
+ */
+export const RECONCILE_FIRST_MS = 2 * 60_000;
+
+/**
+ * How long after a pay URL lapsed VNPay's "no such transaction" (`91`) is believed: the
+ * attempt was never paid (EXPIRED).
+ */
 export const RECONCILE_AFTER_MS = 5 * 60_000;
 
 /** The IPN answers VNPay understands (DESIGN.md section 4). */
@@ -183,7 +193,7 @@ export class PaymentService {
         vnpBankCode: null,
         vnpPayDate: null,
         queryAttempts: 0,
-        nextQueryAt: free ? null : new Date(expiresAt.getTime() + RECONCILE_AFTER_MS),
+        nextQueryAt: free ? null : new Date(now.getTime() + RECONCILE_FIRST_MS),
       });
       await manager.getRepository(Payment).insert(row);
       if (free) {
@@ -406,10 +416,12 @@ export class PaymentService {
   }
 
   /**
-   * The reconciliation job's pass: PENDING attempts whose pay URL lapsed a while ago and for
-   * which no IPN came are asked about (`querydr`) and settled on the answer; VNPay not knowing
-   * the transaction (`91`) means it was never paid (EXPIRED). No answer, or "still
-   * processing", asks again later with backoff. Returns how many it settled.
+   * The reconciliation job's pass: PENDING attempts with no IPN are asked about (`querydr`,
+   * from {@link RECONCILE_FIRST_MS} after they started) and settled on the answer. VNPay not
+   * knowing the transaction (`91`) means it was never paid (EXPIRED) once the pay URL lapsed
+   * {@link RECONCILE_AFTER_MS} ago; before that the customer may still be paying. No answer,
+   * or "still processing", asks again: every 2 minutes while the pay URL works, then with
+   * backoff. Returns how many it settled.
    */
   async reconcile(now: Date = this.deps.clock(), limit = 20): Promise<number> {
     const due = await this.deps.dataSource.query<Array<{ id: string }>>(
@@ -440,6 +452,12 @@ export class PaymentService {
             { paymentId: payment.id, amount: answer.amountVnd, expected: payment.amount },
             'VNPay reports another amount for this payment: left for staff',
           );
+          // Said once: asking again would only say it again.
+          await this.deps.dataSource.query(
+            `UPDATE payments SET next_query_at = NULL WHERE id = $1 AND status = 'PENDING'`,
+            [payment.id],
+          );
+          continue;
         } else {
           const code = await this.settle(
             payment.transactionId,
@@ -457,7 +475,8 @@ export class PaymentService {
           continue;
         }
       }
-      if (answer?.responseCode === '91') {
+      const lapsed = now.getTime() >= payment.expiresAt.getTime() + RECONCILE_AFTER_MS;
+      if (answer?.responseCode === '91' && lapsed) {
         const expired = await this.deps.dataSource.query<[unknown[], number]>(
           `UPDATE payments SET status = 'EXPIRED', settled_at = $2, settled_by = 'QUERYDR',
                   vnp_response_code = '91', next_query_at = NULL
@@ -468,13 +487,15 @@ export class PaymentService {
         continue;
       }
       const attempts = payment.queryAttempts + 1;
+      // While the pay URL works the customer may be paying now: ask again soon. After, back off.
+      const next =
+        now.getTime() < payment.expiresAt.getTime()
+          ? now.getTime() + RECONCILE_FIRST_MS
+          : now.getTime() + Math.min(60_000 * 2 ** attempts, 3_600_000);
       await this.deps.dataSource.query(
-        `UPDATE payments SET query_attempts = $2, next_query_at = $3 WHERE id = $1 AND status = 'PENDING'`,
-        [
-          payment.id,
-          attempts,
-          new Date(now.getTime() + Math.min(60_000 * 2 ** attempts, 3_600_000)),
-        ],
+        `UPDATE payments SET query_attempts = $2, next_query_at = $3
+          WHERE id = $1 AND status = 'PENDING'`,
+        [payment.id, attempts, new Date(next)],
       );
     }
     return settled;

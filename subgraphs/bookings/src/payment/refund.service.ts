@@ -282,8 +282,12 @@ export class RefundService {
       refund.kind === RefundKind.POLICY && refund.percent < 100
         ? PaymentStatus.PARTIALLY_REFUNDED
         : PaymentStatus.REFUNDED;
+    // A late payment paid back while another attempt paid the booking (confirmed late
+    // meanwhile) leaves it PAID: only a booking nobody paid for is marked refunded (a policy
+    // refund's booking is CANCELLED).
     await manager.query(
-      'UPDATE bookings SET payment_status = $2, updated_at = now() WHERE id = $1',
+      `UPDATE bookings SET payment_status = $2, updated_at = now()
+        WHERE id = $1 AND status NOT IN ('CONFIRMED', 'COMPLETED')`,
       [refund.bookingId, status],
     );
   }

@@ -71,7 +71,7 @@ export class Refund {
   @Column('text', { name: 'transaction_type', nullable: true })
   transactionType: '02' | '03' | null;
 
-  /** `vnp_RequestId` of the refund call: the same on every retry of one refund. */
+  /** `vnp_RequestId` of the last refund call (VNPay wants a new one for every request). */
   @Column('text', { name: 'request_id', nullable: true })
   requestId: string | null;
 
