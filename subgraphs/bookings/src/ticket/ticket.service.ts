@@ -88,16 +88,7 @@ export class TicketService {
 
   /** Issues a confirmed booking's tickets: VALID, each with its barcode. */
   async issue(manager: EntityManager, bookingId: string, now: Date): Promise<void> {
-    const pending = await manager
-      .getRepository(Ticket)
-      .findBy({ bookingId, status: TicketStatus.PENDING });
-    for (const ticket of pending) {
-      await manager.query(
-        `UPDATE tickets SET status = 'VALID', barcode = $2, issued_at = $3
-          WHERE id = $1 AND status = 'PENDING'`,
-        [ticket.id, barcodeFor(ticket.ticketCode, this.key), now],
-      );
-    }
+    await this.makeValid(manager, bookingId, TicketStatus.PENDING, now);
   }
 
   /**
@@ -105,17 +96,24 @@ export class TicketService {
    * it): the same codes, VALID again.
    */
   async reissue(manager: EntityManager, bookingId: string, now: Date): Promise<void> {
-    const cancelled = await manager
-      .getRepository(Ticket)
-      .findBy({ bookingId, status: TicketStatus.CANCELLED });
-    for (const ticket of cancelled) {
+    await this.makeValid(manager, bookingId, TicketStatus.CANCELLED, now);
+    await this.issue(manager, bookingId, now);
+  }
+
+  private async makeValid(
+    manager: EntityManager,
+    bookingId: string,
+    from: TicketStatus.PENDING | TicketStatus.CANCELLED,
+    now: Date,
+  ): Promise<void> {
+    const tickets = await manager.getRepository(Ticket).findBy({ bookingId, status: from });
+    for (const ticket of tickets) {
       await manager.query(
         `UPDATE tickets SET status = 'VALID', barcode = $2, issued_at = $3
-          WHERE id = $1 AND status = 'CANCELLED'`,
-        [ticket.id, barcodeFor(ticket.ticketCode, this.key), now],
+          WHERE id = $1 AND status = $4`,
+        [ticket.id, barcodeFor(ticket.ticketCode, this.key), now, from],
       );
     }
-    await this.issue(manager, bookingId, now);
   }
 
   /** Cancels a booking's tickets that were not used (expiry, cancellation). */
