@@ -12,7 +12,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/tests/support/global-setup.ts',
-  testTimeout: 30000,
+  // Generous: hooks start whole stacks, which on a loaded 2-core machine can take 30 s.
+  testTimeout: 60000,
   // Integration tests hit real PostgreSQL and Redis; two workers suit a 2-core machine.
   maxWorkers: 2,
 };
