@@ -28,7 +28,8 @@ export function mountClerkWebhook(app: Express, config: AppConfig, log: Logger):
     for (const [name, value] of Object.entries(req.headers)) {
       if (typeof value === 'string') headers.set(name, value);
     }
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    // A plain Uint8Array: a BodyInit under every fetch typing (Node's and undici's).
+    const body = new Uint8Array(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     let event: { type: string; data: unknown };
     try {
       event = await verifyWebhook(
