@@ -310,16 +310,25 @@ describe('booking through the gateway', () => {
   });
 
   describe('cancelling', () => {
-    /** A demo showtime more than 24 hours ahead, and two sellable seats of it nobody took. */
+    /**
+     * A demo showtime more than 24 hours ahead, and two sellable seats of it nobody took,
+     * costing 200,000 VND or more together (so 100 points stay within 50% of the amount,
+     * whichever showtimes the clock makes upcoming: prices differ by time of day).
+     */
     function farShowtime(index: number) {
-      const upcoming = plan.showtimes.filter((s) => s.startsAt.getTime() > Date.now() + 48 * HOUR);
-      const showtime = upcoming[index * 13 + 3];
-      const seats = plan.seats.filter(
-        (s) => s.hallId === showtime.hallId && !s.blocked && s.row === 'A',
+      const pairOf = (showtime: (typeof plan.showtimes)[number]) =>
+        plan.seats
+          .filter((s) => s.hallId === showtime.hallId && !s.blocked && s.row === 'A')
+          .slice(0, 2);
+      const upcoming = plan.showtimes.filter(
+        (s) =>
+          s.startsAt.getTime() > Date.now() + 48 * HOUR &&
+          pairOf(s).reduce((sum, seat) => sum + (s.priceTable[seat.type] ?? 0), 0) >= 200_000,
       );
+      const showtime = upcoming[index * 13 + 3];
       return {
         showtimeId: showtime.id,
-        seatIds: seats.slice(0, 2).map((s) => s.id),
+        seatIds: pairOf(showtime).map((s) => s.id),
         price: showtime.priceTable,
       };
     }
