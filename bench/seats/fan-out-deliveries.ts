@@ -45,8 +45,9 @@ export function tallyDeliveries(
   const all: number[] = [];
   const anonymous: number[] = [];
   const signedIn: number[] = [];
-  /** Per change: when its last subscriber got it. */
+  /** Per change: when its last subscriber got it, and its first (from the change's send). */
   const perEventLast = new Map<number, number>();
+  const perEventFirst = new Map<number, number>();
   let received = 0;
   let duplicates = 0;
   let outOfOrder = 0;
@@ -79,6 +80,7 @@ export function tallyDeliveries(
       all.push(ms);
       (sub.token ? signedIn : anonymous).push(ms);
       if (ms > (perEventLast.get(v) ?? -Infinity)) perEventLast.set(v, ms);
+      if (ms < (perEventFirst.get(v) ?? Infinity)) perEventFirst.set(v, ms);
     }
     if (mine < effective && !sub.connectError) subscribersMissing += 1;
     if (sub.ended) {
@@ -93,6 +95,8 @@ export function tallyDeliveries(
     anonymous,
     signedIn,
     perEventLast,
+    /** Per change: from its first subscriber to its last, the fan-out alone. */
+    perEventSpread: [...perEventLast].map(([v, last]) => last - perEventFirst.get(v)!),
     received,
     duplicates,
     outOfOrder,

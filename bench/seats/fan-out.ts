@@ -1,18 +1,17 @@
 /**
  * The fan-out: M `SeatUpdates` subscribers (1,000: 900 anonymous, 100 signed in) on one
- * showtime, then K (200) hold/release changes one after another. Reports per-delivery
- * latency (mutation sent → event received, matched by version), expected vs received
- * deliveries, and the stack process's memory per subscriber.
+ * showtime, spread over one or more gateways, then K (200) hold/release changes one after
+ * another through the first. Reports per-delivery latency (mutation sent → event received,
+ * matched by version), expected vs received deliveries (none lost, duplicated or out of
+ * order), and the memory per subscriber of the processes that hold the subscribers.
  */
 import { loadavg } from 'node:os';
 import { webSocketUrl } from '../../tests/support/ws-client';
 import { pool, sleep } from '../common/pool';
-import type { MemoryMessage } from '../common/protocol';
 import { round } from '../common/report';
-import type { StackHandle } from '../common/stack';
 import { makeChanges } from './fan-out-changes';
 import { tallyDeliveries, waitForDeliveries } from './fan-out-deliveries';
-import { cpuLine, cpuWindow, fmt, latencyStats, mib, statsJson } from './figures';
+import { cpuLine, fmt, latencyStats, mib, statsJson, type RoundedCpu } from './figures';
 import {
   describeErrors,
   OPS,
@@ -27,6 +26,29 @@ import { openSubscribers } from './timed-subscriber';
 
 /** The issue's target: printed as met / not met, never asserted. */
 const FANOUT_P99_TARGET_MS = 100;
+
+/** Memory of the processes that hold the subscribers (summed over them). */
+export interface FanOutMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  /** Read after a full GC. */
+  gcRan: boolean;
+}
+
+/** Where the fan-out goes: gateways (subscribers spread over them in turn) and probes. */
+export interface FanOutTarget {
+  /** Subscribers are spread over these in turn; changes go through the first. */
+  readonly gatewayUrls: readonly string[];
+  /** Memory of the processes holding the subscribers (the gateways; the stack process). */
+  memory(): Promise<FanOutMemory>;
+  /** How many Redis subscribers listen to the showtime's seat events (-1: unknown). */
+  redisSubscribers(showtimeId: string): Promise<number>;
+  /** Starts a CPU window over the server processes; the function it answers ends it. */
+  cpuWindow(): Promise<() => Promise<RoundedCpu>>;
+  /** CPU time so far (µs) of the processes that deliver the events (the gateways). */
+  deliveryCpuMicros(): Promise<number>;
+}
 
 export interface FanOutOptions {
   /** SeatUpdates subscribers. */
@@ -45,21 +67,21 @@ export interface FanOutOptions {
  * The stack's memory after a full GC, read twice a second apart (RSS lags behind what the GC
  * frees); the second reading counts.
  */
-async function settledMemory(stack: StackHandle): Promise<MemoryMessage> {
-  await stack.memory();
+async function settledMemory(target: FanOutTarget): Promise<FanOutMemory> {
+  await target.memory();
   await sleep(1000);
-  return stack.memory();
+  return target.memory();
 }
 
 /** Runs the fan-out; answers its results-file section and its printed report. */
 export async function runFanOut(
-  stack: StackHandle,
+  target: FanOutTarget,
   options: FanOutOptions,
   mint: (userId: string) => string,
   choice: ShowtimeChoice,
 ) {
-  const { gatewayUrl } = stack.ready;
-  const wsUrl = webSocketUrl(gatewayUrl);
+  const gatewayUrl = target.gatewayUrls[0];
+  const wsUrls = target.gatewayUrls.map(webSocketUrl);
   const { showtime } = choice.fanout;
   const n = options.subscribers;
 
@@ -120,10 +142,10 @@ export async function runFanOut(
     );
 
   // ---- Memory before, then open the subscribers in batches.
-  const memBefore = await settledMemory(stack);
-  const redisBefore = await stack.redisSubscribers(showtime.id);
+  const memBefore = await settledMemory(target);
+  const redisBefore = await target.redisSubscribers(showtime.id);
   const loadBefore = loadavg();
-  const opened = await openSubscribers(wsUrl, showtime.id, options, mint, onEvent);
+  const opened = await openSubscribers(wsUrls, showtime.id, options, mint, onEvent);
   const { subscribers, connectSeconds, failedToConnect, connectErrors, emfile } = opened;
   const { signedInCount } = opened;
 
@@ -142,12 +164,13 @@ export async function runFanOut(
     `bench: fanout: probe events reached ${probe.map((p) => `${p.reached}/${live} in ${p.ms.toFixed(0)} ms`).join(', ')}\n`,
   );
 
-  const memConnected = await settledMemory(stack);
-  const redisConnected = await stack.redisSubscribers(showtime.id);
+  const memConnected = await settledMemory(target);
+  const redisConnected = await target.redisSubscribers(showtime.id);
 
   // ---- The measured changes.
   const base = (await seatMap(gatewayUrl, showtime.id)).seatMap.version;
-  const cpu = await cpuWindow(stack);
+  const cpu = await target.cpuWindow();
+  const deliveryCpuBefore = await target.deliveryCpuMicros();
   process.stderr.write(`bench: fanout: ${options.changes} changes from version ${base}... `);
   const changesStart = performance.now();
   const changes = await makeChanges({
@@ -183,9 +206,10 @@ export async function runFanOut(
   });
   const deliveredSeconds = (performance.now() - changesStart) / 1000;
   const cpuUsed = await cpu();
+  const deliveryCpuMs = ((await target.deliveryCpuMicros()) - deliveryCpuBefore) / 1000;
   const loadAfter = loadavg();
   process.stderr.write(` done after ${deliveredSeconds.toFixed(1)} s\n`);
-  const memAfterEvents = await settledMemory(stack);
+  const memAfterEvents = await settledMemory(target);
 
   // ---- Latencies: every delivery of a measured version, from its mutation's send time.
   const tally = tallyDeliveries(subscribers, sentAtByVersion, base, effective);
@@ -195,6 +219,7 @@ export async function runFanOut(
   const anonStats = latencyStats(tally.anonymous);
   const signedStats = latencyStats(tally.signedIn);
   const lastStats = latencyStats([...tally.perEventLast.values()]);
+  const spreadStats = latencyStats(tally.perEventSpread);
   const mutationStats = latencyStats(changes.mutationMs);
   const missing = expected - received;
   const neverArrived = missing - errorResults;
@@ -204,11 +229,11 @@ export async function runFanOut(
     await subscribers[i].close().catch(() => undefined);
   });
   await sleep(1000);
-  const redisClosed = await stack.redisSubscribers(showtime.id);
-  const memClosed = await settledMemory(stack);
+  const redisClosed = await target.redisSubscribers(showtime.id);
+  const memClosed = await settledMemory(target);
 
-  const perSub = (a: MemoryMessage, b: MemoryMessage, key: keyof MemoryMessage) =>
-    ((b[key] as number) - (a[key] as number)) / n;
+  const perSub = (a: FanOutMemory, b: FanOutMemory, key: 'rss' | 'heapUsed' | 'external') =>
+    (b[key] - a[key]) / n;
   const memory = {
     gcExposed: memBefore.gcRan,
     before: memBefore,
@@ -227,6 +252,7 @@ export async function runFanOut(
     hall: `${before.hall.cinema.name} ${before.hall.name}`,
     seatId: seat.seatId,
     subscribers: n,
+    gateways: target.gatewayUrls.length,
     anonymous: n - signedInCount,
     signedIn: signedInCount,
     batch: options.batch,
@@ -267,9 +293,20 @@ export async function runFanOut(
     latencySignedIn: statsJson(signedStats),
     /** Per change: when its last subscriber got it (the fan-out's completion time). */
     latencyLastDeliveryPerEvent: statsJson(lastStats),
+    /** Per change: from its first subscriber to its last (the fan-out, without the mutation). */
+    fanOutSpreadPerEvent: statsJson(spreadStats),
     p99TargetMs: FANOUT_P99_TARGET_MS,
     p99TargetMet: stats.p99Ms < FANOUT_P99_TARGET_MS,
     redisSubscribers: { before: redisBefore, connected: redisConnected, afterClose: redisClosed },
+    /**
+     * CPU time of the delivering processes per change (all its deliveries, its mutation and
+     * its one upstream event included) and per delivery: what a change costs whatever else
+     * the machine is doing.
+     */
+    deliveryCpu: {
+      perChangeMs: round(deliveryCpuMs / Math.max(1, effective), 2),
+      perDeliveryMicros: round((1000 * deliveryCpuMs) / Math.max(1, received), 1),
+    },
     memory,
     cpu: cpuUsed,
     loadAverageBefore: loadBefore.map((x) => round(x, 2)),
@@ -277,7 +314,8 @@ export async function runFanOut(
   };
 
   const lines = [
-    `Fan-out: ${n} SeatUpdates subscribers (${n - signedInCount} anonymous, ${signedInCount} signed in), ` +
+    `Fan-out: ${n} SeatUpdates subscribers (${n - signedInCount} anonymous, ${signedInCount} signed in) ` +
+      `over ${target.gatewayUrls.length} gateway${target.gatewayUrls.length === 1 ? '' : 's'}, ` +
       `${options.changes} hold/release changes one after another` +
       (options.intervalMs ? ` (${options.intervalMs} ms apart)` : ' (back to back)'),
     `  showtime ${showtime.id} (${result.hall}); subscribers connected in ${connectSeconds.toFixed(1)} s, ${options.batch} at a time` +
@@ -315,13 +353,16 @@ export async function runFanOut(
     `  latency anonymous  p50 ${fmt(anonStats.p50Ms)} ms   p99 ${fmt(anonStats.p99Ms)} ms`,
     `  latency signed in  p50 ${fmt(signedStats.p50Ms)} ms   p99 ${fmt(signedStats.p99Ms)} ms`,
     `  last delivery of each change: p50 ${fmt(lastStats.p50Ms)} ms   p99 ${fmt(lastStats.p99Ms)} ms`,
+    `  first to last subscriber of each change (the fan-out alone): p50 ${fmt(spreadStats.p50Ms)} ms   p99 ${fmt(spreadStats.p99Ms)} ms`,
     `  p99 target < ${FANOUT_P99_TARGET_MS} ms: ${result.p99TargetMet ? 'MET' : 'NOT MET'} (p99 ${fmt(stats.p99Ms)} ms)`,
-    `  stack memory       rss ${fmt(mib(memBefore.rss))} → ${fmt(mib(memConnected.rss))} MiB, ` +
+    `  server memory      rss ${fmt(mib(memBefore.rss))} → ${fmt(mib(memConnected.rss))} MiB, ` +
       `heap used ${fmt(mib(memBefore.heapUsed))} → ${fmt(mib(memConnected.heapUsed))} MiB with all connected ` +
       `(${memBefore.gcRan ? 'after a full GC' : 'no GC exposed'}); ` +
       `after the events rss ${fmt(mib(memAfterEvents.rss))} MiB, heap ${fmt(mib(memAfterEvents.heapUsed))} MiB; ` +
       `after closing rss ${fmt(mib(memClosed.rss))} MiB, heap ${fmt(mib(memClosed.heapUsed))} MiB`,
     `  per subscriber     (connected − before) / ${n}: rss ${fmt(memory.perSubscriberBytes.rss / 1024)} KiB, heap used ${fmt(memory.perSubscriberBytes.heapUsed / 1024)} KiB`,
+    `  delivering CPU     ${fmt(deliveryCpuMs / Math.max(1, effective))} ms per change to ${live} subscribers ` +
+      `(${fmt((1000 * deliveryCpuMs) / Math.max(1, received))} µs per delivery; gateway processes, or the whole stack process without --gateways)`,
     `  redis subscribers on the channel: ${redisBefore} before, ${redisConnected} connected, ${redisClosed} after closing`,
     cpuLine(cpuUsed, loadBefore, loadAfter),
   ];

@@ -41,7 +41,8 @@ export const statsJson = (s: LatencyStats) => ({
   meanMs: round(s.meanMs, 3),
 });
 
-type RoundedCpu = { [K in keyof CpuFigures]: number | null };
+/** CPU figures as recorded: rounded, null when unknown. */
+export type RoundedCpu = { [K in keyof CpuFigures]: number | null };
 
 /** CPU of the stack, this process and the whole machine over a stretch of wall time, rounded. */
 export async function cpuWindow(stack: StackHandle): Promise<() => Promise<RoundedCpu>> {

@@ -16,28 +16,38 @@
  *
  *   npm run bench:seats -- [--only rush|fanout] [--users 500] [--rush-concurrency N]
  *                          [--subscribers 1000] [--signed-in 100] [--changes 200] [--batch 50]
- *                          [--interval 0] [--warmup 3] [--seed 1]
+ *                          [--interval 0] [--warmup 3] [--seed 1] [--gateways N]
+ *
+ * `--gateways N` runs both parts against N gateway processes, each in front of its own cinemas
+ * process (`bench/holds/topology.ts`), users and subscribers spread over them in turn; the
+ * fan-out's memory per subscriber is then the gateways' own.
  *
  * Both parts send the client contract's operations (`seat-client.ts`) to showtimes chosen
  * from the demo plan (`showtimes.ts`), with the test kit's clients (`tests/support/
- * http-client.ts`, `ws-client.ts`). The stack (gateway + subgraphs over fresh seeded
- * databases on the local PostgreSQL and Redis) runs in a child process
- * (`bench/common/stack-process.ts`, forked with --expose-gc); the clients run here. Figures
+ * http-client.ts`; the fan-out's subscribers are plain graphql-transport-ws sockets,
+ * `timed-subscriber.ts`). The stack (gateway + subgraphs over fresh seeded databases on the
+ * local PostgreSQL and Redis) runs in a child process (`bench/common/stack-process.ts`, forked
+ * with --expose-gc), or as separate processes with `--gateways`; the clients run here. Figures
  * are printed and written to bench/results/seats-<timestamp>.json, never asserted.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { mintToken } from '../../scripts/dev-token';
+import { resolve } from 'node:path';
 import { buildDemoPlan } from '../../scripts/seed/demo-plan';
 import { busyBeforeStart, machineInfo } from '../common/machine';
 import { atLeastOne, parseFlags } from '../common/options';
 import { loads, writeResults } from '../common/report';
-import { isInterrupted, runMain, withStack } from '../common/stack';
+import { runMain } from '../common/stack';
 import { runFanOut, type FanOutOptions } from './fan-out';
 import { runSeatRush, type RushOptions } from './seat-rush';
 import { chooseShowtimes } from './showtimes';
+import { isInterrupted, withSeatTargets } from './targets';
 
 interface Options extends RushOptions, FanOutOptions {
   only: 'rush' | 'fanout' | undefined;
+  /** Gateway processes, each in front of its own cinemas process (0: the one stack process). */
+  gateways: number;
+  /** With `gateways`: run the gateway and cinemas processes with --cpu-prof into this folder. */
+  profileDir: string | undefined;
 }
 
 const USAGE = `usage: node dist/bench/seats/run.js [--only rush|fanout] [options]
@@ -50,11 +60,18 @@ const USAGE = `usage: node dist/bench/seats/run.js [--only rush|fanout] [options
   --changes N             fanout: hold/release changes, one after another (default 200)
   --batch N               fanout: subscribers opened at a time, awaiting connection_ack (default 50)
   --interval MS           fanout: pause between changes (default 0: back to back)
-  --seed N                random seat choice (default 1)`;
+  --seed N                random seat choice (default 1)
+  --gateways N            N gateway processes, each in front of its own cinemas process, on a
+                          stack process; rush users and subscribers spread over them
+                          (default 0: gateway and subgraphs in one stack process)
+  --profile DIR           with --gateways: the gateway and cinemas processes run with
+                          --cpu-prof, their profiles written to DIR`;
 
 function parseOptions(argv: string[]): Options {
   const options: Options = {
     only: undefined,
+    gateways: 0,
+    profileDir: undefined,
     users: 500,
     rushConcurrency: undefined,
     subscribers: 1000,
@@ -80,6 +97,8 @@ function parseOptions(argv: string[]): Options {
     '--batch': (v) => void (options.batch = atLeastOne(v.number())),
     '--interval': (v) => void (options.intervalMs = v.number()),
     '--seed': (v) => void (options.seed = Math.round(v.number())),
+    '--gateways': (v) => void (options.gateways = Math.round(v.number())),
+    '--profile': (v) => void (options.profileDir = resolve(v.string())),
   });
   options.signedIn = Math.min(options.signedIn, options.subscribers);
   return options;
@@ -92,37 +111,50 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   const busyBeforePercent = await busyBeforeStart(loadBefore);
 
-  await withStack({ exposeGc: true }, async (stack) => {
-    const { privateKeyPem } = stack.ready;
-    const mint = (userId: string) => mintToken(privateKeyPem, { userId, expiresIn: 3 * 3600 });
-    const finishedParts: Record<string, unknown> = {};
-    if (options.only !== 'fanout') {
-      const rush = await runSeatRush(stack, options, mint, choice);
-      finishedParts.rush = rush.result;
-      console.log(`\n${rush.text}`);
-    }
-    if (isInterrupted()) return;
-    if (options.only !== 'rush') {
-      const fanout = await runFanOut(stack, options, mint, choice);
-      finishedParts.fanout = fanout.result;
-      console.log(`\n${fanout.text}`);
-    }
-    if (isInterrupted()) return;
-    const loadAfter = loadavg();
-    console.log(
-      `\n(load average 1/5/15 min: ${loads(loadBefore)} before, ${loads(loadAfter)} after; ${availableParallelism()} cores)`,
-    );
+  // The caps that protect a real deployment would measure themselves here (one client
+  // address, one mutator user changing seats back to back), as bench/common/stack-process.ts.
+  const env = {
+    DATABASE_POOL_SIZE: process.env.BENCH_DATABASE_POOL_SIZE ?? '10',
+    WS_MAX_SOCKETS_PER_ADDRESS: '0',
+    SEAT_HOLD_RATE_PER_MINUTE: '100000',
+    SEAT_HOLD_COOLDOWN_SECONDS: '0',
+  };
+  await withSeatTargets(
+    options.gateways,
+    env,
+    async (targets) => {
+      const { mint } = targets;
+      const finishedParts: Record<string, unknown> = {};
+      if (options.only !== 'fanout') {
+        const rush = await runSeatRush(targets.rush, options, mint, choice);
+        finishedParts.rush = rush.result;
+        console.log(`\n${rush.text}`);
+      }
+      if (isInterrupted()) return;
+      if (options.only !== 'rush') {
+        const fanout = await runFanOut(targets.fanout, options, mint, choice);
+        finishedParts.fanout = fanout.result;
+        console.log(`\n${fanout.text}`);
+      }
+      if (isInterrupted()) return;
+      const loadAfter = loadavg();
+      console.log(
+        `\n(${targets.topology}; load average 1/5/15 min: ${loads(loadBefore)} before, ${loads(loadAfter)} after; ${availableParallelism()} cores)`,
+      );
 
-    const finishedAt = new Date();
-    const report = {
-      benchmark: 'seats',
-      finishedAt: finishedAt.toISOString(),
-      settings: { ...options, databasePoolSize: stack.ready.databasePoolSize },
-      machine: machineInfo(busyBeforePercent, { before: loadBefore, after: loadAfter }),
-      ...finishedParts,
-    };
-    writeResults('seats', finishedAt, report);
-  });
+      const finishedAt = new Date();
+      const report = {
+        benchmark: 'seats',
+        finishedAt: finishedAt.toISOString(),
+        settings: { ...options, databasePoolSize: targets.databasePoolSize },
+        topology: targets.topology,
+        machine: machineInfo(busyBeforePercent, { before: loadBefore, after: loadAfter }),
+        ...finishedParts,
+      };
+      writeResults('seats', finishedAt, report);
+    },
+    options.profileDir,
+  );
 }
 
 runMain(main);

@@ -1,15 +1,26 @@
 /**
- * One `SeatUpdates` subscriber of the fan-out, on the test kit's connection
- * (`TestConnection`: one socket, no retries, graphql-ws's own error printing kept quiet).
- * Its results are stamped with `performance.now()` as they arrive, in the sink itself: the
- * kit's `TestSubscription` queues results for `next()`, which suits a test, not a latency.
- * `openSubscribers` opens the fan-out's many of them, a batch at a time.
+ * One `SeatUpdates` subscriber of the fan-out: a plain `graphql-transport-ws` client on its
+ * own socket (connection_init, subscribe, then next/error/complete), lean on purpose. The
+ * benchmark runs thousands of them in one process on the same cores as the servers, so what
+ * each costs here shows up in every latency: a result is stamped with `performance.now()`
+ * the moment its frame arrives, before it is parsed, and nothing is queued for a reader.
+ * `openSubscribers` opens the fan-out's many of them, a batch at a time, spread over the
+ * gateways.
  */
-import { TestConnection } from '../../tests/support/ws-client';
+import WebSocket from 'ws';
 import { sleep } from '../common/pool';
 import { OPS, type SeatEventPayload } from './seat-client';
 
 export type OnSeatEvent = (version: number, payload: SeatEventPayload, at: number) => void;
+
+interface Message {
+  type: string;
+  id?: string;
+  payload?: {
+    data?: { seatUpdates?: SeatEventPayload } | null;
+    errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }>;
+  } & Array<{ message: string }>;
+}
 
 export class TimedSubscriber {
   /** version and performance.now() of every event received, in arrival order. */
@@ -25,8 +36,8 @@ export class TimedSubscriber {
   connectError: string | undefined;
   /** true on connection_ack; false when the socket failed or closed first. */
   readonly connected: Promise<boolean>;
-  private readonly connection: TestConnection;
-  private readonly unsubscribe: () => void;
+  private readonly socket: WebSocket;
+  private closing = false;
 
   constructor(
     url: string,
@@ -34,76 +45,93 @@ export class TimedSubscriber {
     readonly token: string | undefined,
     onEvent: OnSeatEvent,
   ) {
-    this.connection = new TestConnection(url, { token });
-    const { client } = this.connection;
     let settle: (ok: boolean) => void = () => {};
     this.connected = new Promise((resolve) => (settle = resolve));
-    void this.connection.connected.then(() => settle(true));
-    void this.connection.closed.then(({ code, reason }) => {
-      this.connectError ??= `closed ${code} ${reason}`.trim();
-      settle(false);
-    });
-    client.on('error', (error) => {
-      this.connectError ??= String(
-        (error as Error)?.message ?? (error as { type?: string })?.type ?? error,
-      );
-      settle(false);
-    });
-    this.unsubscribe = client.subscribe(
-      { query: OPS.seatUpdates, variables: { showtimeId } },
-      {
-        next: (value) => {
-          const at = performance.now();
-          const payload = (value.data as { seatUpdates?: SeatEventPayload } | null)?.seatUpdates;
-          if (value.errors?.length || !payload) {
-            this.bad.push(
-              value.errors
-                ?.map((e) => {
-                  const x = e as {
-                    message: string;
-                    path?: unknown[];
-                    extensions?: { code?: string; serviceName?: string };
-                  };
-                  const where = [x.extensions?.code, x.extensions?.serviceName, x.path?.join('.')]
-                    .filter(Boolean)
-                    .join(' ');
-                  return `${x.message}${where ? ` [${where}]` : ''}`;
-                })
-                .join('; ') ?? 'no data',
-            );
-            if (!payload) {
-              this.errorOnly += 1;
-              return;
-            }
-          }
-          this.versions.push(payload.version);
-          this.times.push(at);
-          onEvent(payload.version, payload, at);
-        },
-        error: (error) => {
-          this.ended = Array.isArray(error)
-            ? error.map((e) => (e as { message: string }).message).join('; ')
-            : String((error as Error)?.message ?? (error as { reason?: string })?.reason ?? error);
-        },
-        complete: () => {
-          this.ended ??= 'completed';
-        },
-      },
+    this.socket = new WebSocket(url, 'graphql-transport-ws');
+    this.socket.on('open', () =>
+      this.socket.send(
+        JSON.stringify({
+          type: 'connection_init',
+          payload: token ? { authorization: `Bearer ${token}` } : {},
+        }),
+      ),
     );
+    this.socket.on('error', (error) => {
+      this.connectError ??= error.message;
+      settle(false);
+    });
+    this.socket.on('close', (code, reason) => {
+      if (!this.closing) this.connectError ??= `closed ${code} ${reason.toString()}`.trim();
+      settle(false);
+    });
+    this.socket.on('message', (raw: Buffer) => {
+      const at = performance.now();
+      const message = JSON.parse(raw.toString()) as Message;
+      if (message.type === 'connection_ack') {
+        this.socket.send(
+          JSON.stringify({
+            id: '1',
+            type: 'subscribe',
+            payload: { query: OPS.seatUpdates, variables: { showtimeId } },
+          }),
+        );
+        settle(true);
+      } else if (message.type === 'ping') {
+        this.socket.send(JSON.stringify({ type: 'pong' }));
+      } else if (message.type === 'next') {
+        this.result(message.payload!, at, onEvent);
+      } else if (message.type === 'error') {
+        this.ended = (message.payload ?? []).map((e) => e.message).join('; ');
+      } else if (message.type === 'complete') {
+        this.ended ??= 'completed';
+      }
+    });
   }
 
-  async close(): Promise<void> {
-    this.unsubscribe();
-    await this.connection.close();
+  private result(value: NonNullable<Message['payload']>, at: number, onEvent: OnSeatEvent): void {
+    const payload = value.data?.seatUpdates;
+    if (value.errors?.length || !payload) {
+      this.bad.push(
+        value.errors
+          ?.map((e) => {
+            const x = e as { extensions?: { code?: string; serviceName?: string } } & typeof e;
+            const where = [x.extensions?.code, x.extensions?.serviceName, x.path?.join('.')]
+              .filter(Boolean)
+              .join(' ');
+            return `${x.message}${where ? ` [${where}]` : ''}`;
+          })
+          .join('; ') ?? 'no data',
+      );
+      if (!payload) {
+        this.errorOnly += 1;
+        return;
+      }
+    }
+    this.versions.push(payload.version);
+    this.times.push(at);
+    onEvent(payload.version, payload, at);
+  }
+
+  close(): Promise<void> {
+    this.closing = true;
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      if (this.socket.readyState === WebSocket.OPEN) {
+        this.socket.send(JSON.stringify({ id: '1', type: 'complete' }));
+      }
+      this.socket.close(1000);
+    });
   }
 }
 
 /**
  * Opens `options.subscribers` subscribers, `options.batch` at a time, each batch awaiting its
- * connection_ack (30 s at most); the signed-in ones spread evenly among the anonymous ones.
+ * connection_ack (30 s at most); the signed-in ones spread evenly among the anonymous ones,
+ * and all of them in turn over `wsUrls`.
  */
 export async function openSubscribers(
-  wsUrl: string,
+  wsUrls: readonly string[],
   showtimeId: string,
   options: { subscribers: number; signedIn: number; batch: number },
   mint: (userId: string) => string,
@@ -123,7 +151,7 @@ export async function openSubscribers(
       const signedIn = signedSoFar < options.signedIn && i % signedStep === 0;
       if (signedIn) signedSoFar += 1;
       const sub = new TimedSubscriber(
-        wsUrl,
+        wsUrls[i % wsUrls.length],
         showtimeId,
         signedIn ? mint(`bench-fanout-user-${i}`) : undefined,
         onEvent,
@@ -145,7 +173,7 @@ export async function openSubscribers(
   const connectSeconds = (performance.now() - connectStart) / 1000;
   const signedInCount = subscribers.filter((s) => s.token).length;
   process.stderr.write(
-    `bench: fanout: ${n} subscribers (${signedInCount} signed in) connected in ${connectSeconds.toFixed(1)} s` +
+    `bench: fanout: ${n} subscribers (${signedInCount} signed in) over ${wsUrls.length} gateway(s) connected in ${connectSeconds.toFixed(1)} s` +
       (failedToConnect
         ? `, ${failedToConnect} FAILED (${[...connectErrors].map(([e, c]) => `${e}: ${c}`).join('; ')})`
         : '') +

@@ -16,7 +16,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppConfig, SubgraphName } from '../../runtime/config';
 import { formatError } from '../../runtime/errors';
-import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
+import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER, type Logger } from '../../runtime/logger';
 import {
   checkOperationLimits,
@@ -24,6 +24,7 @@ import {
   describeBytes,
   parseWithLimits,
 } from '../../runtime/query-limits';
+import { seatHolderTags } from '../../runtime/seat-holder';
 import type { Authentication, Authenticator } from './authenticate';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 import { FederatedSubscriptions } from './subscriptions';
@@ -38,6 +39,10 @@ const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
  */
 const UPSTREAM_KEEP_ALIVE_MS = 10_000;
 const UPSTREAM_RETRY_ATTEMPTS = 3;
+
+/** Distinct operation texts kept parsed and validated, and the longest text kept. */
+const DOCUMENTS_KEPT = 500;
+const DOCUMENT_KEPT_MAX_LENGTH = 16 * 1024;
 
 /** setTimeout's longest delay (about 24.8 days); longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -162,6 +167,7 @@ export function serveWebSockets(options: {
 }): { dispose(): Promise<void>; subscriptions: FederatedSubscriptions<GatewayContext> } {
   const { config, log } = options;
   const { limits, isProduction } = config;
+  const holderTag = seatHolderTags(config.internalSecret);
   const subscriptions = new FederatedSubscriptions<GatewayContext>({
     supergraphSdl: options.supergraphSdl,
     serviceMap: Object.fromEntries(
@@ -175,17 +181,69 @@ export function serveWebSockets(options: {
       [IDENTITY_HEADER]: signIdentity(ctx.identity, config.internalSecret, serviceName),
       [REQUEST_ID_HEADER]: ctx.requestId,
     }),
-    // Events carry `heldByMe`, computed by the cinemas subgraph for the connection's user:
-    // only subscribers who are the same user (or all anonymous ones) may share an upstream.
+    // A subscription whose plan the viewer fields cannot share (a fetch to a subgraph with
+    // per-user answers): subscribers who are the same user (or all anonymous ones) share an
+    // upstream and a result per event, since the subgraphs answer for the caller.
     shareKey: (ctx) => ctx.identity.userId ?? '',
-    // Fields of other subgraphs depend on who asks, nothing else: subscribers who are the same
-    // user (or all anonymous ones) get one result per event, fetched once.
     resultShareKey: (ctx) => ctx.identity.userId ?? '',
+    // Seat events carry each held seat's holder tag (`SeatState.holderTag`, @inaccessible:
+    // no client can select it), and the gateway knows each subscriber's own tag: so every
+    // subscriber of a showtime shares one upstream subscription (as nobody in particular)
+    // and one execution per event, and only a holder named in an event gets a copy with
+    // its `heldByMe` set. Cinemas and movies answer the same to everyone but for heldByMe.
+    viewerFields: {
+      fields: { 'SeatState.heldByMe': 'holderTag' },
+      key: (ctx) => (ctx.identity.userId === null ? null : holderTag(ctx.identity.userId)),
+      context: () => ({ requestId: randomUUID(), identity: ANONYMOUS }),
+      publicServices: ['cinemas', 'movies'],
+    },
     keepAlive: UPSTREAM_KEEP_ALIVE_MS,
     retryAttempts: UPSTREAM_RETRY_ATTEMPTS,
     logger: log,
   });
   const schema = subscriptions.schema;
+
+  /**
+   * Parsed and validated operation texts, most recent last. Only valid ones of a modest size
+   * are kept (those clients send again and again), so that no client can fill it with
+   * anything large.
+   */
+  const documents = new Map<string, DocumentNode>();
+  const checkedDocument = (
+    query: string,
+  ): { document: DocumentNode } | { errors: GraphQLError[] } => {
+    const known = documents.get(query);
+    if (known) return { document: known };
+    let document: DocumentNode;
+    try {
+      document = parseWithLimits(query, limits.maxTokens);
+    } catch (error) {
+      return {
+        errors: [
+          error instanceof GraphQLError
+            ? error
+            : coded('The operation could not be parsed', 'GRAPHQL_PARSE_FAILED'),
+        ],
+      };
+    }
+    const invalid = validate(schema, document);
+    if (invalid.length > 0) {
+      return {
+        errors: invalid.map(
+          (error) =>
+            new GraphQLError(error.message, {
+              nodes: error.nodes,
+              extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+            }),
+        ),
+      };
+    }
+    if (query.length <= DOCUMENT_KEPT_MAX_LENGTH) {
+      if (documents.size >= DOCUMENTS_KEPT) documents.delete(documents.keys().next().value!);
+      documents.set(query, document);
+    }
+    return { document };
+  };
 
   // Sockets per client address. verifyClient answers synchronously, and ws then completes
   // the upgrade and emits 'connection' in the same tick, so the count cannot be overtaken.
@@ -313,27 +371,12 @@ export function serveWebSockets(options: {
           ];
         }
         // As HTTP: parse within the token limit, validate, then the shape and cost limits,
-        // all before anything is planned or sent to a subgraph.
-        let document: DocumentNode;
-        try {
-          document = parseWithLimits(payload.query, limits.maxTokens);
-        } catch (error) {
-          return [
-            error instanceof GraphQLError
-              ? error
-              : coded('The operation could not be parsed', 'GRAPHQL_PARSE_FAILED'),
-          ];
-        }
-        const invalid = validate(schema, document);
-        if (invalid.length > 0) {
-          return invalid.map(
-            (error) =>
-              new GraphQLError(error.message, {
-                nodes: error.nodes,
-                extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
-              }),
-          );
-        }
+        // all before anything is planned or sent to a subgraph. Parsing and validating depend
+        // on the text alone: done once per distinct text, and the subscribers of a seat map
+        // (thousands, the same operation) share one document.
+        const checked = checkedDocument(payload.query);
+        if (!('document' in checked)) return checked.errors;
+        const { document } = checked;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) {
           return [

@@ -5,6 +5,7 @@ import { errorResult } from './subscription-errors';
 import type { PreparedSubscription } from './subscription-plan-cache';
 import type { SupergraphSchemas } from './supergraph-schemas';
 import type { UpstreamRequest } from './upstream-request';
+import { slotsByKey, type SharedViewerResult, type ViewerSlot } from './viewer-fields';
 
 /** The executor's request context without `metrics`, which are fresh per event. */
 export type EventRequestContext = Omit<GatewayRequestContext, 'metrics'>;
@@ -59,11 +60,13 @@ export interface SubscriberExecution {
  * Runs the gateway's own `executeQueryPlan` on `Sequence [primary, rest]` for one event, with
  * the primary fetch answered by the event instead of the subgraph: results are shaped, merged
  * and error-handled exactly as the gateway does for queries. Never rejects: a failure is an
- * `INTERNAL_SERVER_ERROR` result (and a log line).
+ * `INTERNAL_SERVER_ERROR` result (and a log line). With viewer fields in the request, their
+ * slots are pushed to `slots` (see `UpstreamRequest.toSubscriberData`).
  */
 export async function executeEvent(
   execution: SubscriberExecution,
   event: UpstreamEvent,
+  slots?: ViewerSlot[],
 ): Promise<ExecutionResult> {
   const { prepared, request, serviceMap } = execution;
   const { primary } = prepared;
@@ -75,7 +78,7 @@ export async function executeEvent(
       // entity data into what it is given, and a shared event must not carry one
       // subscriber's fields into another's result.
       return Promise.resolve({
-        data: event.data == null ? event.data : request.toSubscriberData(event.data),
+        data: event.data == null ? event.data : request.toSubscriberData(event.data, slots),
         ...(event.errors
           ? {
               errors: event.errors.map((error) =>
@@ -103,20 +106,29 @@ export async function executeEvent(
 }
 
 /**
+ * One execution for every subscriber of a selection, whoever they are: the result with the
+ * viewer fields `false`, and the slots that make them `true` for the keys the event names.
+ */
+export async function executeForViewers(
+  execution: SubscriberExecution,
+  event: UpstreamEvent,
+): Promise<SharedViewerResult> {
+  const slots: ViewerSlot[] = [];
+  const result = await executeEvent(execution, event, slots);
+  return { result, slots: slotsByKey(slots) };
+}
+
+/**
  * Results per upstream event, by key, for subscribers whose results cannot differ: the plan
  * runs once per (event, key), so a thousand anonymous subscribers of one seat map cost one
  * fetch of the fields other subgraphs own, not a thousand. Held weakly by the event: gone
  * when every subscriber has pulled it.
  */
-export class SharedEventResults {
-  private readonly results = new WeakMap<UpstreamEvent, Map<string, Promise<ExecutionResult>>>();
+export class SharedEventResults<TResult = ExecutionResult> {
+  private readonly results = new WeakMap<UpstreamEvent, Map<string, Promise<TResult>>>();
 
   /** The result for `key` of `event`: `execute()`'s, called only by the first to ask. */
-  once(
-    key: string,
-    event: UpstreamEvent,
-    execute: () => Promise<ExecutionResult>,
-  ): Promise<ExecutionResult> {
+  once(key: string, event: UpstreamEvent, execute: () => Promise<TResult>): Promise<TResult> {
     let results = this.results.get(event);
     if (!results) {
       results = new Map();

@@ -436,6 +436,159 @@ describe('FederatedSubscriptions', () => {
     await pubsub.until(() => pubsub.count('results') === 0);
   });
 
+  describe('with viewer fields', () => {
+    /** `Mark.mine` computed at the gateway from the hidden `Mark.owner`; 'anon' is nobody. */
+    const viewerInstance = (
+      publicServices: string[],
+      serviceMap: FederatedSubscriptionsOptions<TestContext>['serviceMap'] = subgraphs.serviceMap,
+    ) =>
+      newInstance({
+        serviceMap,
+        shareKey: (context) => context.user,
+        resultShareKey: (context) => context.user,
+        viewerFields: {
+          fields: { 'Mark.mine': 'owner' },
+          key: (context) => (context.user === 'anon' ? null : context.user),
+          context: () => ({ user: 'shared' }),
+          publicServices,
+        },
+      });
+    const marks = [
+      { id: 'm1', owner: 'u1' },
+      { id: 'm2', owner: 'u2' },
+      { id: 'm3', owner: null },
+    ];
+
+    it('shares one upstream and one execution whoever subscribes, each seeing only its own marks', async () => {
+      let fetches = 0;
+      const b = subgraphs.serviceMap.b;
+      const counted: GraphQLDataSource<TestContext> = {
+        process: (options) => {
+          fetches += 1;
+          return b.process(options);
+        },
+      };
+      const viewers = viewerInstance(['a', 'b'], { a: subgraphs.serviceMap.a, b: counted });
+      const plain = parse(
+        'subscription { ticks(channel: "viewers") { n seenBy item { name } marks { id mine } } }',
+      );
+      const subscribe = (user: string, document = plain) =>
+        viewers.subscribe({ document, context: { user } });
+      const one = iteratorOf(await subscribe('u1'));
+      const two = iteratorOf(await subscribe('u2'));
+      const nobody = iteratorOf(await subscribe('anon'));
+      // The same selection in another shape: still the one upstream.
+      const aliased = iteratorOf(
+        await subscribe(
+          'u2',
+          parse(`subscription { t: ticks(channel: "viewers") {
+            seenBy n item { name } list: marks { own: mine ...M }
+          } }
+          fragment M on Mark { key: id mine }`),
+        ),
+      );
+      expect(viewers.activeUpstreamCount()).toBe(1);
+
+      const nexts = [one.next(), two.next(), nobody.next(), aliased.next()];
+      await pubsub.until(() => pubsub.count('viewers') === 1);
+      pubsub.publish('viewers', { n: 1, itemId: 'i1', marks });
+      const [first, second, anonymous, shaped] = await Promise.all(nexts);
+      // Opened as the shared caller (seenBy is answered from the upstream's headers).
+      const tick = (mine: boolean[]) => ({
+        done: false,
+        value: {
+          data: {
+            ticks: {
+              n: 1,
+              seenBy: 'shared',
+              item: { name: 'Item i1' },
+              marks: marks.map(({ id }, i) => ({ id, mine: mine[i] })),
+            },
+          },
+        },
+      });
+      expect(first).toEqual(tick([true, false, false]));
+      expect(second).toEqual(tick([false, true, false]));
+      expect(anonymous).toEqual(tick([false, false, false]));
+      expect(shaped).toEqual({
+        done: false,
+        value: {
+          data: {
+            t: {
+              seenBy: 'shared',
+              n: 1,
+              item: { name: 'Item i1' },
+              list: [
+                { own: false, key: 'm1', mine: false },
+                { own: true, key: 'm2', mine: true },
+                { own: false, key: 'm3', mine: false },
+              ],
+            },
+          },
+        },
+      });
+      // One fetch of the other subgraph per selection, not per subscriber: two selections.
+      expect(fetches).toBe(2);
+      // Nobody whose mark is not in the event gets a copy: the anonymous result is shared.
+      expect(JSON.stringify(anonymous)).not.toMatch(/u1|u2/);
+
+      for (const it of [one, two, nobody, aliased]) await it.return?.();
+      expect(viewers.activeUpstreamCount()).toBe(0);
+      await pubsub.until(() => pubsub.count('viewers') === 0);
+    });
+
+    it('keeps per-caller upstreams when a fetch goes to a subgraph that answers per caller', async () => {
+      // b's viewerTag is per caller, and b is not public here.
+      const viewers = viewerInstance(['a']);
+      const document = parse(
+        'subscription { ticks(channel: "callers") { seenBy item { viewerTag } marks { id mine } } }',
+      );
+      const one = iteratorOf(await viewers.subscribe({ document, context: { user: 'u1' } }));
+      const two = iteratorOf(await viewers.subscribe({ document, context: { user: 'u2' } }));
+      expect(viewers.activeUpstreamCount()).toBe(2);
+
+      const nexts = [one.next(), two.next()];
+      await pubsub.until(() => pubsub.count('callers') === 2);
+      pubsub.publish('callers', { n: 1, itemId: 'i1', marks: marks.slice(0, 2) });
+      const [first, second] = await Promise.all(nexts);
+      expect(first.value?.data).toEqual({
+        ticks: {
+          seenBy: 'u1',
+          item: { viewerTag: 'seen by u1' },
+          marks: [
+            { id: 'm1', mine: true },
+            { id: 'm2', mine: false },
+          ],
+        },
+      });
+      expect(second.value?.data).toEqual({
+        ticks: {
+          seenBy: 'u2',
+          item: { viewerTag: 'seen by u2' },
+          marks: [
+            { id: 'm1', mine: false },
+            { id: 'm2', mine: true },
+          ],
+        },
+      });
+
+      await Promise.all([one.return?.(), two.return?.()]);
+      await pubsub.until(() => pubsub.count('callers') === 0);
+    });
+
+    it('never lets a client select the hidden source field', async () => {
+      const viewers = viewerInstance(['a', 'b']);
+      const refused = singleResult(
+        await viewers.subscribe({
+          document: parse('subscription { ticks(channel: "x") { marks { id owner } } }'),
+          context: { user: 'u1' },
+        }),
+      );
+      expect(refused.errors?.[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(viewers.activeUpstreamCount()).toBe(0);
+    });
+  });
+
   it('exports the front and its types only', () => {
     expect(Object.keys(publicApi)).toEqual(['FederatedSubscriptions']);
   });

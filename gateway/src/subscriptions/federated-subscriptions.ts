@@ -6,11 +6,13 @@ import {
   validate,
   type DocumentNode,
   type ExecutionResult,
+  type GraphQLError,
   type GraphQLSchema,
 } from 'graphql';
 import {
   eventRequestContext,
   executeEvent,
+  executeForViewers,
   SharedEventResults,
   type SubscriberExecution,
 } from './event-execution';
@@ -21,7 +23,14 @@ import { errorResult, upstreamErrors, withCode, withPaths } from './subscription
 import { SubscriptionPlanCache, type PreparedSubscription } from './subscription-plan-cache';
 import { supergraphSchemas, type SupergraphSchemas } from './supergraph-schemas';
 import { UpstreamConnections, type ClientLease } from './upstream-connections';
-import { stableStringify, upstreamRequest } from './upstream-request';
+import { stableStringify, upstreamRequest, type UpstreamRequest } from './upstream-request';
+import {
+  personalise,
+  shareableAcrossViewers,
+  viewerFieldMap,
+  type SharedViewerResult,
+  type ViewerFieldMap,
+} from './viewer-fields';
 
 /** Options of {@link FederatedSubscriptions}. */
 export interface FederatedSubscriptionsOptions<TContext extends object> {
@@ -68,6 +77,16 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
    */
   resultShareKey?(context: TContext): string | null;
   /**
+   * Fields the gateway computes per subscriber (see `viewer-fields.ts`), so that subscribers
+   * share upstreams and executions whoever they are. When a subscription's plan allows it
+   * (`shareableAcrossViewers`), `shareKey`, `resultShareKey` and `upstreamHeaders`' caller
+   * are replaced for it by one shared caller: one upstream subscription per distinct
+   * request, opened as `context()`, one execution per event and selection, run as
+   * `context()`; then each subscriber's viewer fields are set from its `key`. Otherwise
+   * the subscription is served per caller as configured above.
+   */
+  readonly viewerFields?: ViewerFieldsOptions<TContext>;
+  /**
    * Reconnection attempts for an upstream connection that drops (default 0). While it
    * reconnects, its subscribers get a result with a `SERVICE_UNAVAILABLE` error (events may be
    * missed: they should fetch the current state again) and stay subscribed; the upstream
@@ -95,6 +114,31 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
   readonly maxBufferedEvents?: number;
   /** Where per-event execution problems are logged (default: `console`). */
   readonly logger?: GatewayLogger;
+}
+
+/**
+ * Upstream requests and shared executions kept per plan (one per showtime, say): bounded
+ * against clients sending ever new variables; beyond it they are made again.
+ */
+const PER_PLAN_ENTRIES = 1000;
+
+/** Options of {@link FederatedSubscriptionsOptions.viewerFields}. */
+export interface ViewerFieldsOptions<TContext extends object> {
+  /**
+   * `'Type.field': 'sourceField'`: the field is answered per subscriber, `true` exactly where
+   * the subgraph's `sourceField` of the same object (a string, hidden from clients) equals
+   * the subscriber's `key`. E.g. `{ 'SeatState.heldByMe': 'holderTag' }`.
+   */
+  readonly fields: Readonly<Record<string, string>>;
+  /** The subscriber's key (e.g. its seat-holder tag); null: no viewer field is ever true. */
+  key(context: TContext): string | null;
+  /** The caller shared upstreams and executions run as: nobody in particular. */
+  context(): TContext;
+  /**
+   * Subgraphs whose answers, viewer fields aside, are the same for every caller: a plan is
+   * shared across subscribers only if every fetch of it goes to one of these.
+   */
+  readonly publicServices: readonly string[];
 }
 
 /** One call of {@link FederatedSubscriptions.subscribe}. */
@@ -129,10 +173,26 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
   private readonly connections: UpstreamConnections<TContext>;
   private readonly upstreams = new Map<string, SharedUpstream>();
   private readonly eventResults = new SharedEventResults();
+  private readonly viewerResults = new SharedEventResults<SharedViewerResult>();
+  private readonly viewerFields: ViewerFieldMap | undefined;
+  private readonly publicServices: ReadonlySet<string>;
+  private readonly validations = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  /** Per plan: whether its subscribers share across viewers (computed once). */
+  private readonly shareable = new WeakMap<PreparedSubscription, boolean>();
+  /** Per plan: upstream requests by variables, and shared executions by selection. */
+  private readonly requests = new WeakMap<PreparedSubscription, Map<string, UpstreamRequest>>();
+  private readonly executions = new WeakMap<
+    PreparedSubscription,
+    Map<string, SubscriberExecution>
+  >();
   private readonly logger: GatewayLogger;
   private disposed = false;
 
   constructor(private readonly options: FederatedSubscriptionsOptions<TContext>) {
+    this.viewerFields = options.viewerFields
+      ? viewerFieldMap(options.viewerFields.fields)
+      : undefined;
+    this.publicServices = new Set(options.viewerFields?.publicServices ?? []);
     this.schemas = supergraphSchemas(options.supergraphSdl);
     this.plans = new SubscriptionPlanCache(this.schemas);
     this.connections = new UpstreamConnections<TContext>({
@@ -177,7 +237,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     const variables = args.variables ?? {};
     const { schema } = this.schemas;
 
-    const validationErrors = validate(schema, document);
+    const validationErrors = this.validationOf(document);
     if (validationErrors.length > 0) return withCode(validationErrors, 'GRAPHQL_VALIDATION_FAILED');
     const operation = getOperationAST(document, operationName);
     if (!operation) {
@@ -221,45 +281,49 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
         upstreamVariables[name] = variables[name];
       }
     }
-    const shareKey = this.options.shareKey?.(context) ?? '';
+    const schemas = this.schemas;
+    const viewer = this.viewerOptionsFor(prepared);
     // Equal upstream requests whatever the aliases, so one client cannot multiply upstreams
     // by renaming what it asks for.
-    const request = upstreamRequest(
-      this.schemas.supergraphSchema,
-      prepared.primaryDocument,
-      upstreamVariables,
-    );
-
-    const execution: SubscriberExecution = {
-      schemas: this.schemas,
+    let request = this.requestFor(prepared, upstreamVariables, viewer !== undefined);
+    let shared = viewer !== undefined;
+    if (shared && !request.viewerFieldsReplaced) {
+      // Sent as written, the subgraph would answer the viewer fields for the shared caller.
+      shared = false;
+      request = this.requestFor(prepared, upstreamVariables, false);
+    }
+    // Shared: one caller for everyone (null cannot collide with any per-caller key).
+    const shareKey = shared ? null : (this.options.shareKey?.(context) ?? '');
+    const selection = [prepared.queryHash, operationName ?? null, variables];
+    const newExecution = (runAs: TContext): SubscriberExecution => ({
+      schemas,
       prepared,
       request,
       serviceMap: this.options.serviceMap,
       requestContext: eventRequestContext({
-        schemas: this.schemas,
+        schemas,
         prepared,
         document,
         operation,
         operationName,
         variables,
-        context,
+        context: runAs,
         logger: this.logger,
       }),
       logger: this.logger,
-    };
-    // Subscribers whose fields from other subgraphs cannot differ (same resultShareKey, same
-    // operation and variables) get one result per event, computed once.
-    const resultShare = this.options.resultShareKey?.(context);
-    const resultKey =
-      resultShare == null
-        ? null
-        : JSON.stringify([resultShare, prepared.queryHash, operationName ?? null, variables]);
-    const execute = (event: UpstreamEvent) => executeEvent(execution, event);
+    });
+    // Shared: the subscribers of one selection run one execution per event, as the shared
+    // caller, so they need only one description of it.
+    const execution = shared
+      ? this.sharedExecution(prepared, JSON.stringify(selection), () =>
+          newExecution(viewer!.context()),
+        )
+      : newExecution(context);
+    const runAs = execution.requestContext.context as TContext;
     const local = new LocalSubscription(
-      (event) =>
-        resultKey === null
-          ? execute(event)
-          : this.eventResults.once(resultKey, event, () => execute(event)),
+      shared
+        ? this.viewerExecution(execution, viewer!.key(context), selection)
+        : this.callerExecution(execution, context, selection),
       this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
       (errors) => withPaths(errors, request),
     );
@@ -278,7 +342,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
 
     let lease: ClientLease;
     try {
-      lease = this.connections.acquire(primary.serviceName, shareKey, context);
+      lease = this.connections.acquire(primary.serviceName, shareKey, runAs);
     } catch (error) {
       return { errors: upstreamErrors(primary.serviceName, error, this.logger) };
     }
@@ -290,6 +354,121 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     upstream.add(local);
     upstream.start({ query: request.query, variables: request.variables });
     return local;
+  }
+
+  /**
+   * The upstream request of a plan with these variables, made once: every subscriber of the
+   * same selection and showtime gets the same object (it holds nothing of the subscriber).
+   */
+  private requestFor(
+    prepared: PreparedSubscription,
+    variables: Record<string, unknown>,
+    withViewerFields: boolean,
+  ): UpstreamRequest {
+    const key = `${withViewerFields ? 'v' : 'c'}${stableStringify(variables)}`;
+    return this.perPlan(this.requests, prepared, key, () =>
+      upstreamRequest(
+        this.schemas.supergraphSchema,
+        prepared.primaryDocument,
+        variables,
+        withViewerFields ? this.viewerFields : undefined,
+      ),
+    );
+  }
+
+  /** The execution shared by the subscribers of one selection across viewers. */
+  private sharedExecution(
+    prepared: PreparedSubscription,
+    selection: string,
+    make: () => SubscriberExecution,
+  ): SubscriberExecution {
+    return this.perPlan(this.executions, prepared, selection, make);
+  }
+
+  /** A value per (plan, key), made once; at most `PER_PLAN_ENTRIES` kept per plan. */
+  private perPlan<V>(
+    cache: WeakMap<PreparedSubscription, Map<string, V>>,
+    prepared: PreparedSubscription,
+    key: string,
+    make: () => V,
+  ): V {
+    let values = cache.get(prepared);
+    if (!values) {
+      values = new Map();
+      cache.set(prepared, values);
+    }
+    let value = values.get(key);
+    if (value === undefined) {
+      value = make();
+      if (values.size >= PER_PLAN_ENTRIES) values.clear();
+      values.set(key, value);
+    }
+    return value;
+  }
+
+  /**
+   * `validate` once per document object: a server that parses each distinct operation text
+   * once (as `serveWebSockets` does) hands thousands of subscribers the same document.
+   */
+  private validationOf(document: DocumentNode): readonly GraphQLError[] {
+    let errors = this.validations.get(document);
+    if (!errors) {
+      errors = validate(this.schemas.schema, document);
+      this.validations.set(document, errors);
+    }
+    return errors;
+  }
+
+  /** The viewer-field options when this plan's subscribers may share across viewers. */
+  private viewerOptionsFor(
+    prepared: PreparedSubscription,
+  ): ViewerFieldsOptions<TContext> | undefined {
+    const viewer = this.options.viewerFields;
+    if (!viewer || !this.viewerFields) return undefined;
+    let shareable = this.shareable.get(prepared);
+    if (shareable === undefined) {
+      shareable = shareableAcrossViewers(
+        this.schemas.supergraphSchema,
+        prepared,
+        this.viewerFields,
+        this.publicServices,
+      );
+      this.shareable.set(prepared, shareable);
+    }
+    return shareable ? viewer : undefined;
+  }
+
+  /**
+   * Per caller: subscribers whose fields from other subgraphs cannot differ (same
+   * resultShareKey, same operation and variables) get one result per event, computed once.
+   */
+  private callerExecution(
+    execution: SubscriberExecution,
+    context: TContext,
+    selection: unknown[],
+  ): (event: UpstreamEvent) => Promise<ExecutionResult> {
+    const resultShare = this.options.resultShareKey?.(context);
+    const execute = (event: UpstreamEvent) => executeEvent(execution, event);
+    if (resultShare == null) return execute;
+    const resultKey = JSON.stringify([resultShare, ...selection]);
+    return (event) => this.eventResults.once(resultKey, event, () => execute(event));
+  }
+
+  /**
+   * Across viewers: one execution per event and selection for everyone, then this
+   * subscriber's viewer fields (a copy only when the event names its key).
+   */
+  private viewerExecution(
+    execution: SubscriberExecution,
+    viewerKey: string | null,
+    selection: unknown[],
+  ): (event: UpstreamEvent) => Promise<ExecutionResult> {
+    const resultKey = JSON.stringify(selection);
+    return async (event) =>
+      personalise(
+        await this.viewerResults.once(resultKey, event, () => executeForViewers(execution, event)),
+        viewerKey,
+      );
   }
 
   /** How many upstream graphql-ws subscriptions are open (shared ones count once). */

@@ -10,6 +10,8 @@ export const DEFAULT_PLAN_CACHE_SIZE = 100;
 
 /** What planning a subscription operation produced: computed once per document. */
 export interface PreparedSubscription {
+  /** Its key in the cache: the printed document and the operation name. */
+  readonly cacheKey: string;
   readonly operation: OperationDefinitionNode;
   /** The document printed: the cache key, and the `source` the executor is given. */
   readonly source: string;
@@ -30,6 +32,11 @@ export interface PreparedSubscription {
  */
 export class SubscriptionPlanCache {
   private readonly plans = new Map<string, PreparedSubscription>();
+  /** The same document object asked again (one parse shared by many subscribers): no print. */
+  private readonly byDocument = new WeakMap<
+    DocumentNode,
+    Map<string | null, PreparedSubscription>
+  >();
 
   constructor(
     private readonly schemas: SupergraphSchemas,
@@ -50,10 +57,20 @@ export class SubscriptionPlanCache {
     operation: OperationDefinitionNode,
     operationName: string | undefined,
   ): PreparedSubscription {
+    let ofDocument = this.byDocument.get(document);
+    const known = ofDocument?.get(operationName ?? null);
+    if (known && this.plans.has(known.cacheKey)) return known;
     const source = print(document);
     const cacheKey = JSON.stringify([source, operationName ?? null]);
     const cached = this.plans.get(cacheKey);
-    if (cached) return cached;
+    if (!ofDocument) {
+      ofDocument = new Map();
+      this.byDocument.set(document, ofDocument);
+    }
+    if (cached) {
+      ofDocument.set(operationName ?? null, cached);
+      return cached;
+    }
 
     const { apiSchema, schema, queryPlanner } = this.schemas;
     const plan = queryPlanner.buildQueryPlan(
@@ -69,6 +86,7 @@ export class SubscriptionPlanCache {
       ? { kind: 'Sequence', nodes: [node.primary, node.rest] }
       : node.primary;
     const prepared: PreparedSubscription = {
+      cacheKey,
       operation,
       source,
       queryHash: createHash('sha256').update(source).digest('hex'),
@@ -86,6 +104,7 @@ export class SubscriptionPlanCache {
       if (!oldest.done) this.plans.delete(oldest.value);
     }
     this.plans.set(cacheKey, prepared);
+    ofDocument.set(operationName ?? null, prepared);
     return prepared;
   }
 }

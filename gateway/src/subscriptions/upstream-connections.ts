@@ -45,10 +45,11 @@ export class UpstreamConnections<TContext> {
   constructor(private readonly options: UpstreamConnectionsOptions<TContext>) {}
 
   /**
-   * The connection for `serviceName` and `shareKey`, opened (lazily: on its first subscribe)
-   * with the headers of `context` when there is none; the caller holds one reference.
+   * The connection for `serviceName` and `shareKey` (null: the one shared by every caller),
+   * opened (lazily: on its first subscribe) with the headers of `context` when there is
+   * none; the caller holds one reference.
    */
-  acquire(serviceName: string, shareKey: string, context: TContext): ClientLease {
+  acquire(serviceName: string, shareKey: string | null, context: TContext): ClientLease {
     const key = JSON.stringify([serviceName, shareKey]);
     let lease = this.leases.get(key);
     if (!lease) {
@@ -60,7 +61,7 @@ export class UpstreamConnections<TContext> {
   }
 
   /** Lets go of one reference; the last closes the connection. */
-  release(serviceName: string, shareKey: string): void {
+  release(serviceName: string, shareKey: string | null): void {
     const key = JSON.stringify([serviceName, shareKey]);
     const lease = this.leases.get(key);
     if (!lease) return;

@@ -27,6 +27,7 @@ import {
   type SelectionSetNode,
   type VariableDefinitionNode,
 } from 'graphql';
+import { responsePath, type ViewerFieldMap, type ViewerSlot } from './viewer-fields';
 
 /**
  * What one subscriber's primary fetch asks of the subscription's subgraph, in a form where
@@ -39,10 +40,20 @@ export interface UpstreamRequest {
   /** Its variables, renamed `v0`, `v1`… in order of use and coerced. */
   readonly variables: Record<string, unknown>;
   /**
-   * One upstream event's `data` in the subscriber's own shape (its aliases, its fragments),
-   * always a fresh copy: the executor merges entity data into it.
+   * Whether the viewer fields asked for were turned into their hidden sources (false when
+   * the request had to be sent as written: then the subgraph answers them for the caller).
    */
-  toSubscriberData(data: Record<string, unknown>): Record<string, unknown> | null;
+  readonly viewerFieldsReplaced: boolean;
+  /**
+   * One upstream event's `data` in the subscriber's own shape (its aliases, its fragments),
+   * always a fresh copy: the executor merges entity data into it. Viewer fields (see
+   * `upstreamRequest`) come out `false`; where the event's hidden value was a string, it is
+   * pushed to `slots` with the field's path in that shape.
+   */
+  toSubscriberData(
+    data: Record<string, unknown>,
+    slots?: ViewerSlot[],
+  ): Record<string, unknown> | null;
   /** An upstream error's path in the subscriber's response keys. */
   toSubscriberPath(path: readonly (string | number)[]): (string | number)[];
 }
@@ -122,6 +133,7 @@ function asWritten(document: DocumentNode, variables: Record<string, unknown>): 
   return {
     query: print(document),
     variables,
+    viewerFieldsReplaced: false,
     toSubscriberData: (data) => structuredClone(data),
     toSubscriberPath: (path) => [...path],
   };
@@ -139,12 +151,15 @@ function asWritten(document: DocumentNode, variables: Record<string, unknown>): 
  *
  * `schema` is the supergraph's (every subgraph type and field); `document` the parsed
  * primary operation (one operation; the planner's own output); `variables` the values it
- * uses.
+ * uses. With `viewerFields`, each such field (e.g. `SeatState.heldByMe`) is asked for as its
+ * hidden source field instead (`holderTag`), so the upstream answer is the same for every
+ * caller, and reads back as `false` plus a slot (see `toSubscriberData`).
  */
 export function upstreamRequest(
   schema: GraphQLSchema,
   document: DocumentNode,
   variables: Record<string, unknown>,
+  viewerFields?: ViewerFieldMap,
 ): UpstreamRequest {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
@@ -160,6 +175,8 @@ export function upstreamRequest(
   }
   /** The canonical key of every field node of this subscriber's document that is included. */
   const keys = new Map<FieldNode, string>();
+  /** Field nodes of viewer fields: read back as `false`, their source value kept aside. */
+  const viewerNodes = new Set<FieldNode>();
 
   const fragmentSet = (into: CanonicalSet, typeName: string): CanonicalSet => {
     let set = into.fragments.get(typeName);
@@ -178,6 +195,23 @@ export function upstreamRequest(
     for (const selection of selectionSet.selections) {
       if (!isIncluded(selection, values)) continue;
       if (selection.kind === Kind.FIELD) {
+        const source = isObjectType(parent)
+          ? viewerFields?.get(parent.name)?.get(selection.name.value)
+          : undefined;
+        if (source !== undefined) {
+          // Asked for as the hidden field, under its own name: arguments and directives
+          // of the viewer field mean nothing to it.
+          viewerNodes.add(selection);
+          keys.set(selection, source);
+          if (!into.fields.has(source)) {
+            into.fields.set(source, {
+              name: source,
+              key: source,
+              node: { kind: Kind.FIELD, name: nameNode(source) },
+            });
+          }
+          continue;
+        }
         const key = canonicalKey(selection, values, atRoot);
         keys.set(selection, key);
         let field = into.fields.get(key);
@@ -280,11 +314,14 @@ export function upstreamRequest(
     selectionSet,
   });
 
-  const remapped = [...keys].some(([node, key]) => (node.alias?.value ?? node.name.value) !== key);
+  const remapped =
+    viewerNodes.size > 0 ||
+    [...keys].some(([node, key]) => (node.alias?.value ?? node.name.value) !== key);
   if (!remapped) {
     return {
       query,
       variables: upstreamVariables,
+      viewerFieldsReplaced: true,
       toSubscriberData: (data) => structuredClone(data),
       toSubscriberPath: (path) => [...path],
     };
@@ -312,7 +349,8 @@ export function upstreamRequest(
   return {
     query,
     variables: upstreamVariables,
-    toSubscriberData: (data) => {
+    viewerFieldsReplaced: true,
+    toSubscriberData: (data, slots) => {
       // Errors here only restate what the upstream event's own errors say (a null where
       // the schema has none); the data is what matters.
       const result = executeSync({
@@ -321,8 +359,12 @@ export function upstreamRequest(
         rootValue: data,
         variableValues: variables,
         fieldResolver: (source, _args, _context, info) => {
-          const key = keys.get(info.fieldNodes[0]) ?? info.fieldName;
-          return source == null ? null : (source as Record<string, unknown>)[key];
+          const node = info.fieldNodes[0];
+          const key = keys.get(node) ?? info.fieldName;
+          const value = source == null ? null : (source as Record<string, unknown>)[key];
+          if (!viewerNodes.has(node)) return value;
+          if (typeof value === 'string') slots?.push({ path: responsePath(info.path), value });
+          return false;
         },
       });
       return result.data ?? null;

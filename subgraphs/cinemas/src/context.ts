@@ -7,7 +7,9 @@ import { RedisSeatHoldStore } from './seat/hold/redis-seat-hold.store';
 import type { SeatHoldStore } from './seat/hold/seat-hold.store';
 import { SeatService } from './seat/seat.service';
 import { seatChannel, seatTopic } from './seat/seat-topic';
-import { ReservationService } from './reservation/reservation.service';
+import { RESERVATION_GRACE_MS, ReservationService } from './reservation/reservation.service';
+import { reservationRecords } from './seat/reservation-records';
+import { SeatFactsCache } from './seat/seat-facts.cache';
 import { OutboxRelay } from '../../../runtime/events/outbox';
 import { MovieCatalog } from './showtime/movie-catalog';
 import { ShowtimeAdminService } from './showtime/showtime-admin.service';
@@ -27,6 +29,9 @@ function createHoldStore({ config, redis, pubSub, dataSource }: SubgraphDeps): S
     cooldownSeconds: config.seatHolds.cooldownSeconds,
     maxShowtimesPerHolder: config.seatHolds.maxShowtimesPerUser,
     ratePerMinute: config.seatHolds.ratePerMinute,
+    // Sold seats and PENDING bookings come from the table once per showtime, then the store
+    // refuses them itself: a hold reads no table.
+    records: reservationRecords(dataSource, RESERVATION_GRACE_MS),
   };
   if (redis) {
     return new RedisSeatHoldStore({
@@ -54,6 +59,7 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
     pubSub,
     config.internalSecret,
     MAX_SEATS_PER_HOLDER,
+    new SeatFactsCache(dataSource),
   );
   return {
     holds,
@@ -67,8 +73,11 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
     cinemas: new CinemaService(dataSource),
     showtimes: new ShowtimeService(dataSource),
     cinemaAdmin: new CinemaAdminService(dataSource, () => relay.notify()),
-    showtimeAdmin: new ShowtimeAdminService(dataSource, new MovieCatalog(dataSource, config), () =>
-      relay.notify(),
+    showtimeAdmin: new ShowtimeAdminService(
+      dataSource,
+      new MovieCatalog(dataSource, config),
+      () => relay.notify(),
+      (showtime) => seats.showtimeCancelled({ id: showtime.id, endsAt: showtime.endsAt.getTime() }),
     ),
     relay,
   };

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { CinemasApp, CinemasContext, CinemasLoaders } from './context.types';
 import type { Showtime } from './showtime/showtime.entity';
+import type { ShowtimeWindow } from './showtime/showtime.service';
 
 /** One set of loaders per event, shared by every subscription of this process it reaches. */
 const loadersByEvent = new WeakMap<object, CinemasLoaders>();
@@ -23,34 +24,87 @@ export function useEventLoaders(ctx: CinemasContext, event: object): void {
 
 /** A fresh set of the cinemas loaders (per request, or per event for subscriptions). */
 export function createLoaders(app: CinemasApp): CinemasLoaders {
-  const byWindow = new Map<string, DataLoader<string, Showtime[]>>();
-  return {
-    cinemaById: new DataLoader((ids) => app.cinemas.cinemasByIds(ids)),
-    hallById: new DataLoader((ids) => app.cinemas.hallsByIds(ids)),
-    hallsByCinemaId: new DataLoader((ids) => app.cinemas.hallsByCinemaIds(ids)),
-    seatsByHallId: new DataLoader((ids) => app.cinemas.seatsByHallIds(ids)),
-    seatById: new DataLoader((ids) => app.cinemas.seatsByIds(ids)),
-    reservedSeats: new DataLoader(async (ids) => {
-      const reserved = await app.seats.liveReservations(ids);
+  return new CinemasLoaderSet(app);
+}
+
+/**
+ * Each loader is made the first time it is used: a request uses one or two of them (a hold
+ * none), and making every one of them for every request would cost more than the hold's own
+ * work. Getters on the class, so that a request's set is one small object.
+ */
+class CinemasLoaderSet implements CinemasLoaders {
+  private cinemas?: CinemasLoaders['cinemaById'];
+  private halls?: CinemasLoaders['hallById'];
+  private hallsOfCinemas?: CinemasLoaders['hallsByCinemaId'];
+  private layouts?: CinemasLoaders['seatsByHallId'];
+  private seats?: CinemasLoaders['seatById'];
+  private reserved?: CinemasLoaders['reservedSeats'];
+  private snapshots?: CinemasLoaders['holdSnapshot'];
+  private available?: CinemasLoaders['availableSeats'];
+  private showtimes?: CinemasLoaders['showtimeById'];
+  private byWindow?: Map<string, DataLoader<string, Showtime[]>>;
+
+  constructor(private readonly app: CinemasApp) {}
+
+  get cinemaById(): CinemasLoaders['cinemaById'] {
+    return (this.cinemas ??= new DataLoader((ids) => this.app.cinemas.cinemasByIds(ids)));
+  }
+
+  get hallById(): CinemasLoaders['hallById'] {
+    return (this.halls ??= new DataLoader((ids) => this.app.cinemas.hallsByIds(ids)));
+  }
+
+  get hallsByCinemaId(): CinemasLoaders['hallsByCinemaId'] {
+    return (this.hallsOfCinemas ??= new DataLoader((ids) =>
+      this.app.cinemas.hallsByCinemaIds(ids),
+    ));
+  }
+
+  // Layouts are kept in memory (they change with the hall only): a seat map reads no seats.
+  get seatsByHallId(): CinemasLoaders['seatsByHallId'] {
+    return (this.layouts ??= new DataLoader(async (ids) =>
+      (await this.app.seats.facts.hallsByIds(ids)).map((hall) => [...hall.seats]),
+    ));
+  }
+
+  get seatById(): CinemasLoaders['seatById'] {
+    return (this.seats ??= new DataLoader((ids) => this.app.cinemas.seatsByIds(ids)));
+  }
+
+  get reservedSeats(): CinemasLoaders['reservedSeats'] {
+    return (this.reserved ??= new DataLoader(async (ids) => {
+      const reserved = await this.app.seats.liveReservations(ids);
       return ids.map((id) => reserved.get(id)!);
-    }),
-    holdSnapshot: new DataLoader((ids) => app.seats.snapshots(ids)),
-    availableSeats: new DataLoader(
-      async (showtimes) => {
-        const sellable = await app.cinemas.sellableSeatCounts(showtimes.map((s) => s.hallId));
-        return app.seats.availableCounts(showtimes, sellable);
+    }));
+  }
+
+  get holdSnapshot(): CinemasLoaders['holdSnapshot'] {
+    return (this.snapshots ??= new DataLoader((ids) => this.app.seats.snapshots(ids)));
+  }
+
+  get availableSeats(): CinemasLoaders['availableSeats'] {
+    return (this.available ??= new DataLoader(
+      async (showtimes: readonly Showtime[]) => {
+        const sellable = await this.app.cinemas.sellableSeatCounts(showtimes.map((s) => s.hallId));
+        return this.app.seats.availableCounts(showtimes, sellable);
       },
       { cacheKeyFn: (s) => s.id },
-    ),
-    showtimeById: new DataLoader((ids) => app.showtimes.byIds(ids)),
-    showtimesByMovieId(window) {
-      const key = JSON.stringify([window.from, window.to, window.city, window.limit]);
-      let loader = byWindow.get(key);
-      if (!loader) {
-        loader = new DataLoader((ids) => app.showtimes.byMovieIds(ids, window));
-        byWindow.set(key, loader);
-      }
-      return loader;
-    },
-  };
+    ));
+  }
+
+  get showtimeById(): CinemasLoaders['showtimeById'] {
+    return (this.showtimes ??= new DataLoader((ids) => this.app.showtimes.byIds(ids)));
+  }
+
+  /** One loader per distinct window, so a list of movies costs one query per window. */
+  showtimesByMovieId(window: ShowtimeWindow): DataLoader<string, Showtime[]> {
+    this.byWindow ??= new Map();
+    const key = JSON.stringify([window.from, window.to, window.city, window.limit]);
+    let loader = this.byWindow.get(key);
+    if (!loader) {
+      loader = new DataLoader((ids) => this.app.showtimes.byMovieIds(ids, window));
+      this.byWindow.set(key, loader);
+    }
+    return loader;
+  }
 }

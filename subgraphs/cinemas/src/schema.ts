@@ -24,6 +24,7 @@ import {
   startEventRetention,
 } from '../../../runtime/events/retention';
 import { startSweeper } from './seat/hold/seat-hold.sweeper';
+import { startShowtimeClosures } from './seat/showtime-closures';
 import {
   SeatHoldResolver,
   SeatStateResolver,
@@ -91,6 +92,7 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
       // Before the hold store closes: a run in flight still publishes through it.
       () => reservationUpkeep.stop(),
       startSeatReservationsProjection(dataSource, events, consumer, app.reservations, log),
+      startShowtimeClosures(dataSource, events, consumer, app.seats, log),
       () => app.holds.close(),
       () => app.relay.stop(),
       startMovieRuntimesProjection(dataSource, events, consumer, log),

@@ -13,6 +13,8 @@ export interface TickPayload {
   readonly n: number;
   readonly itemId: string;
   readonly fail?: boolean;
+  /** Marks and who owns each: `Mark.mine` is per caller, `Mark.owner` hidden from clients. */
+  readonly marks?: ReadonlyArray<{ readonly id: string; readonly owner: string | null }>;
 }
 
 /**
@@ -118,7 +120,8 @@ export const pubsub = new TestPubSub<TickPayload>();
 
 export const subgraphA = {
   typeDefs: gql`
-    extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+    extend schema
+      @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@inaccessible"])
 
     type Query {
       ping: String
@@ -135,6 +138,14 @@ export const subgraphA = {
       seenBy: String
       note: String
       label(prefix: String!): String
+      marks: [Mark!]!
+    }
+
+    "Like a seat: whether the caller owns it is per caller; who owns it is for the gateway only."
+    type Mark {
+      id: ID!
+      mine: Boolean!
+      owner: String @inaccessible
     }
 
     type Item @key(fields: "id", resolvable: false) {
@@ -157,6 +168,11 @@ export const subgraphA = {
         return `tick ${tick.n}`;
       },
       label: (tick: TickPayload, { prefix }: { prefix: string }) => `${prefix} ${tick.n}`,
+      marks: (tick: TickPayload, _: unknown, context: { user: string | null }) =>
+        (tick.marks ?? []).map((mark) => ({
+          ...mark,
+          mine: mark.owner !== null && mark.owner === context.user,
+        })),
     },
   },
 };

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { SeatType } from '../cinema/cinema.entity';
 import { Showtime } from '../showtime/showtime.entity';
 
@@ -21,6 +21,20 @@ export class SeatState {
 
   @Field({ description: 'True when the viewer holds this seat.' })
   heldByMe: boolean;
+
+  /**
+   * For the gateway only: it computes `heldByMe` per subscriber by comparing this with the
+   * subscriber's own tag, so that every subscriber of a showtime can share one upstream
+   * subscription. `@inaccessible`: not in the API schema, so no client can select it
+   * (invariant 9); a subgraph answers only callers with a signed identity.
+   */
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The opaque tag of the seat's holder (HELD only, else null): never a user id. Internal.",
+  })
+  @Directive('@inaccessible')
+  holderTag: string | null;
 
   // row, number and type are resolved from the seat (see SeatStateResolver).
 }

@@ -1,16 +1,17 @@
-import { createHmac } from 'node:crypto';
-import { In, type DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { AppError, badUserInput, notFound } from '../../../../runtime/errors';
-import { deriveKey } from '../../../../runtime/identity';
+import { seatHolderTags } from '../../../../runtime/seat-holder';
 import { PubSubUnavailableError, type ClosablePubSub } from '../../../../runtime/pubsub';
-import { Seat } from '../cinema/cinema.entity';
-import { Showtime } from '../showtime/showtime.entity';
+import type { Seat } from '../cinema/cinema.entity';
+import type { Showtime } from '../showtime/showtime.entity';
 import {
   holdLimitExceeded,
+  showtimeClosed,
   type SeatEvent,
   type SeatHoldStore,
   type ShowtimeRef,
 } from './hold/seat-hold.store';
+import type { HallLayout, SeatFactsCache, ShowtimeFacts } from './seat-facts.cache';
 import { SeatStatus, type SeatState } from './seat-map.types';
 import { seatTopic } from './seat-topic';
 
@@ -21,6 +22,9 @@ import { seatTopic } from './seat-topic';
  */
 export const SEAT_FEED_LOST: unique symbol = Symbol('seat feed lost');
 export type SeatFeedItem = SeatEvent | typeof SEAT_FEED_LOST;
+
+/** Holder tags kept at most; past it the cache starts over (a few KiB per thousand users). */
+const HOLDER_TAGS_KEPT = 10_000;
 
 export function seatUpdatesUnavailable(): AppError {
   return new AppError('SERVICE_UNAVAILABLE', 'Live seat updates are unavailable, try again');
@@ -63,28 +67,60 @@ export class SeatService {
     private readonly pubSub: ClosablePubSub,
     secret: string,
     private readonly maxSeatsPerHolder: number,
+    /** Showtime facts and hall layouts, kept in memory: a hold reads no table. */
+    readonly facts: SeatFactsCache,
   ) {
-    // Its own key, derived from INTERNAL_SECRET: a tag can never double as an identity signature.
-    this.holderKey = deriveKey(secret, 'seat-holder');
+    // The gateway derives the same tags (runtime/seat-holder.ts) for `heldByMe`.
+    this.tagOf = seatHolderTags(secret);
   }
 
-  private readonly holderKey: Buffer;
+  private readonly tagOf: (userId: string) => string;
+  /** Tags of recent users: an HMAC per hold, release and seat map is worth saving. */
+  private readonly tags = new Map<string, string>();
 
+  /** The user's opaque seat-holder tag (never the user id; see runtime/seat-holder.ts). */
   holderTag(userId: string): string {
-    return createHmac('sha256', this.holderKey)
-      .update(`holder:${userId}`)
-      .digest('base64url')
-      .slice(0, 22);
+    let tag = this.tags.get(userId);
+    if (tag === undefined) {
+      tag = this.tagOf(userId);
+      if (this.tags.size >= HOLDER_TAGS_KEPT) this.tags.clear();
+      this.tags.set(userId, tag);
+    }
+    return tag;
   }
 
   private viewerTag(userId: string | null): string | null {
     return userId ? this.holderTag(userId) : null;
   }
 
-  private async showtimeOrFail(showtimeId: string): Promise<Showtime> {
-    const showtime = await this.dataSource.getRepository(Showtime).findOneBy({ id: showtimeId });
+  private async showtimeOrFail(showtimeId: string): Promise<ShowtimeFacts> {
+    const showtime = await this.facts.showtime(showtimeId);
     if (!showtime) throw notFound('Showtime', showtimeId);
     return showtime;
+  }
+
+  /**
+   * The showtime's facts for a hold or release by `holder`. The rate counts before any
+   * database read: when the facts (or the hall's layout, `withHall`) are not kept, the call
+   * is admitted first, and `admitted` says so; otherwise the store admits it in the same
+   * round trip as the change.
+   */
+  private async factsFor(
+    showtimeId: string,
+    holder: string,
+    withHall: boolean,
+  ): Promise<{ showtime: ShowtimeFacts; hall: HallLayout | undefined; admitted: boolean }> {
+    let admitted = false;
+    const admit = async () => {
+      if (admitted) return;
+      await this.store.admit(holder);
+      admitted = true;
+    };
+    if (this.facts.cachedShowtime(showtimeId) === undefined) await admit();
+    const showtime = await this.showtimeOrFail(showtimeId);
+    if (!withHall) return { showtime, hall: undefined, admitted };
+    if (this.facts.cachedHall(showtime.hallId) === undefined) await admit();
+    return { showtime, hall: await this.facts.hall(showtime.hallId), admitted };
   }
 
   /** Seats with a live reservation (ACTIVE: sold; PENDING: a booking's), per showtime. */
@@ -139,7 +175,13 @@ export class SeatService {
           : holder !== undefined
             ? SeatStatus.HELD
             : SeatStatus.AVAILABLE;
-      return { seatId: seat.id, status, heldByMe: status === SeatStatus.HELD && holder === me };
+      const held = status === SeatStatus.HELD;
+      return {
+        seatId: seat.id,
+        status,
+        heldByMe: held && holder === me,
+        holderTag: held ? (holder ?? null) : null,
+      };
     });
     return { version, seats: states };
   }
@@ -174,44 +216,44 @@ export class SeatService {
   }
 
   /**
-   * Holds seats for the caller: all or nothing. The count and the caller's rate are checked
-   * before any database read. Unknown seats, seats of another hall and a showtime that
-   * started are the caller's mistake (BAD_USER_INPUT); blocked seats and seats with a live
-   * reservation (sold, or a PENDING booking's) are SEAT_UNAVAILABLE like seats held by others.
-   * The table is read before the hold script runs; a booking that reserves the seats in
-   * between is still refused, by the hold store's reservation (see `SeatHoldStore.reserve`).
+   * Holds seats for the caller: all or nothing. The count is checked before anything else,
+   * the caller's rate before any database read. Unknown seats, seats of another hall and a
+   * showtime that started are the caller's mistake (BAD_USER_INPUT); blocked seats are
+   * SEAT_UNAVAILABLE, and so are seats with a live reservation (sold, or a PENDING
+   * booking's) and seats held by others, which the hold store refuses in the same step as
+   * the hold (it knows the showtime's reservations: see `SeatHoldStore`). With the showtime
+   * and hall kept in memory, that is one round trip to the store and no table read.
    */
   async hold(showtimeId: string, userId: string, seatIds: string[]) {
     const unique = this.holdRequest(seatIds);
     const holder = this.holderTag(userId);
-    await this.store.admit(holder);
-    const showtime = await this.showtimeOrFail(showtimeId);
-    if (showtime.status !== 'SCHEDULED') {
-      throw new AppError('BAD_USER_INPUT', 'The showtime was cancelled', { field: 'showtimeId' });
-    }
-    if (showtime.startsAt.getTime() <= Date.now()) {
+    const { showtime, hall, admitted } = await this.factsFor(showtimeId, holder, true);
+    if (showtime.status !== 'SCHEDULED') throw showtimeClosed();
+    if (showtime.startsAt <= Date.now()) {
       throw new AppError('BAD_USER_INPUT', 'The showtime has started', { field: 'showtimeId' });
     }
-    const seats = await this.dataSource.getRepository(Seat).findBy({ id: In(unique) });
-    const found = new Map(seats.map((s) => [s.id, s]));
-    const foreign = unique.filter((id) => found.get(id)?.hallId !== showtime.hallId);
+    const foreign = unique.filter((id) => !hall!.byId.has(id));
     if (foreign.length > 0) {
       throw new AppError('BAD_USER_INPUT', 'Some seats are not seats of this showtime’s hall', {
         field: 'seatIds',
         seatIds: foreign,
       });
     }
-    const { booked, pending } = (await this.liveReservations([showtime.id])).get(showtime.id)!;
-    const taken = unique.filter(
-      (id) => found.get(id)!.blocked || booked.has(id) || pending.has(id),
-    );
-    if (taken.length > 0) {
-      throw new AppError('SEAT_UNAVAILABLE', 'Some seats are not available', { seatIds: taken });
+    const blocked = unique.filter((id) => hall!.byId.get(id)!.blocked);
+    if (blocked.length > 0) {
+      throw new AppError('SEAT_UNAVAILABLE', 'Some seats are not available', { seatIds: blocked });
     }
-    const result = await this.store.hold(refOf(showtime), holder, unique);
+    const result = await this.store.hold(refOf(showtime), holder, unique, undefined, {
+      admit: !admitted,
+    });
     return {
       expiresAt: result.expiresAt,
-      seats: result.seatIds.map((seatId) => ({ seatId, status: SeatStatus.HELD, heldByMe: true })),
+      seats: result.seatIds.map((seatId) => ({
+        seatId,
+        status: SeatStatus.HELD,
+        heldByMe: true,
+        holderTag: holder,
+      })),
     };
   }
 
@@ -219,12 +261,27 @@ export class SeatService {
   async release(showtimeId: string, userId: string, seatIds: string[]) {
     const unique = this.releaseRequest(seatIds);
     const holder = this.holderTag(userId);
-    await this.store.admit(holder);
-    const showtime = await this.showtimeOrFail(showtimeId);
-    const { released } = await this.store.release(refOf(showtime), holder, unique);
+    const { showtime, admitted } = await this.factsFor(showtimeId, holder, false);
+    const { released } = await this.store.release(refOf(showtime), holder, unique, undefined, {
+      admit: !admitted,
+    });
     return {
-      seats: released.map((seatId) => ({ seatId, status: SeatStatus.AVAILABLE, heldByMe: false })),
+      seats: released.map((seatId) => ({
+        seatId,
+        status: SeatStatus.AVAILABLE,
+        heldByMe: false,
+        holderTag: null,
+      })),
     };
+  }
+
+  /**
+   * A showtime was cancelled: no more holds in it, on any instance (the hold store refuses
+   * them), and this instance forgets what it kept of it. Idempotent.
+   */
+  async showtimeCancelled(showtime: ShowtimeRef): Promise<void> {
+    this.facts.forgetShowtime(showtime.id);
+    await this.store.closeShowtime(showtime);
   }
 
   /**
@@ -243,25 +300,33 @@ export class SeatService {
     return new SeatFeed(source);
   }
 
-  /** One event as a viewer sees it: only whether each held seat is theirs. */
+  /**
+   * One event as a viewer sees it: whether each held seat is theirs, and (for the gateway,
+   * which computes `heldByMe` per subscriber of its one shared subscription) the holder's
+   * tag, which no client can select.
+   */
   forViewer(event: SeatEvent, viewerId: string | null) {
     const me = this.viewerTag(viewerId);
     return {
       showtimeId: event.showtimeId,
       version: event.version,
-      seats: event.seats.map((s) => ({
-        seatId: s.seatId,
-        status: s.status as SeatStatus,
-        heldByMe: s.status === 'HELD' && s.holder !== null && s.holder === me,
-      })),
+      seats: event.seats.map((s) => {
+        const holder = s.status === 'HELD' ? s.holder : null;
+        return {
+          seatId: s.seatId,
+          status: s.status as SeatStatus,
+          heldByMe: holder !== null && holder === me,
+          holderTag: holder,
+        };
+      }),
     };
   }
 }
 
 /** What the hold store needs of a showtime: its id, and its end (when its keys may go). */
-const refOf = (showtime: Showtime): ShowtimeRef => ({
+const refOf = (showtime: ShowtimeFacts): ShowtimeRef => ({
   id: showtime.id,
-  endsAt: showtime.endsAt.getTime(),
+  endsAt: showtime.endsAt,
 });
 
 /**

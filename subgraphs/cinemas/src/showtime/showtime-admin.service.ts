@@ -16,6 +16,9 @@ import type { ScheduleShowtimeInput, SeatPriceInput } from './showtime.inputs';
 /** Called after a commit that wrote events, so the relay publishes them at once. */
 export type EventsWritten = () => void;
 
+/** Called once a cancellation has committed, so that holds stop at once. */
+export type ShowtimeCancelled = (showtime: Showtime) => Promise<void>;
+
 /**
  * The admin's writes to the schedule. Each change and its event are written in one
  * transaction (the outbox), so no other subgraph can miss a change that happened.
@@ -25,6 +28,7 @@ export class ShowtimeAdminService {
     private readonly dataSource: DataSource,
     private readonly movies: MovieCatalog,
     private readonly eventsWritten: EventsWritten = () => {},
+    private readonly cancelled: ShowtimeCancelled = () => Promise.resolve(),
   ) {}
 
   async schedule(input: ScheduleShowtimeInput, requestId?: string): Promise<Showtime> {
@@ -80,6 +84,9 @@ export class ShowtimeAdminService {
     await this.write('showtime.cancelled', showtime, async (tx) => {
       await tx.getRepository(Showtime).update({ id }, { status: 'CANCELLED' });
     });
+    // Best effort, after the commit: the cancellation stands whatever happens here, and its
+    // event closes the showtime to holds for certain (see `startShowtimeClosures`).
+    await this.cancelled(showtime).catch(() => undefined);
     return showtime;
   }
 

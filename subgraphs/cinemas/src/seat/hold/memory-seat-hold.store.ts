@@ -11,14 +11,19 @@ import {
   coolingDown,
   holdLimitExceeded,
   RATE_WINDOW_MS,
+  RECORD_LOAD_ATTEMPTS,
+  seatHoldsUnavailable,
   seatsNotHeld,
+  showtimeClosed,
   seatUnavailable,
   showtimeLimitExceeded,
   sortSeatIds,
   tooManyCalls,
+  type CallOptions,
   type CheckedRules,
   type ExternalSeatStatus,
   type HoldResult,
+  type ReservationRecords,
   type SeatEvent,
   type SeatEventSeat,
   type SeatHoldRules,
@@ -39,6 +44,11 @@ export interface MemorySeatHoldStoreOptions extends SeatHoldRules {
    * process: fine for tests that do not restart.
    */
   versions?: SeatVersionLedger;
+  /**
+   * Where a showtime's sold seats and PENDING reservations are read from (PostgreSQL), once
+   * per showtime and process: with it, `hold` refuses sold seats itself.
+   */
+  records?: ReservationRecords;
 }
 
 interface ShowtimeState {
@@ -54,6 +64,14 @@ interface ShowtimeState {
   cooldowns: Map<string, number>;
   /** seatId -> a booking's reservation (see `reserve`); may still hold lapsed ones. */
   reserved: Map<string, { until: number; holder: string }>;
+  /** Seats sold, as far as `publishChange` and the loaded record tell. */
+  sold: Set<string>;
+  /** Whether the reservation record was loaded (`records`). */
+  recordLoaded: boolean;
+  /** Changes published since: a load that read the record before one is read again. */
+  epoch: number;
+  /** Cancelled: no more holds. */
+  closed: boolean;
 }
 
 interface HolderState {
@@ -120,6 +138,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     holder: string,
     seatIds: string[],
     now?: number,
+    options: CallOptions = {},
   ): Promise<HoldResult> {
     this.assertOpen();
     checkShowtime(showtime);
@@ -127,10 +146,31 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     const requested = checkHoldSeatIds(seatIds, this.rules.maxSeatsPerHolder);
     const at = clock(now);
     const showtimeId = showtime.id;
-    while (!this.hasVersions(showtimeId, 1)) await this.reserveVersions(showtimeId, 1);
+    for (let attempt = 1; ; attempt++) {
+      while (!this.hasVersions(showtimeId, 1)) await this.reserveVersions(showtimeId, 1);
+      const records = this.options.records;
+      const state = this.state(showtimeId);
+      if (state.closed || !records || state.recordLoaded) break;
+      if (attempt >= RECORD_LOAD_ATTEMPTS) throw seatHoldsUnavailable();
+      // Read while other calls run: applied only if no change was published meanwhile.
+      const epoch = state.epoch;
+      const record = await records(showtimeId);
+      this.assertOpen();
+      const current = this.state(showtimeId);
+      if (current.recordLoaded || current.epoch !== epoch) continue;
+      for (const seat of record.sold) current.sold.add(seat);
+      for (const { seatId, holder: booker, until } of record.pending) {
+        if (until > at && !current.reserved.has(seatId)) {
+          current.reserved.set(seatId, { until, holder: booker });
+        }
+      }
+      current.recordLoaded = true;
+    }
     // Synchronous from the check above to the end: nothing else runs in between.
     this.assertOpen();
     const state = this.state(showtimeId);
+    if (state.closed) throw showtimeClosed();
+    if (options.admit) this.admitNow(holder, at);
     const holderState = this.holder(holder);
     const live = (h: string) => (state.windows.get(h) ?? -Infinity) > at;
     const reservedNow = (seat: string) => (state.reserved.get(seat)?.until ?? -Infinity) > at;
@@ -154,10 +194,16 @@ export class MemorySeatHoldStore implements SeatHoldStore {
       }
     }
 
-    // A live reservation blocks everyone, its own holder included (see the contract).
+    // A live reservation blocks everyone, its own holder included (see the contract), and
+    // so does a sale.
+    const checkSold = this.options.records !== undefined;
     const conflicts = requested.filter((seat) => {
       const h = state.holds.get(seat);
-      return reservedNow(seat) || (h !== undefined && h !== holder && live(h));
+      return (
+        (checkSold && state.sold.has(seat)) ||
+        reservedNow(seat) ||
+        (h !== undefined && h !== holder && live(h))
+      );
     });
     if (conflicts.length > 0) throw seatUnavailable(conflicts);
     const total = mine.size + requested.filter((seat) => !mine.has(seat)).length;
@@ -201,6 +247,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     holder: string,
     seatIds: string[],
     now?: number,
+    options: CallOptions = {},
   ): Promise<{ released: string[]; version: number }> {
     this.assertOpen();
     checkShowtime(showtime);
@@ -210,6 +257,7 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     const showtimeId = showtime.id;
     while (!this.hasVersions(showtimeId, 1)) await this.reserveVersions(showtimeId, 1);
     this.assertOpen();
+    if (options.admit) this.admitNow(holder, at);
     const state = this.state(showtimeId);
     const released: string[] = [];
     // An expired holder holds nothing, so it has nothing to release; the sweeper frees its
@@ -374,15 +422,27 @@ export class MemorySeatHoldStore implements SeatHoldStore {
     while (!this.hasVersions(showtime.id, 1)) await this.reserveVersions(showtime.id, 1);
     this.assertOpen();
     const state = this.state(showtime.id);
-    for (const { seatId } of changes) {
+    for (const { seatId, status } of changes) {
       state.holds.delete(seatId);
       state.reserved.delete(seatId);
+      if (status === 'BOOKED') state.sold.add(seatId);
+      else state.sold.delete(seatId);
     }
+    state.epoch += 1;
     return this.commit(
       showtime.id,
       state,
       changes.map(({ seatId, status }) => ({ seatId, status, holder: null })),
     );
+  }
+
+  closeShowtime(showtime: ShowtimeRef): Promise<void> {
+    return new Promise((resolve) => {
+      this.assertOpen();
+      checkShowtime(showtime);
+      this.state(showtime.id).closed = true;
+      resolve();
+    });
   }
 
   close(): Promise<void> {
@@ -459,6 +519,10 @@ export class MemorySeatHoldStore implements SeatHoldStore {
         windows: new Map(),
         cooldowns: new Map(),
         reserved: new Map(),
+        sold: new Set(),
+        recordLoaded: false,
+        epoch: 0,
+        closed: false,
       };
       this.showtimes.set(showtimeId, state);
     }

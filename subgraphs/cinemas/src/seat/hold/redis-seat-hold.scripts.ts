@@ -17,6 +17,14 @@
  *                    until `until` and leave with PUBLISH_CHANGE_LUA (BOOKED or AVAILABLE).
  *                    `until` lets a marker whose booking never got written (a crash between
  *                    this script and the booking's commit) lapse on its own.
+ *   sold      HASH   seatId -> '1': seats sold (BOOKED through PUBLISH_CHANGE_LUA, or loaded
+ *                    from the reservation record by LOAD_RECORD_LUA)
+ *   facts     HASH   'epoch' -> counter of published changes since a load of the record was
+ *                    first asked for (a load that read the record before a change is
+ *                    refused); 'closed' -> '1' once the showtime was cancelled (no holds)
+ * The record counts as loaded while both `reserved` and `sold` hold the field '' (no seat id
+ * is empty): Redis losing either key (or everything) makes the next hold load it again, so
+ * what PostgreSQL records is never forgotten for long.
  *   version   STRING the showtime's event counter
  * Every script that writes them sets their time to live (PEXPIRE) to a day after the
  * showtime ends (`keepMs`, computed by the caller), so nothing of a past showtime stays.
@@ -60,6 +68,21 @@ local function keep(keys, ms)
   for _, key in ipairs(keys) do redis.call('PEXPIRE', key, ms) end
 end
 
+-- The sliding log of a holder's calls: nil when one more is admitted (and counted), else
+-- how long until it would be. "At most N in any 60 s" holds exactly, at most N entries.
+local function admitCall(callsKey, now, limit, windowMs)
+  redis.call('ZREMRANGEBYSCORE', callsKey, '-inf', now - windowMs)
+  local count = redis.call('ZCARD', callsKey)
+  if count >= limit then
+    local oldest = redis.call('ZRANGE', callsKey, 0, 0, 'WITHSCORES')
+    return tonumber(oldest[2]) + windowMs - now
+  end
+  -- Unique among the entries kept: an older one at the same time has a lower count.
+  redis.call('ZADD', callsKey, now, now .. ':' .. count)
+  redis.call('PEXPIRE', callsKey, windowMs)
+  return nil
+end
+
 local function hashToTable(flat)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
@@ -91,40 +114,52 @@ end
  * sliding log rather than a counter per minute: "at most N in any 60 s" holds exactly,
  * at no more than N entries per holder.
  */
-export const ADMIT_LUA = `
-local callsKey = KEYS[1]
-local now, limit, windowMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', callsKey, '-inf', now - windowMs)
-local count = redis.call('ZCARD', callsKey)
-if count >= limit then
-  local oldest = redis.call('ZRANGE', callsKey, 0, 0, 'WITHSCORES')
-  return {0, tonumber(oldest[2]) + windowMs - now}
-end
--- Unique among the entries kept: an older one at the same time has a lower count.
-redis.call('ZADD', callsKey, now, now .. ':' .. count)
-redis.call('PEXPIRE', callsKey, windowMs)
+export const ADMIT_LUA = `${PRELUDE}
+local wait = admitCall(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+if wait then return {0, wait} end
 return {1}
 `;
 
 /**
- * KEYS: holds, windows, version, expiries, cooldowns, holderShowtimes, reserved.
+ * KEYS: holds, windows, version, expiries, cooldowns, holderShowtimes, reserved, sold, facts,
+ * calls.
  * ARGV: showtimeId, holder, now, ttlMs, maxSeats, channel, member, keepMs, cooldownMs,
- * maxShowtimes, seatId...
+ * maxShowtimes, checkRecord (1: refuse sold seats, once the record is loaded), admitLimit
+ * (0: the call was admitted before; else ratePerMinute), rateWindowMs, seatId...
  * Returns {'OK', expiresAt, version, heldSeatId...} | {'SEAT_UNAVAILABLE', seatId...} |
- * {'HOLD_LIMIT_EXCEEDED'} | {'SHOWTIME_LIMIT_EXCEEDED'} | {'COOLING_DOWN', waitMs}.
+ * {'HOLD_LIMIT_EXCEEDED'} | {'SHOWTIME_LIMIT_EXCEEDED'} | {'COOLING_DOWN', waitMs} |
+ * {'RATE_LIMITED', waitMs} | {'SHOWTIME_CLOSED'} | {'LOAD_RECORD', epoch}.
+ * The whole hold path in one round trip: closed showtime, record, rate, then the hold. The
+ * first two answers count nothing; 'LOAD_RECORD' asks the caller to read the reservation
+ * record, hand it to LOAD_RECORD_LUA with the epoch, and call again.
  */
 export const HOLD_LUA = `${PRELUDE}
 local holdsKey, windowsKey, versionKey, expiriesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cooldownsKey, showtimesKey, reservedKey = KEYS[5], KEYS[6], KEYS[7]
+local soldKey, factsKey, callsKey = KEYS[8], KEYS[9], KEYS[10]
 local showtimeId, holder = ARGV[1], ARGV[2]
 local now, ttlMs, maxSeats = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local channel, member, keepTtl = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local cooldownMs, maxShowtimes = tonumber(ARGV[9]), tonumber(ARGV[10])
+local checkRecord, admitLimit, rateWindowMs = ARGV[11] == '1', tonumber(ARGV[12]), tonumber(ARGV[13])
 
 local requested, wanted = {}, {}
-for i = 11, #ARGV do
+for i = 14, #ARGV do
   requested[#requested + 1] = ARGV[i]
   wanted[ARGV[i]] = true
+end
+
+if redis.call('HGET', factsKey, 'closed') then return {'SHOWTIME_CLOSED'} end
+if checkRecord and not (redis.call('HEXISTS', reservedKey, '') == 1 and
+    redis.call('HEXISTS', soldKey, '') == 1) then
+  -- From now on every published change counts, so that a load can tell it read too early.
+  redis.call('HSETNX', factsKey, 'epoch', 0)
+  redis.call('PEXPIRE', factsKey, keepTtl)
+  return {'LOAD_RECORD', redis.call('HGET', factsKey, 'epoch')}
+end
+if admitLimit > 0 then
+  local wait = admitCall(callsKey, now, admitLimit, rateWindowMs)
+  if wait then return {'RATE_LIMITED', wait} end
 end
 
 local holds = hashToTable(redis.call('HGETALL', holdsKey))
@@ -159,13 +194,16 @@ if total == 0 then
 end
 
 -- Seats of holders whose window has passed are free; only live holders block. A live
--- reservation blocks everyone, its own holder included (the seats are its booking's now).
+-- reservation blocks everyone, its own holder included (the seats are its booking's now),
+-- and so does a sale.
 local markers = redis.call('HMGET', reservedKey, unpack(requested))
+local sold = {}
+if checkRecord then sold = redis.call('HMGET', soldKey, unpack(requested)) end
 local conflicts = {'SEAT_UNAVAILABLE'}
 local lapsed = {}
 for i, seat in ipairs(requested) do
   local h = holds[seat]
-  if reservedBy(markers[i], now) or (h and h ~= holder and live(h)) then
+  if sold[i] or reservedBy(markers[i], now) or (h and h ~= holder and live(h)) then
     conflicts[#conflicts + 1] = seat
   elseif markers[i] then
     lapsed[#lapsed + 1] = seat
@@ -221,20 +259,26 @@ return result
 `;
 
 /**
- * KEYS: holds, windows, version, cooldowns, holderShowtimes.
- * ARGV: showtimeId, holder, now, channel, keepMs, cooldownMs, seatId...
- * Returns {version, releasedSeatId...}.
+ * KEYS: holds, windows, version, cooldowns, holderShowtimes, calls.
+ * ARGV: showtimeId, holder, now, channel, keepMs, cooldownMs, admitLimit (0: admitted
+ * before; else ratePerMinute), rateWindowMs, seatId...
+ * Returns {version, releasedSeatId...} | {'RATE_LIMITED', waitMs}.
  */
 export const RELEASE_LUA = `${PRELUDE}
 local holdsKey, windowsKey, versionKey = KEYS[1], KEYS[2], KEYS[3]
-local cooldownsKey, showtimesKey = KEYS[4], KEYS[5]
+local cooldownsKey, showtimesKey, callsKey = KEYS[4], KEYS[5], KEYS[6]
 local showtimeId, holder, now, channel = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local keepTtl, cooldownMs = tonumber(ARGV[5]), tonumber(ARGV[6])
+local admitLimit, rateWindowMs = tonumber(ARGV[7]), tonumber(ARGV[8])
+if admitLimit > 0 then
+  local wait = admitCall(callsKey, now, admitLimit, rateWindowMs)
+  if wait then return {'RATE_LIMITED', wait} end
+end
 local released, changes = {}, {}
 -- An expired holder holds nothing; its leftovers are the sweeper's to free and publish.
 local ends = tonumber(redis.call('HGET', windowsKey, holder))
 if ends ~= nil and ends > now then
-  for i = 7, #ARGV do
+  for i = 9, #ARGV do
     local seat = ARGV[i]
     if redis.call('HGET', holdsKey, seat) == holder then
       redis.call('HDEL', holdsKey, seat)
@@ -407,20 +451,63 @@ return 1
 `;
 
 /**
- * KEYS: holds, version, reserved.
+ * KEYS: holds, version, reserved, sold, facts.
  * ARGV: showtimeId, channel, keepMs, seatId, status, seatId, status, ...
- * Returns the new version.
+ * Returns the new version. BOOKED seats become sold, the others not; a load of the
+ * reservation record under way (the facts hash exists) learns that it read too early.
  */
 export const PUBLISH_CHANGE_LUA = `${PRELUDE}
-local holdsKey, versionKey, reservedKey = KEYS[1], KEYS[2], KEYS[3]
+local holdsKey, versionKey, reservedKey, soldKey, factsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local showtimeId, channel, keepTtl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local changes = {}
 for i = 4, #ARGV, 2 do
   redis.call('HDEL', holdsKey, ARGV[i])
   redis.call('HDEL', reservedKey, ARGV[i])
+  if ARGV[i + 1] == 'BOOKED' then
+    redis.call('HSET', soldKey, ARGV[i], '1')
+  else
+    redis.call('HDEL', soldKey, ARGV[i])
+  end
   changes[#changes + 1] = jsonSeat(ARGV[i], ARGV[i + 1], nil)
 end
+if redis.call('EXISTS', factsKey) == 1 then redis.call('HINCRBY', factsKey, 'epoch', 1) end
 local version = commit(versionKey, channel, showtimeId, changes)
-keep({holdsKey, versionKey}, keepTtl)
+keep({holdsKey, versionKey, soldKey, factsKey}, keepTtl)
 return version
+`;
+
+/**
+ * KEYS: sold, facts, reserved.
+ * ARGV: epoch, now, keepMs, soldCount, soldSeatId..., then seatId, until, holder per PENDING
+ * reservation.
+ * Returns 1 when the record is loaded (by this call or an earlier one), 0 when a change was
+ * published since the caller was given `epoch`: its record may predate that change, so it
+ * must read it again. Markers already there (a reservation made since) are kept.
+ */
+export const LOAD_RECORD_LUA = `${PRELUDE}
+local soldKey, factsKey, reservedKey = KEYS[1], KEYS[2], KEYS[3]
+local epoch, now, keepTtl, soldCount = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('HEXISTS', reservedKey, '') == 1 and redis.call('HEXISTS', soldKey, '') == 1 then
+  return 1
+end
+if redis.call('HGET', factsKey, 'epoch') ~= epoch then return 0 end
+for i = 5, 4 + soldCount do redis.call('HSET', soldKey, ARGV[i], '1') end
+for i = 5 + soldCount, #ARGV, 3 do
+  local untilMs = tonumber(ARGV[i + 1])
+  if untilMs > now then redis.call('HSETNX', reservedKey, ARGV[i], untilMs .. ':' .. ARGV[i + 2]) end
+end
+redis.call('HSET', soldKey, '', '1')
+redis.call('HSET', reservedKey, '', '1')
+keep({soldKey, factsKey, reservedKey}, keepTtl)
+return 1
+`;
+
+/**
+ * KEYS: facts. ARGV: keepMs.
+ * The showtime was cancelled: HOLD_LUA refuses from now on.
+ */
+export const CLOSE_SHOWTIME_LUA = `
+redis.call('HSET', KEYS[1], 'closed', '1')
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
 `;

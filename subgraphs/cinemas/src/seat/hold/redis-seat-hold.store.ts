@@ -2,7 +2,9 @@ import type { Redis } from 'ioredis';
 import { isRedisUnavailable } from '../../../../../runtime/redis';
 import {
   ADMIT_LUA,
+  CLOSE_SHOWTIME_LUA,
   HOLD_LUA,
+  LOAD_RECORD_LUA,
   PUBLISH_CHANGE_LUA,
   RELEASE_LUA,
   RESERVE_LUA,
@@ -26,16 +28,20 @@ import {
   keepMs,
   parseWindowMember,
   RATE_WINDOW_MS,
+  RECORD_LOAD_ATTEMPTS,
   seatHoldsUnavailable,
+  showtimeClosed,
   seatsNotHeld,
   seatUnavailable,
   showtimeLimitExceeded,
   sortSeatIds,
   tooManyCalls,
   windowMember,
+  type CallOptions,
   type CheckedRules,
   type ExternalSeatStatus,
   type HoldResult,
+  type ReservationRecords,
   type SeatHoldRules,
   type SeatHoldStore,
   type ShowtimeRef,
@@ -48,6 +54,11 @@ export interface RedisSeatHoldStoreOptions extends SeatHoldRules {
   keyPrefix: string;
   /** The pub/sub channel a showtime's events go to; subscribers listen there. */
   channel: (showtimeId: string) => string;
+  /**
+   * Where a showtime's sold seats and PENDING reservations are read from (PostgreSQL), once
+   * per showtime while Redis keeps them: with it, `hold` refuses sold seats itself.
+   */
+  records?: ReservationRecords;
 }
 
 /** Window index entries handled per round trip of `sweep`. */
@@ -66,6 +77,8 @@ interface SeatHoldCommands {
   moviehubSeatReserve(...args: Arg[]): Promise<ScriptReply>;
   moviehubSeatRetake(...args: Arg[]): Promise<number>;
   moviehubSeatPublishChange(...args: Arg[]): Promise<number>;
+  moviehubSeatLoadRecord(...args: Arg[]): Promise<number>;
+  moviehubSeatClose(...args: Arg[]): Promise<number>;
 }
 
 /**
@@ -94,8 +107,8 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const redis = options.redis;
     // Defining again on a shared connection just replaces the identical definition.
     redis.defineCommand('moviehubSeatAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
-    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 7, lua: HOLD_LUA });
-    redis.defineCommand('moviehubSeatRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
+    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 10, lua: HOLD_LUA });
+    redis.defineCommand('moviehubSeatRelease', { numberOfKeys: 6, lua: RELEASE_LUA });
     redis.defineCommand('moviehubSeatSnapshot', {
       numberOfKeys: 4,
       lua: SNAPSHOT_LUA,
@@ -104,7 +117,9 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     redis.defineCommand('moviehubSeatSweep', { numberOfKeys: 5, lua: SWEEP_LUA });
     redis.defineCommand('moviehubSeatReserve', { numberOfKeys: 6, lua: RESERVE_LUA });
     redis.defineCommand('moviehubSeatRetake', { numberOfKeys: 3, lua: RETAKE_LUA });
-    redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 3, lua: PUBLISH_CHANGE_LUA });
+    redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 5, lua: PUBLISH_CHANGE_LUA });
+    redis.defineCommand('moviehubSeatLoadRecord', { numberOfKeys: 3, lua: LOAD_RECORD_LUA });
+    redis.defineCommand('moviehubSeatClose', { numberOfKeys: 1, lua: CLOSE_SHOWTIME_LUA });
     this.redis = redis as Redis & SeatHoldCommands;
     this.expiriesKey = `${options.keyPrefix}seat:expiries`;
   }
@@ -128,6 +143,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     holder: string,
     seatIds: string[],
     now?: number,
+    options: CallOptions = {},
   ): Promise<HoldResult> {
     this.assertOpen();
     checkShowtime(showtime);
@@ -135,41 +151,91 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const requested = checkHoldSeatIds(seatIds, this.rules.maxSeatsPerHolder);
     const at = clock(now);
     const keys = this.keys(showtime.id);
-    const reply = await this.run(() =>
-      this.redis.moviehubSeatHold(
-        keys.holds,
-        keys.windows,
-        keys.version,
-        this.expiriesKey,
-        keys.cooldowns,
-        this.holderKeys(holder).showtimes,
+    const holderKeys = this.holderKeys(holder);
+    const records = this.options.records;
+    for (let attempt = 1; ; attempt++) {
+      const reply = await this.run(() =>
+        this.redis.moviehubSeatHold(
+          keys.holds,
+          keys.windows,
+          keys.version,
+          this.expiriesKey,
+          keys.cooldowns,
+          holderKeys.showtimes,
+          keys.reserved,
+          keys.sold,
+          keys.facts,
+          holderKeys.calls,
+          showtime.id,
+          holder,
+          at,
+          this.rules.ttlMs,
+          this.rules.maxSeatsPerHolder,
+          this.options.channel(showtime.id),
+          windowMember(showtime.id, holder),
+          keepMs(showtime, at),
+          this.rules.cooldownMs,
+          this.rules.maxShowtimesPerHolder,
+          records ? 1 : 0,
+          options.admit ? this.rules.ratePerMinute : 0,
+          RATE_WINDOW_MS,
+          ...requested,
+        ),
+      );
+      const [outcome, ...rest] = reply;
+      if (outcome === 'LOAD_RECORD' && records) {
+        // Redis does not know the showtime's sales yet (first hold there, or its state was
+        // lost): load them from the record, then hold again.
+        if (attempt >= RECORD_LOAD_ATTEMPTS) throw seatHoldsUnavailable();
+        await this.loadRecord(showtime, String(rest[0]), records, at);
+        continue;
+      }
+      if (outcome === 'SEAT_UNAVAILABLE') throw seatUnavailable(rest.map(String));
+      if (outcome === 'HOLD_LIMIT_EXCEEDED') throw holdLimitExceeded(this.rules.maxSeatsPerHolder);
+      if (outcome === 'SHOWTIME_LIMIT_EXCEEDED') {
+        throw showtimeLimitExceeded(this.rules.maxShowtimesPerHolder);
+      }
+      if (outcome === 'COOLING_DOWN') throw coolingDown(Number(rest[0]));
+      if (outcome === 'RATE_LIMITED') throw tooManyCalls(this.rules.ratePerMinute, Number(rest[0]));
+      if (outcome === 'SHOWTIME_CLOSED') throw showtimeClosed();
+      const [expiresAt, version, ...held] = rest;
+      return {
+        expiresAt: new Date(Number(expiresAt)),
+        version: Number(version),
+        seatIds: sortSeatIds(held.map(String)),
+      };
+    }
+  }
+
+  /** Reads the showtime's record and hands it to Redis, unless a change was published meanwhile. */
+  private async loadRecord(
+    showtime: ShowtimeRef,
+    epoch: string,
+    records: ReservationRecords,
+    now: number,
+  ): Promise<void> {
+    const record = await records(showtime.id);
+    const keys = this.keys(showtime.id);
+    await this.run(() =>
+      this.redis.moviehubSeatLoadRecord(
+        keys.sold,
+        keys.facts,
         keys.reserved,
-        showtime.id,
-        holder,
-        at,
-        this.rules.ttlMs,
-        this.rules.maxSeatsPerHolder,
-        this.options.channel(showtime.id),
-        windowMember(showtime.id, holder),
-        keepMs(showtime, at),
-        this.rules.cooldownMs,
-        this.rules.maxShowtimesPerHolder,
-        ...requested,
+        epoch,
+        now,
+        keepMs(showtime, now),
+        record.sold.length,
+        ...record.sold,
+        ...record.pending.flatMap((p) => [p.seatId, p.until, p.holder]),
       ),
     );
-    const [outcome, ...rest] = reply;
-    if (outcome === 'SEAT_UNAVAILABLE') throw seatUnavailable(rest.map(String));
-    if (outcome === 'HOLD_LIMIT_EXCEEDED') throw holdLimitExceeded(this.rules.maxSeatsPerHolder);
-    if (outcome === 'SHOWTIME_LIMIT_EXCEEDED') {
-      throw showtimeLimitExceeded(this.rules.maxShowtimesPerHolder);
-    }
-    if (outcome === 'COOLING_DOWN') throw coolingDown(Number(rest[0]));
-    const [expiresAt, version, ...held] = rest;
-    return {
-      expiresAt: new Date(Number(expiresAt)),
-      version: Number(version),
-      seatIds: sortSeatIds(held.map(String)),
-    };
+  }
+
+  async closeShowtime(showtime: ShowtimeRef): Promise<void> {
+    this.assertOpen();
+    checkShowtime(showtime);
+    const keys = this.keys(showtime.id);
+    await this.run(() => this.redis.moviehubSeatClose(keys.facts, keepMs(showtime, Date.now())));
   }
 
   async release(
@@ -177,6 +243,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     holder: string,
     seatIds: string[],
     now?: number,
+    options: CallOptions = {},
   ): Promise<{ released: string[]; version: number }> {
     this.assertOpen();
     checkShowtime(showtime);
@@ -184,22 +251,29 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const seats = checkSeatIds(seatIds);
     const at = clock(now);
     const keys = this.keys(showtime.id);
+    const holderKeys = this.holderKeys(holder);
     const [version, ...released] = await this.run(() =>
       this.redis.moviehubSeatRelease(
         keys.holds,
         keys.windows,
         keys.version,
         keys.cooldowns,
-        this.holderKeys(holder).showtimes,
+        holderKeys.showtimes,
+        holderKeys.calls,
         showtime.id,
         holder,
         at,
         this.options.channel(showtime.id),
         keepMs(showtime, at),
         this.rules.cooldownMs,
+        options.admit ? this.rules.ratePerMinute : 0,
+        RATE_WINDOW_MS,
         ...seats,
       ),
     );
+    if (version === 'RATE_LIMITED') {
+      throw tooManyCalls(this.rules.ratePerMinute, Number(released[0]));
+    }
     return { released: released.map(String), version: Number(version) };
   }
 
@@ -325,6 +399,8 @@ export class RedisSeatHoldStore implements SeatHoldStore {
         keys.holds,
         keys.version,
         keys.reserved,
+        keys.sold,
+        keys.facts,
         showtime.id,
         this.options.channel(showtime.id),
         keepMs(showtime, Date.now()),
@@ -374,6 +450,8 @@ export class RedisSeatHoldStore implements SeatHoldStore {
       cooldowns: `${base}:cooldowns`,
       version: `${base}:version`,
       reserved: `${base}:reserved`,
+      sold: `${base}:sold`,
+      facts: `${base}:facts`,
     };
   }
 

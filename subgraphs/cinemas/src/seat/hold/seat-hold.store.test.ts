@@ -8,6 +8,7 @@ import { RedisSeatHoldStore } from './redis-seat-hold.store';
 import { seatChannel } from '../seat-topic';
 import {
   KEEP_AFTER_END_MS,
+  type ReservationRecords,
   type SeatEvent,
   type SeatHoldStore,
   type SeatVersionLedger,
@@ -65,20 +66,22 @@ interface Harness {
 
 interface Implementation {
   setup(): Promise<void>;
-  harness(): Promise<Harness>;
+  /** With `records`, every store of the harness learns sales from it. */
+  harness(options?: { records?: ReservationRecords }): Promise<Harness>;
   teardown(): Promise<void>;
 }
 
 function memoryImplementation(): Implementation {
   return {
     setup: async () => {},
-    harness: () => {
+    harness: (extra = {}) => {
       const received = new Map<string, SeatEvent[]>();
       const versions = new FakeLedger();
       const stores: SeatHoldStore[] = [];
       const open = () => {
         const store = new MemorySeatHoldStore({
           ...RULES,
+          ...extra,
           versions,
           publish: (showtimeId, event) => {
             expect(event.showtimeId).toBe(showtimeId);
@@ -133,12 +136,12 @@ function redisImplementation(): Implementation {
       });
       await subscriber.psubscribe(`${base}*`);
     },
-    harness: () => {
+    harness: (extra = {}) => {
       // A prefix per test: the sweeper's index spans the prefix, and tests sweep at
       // different fake times.
       const keyPrefix = `${base}${randomUUID().slice(0, 8)}:`;
       const channel = (showtimeId: string) => seatChannel(keyPrefix, showtimeId);
-      const options = { ...RULES, keyPrefix, channel };
+      const options = { ...RULES, ...extra, keyPrefix, channel };
       const store = new RedisSeatHoldStore({ ...options, redis });
       const peer = new RedisSeatHoldStore({ ...options, redis: peerRedis });
       return Promise.resolve<Harness>({
@@ -917,6 +920,116 @@ describe.each([
     });
   });
 
+  describe('with the reservation record', () => {
+    /** A record source that counts its reads and can act while one is under way. */
+    const source = (
+      read: (call: number) => Promise<{ sold: string[]; pending?: [string, string, number][] }>,
+    ) => {
+      let calls = 0;
+      const records: ReservationRecords = async () => {
+        calls += 1;
+        const { sold, pending = [] } = await read(calls);
+        return {
+          sold,
+          pending: pending.map(([seatId, holder, until]) => ({ seatId, holder, until })),
+        };
+      };
+      return { records, calls: () => calls };
+    };
+    let withRecords: Harness | undefined;
+    afterEach(async () => {
+      await withRecords?.close();
+      withRecords = undefined;
+    });
+
+    it('refuses what the record has sold or reserved, reading it once per showtime', async () => {
+      const record = source(() =>
+        Promise.resolve({ sold: ['A1'], pending: [['A2', 'booker', T0 + 60_000]] }),
+      );
+      withRecords = await implementation.harness({ records: record.records });
+      const { store, peer } = withRecords;
+      expect(await failure(store.hold(showtime, 'h', ['A1', 'A3'], T0))).toEqual({
+        code: 'SEAT_UNAVAILABLE',
+        seatIds: ['A1'],
+      });
+      expect(await failure(peer.hold(showtime, 'g', ['A2'], T0))).toMatchObject({
+        seatIds: ['A2'],
+      });
+      expect((await peer.hold(showtime, 'g', ['A3'], T0)).seatIds).toEqual(['A3']);
+      expect(record.calls()).toBe(1);
+      // The booking's reservation is listed under its booker, like one made by `reserve`,
+      // and lapses at its end.
+      expect((await store.snapshot(showtimeId, T0)).holds.get('A2')).toBe('booker');
+      expect((await store.hold(showtime, 'h', ['A2'], T0 + 60_000)).seatIds).toEqual(['A2']);
+      // Another showtime has a record of its own.
+      await store.hold(showtimeRef(), 'h', ['B1'], T0);
+      expect(record.calls()).toBe(2);
+    });
+
+    it('keeps what it learnt current from published changes', async () => {
+      const record = source(() => Promise.resolve({ sold: ['A1'] }));
+      withRecords = await implementation.harness({ records: record.records });
+      const { store } = withRecords;
+      await store.hold(showtime, 'h', ['A5'], T0);
+      await store.publishChange(showtime, [
+        { seatId: 'A1', status: 'AVAILABLE' },
+        { seatId: 'A4', status: 'BOOKED' },
+      ]);
+      expect(await failure(store.hold(showtime, 'g', ['A4'], T0))).toMatchObject({
+        code: 'SEAT_UNAVAILABLE',
+        seatIds: ['A4'],
+      });
+      expect((await store.hold(showtime, 'g', ['A1'], T0)).seatIds).toEqual(['A1']);
+      expect(record.calls()).toBe(1);
+    });
+
+    it('reads the record again when a change is published while it reads', async () => {
+      const stores: { peer?: SeatHoldStore } = {};
+      const record = source(async (call) => {
+        if (call > 1) return { sold: [] };
+        // The seat is released (a cancelled booking) after this read: the read is stale.
+        await stores.peer!.publishChange(showtime, [{ seatId: 'A1', status: 'AVAILABLE' }]);
+        return { sold: ['A1'] };
+      });
+      withRecords = await implementation.harness({ records: record.records });
+      stores.peer = withRecords.peer;
+      expect((await withRecords.store.hold(showtime, 'h', ['A1'], T0)).seatIds).toEqual(['A1']);
+      expect(record.calls()).toBe(2);
+    });
+  });
+
+  it('refuses every hold in a closed showtime, on every instance; releases still work', async () => {
+    await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
+    await h.store.closeShowtime(showtime);
+    await h.store.closeShowtime(showtime); // idempotent
+    for (const store of [h.store, h.peer]) {
+      const refused = failure(store.hold(showtime, 'g', ['B1'], T0));
+      expect(await refused).toEqual({ code: 'BAD_USER_INPUT', field: 'showtimeId' });
+    }
+    await expect(h.store.hold(showtime, 'h', ['A3'], T0)).rejects.toThrow(
+      'The showtime was cancelled',
+    );
+    expect((await h.store.release(showtime, 'h', ['A1'], T0)).released).toEqual(['A1']);
+    expect((await h.store.hold(showtimeRef(), 'g', ['B1'], T0)).seatIds).toEqual(['B1']);
+    expect((await h.store.snapshot(showtimeId, T0)).holds).toEqual(new Map([['A2', 'h']]));
+  });
+
+  it('counts a hold or release against the rate in the same step when asked to', async () => {
+    for (let i = 0; i < RATE_PER_MINUTE - 2; i++) await h.store.admit('h', T0);
+    await h.store.hold(showtime, 'h', ['A1'], T0, { admit: true });
+    await h.store.release(showtime, 'h', ['A1'], T0, { admit: true });
+    const before = await h.store.snapshot(showtimeId, T0);
+    for (const refused of [
+      h.store.hold(showtime, 'h', ['A2'], T0, { admit: true }),
+      h.peer.release(showtime, 'h', ['A1'], T0, { admit: true }),
+    ]) {
+      expect(await failure(refused)).toEqual({ code: 'RATE_LIMITED', retryAfter: 60 });
+    }
+    expect(await h.store.snapshot(showtimeId, T0)).toEqual(before);
+    // Without `admit`, as before: the caller counted the call itself.
+    expect((await h.store.hold(showtime, 'h', ['A2'], T0)).seatIds).toEqual(['A2']);
+  });
+
   it('never lets a showtime’s version go back across a restart, then counts on one by one', async () => {
     await h.store.hold(showtime, 'h', ['A1', 'A2'], T0);
     await h.store.release(showtime, 'h', ['A1'], T0);
@@ -958,6 +1071,38 @@ describe('RedisSeatHoldStore keys', () => {
     const keys = await redis.keys(`${keyPrefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     await closeRedis(redis);
+  });
+
+  it('load the reservation record again once Redis lost either side of it', async () => {
+    // A prefix of its own: the test below lists every key of the other.
+    const ownPrefix = `moviehub-test:${uniquePrefix()}`;
+    let calls = 0;
+    const store = new RedisSeatHoldStore({
+      ...RULES,
+      redis,
+      keyPrefix: ownPrefix,
+      channel: (id) => seatChannel(ownPrefix, id),
+      records: () => {
+        calls += 1;
+        return Promise.resolve({
+          sold: ['A1'],
+          pending: [{ seatId: 'A2', holder: 'booker', until: Date.now() + 60_000 }],
+        });
+      },
+    });
+    const showtime = { id: randomUUID(), endsAt: Date.now() + 3 * 3600_000 };
+    const refused = async (seat: string) =>
+      (await failure(store.hold(showtime, `h-${randomUUID()}`, [seat]))).seatIds;
+    expect(await refused('A1')).toEqual(['A1']);
+    expect(calls).toBe(1);
+    for (const lost of ['reserved', 'sold']) {
+      await redis.del(`${ownPrefix}seat:{${showtime.id}}:${lost}`);
+      expect(await refused('A2')).toEqual(['A2']);
+      expect(await refused('A1')).toEqual(['A1']);
+    }
+    expect(calls).toBe(3);
+    const keys = await redis.keys(`${ownPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
   });
 
   it('expire a day after the showtime ends (a showtime’s), or with their last use (a holder’s)', async () => {

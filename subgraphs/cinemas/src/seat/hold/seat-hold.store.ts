@@ -38,6 +38,16 @@ import { AppError, badUserInput } from '../../../../../runtime/errors';
  *   `seat_reservations` is the record of the booking; the reservation here is what keeps a
  *   hold from slipping in between the moment the booking's rows are written and the moment
  *   the holds stop protecting the seats (see `ReservationService.reservePending`);
+ * - with a `ReservationRecords` source, a hold also refuses sold seats (SEAT_UNAVAILABLE),
+ *   so that callers need not read the table on every hold: the store learns a showtime's
+ *   sold seats and PENDING reservations from the record the first time it holds seats there
+ *   (and again whenever it has lost them), and keeps them current from `publishChange`
+ *   (BOOKED: sold; AVAILABLE or BLOCKED: not). A load that read the record while a change
+ *   was published is refused and read again, so it never brings back a state the change
+ *   replaced. PostgreSQL's unique index stays the last guard (invariant 1): what the store
+ *   cannot know (a change committed but not yet published) the booking's insert refuses;
+ * - `closeShowtime` (a cancelled showtime) makes every later hold there fail, whichever
+ *   instance takes it;
  * - a store that cannot reach its storage (Redis down) answers `SERVICE_UNAVAILABLE`, a
  *   retryable error, and works again once it can: it never hangs or ends the process.
  */
@@ -96,6 +106,33 @@ export interface SeatVersionLedger {
   reserve(showtimeId: string, count: number): Promise<number>;
 }
 
+/**
+ * A showtime's live reservations as PostgreSQL records them (`seat_reservations`): what a
+ * store with a `ReservationRecords` source loads before it holds seats in the showtime.
+ */
+export interface ReservationRecord {
+  /** Seats of ACTIVE reservations: sold. */
+  readonly sold: readonly string[];
+  /** PENDING reservations: the booker's tag, and when the hold store lets them lapse (ms). */
+  readonly pending: ReadonlyArray<{
+    readonly seatId: string;
+    readonly holder: string;
+    readonly until: number;
+  }>;
+}
+
+/** Reads a showtime's `ReservationRecord` (PostgreSQL in production). */
+export type ReservationRecords = (showtimeId: string) => Promise<ReservationRecord>;
+
+/** How a hold or release call is made. */
+export interface CallOptions {
+  /**
+   * Count the call against the holder's rate first, as `admit` does, in the same step (one
+   * round trip): for callers that did not call `admit` before. Refused calls change nothing.
+   */
+  readonly admit?: boolean;
+}
+
 export interface SeatHoldStore {
   /**
    * Counts one hold or release call of `holder` against its rate (`ratePerMinute` in any
@@ -110,9 +147,17 @@ export interface SeatHoldStore {
    * `RATE_LIMITED` (a new window before the cooldown has passed). The window is ttlSeconds
    * from the holder's first hold in the showtime; later holds do not extend it. A holder whose
    * window has passed counts as holding nothing: its seats are free to others, and its own
-   * next hold starts a new window once the cooldown allows.
+   * next hold starts a new window once the cooldown allows. With a `ReservationRecords`
+   * source, sold seats are `SEAT_UNAVAILABLE` too. In a closed showtime (`closeShowtime`) it
+   * throws `BAD_USER_INPUT` (the showtime was cancelled).
    */
-  hold(showtime: ShowtimeRef, holder: string, seatIds: string[], now?: number): Promise<HoldResult>;
+  hold(
+    showtime: ShowtimeRef,
+    holder: string,
+    seatIds: string[],
+    now?: number,
+    options?: CallOptions,
+  ): Promise<HoldResult>;
   /**
    * Releases those of seatIds this holder holds; others' seats are untouched. Releasing the
    * last seat starts the holder's cooldown in the showtime; its window keeps running.
@@ -122,7 +167,13 @@ export interface SeatHoldStore {
     holder: string,
     seatIds: string[],
     now?: number,
+    options?: CallOptions,
   ): Promise<{ released: string[]; version: number }>;
+  /**
+   * No more holds in this showtime (it was cancelled): every later `hold` fails, on every
+   * instance. Holds already made stay until they end; releases still work. Idempotent.
+   */
+  closeShowtime(showtime: ShowtimeRef): Promise<void>;
   /** Current holds of a showtime, expired windows excluded: seatId -> holder tag. */
   snapshot(
     showtimeId: string,
@@ -355,6 +406,17 @@ export function seatsNotHeld(seatIds: string[]): AppError {
     seatIds,
   });
 }
+
+/** A hold in a showtime that was cancelled (`closeShowtime`). */
+export function showtimeClosed(): AppError {
+  return new AppError('BAD_USER_INPUT', 'The showtime was cancelled', { field: 'showtimeId' });
+}
+
+/**
+ * Loads of a showtime's reservation record tried before giving up: each is refused only when
+ * a change was published while it read, so a second try almost always succeeds.
+ */
+export const RECORD_LOAD_ATTEMPTS = 5;
 
 /** Names only the seats; who holds them stays private (invariant 9). */
 export function seatUnavailable(seatIds: string[]): AppError {

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { CINEMAS_STREAM } from '../../../../runtime/contracts/showtime-events';
+import { InProcessTransport } from '../../../../runtime/events/in-process-transport';
+import { createLogger } from '../../../../runtime/logger';
+import { SeatFactsCache } from './seat-facts.cache';
+import type { SeatService } from './seat.service';
+import { startShowtimeClosures } from './showtime-closures';
+
+const log = createLogger('seat-facts-test', 'silent');
+
+/** A DataSource that answers from fixed rows and counts the reads, each held until released. */
+function fakeDataSource() {
+  const showtimes = new Map<string, object>();
+  const seats: Array<{ id: string; hallId: string; blocked: boolean }> = [];
+  const reads = { showtimes: 0, seats: 0 };
+  let gate: Promise<void> = Promise.resolve();
+  const dataSource = {
+    getRepository: (entity: { name: string }) =>
+      entity.name === 'Showtime'
+        ? {
+            findOneBy: async ({ id }: { id: string }) => {
+              reads.showtimes += 1;
+              await gate;
+              return showtimes.get(id) ?? null;
+            },
+          }
+        : {
+            find: async ({ where }: { where: { hallId: { value: string[] } } }) => {
+              reads.seats += 1;
+              await gate;
+              return seats.filter((s) => where.hallId.value.includes(s.hallId));
+            },
+          },
+  } as unknown as DataSource;
+  return {
+    dataSource,
+    reads,
+    showtimes,
+    seats,
+    /** Holds every read until the returned function is called. */
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise((resolve) => (release = resolve));
+      return () => {
+        gate = Promise.resolve();
+        release();
+      };
+    },
+  };
+}
+
+const showtimeRow = (id: string, hallId: string) => ({
+  id,
+  hallId,
+  startsAt: new Date(2030, 0, 1, 10),
+  endsAt: new Date(2030, 0, 1, 12),
+  status: 'SCHEDULED',
+});
+
+describe('SeatFactsCache', () => {
+  it('reads a showtime once however many callers miss it at once, and keeps it for its time', async () => {
+    const db = fakeDataSource();
+    let now = 1_000;
+    const cache = new SeatFactsCache(db.dataSource, { showtimeTtlMs: 60_000, now: () => now });
+    const id = randomUUID();
+    db.showtimes.set(id, showtimeRow(id, 'hall-1'));
+    expect(cache.cachedShowtime(id)).toBeUndefined();
+
+    const release = db.hold();
+    const waiting = Promise.all([cache.showtime(id), cache.showtime(id), cache.showtime(id)]);
+    release();
+    const [a, b, c] = await waiting;
+    expect(db.reads.showtimes).toBe(1);
+    expect(a).toEqual({
+      id,
+      hallId: 'hall-1',
+      startsAt: new Date(2030, 0, 1, 10).getTime(),
+      endsAt: new Date(2030, 0, 1, 12).getTime(),
+      status: 'SCHEDULED',
+    });
+    expect(b).toBe(a);
+    expect(c).toBe(a);
+    expect(cache.cachedShowtime(id)).toBe(a);
+
+    now += 59_999;
+    await cache.showtime(id);
+    expect(db.reads.showtimes).toBe(1);
+    now += 1; // its time is up: read again
+    expect(cache.cachedShowtime(id)).toBeUndefined();
+    await cache.showtime(id);
+    expect(db.reads.showtimes).toBe(2);
+
+    cache.forgetShowtime(id);
+    await cache.showtime(id);
+    expect(db.reads.showtimes).toBe(3);
+  });
+
+  it('remembers that a showtime does not exist, and keeps at most maxEntries', async () => {
+    const db = fakeDataSource();
+    const cache = new SeatFactsCache(db.dataSource, { maxEntries: 2 });
+    const [x, y, z] = [randomUUID(), randomUUID(), randomUUID()];
+    expect(await cache.showtime(x)).toBeNull();
+    expect(cache.cachedShowtime(x)).toBeNull();
+    await cache.showtime(y);
+    await cache.showtime(z); // x, the oldest, goes
+    expect(cache.cachedShowtime(x)).toBeUndefined();
+    expect(cache.cachedShowtime(y)).toBeNull();
+    expect(db.reads.showtimes).toBe(3);
+  });
+
+  it('reads the layouts of several halls in one query, each hall once', async () => {
+    const db = fakeDataSource();
+    db.seats.push(
+      { id: 'a1', hallId: 'h1', blocked: false },
+      { id: 'a2', hallId: 'h1', blocked: true },
+      { id: 'b1', hallId: 'h2', blocked: false },
+    );
+    const cache = new SeatFactsCache(db.dataSource);
+    const release = db.hold();
+    const both = cache.hallsByIds(['h1', 'h2', 'h1']);
+    const again = cache.hall('h2');
+    release();
+    const [h1, h2, h1again] = await both;
+    expect(db.reads.seats).toBe(1);
+    expect(h1.seats.map((s) => s.id)).toEqual(['a1', 'a2']);
+    expect(h1.byId.get('a2')?.blocked).toBe(true);
+    expect(h1again).toBe(h1);
+    expect(await again).toBe(h2);
+    expect(cache.cachedHall('h1')).toBe(h1);
+    cache.forgetHall('h1');
+    await cache.hall('h1');
+    expect(db.reads.seats).toBe(2);
+  });
+});
+
+describe('startShowtimeClosures', () => {
+  it('closes every cancelled showtime to holds from the showtime events, and nothing else', async () => {
+    const transport = new InProcessTransport({ log });
+    const closed: Array<{ id: string; endsAt: number }> = [];
+    let failOnce = true;
+    const seats = {
+      showtimeCancelled: (ref: { id: string; endsAt: number }) => {
+        // A hold store that is down at first: the event is delivered again.
+        if (failOnce) {
+          failOnce = false;
+          return Promise.reject(new Error('Seat holds are unavailable, try again'));
+        }
+        closed.push(ref);
+        return Promise.resolve();
+      },
+    } as unknown as SeatService;
+    const stop = startShowtimeClosures({} as DataSource, transport, 'cinemas-test', seats, log);
+    const event = (type: string, showtimeId: string) => ({
+      id: randomUUID(),
+      type,
+      aggregateId: showtimeId,
+      occurredAt: new Date().toISOString(),
+      payload: {
+        showtimeId,
+        movieId: randomUUID(),
+        hallId: randomUUID(),
+        cinemaId: randomUUID(),
+        cityKey: 'hue',
+        startsAt: '2030-01-01T10:00:00.000Z',
+        endsAt: '2030-01-01T12:00:00.000Z',
+        status: type === 'showtime.cancelled' ? 'CANCELLED' : 'SCHEDULED',
+      },
+    });
+    const cancelled = randomUUID();
+    await transport.publish(CINEMAS_STREAM, [
+      event('showtime.scheduled', randomUUID()),
+      event('showtime.cancelled', cancelled),
+    ]);
+    const deadline = Date.now() + 10_000;
+    while (closed.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(closed).toEqual([{ id: cancelled, endsAt: Date.parse('2030-01-01T12:00:00.000Z') }]);
+    await stop();
+    await transport.close();
+  });
+});
