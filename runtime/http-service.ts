@@ -75,7 +75,7 @@ async function disposeAll(stack: Disposer[]): Promise<void> {
 
 /**
  * The one bootstrap of every HTTP service (the gateway, each subgraph): an Express app
- * (`x-powered-by` off) with the request id on `res.locals.requestId` and the response header,
+ * (`x-powered-by` and ETags off) with the request id on `res.locals.requestId` and the response header,
  * `GET /health` and `GET /ready`, the `http.Server`, then the caller's `setup` (routes,
  * Apollo, WebSockets, connections: each registered with `defer` as it starts), then `listen`.
  * If anything throws before the service listens (a busy port included), what was registered
@@ -89,6 +89,10 @@ export async function startHttpService<T>(
   try {
     const app = express();
     app.disable('x-powered-by');
+    // No ETags: every answer here is dynamic (GraphQL POSTs, health, internal routes) and no
+    // client revalidates one, while Express hashes each body for it (SHA-1 over every
+    // 30 KB seat map or showtime list).
+    app.set('etag', false);
     for (const handler of options.before ?? []) app.use(handler);
     app.use((req, res, next) => {
       const incoming = req.header(REQUEST_ID_HEADER);

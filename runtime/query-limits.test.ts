@@ -11,6 +11,7 @@ import {
   CONNECTION_PAGE,
   checkOperationLimits,
   checkTextArguments,
+  operationLimitsPlugin,
   parseWithLimits,
   stringifyWithinCap,
   undeclaredListSizes,
@@ -309,5 +310,88 @@ describe('stringifyWithinCap', () => {
     expect(JSON.parse(stringify({ data: { a: 'ắ'.repeat(1000) } })).errors[0].extensions.code).toBe(
       'RESPONSE_TOO_LARGE',
     );
+  });
+});
+
+describe('operationLimitsPlugin', () => {
+  /** The plugin's check of one request, as Apollo Server calls it: the error, or null. */
+  const pluginCheck = (plugin: ReturnType<typeof operationLimitsPlugin>) => {
+    return async (document: DocumentNode, variables: Record<string, unknown>) => {
+      const listener = await plugin.requestDidStart!({} as never);
+      try {
+        await listener!.didResolveOperation!({
+          schema: api,
+          document,
+          operationName: undefined,
+          request: { variables },
+        } as never);
+        return null;
+      } catch (error) {
+        return error as Error;
+      }
+    };
+  };
+
+  it('remembers a document’s result only for the values of the variables the checks read', async () => {
+    const run = pluginCheck(operationLimitsPlugin(defaults));
+    // One parsed document, as Apollo hands every request with the same text.
+    const document = parse(`query($deep: Boolean!, $n: Int, $t: String) {
+      movies(first: $n, filter: { search: $t }) { edges { node { id } } }
+      movie(id: "1") { id showtimes @include(if: $deep) { hall { seats { id } } } } }`);
+    expect(await run(document, { deep: false, n: 5, t: 'a' })).toBeNull();
+    expect((await run(document, { deep: true, n: 5, t: 'a' }))?.message).toMatch(/QUERY_MAX_COST/);
+    expect(await run(document, { deep: false, n: 5, t: 'a' })).toBeNull();
+    // Page sizes read through variables change the estimate...
+    expect(await run(document, { deep: false, n: 100, t: 'a' })).toBeNull();
+    expect((await run(document, { deep: false, n: 100, t: 'a\u0000' }))?.message).toBe(
+      'search must not contain control characters',
+    );
+    // ...and so does a variable absent rather than given (its default applies).
+    expect(await run(document, { deep: false, t: 'a' })).toBeNull();
+    expect((await run(document, { deep: true, n: 5, t: 'a' }))?.message).toMatch(/QUERY_MAX_COST/);
+    expect((await run(document, { deep: false, n: 5, t: 'b\u0001' }))?.message).toBe(
+      'search must not contain control characters',
+    );
+  });
+
+  it('follows the path a skipped branch opens: a variable read only there counts', async () => {
+    const run = pluginCheck(operationLimitsPlugin({ ...defaults, maxCost: 500 }));
+    const document = parse(`query($skip: Boolean!, $n: Int) {
+      movies(first: 1) @skip(if: $skip) { edges { node { showtimes(limit: $n) { id } } } } }`);
+    expect(await run(document, { skip: true, n: 500 })).toBeNull();
+    expect(await run(document, { skip: false, n: 5 })).toBeNull();
+    // Skipped before, with the same $n: the walk now reaches $n and refuses it.
+    expect((await run(document, { skip: false, n: 500 }))?.message).toMatch(/QUERY_MAX_COST/);
+    expect(await run(document, { skip: true, n: 500 })).toBeNull();
+  });
+});
+
+describe('stringifyWithinCap, sharing serializations', () => {
+  it('serializes a shared data object once, and nothing else from memory', () => {
+    const stringify = stringifyWithinCap(2048, { shareSerialization: true });
+    const data = { a: 'x' };
+    const first = stringify({ data });
+    const spy = jest.spyOn(JSON, 'stringify');
+    try {
+      expect(stringify({ data })).toBe(first);
+      expect(spy).not.toHaveBeenCalled();
+      // Another object, or the same data with errors or extensions: serialized as it is.
+      expect(stringify({ data: { a: 'y' } })).toBe('{"data":{"a":"y"}}\n');
+      expect(stringify({ data, errors: [{ message: 'm' }] })).toContain('"errors"');
+      expect(stringify({ data, extensions: { e: 1 } })).toContain('"extensions"');
+      expect(spy).toHaveBeenCalledTimes(3);
+    } finally {
+      spy.mockRestore();
+    }
+    // Without the option, every call serializes.
+    const plain = stringifyWithinCap(2048);
+    const again = jest.spyOn(JSON, 'stringify');
+    try {
+      plain({ data });
+      plain({ data });
+      expect(again).toHaveBeenCalledTimes(2);
+    } finally {
+      again.mockRestore();
+    }
   });
 });

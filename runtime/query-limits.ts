@@ -470,13 +470,68 @@ export function checkTextArguments(
   operationName: string | null | undefined,
   variables: Record<string, unknown> | null | undefined,
 ): GraphQLError | null {
+  return compileTextArgumentCheck(document, operationName)(variables);
+}
+
+/** One text argument to check, in document order: a variable's value, or a bad literal. */
+interface TextArgument {
+  /** The innermost argument or input field, named in the error. */
+  readonly field: string;
+  /** The variable whose value is checked; absent: a literal with control characters. */
+  readonly variable?: string;
+}
+
+/**
+ * {@link checkTextArguments} for one document and operation, walked once: the literals are
+ * checked now, and what is left per request is the values of the variables the arguments
+ * use, in the order the walk meets them (so the same error comes first).
+ */
+export function compileTextArgumentCheck(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): (variables: Record<string, unknown> | null | undefined) => GraphQLError | null {
   const operation = selectedOperation(document, operationName);
-  if (!operation) return null;
-  const vars = variables ?? {};
+  if (!operation) return () => null;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) {
     if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   }
+  const checks: TextArgument[] = [];
+  const collect = (node: ValueNode, field: string): void => {
+    switch (node.kind) {
+      case Kind.STRING:
+        if (CONTROL_CHARACTER.test(node.value)) checks.push({ field });
+        return;
+      case Kind.VARIABLE:
+        checks.push({ field, variable: node.name.value });
+        return;
+      case Kind.LIST:
+        for (const item of node.values) collect(item, field);
+        return;
+      case Kind.OBJECT:
+        for (const item of node.fields) collect(item.value, item.name.value);
+        return;
+      default:
+        return;
+    }
+  };
+  const visited = new Set<string>();
+  const walk = (set: SelectionSetNode): void => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        for (const arg of selection.arguments ?? []) collect(arg.value, arg.name.value);
+        if (selection.selectionSet) walk(selection.selectionSet);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet);
+      } else if (!visited.has(selection.name.value)) {
+        visited.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) walk(fragment.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+
   const refuse = (field: string): never => {
     throw new GraphQLError(`${field} must not contain control characters`, {
       extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } },
@@ -493,46 +548,104 @@ export function checkTextArguments(
       for (const [key, item] of Object.entries(value)) checkValue(item, key, depth + 1);
     }
   };
-  const checkNode = (node: ValueNode, field: string): void => {
-    switch (node.kind) {
-      case Kind.STRING:
-        if (CONTROL_CHARACTER.test(node.value)) refuse(field);
-        return;
-      case Kind.VARIABLE:
-        if (Object.hasOwn(vars, node.name.value)) checkValue(vars[node.name.value], field);
-        return;
-      case Kind.LIST:
-        for (const item of node.values) checkNode(item, field);
-        return;
-      case Kind.OBJECT:
-        for (const item of node.fields) checkNode(item.value, item.name.value);
-        return;
-      default:
-        return;
-    }
-  };
-  const visited = new Set<string>();
-  const walk = (set: SelectionSetNode): void => {
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        for (const arg of selection.arguments ?? []) checkNode(arg.value, arg.name.value);
-        if (selection.selectionSet) walk(selection.selectionSet);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet);
-      } else if (!visited.has(selection.name.value)) {
-        visited.add(selection.name.value);
-        const fragment = fragments.get(selection.name.value);
-        if (fragment) walk(fragment.selectionSet);
+  return (variables) => {
+    const vars = variables ?? {};
+    try {
+      for (const { field, variable } of checks) {
+        if (variable === undefined) refuse(field);
+        else if (Object.hasOwn(vars, variable)) checkValue(vars[variable], field);
       }
+      return null;
+    } catch (error) {
+      if (error instanceof GraphQLError) return error;
+      throw error;
     }
   };
-  try {
-    walk(operation.selectionSet);
-    return null;
-  } catch (error) {
-    if (error instanceof GraphQLError) return error;
-    throw error;
+}
+
+/** Results a document keeps, over all the variable values it was checked with. */
+const CHECKS_KEPT_PER_DOCUMENT = 64;
+
+/**
+ * The shape check's results for one document, schema and operation name, and its text check
+ * compiled. The shape check reads the document and some variables (page sizes,
+ * `@skip`/`@include`) and nothing else: a run is remembered with the names of the variables
+ * it read and their values, and a later request with the same values for those names would
+ * take exactly the same path, so it gets the same result without the walk.
+ */
+class CheckMemo {
+  readonly checkText: ReturnType<typeof compileTextArgumentCheck>;
+
+  /** Names read, joined → (their values as JSON → the result). */
+  private readonly byNames = new Map<
+    string,
+    { names: string[]; results: Map<string, GraphQLError | null> }
+  >();
+  private kept = 0;
+
+  constructor(
+    readonly schema: GraphQLSchema,
+    readonly document: DocumentNode,
+    readonly operationName: string | null | undefined,
+  ) {
+    this.checkText = compileTextArgumentCheck(document, operationName);
   }
+
+  private static valuesKey(names: readonly string[], variables: Record<string, unknown>): string {
+    // A name absent and a name present are told apart: [value] or 0.
+    return JSON.stringify(names.map((n) => (Object.hasOwn(variables, n) ? [variables[n]] : 0)));
+  }
+
+  lookup(variables: Record<string, unknown>): { result: GraphQLError | null } | undefined {
+    for (const { names, results } of this.byNames.values()) {
+      const result = results.get(CheckMemo.valuesKey(names, variables));
+      if (result !== undefined) return { result };
+    }
+    return undefined;
+  }
+
+  remember(names: string[], variables: Record<string, unknown>, result: GraphQLError | null) {
+    if (this.kept >= CHECKS_KEPT_PER_DOCUMENT) return;
+    const signature = names.join('\n');
+    let group = this.byNames.get(signature);
+    if (!group) {
+      group = { names, results: new Map() };
+      this.byNames.set(signature, group);
+    }
+    group.results.set(CheckMemo.valuesKey(names, variables), result);
+    this.kept += 1;
+  }
+}
+
+/** `variables` as the shape check sees them, noting every name it reads. */
+function recordingReads(variables: Record<string, unknown>): {
+  variables: Record<string, unknown>;
+  read: Set<string>;
+} {
+  const read = new Set<string>();
+  const note = (name: string | symbol) => {
+    if (typeof name === 'string') read.add(name);
+  };
+  const proxy = new Proxy(variables, {
+    get: (target, name, receiver) => {
+      note(name);
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+    has: (target, name) => {
+      note(name);
+      return Reflect.has(target, name);
+    },
+    getOwnPropertyDescriptor: (target, name) => {
+      note(name);
+      return Reflect.getOwnPropertyDescriptor(target, name);
+    },
+    ownKeys: (target) => {
+      // Listing them all: the result depends on every variable.
+      for (const name of Reflect.ownKeys(target)) note(name);
+      return Reflect.ownKeys(target);
+    },
+  });
+  return { variables: proxy, read };
 }
 
 /**
@@ -540,15 +653,40 @@ export function checkTextArguments(
  * refuses operations over the shape limits (`QUERY_TOO_COMPLEX`) and text arguments with
  * control characters (`BAD_USER_INPUT`). Parsing is bounded by Apollo's `parseOptions`
  * (`maxTokens`), results by {@link stringifyWithinCap}.
+ *
+ * A repeated operation's shape is measured once per document and values of the variables
+ * the measure reads (see `CheckMemo`), and its text arguments walked once per document (only
+ * the variables' values are checked per request): Apollo hands the same parsed document to
+ * every request with the same text.
  */
 export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<object> {
+  const memos = new WeakMap<DocumentNode, CheckMemo>();
   return {
     requestDidStart() {
       return Promise.resolve<GraphQLRequestListener<object>>({
         didResolveOperation({ schema, document, operationName, request }) {
-          const error =
-            checkOperationLimits(schema, document, operationName, request.variables, limits) ??
-            checkTextArguments(document, operationName, request.variables);
+          const variables = request.variables ?? {};
+          let memo = memos.get(document);
+          if (!memo || memo.schema !== schema || memo.operationName !== operationName) {
+            memo = new CheckMemo(schema, document, operationName);
+            memos.set(document, memo);
+          }
+          const known = memo.lookup(variables);
+          let error: GraphQLError | null;
+          if (known) {
+            error = known.result;
+          } else {
+            const recording = recordingReads(variables);
+            error = checkOperationLimits(
+              schema,
+              document,
+              operationName,
+              recording.variables,
+              limits,
+            );
+            memo.remember([...recording.read], variables, error);
+          }
+          error ??= memo.checkText(variables);
           return error ? Promise.reject(error) : Promise.resolve();
         },
       });
@@ -566,8 +704,16 @@ export function describeBytes(bytes: number): string {
 /**
  * Apollo Server's `stringifyResult`, serializing each result once and answering
  * `RESPONSE_TOO_LARGE` (the cap in the message) instead of a body over `maxBytes`.
+ *
+ * With `shareSerialization`, a result without errors or extensions whose `data` object was
+ * serialized already is answered with the same text: the gateway hands one `data` object to
+ * every identical query that was in flight at the same time, and serializing it once per
+ * request would redo the same work (and garbage) for each.
  */
-export function stringifyWithinCap(maxBytes: number): (value: FormattedExecutionResult) => string {
+export function stringifyWithinCap(
+  maxBytes: number,
+  options: { readonly shareSerialization?: boolean } = {},
+): (value: FormattedExecutionResult) => string {
   const tooLarge =
     JSON.stringify({
       errors: [
@@ -579,7 +725,7 @@ export function stringifyWithinCap(maxBytes: number): (value: FormattedExecution
         },
       ],
     }) + '\n';
-  return (value) => {
+  const serialize = (value: FormattedExecutionResult): string => {
     let text: string;
     try {
       text = JSON.stringify(value) + '\n';
@@ -591,6 +737,19 @@ export function stringifyWithinCap(maxBytes: number): (value: FormattedExecution
     // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when it could matter.
     if (text.length > maxBytes) return tooLarge;
     if (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes) return tooLarge;
+    return text;
+  };
+  if (!options.shareSerialization) return serialize;
+  // Keyed by the data object: the entry goes when the last response holding it does.
+  const serialized = new WeakMap<object, string>();
+  return (value) => {
+    const data = value.errors === undefined && value.extensions === undefined ? value.data : null;
+    if (!data || typeof data !== 'object') return serialize(value);
+    let text = serialized.get(data);
+    if (text === undefined) {
+      text = serialize(value);
+      serialized.set(data, text);
+    }
     return text;
   };
 }

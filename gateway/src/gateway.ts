@@ -1,9 +1,7 @@
-import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
 import { readFileSync } from 'node:fs';
@@ -11,6 +9,7 @@ import { join } from 'node:path';
 import { SUBGRAPH_NAMES, type AppConfig, type SubgraphName } from '../../runtime/config';
 import { formatError } from '../../runtime/errors';
 import { internalReadinessHeaders, type ReadinessCheck } from '../../runtime/health';
+import type { Identity } from '../../runtime/identity';
 import { startHttpService } from '../../runtime/http-service';
 import type { RunningService } from '../../runtime/lifecycle';
 import { createLogger } from '../../runtime/logger';
@@ -24,7 +23,14 @@ import {
 } from '../../runtime/query-limits';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
+import { apolloRoute } from './apollo-route';
 import { createAuthenticator } from './authenticate';
+import {
+  catalogCacheUsableFor,
+  mountCatalogCacheStats,
+  startCatalogCache,
+} from './cache/catalog-cache-service';
+import { ExecutionGateway } from './execution/execution-gateway';
 import { mountClerkWebhook } from './clerk-webhook';
 import { mountVnpayRoutes } from './vnpay-routes';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
@@ -33,6 +39,11 @@ import { serveWebSockets } from './websocket';
 export interface GatewayOptions {
   /** The composed supergraph; read with {@link readSupergraph} when not given. */
   readonly supergraphSdl?: string;
+  /**
+   * The catalog cache of public subgraph answers (`cache/catalog-cache.ts`); on unless
+   * false (benchmarks compare with and without it).
+   */
+  readonly catalogCache?: boolean;
 }
 
 /**
@@ -62,6 +73,23 @@ export function readSupergraph(config: Pick<AppConfig, 'supergraphPath'>): strin
 }
 
 const READY_TIMEOUT_MS = 1500;
+
+/** Who a request runs as, for sharing identical queries in flight; none: never shared. */
+const callerKeys = new WeakMap<Identity, string>();
+function callerKey(identity: Identity | undefined): string | undefined {
+  if (!identity) return undefined;
+  let key = callerKeys.get(identity);
+  if (key === undefined) {
+    key = JSON.stringify([
+      identity.userId,
+      identity.role,
+      identity.email ?? null,
+      identity.service ?? null,
+    ]);
+    callerKeys.set(identity, key);
+  }
+  return key;
+}
 
 /** A subgraph is ready when its own /ready (its Postgres, its Redis) says so. */
 function subgraphReadiness(
@@ -128,17 +156,28 @@ export async function startGateway(
       app.set('trust proxy', true);
       const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
       if (redis) defer(() => closeRedis(redis));
+      const catalogCache =
+        options.catalogCache === false
+          ? undefined
+          : await startCatalogCache({ config, log, redis, defer });
 
-      const gateway = new ApolloGateway({
+      const gateway = new ExecutionGateway({
         supergraphSdl,
         // Subgraphs are found through USERS_URL etc., whatever URL composition recorded.
-        buildService: ({ name }) =>
+        buildService: (name) =>
           new SubgraphClient(
             name,
             config.subgraphUrls[name as SubgraphName],
             config.internalSecret,
           ),
         logger: log,
+        // Identical queries in flight share one execution, never across callers.
+        callerOf: (context) => callerKey((context as Partial<GatewayContext>).identity),
+        fetchCache: catalogCache && {
+          cache: catalogCache,
+          usableFor: (context) =>
+            catalogCacheUsableFor((context as Partial<GatewayContext>).identity),
+        },
       });
       const apollo = new ApolloServer<GatewayContext>({
         gateway,
@@ -150,7 +189,9 @@ export async function startGateway(
         formatError: (formatted) => formatError(clarifyParseError(formatted), config.isProduction),
         // A huge document fails while parsing; a result over the cap is never sent.
         parseOptions: { maxTokens: config.limits.maxTokens },
-        stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
+        stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes, {
+          shareSerialization: true,
+        }),
         plugins: [
           ApolloServerPluginDrainHttpServer({ httpServer }),
           config.introspection
@@ -176,18 +217,17 @@ export async function startGateway(
       // Every list of the API schema must have a declared size, or the cost limit is blind.
       assertListSizesDeclared(gateway.schema!, 'the supergraph');
 
+      if (catalogCache) mountCatalogCacheStats(app, catalogCache, config);
       mountClerkWebhook(app, config, log);
       mountVnpayRoutes(app, config, log);
 
       app.use(
         '/graphql',
         express.json({ limit: MAX_BODY_BYTES }),
-        expressMiddleware(apollo, {
-          context: async ({ req, res }) => {
-            const requestId = res.locals.requestId as string;
-            const { identity } = await authenticate(req.header('authorization'));
-            return { requestId, identity };
-          },
+        apolloRoute(apollo, async ({ req, res }) => {
+          const requestId = res.locals.requestId as string;
+          const { identity } = await authenticate(req.header('authorization'));
+          return { requestId, identity };
         }),
       );
       // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.

@@ -1,10 +1,11 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
+import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { isPublicCode } from '../../runtime/errors';
 import type { Identity } from '../../runtime/identity';
-import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
+import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER } from '../../runtime/logger';
+import { createUpstreamFetcher, type UpstreamFetcher } from './upstream-fetcher';
 
 /** What the gateway knows about the request it is planning. */
 export interface GatewayContext {
@@ -23,29 +24,57 @@ export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 type ErrorBody = { errors?: { message?: string; extensions?: Record<string, unknown> }[] };
 
 /**
+ * An identity header lives 60 s (runtime/identity.ts); one signed for a caller is reused for
+ * half of that, so that it always has 30 s left when sent and a caller's requests sign once
+ * per half minute instead of once per subgraph call. The header of a caller is also what
+ * keeps two callers' fetches apart when identical ones in flight are shared.
+ */
+const SIGNED_HEADER_REUSE_MS = 30_000;
+
+/** Every client shares one pool per subgraph origin unless given its own fetcher. */
+let sharedFetcher: UpstreamFetcher | undefined;
+
+/**
+ * The fetcher every {@link SubgraphClient} uses unless given one: keep-alive pools per
+ * subgraph origin and identical queries in flight shared (see `upstream-fetcher.ts`).
+ */
+export function sharedUpstreamFetcher(): UpstreamFetcher {
+  return (sharedFetcher ??= createUpstreamFetcher());
+}
+
+export interface SubgraphClientOptions {
+  /** Defaults to {@link sharedUpstreamFetcher}. */
+  readonly fetcher?: UpstreamFetcher;
+}
+
+/**
  * The gateway's call to one subgraph: signs the caller's identity (short-lived HMAC with
  * INTERNAL_SECRET), forwards the request id and the client's Idempotency-Key, and turns a
- * subgraph that cannot be reached into an error naming it.
+ * subgraph that cannot be reached into an error naming it. Through Apollo's hooks only
+ * (`willSendRequest`, `errorFromResponse`, `didEncounterError` and the `fetcher`, which is
+ * ours: keep-alive pools, identical queries in flight shared).
  */
 export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
+  // By identity object: the authenticator hands out one per verified token (and ANONYMOUS is
+  // one object), so a caller's requests find theirs without building a key.
+  private readonly signedHeaders = new WeakMap<Identity, { header: string; signedAt: number }>();
+
   constructor(
     readonly name: string,
     url: string,
     private readonly internalSecret: string,
+    options: SubgraphClientOptions = {},
   ) {
-    // Node's own fetch (undici, keep-alive) instead of the default make-fetch-happen, whose
-    // per-request machinery (agents, cache policy) showed up in profiles of every fetch.
-    super({ url, fetcher: fetch as unknown as Fetcher });
+    // Instead of the default make-fetch-happen (and of Node's fetch), whose per-request
+    // machinery showed up in profiles of every subgraph call.
+    super({ url, fetcher: (options.fetcher ?? sharedUpstreamFetcher()).fetch });
   }
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const { request, context } = options;
-    const identity = (context as Partial<GatewayContext>).identity;
     // Health probes and other internal calls carry no caller: they travel as anonymous.
-    request.http?.headers.set(
-      IDENTITY_HEADER,
-      signIdentity(identity ?? { userId: null, role: null }, this.internalSecret, this.name),
-    );
+    const identity = (context as Partial<GatewayContext>).identity ?? ANONYMOUS;
+    request.http?.headers.set(IDENTITY_HEADER, this.identityHeader(identity));
     const requestId = (context as Partial<GatewayContext>).requestId;
     if (requestId) request.http?.headers.set(REQUEST_ID_HEADER, requestId);
     // Only a client's operation has one; health checks and schema loads do not.
@@ -53,6 +82,17 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
       const key = options.incomingRequestContext.request.http?.headers.get(IDEMPOTENCY_KEY_HEADER);
       if (key) request.http?.headers.set(IDEMPOTENCY_KEY_HEADER, key);
     }
+  }
+
+  /** The signed header for a caller: a recent one when there is one (see above). */
+  private identityHeader(identity: Identity, now = Date.now()): string {
+    const kept = this.signedHeaders.get(identity);
+    if (kept && now - kept.signedAt < SIGNED_HEADER_REUSE_MS && now >= kept.signedAt) {
+      return kept.header;
+    }
+    const header = signIdentity(identity, this.internalSecret, this.name, now);
+    this.signedHeaders.set(identity, { header, signedAt: now });
+    return header;
   }
 
   /**
