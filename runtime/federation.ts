@@ -6,6 +6,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import gql from 'graphql-tag';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import { authChecker } from './auth';
+import { CACHE_CONTROL_DEFINITION } from './cache-hints';
 import type { ClassType } from './database';
 
 /** The Federation 2 spec every subgraph links; kept within the spec so other routers run it. */
@@ -61,7 +62,9 @@ export async function buildFederatedSchema<Ctx>(
     resolvers[typeName] = { ...existing, __resolveReference: resolve };
   }
   return buildSubgraphSchema({
-    typeDefs: gql(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`),
+    typeDefs: gql(
+      `${FEDERATION_LINK}\n\n${CACHE_CONTROL_DEFINITION}\n\n${printSchemaWithDirectives(schema)}`,
+    ),
     resolvers,
   });
 }

@@ -1,5 +1,6 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { badUserInput } from './errors';
+import { INHERITED_CACHE_HINT } from './cache-hints';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -7,6 +8,7 @@ export const MAX_PAGE_SIZE = 100;
 /** Relay PageInfo; every subgraph with connections defines the same shape, hence shareable. */
 @ObjectType()
 @Directive('@shareable')
+@Directive(INHERITED_CACHE_HINT)
 export class PageInfo {
   @Field()
   hasNextPage: boolean;
@@ -29,6 +31,7 @@ export interface Connection<T> {
 /** Builds the `<Name>Connection` and `<Name>Edge` object types for a node type. */
 export function connectionType<T extends object>(name: string, node: ClassType<T>) {
   @ObjectType(`${name}Edge`)
+  @Directive(INHERITED_CACHE_HINT)
   class EdgeType {
     @Field()
     cursor: string;
@@ -38,6 +41,7 @@ export function connectionType<T extends object>(name: string, node: ClassType<T
   }
 
   @ObjectType(`${name}Connection`)
+  @Directive(INHERITED_CACHE_HINT)
   class ConnectionType {
     @Field(() => Int)
     totalCount: number;

@@ -29,12 +29,16 @@ const SYNC_STALE_MS = 3_000;
 /** A generation being raised right now: the type's answers are neither read nor kept. */
 const PENDING = -1;
 
-// KEYS[1] generation key; ARGV[1] now (ms). A missing generation starts from the clock, never
-// from 0, so that a generation lost (Redis restarted, key evicted) cannot come back to a value
-// old answers were stored under.
+// KEYS: generation keys; ARGV[1] now (ms). Raises each, one round trip for all. A missing
+// generation starts from the clock, never from 0, so that a generation lost (Redis restarted,
+// key evicted) cannot come back to a value old answers were stored under.
 const BUMP_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
-return redis.call('INCR', KEYS[1])`;
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then redis.call('SET', key, ARGV[1]) end
+  out[i] = redis.call('INCR', key)
+end
+return out`;
 const READ_SCRIPT = `
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -168,8 +172,9 @@ export class CatalogCache {
     for (const type of INVALIDATED_TYPES) this.generations.set(type, 0);
   }
 
+  /** One hash tag for all: the scripts touch every generation at once (one cluster slot). */
   private generationKey(type: InvalidatedType): string {
-    return `${this.options.keyPrefix}catalog-cache:generation:${type}`;
+    return `${this.options.keyPrefix}{catalog-cache}:generation:${type}`;
   }
 
   /** Reads the counters, then keeps them current: pub/sub, and a read every half second. */
@@ -272,13 +277,17 @@ export class CatalogCache {
       return;
     }
     for (const type of types) this.generations.set(type, PENDING);
+    const values = (await redis.eval(
+      BUMP_SCRIPT,
+      types.length,
+      ...types.map((type) => this.generationKey(type)),
+      String(this.now()),
+    )) as number[];
     const raised: Record<string, number> = {};
-    for (const type of types) {
-      raised[type] = Number(
-        await redis.eval(BUMP_SCRIPT, 1, this.generationKey(type), String(this.now())),
-      );
+    types.forEach((type, i) => {
+      raised[type] = Number(values[i]);
       this.generations.set(type, raised[type]);
-    }
+    });
     this.notify(types);
     await redis.publish(this.channel, JSON.stringify(raised));
   }

@@ -44,20 +44,38 @@ export function startCatalogInvalidation(options: {
   readonly log: Pick<Logger, 'warn' | 'error'>;
 }): { stop(): Promise<void> } {
   const { cache, transport, consumer, log } = options;
-  const timers = new Set<NodeJS.Timeout>();
+  // One delayed invalidation per set of types, due DERIVED_INVALIDATION_DELAY_MS after the
+  // latest event that asked for it: a burst of events (a schedule imported, a backlog read
+  // after a restart) raises the generations once at its end, not once per event.
+  const delayed = new Map<string, { timer: NodeJS.Timeout; dueAt: number }>();
   let stopped = false;
   const later = (types: InvalidatedType[]) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
+    const key = types.join(',');
+    const dueAt = Date.now() + DERIVED_INVALIDATION_DELAY_MS;
+    const pending = delayed.get(key);
+    if (pending) {
+      pending.dueAt = dueAt;
+      return;
+    }
+    const fire = () => {
+      const entry = delayed.get(key)!;
+      const wait = entry.dueAt - Date.now();
+      if (!stopped && wait > 0) {
+        entry.timer = setTimeout(fire, wait);
+        entry.timer.unref();
+        return;
+      }
+      delayed.delete(key);
       if (stopped) return;
       cache
         .invalidate(types)
         .catch((err: unknown) =>
           log.warn({ err, types }, 'catalog cache: a delayed invalidation failed'),
         );
-    }, DERIVED_INVALIDATION_DELAY_MS);
+    };
+    const timer = setTimeout(fire, DERIVED_INVALIDATION_DELAY_MS);
     timer.unref();
-    timers.add(timer);
+    delayed.set(key, { timer, dueAt });
   };
   const handler = async (event: DomainEvent) => {
     const changed = typesChangedBy(event);
@@ -83,8 +101,8 @@ export function startCatalogInvalidation(options: {
   return {
     stop: async () => {
       stopped = true;
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      for (const { timer } of delayed.values()) clearTimeout(timer);
+      delayed.clear();
       await Promise.all(subscriptions.map((s) => s.stop()));
     },
   };

@@ -1,5 +1,6 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { CATALOG_CACHE_HINT } from '../../../../runtime/cache-hints';
 
 export enum SeatType {
   STANDARD = 'STANDARD',
@@ -12,6 +13,7 @@ registerEnumType(SeatType, { name: 'SeatType' });
 
 @Entity('cinemas')
 @ObjectType()
+@Directive(CATALOG_CACHE_HINT)
 export class Cinema {
   @PrimaryColumn('uuid')
   @Field(() => ID)
@@ -44,6 +46,7 @@ export class Cinema {
 
 @Entity('halls')
 @ObjectType()
+@Directive(CATALOG_CACHE_HINT)
 export class Hall {
   @PrimaryColumn('uuid')
   @Field(() => ID)
@@ -71,6 +74,7 @@ export class Hall {
 
 @Entity('seats')
 @ObjectType()
+@Directive(CATALOG_CACHE_HINT)
 export class Seat {
   @PrimaryColumn('uuid')
   @Field(() => ID)

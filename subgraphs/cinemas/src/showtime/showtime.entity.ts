@@ -1,5 +1,6 @@
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { CATALOG_CACHE_HINT, INHERITED_CACHE_HINT } from '../../../../runtime/cache-hints';
 import { SeatType } from '../cinema/cinema.entity';
 
 export const SHOWTIME_FORMATS = ['2D', '3D', 'IMAX'] as const;
@@ -9,6 +10,7 @@ export type ShowtimeFormat = (typeof SHOWTIME_FORMATS)[number];
 export type PriceTable = Partial<Record<SeatType, number>>;
 
 @ObjectType()
+@Directive(INHERITED_CACHE_HINT)
 export class SeatPrice {
   @Field(() => SeatType)
   seatType: SeatType;
@@ -20,6 +22,7 @@ export class SeatPrice {
 @Entity('showtimes')
 @ObjectType()
 @Directive('@key(fields: "id")')
+@Directive(CATALOG_CACHE_HINT)
 export class Showtime {
   @PrimaryColumn('uuid')
   @Field(() => ID)
@@ -65,6 +68,7 @@ export class Showtime {
 /** The movies subgraph's Movie, extended here with where and when it plays. */
 @ObjectType('Movie')
 @Directive('@key(fields: "id")')
+@Directive(CATALOG_CACHE_HINT)
 export class MovieRef {
   @Field(() => ID)
   id: string;

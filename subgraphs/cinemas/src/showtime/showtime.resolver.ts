@@ -3,6 +3,7 @@ import {
   Args,
   ArgsType,
   Ctx,
+  Directive,
   Field,
   FieldResolver,
   ID,
@@ -11,6 +12,7 @@ import {
   Resolver,
   Root,
 } from 'type-graphql';
+import { UNCACHED_HINT } from '../../../../runtime/cache-hints';
 import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import { SHOWTIME_LIST_LIMIT } from '../../../../runtime/query-limits';
@@ -92,6 +94,8 @@ export class ShowtimeResolver {
     }));
   }
 
+  // Changes with every hold: never kept, whatever the showtime's own hint.
+  @Directive(UNCACHED_HINT)
   @FieldResolver(() => Int, { description: 'Seats still free to book.' })
   async availableSeats(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<number> {
     return ctx.loaders.availableSeats.load(showtime);

@@ -9,6 +9,7 @@ import {
 } from 'typeorm';
 import { UpdateDateColumn } from 'typeorm';
 import { foldText } from '../../../../runtime/text';
+import { CATALOG_CACHE_HINT } from '../../../../runtime/cache-hints';
 
 /** Vietnamese film classification (Circular 05/2023): P all ages, K under 13 with a guardian. */
 export enum AgeRating {
@@ -30,6 +31,7 @@ registerEnumType(MovieStatus, { name: 'MovieStatus' });
 @Entity('movies')
 @ObjectType()
 @Directive('@key(fields: "id")')
+@Directive(CATALOG_CACHE_HINT)
 export class Movie {
   @PrimaryColumn('uuid')
   @Field(() => ID)

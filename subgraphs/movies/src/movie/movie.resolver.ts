@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { CATALOG_CACHE_HINT } from '../../../../runtime/cache-hints';
 import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
 import type { MoviesContext } from '../context.types';
@@ -14,6 +15,7 @@ export class MovieResolver {
     return ctx.loaders.movieById.load(requireUuid(id));
   }
 
+  @Directive(CATALOG_CACHE_HINT)
   @Query(() => MovieConnection, {
     description: 'Movies: by relevance when searching, otherwise newest release first.',
   })

@@ -1,0 +1,108 @@
+import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
+import { buildDemoPlan } from '../../scripts/seed/demo-plan';
+import type { CatalogCacheStats } from '../../gateway/src/cache/catalog-cache';
+import { contractOperation } from '../support/contract';
+import { startTestStack, type TestStack } from '../support/test-stack';
+import { waitFor } from '../support/wait-for';
+
+/**
+ * The catalog cache with the subgraphs' real cache hints (`runtime/cache-hints.ts`): public
+ * catalog answers are kept for anonymous callers, free-seat counts and seat maps never, and
+ * a change reaches the next anonymous reader once the owning subgraph's event is delivered.
+ */
+const plan = buildDemoPlan();
+const movie = plan.movies.find((m) => m.status === 'NOW_SHOWING')!;
+const showtime = plan.showtimes.find(
+  (s) => s.movieId === movie.id && new Date(s.startsAt).getTime() > Date.now() + 3_600_000,
+)!;
+
+describe('the catalog cache through the gateway', () => {
+  let t: TestStack;
+  beforeAll(async () => {
+    t = await startTestStack();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const stats = async (): Promise<CatalogCacheStats> => {
+    const res = await fetch(new URL('/internal/catalog-cache', t.gatewayUrl), {
+      headers: {
+        [IDENTITY_HEADER]: signIdentity(
+          { userId: null, role: null, service: 'test' },
+          t.config.internalSecret,
+          'gateway',
+        ),
+      },
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as CatalogCacheStats;
+  };
+  const title = async (token?: string) => {
+    const res = await t.query(
+      'query ($id: ID!) { movie(id: $id) { id title } }',
+      { id: movie.id },
+      {
+        token,
+      },
+    );
+    expect(res.errors).toBeUndefined();
+    return res.data!.movie.title as string;
+  };
+  const freeSeats = async () => {
+    const res = await t.query('query ($id: ID!) { showtime(id: $id) { id availableSeats } }', {
+      id: showtime.id,
+    });
+    expect(res.errors).toBeUndefined();
+    return res.data!.showtime.availableSeats as number;
+  };
+
+  /** Whether a request, repeated, was answered (at least partly) from the cache. */
+  const servedFromCache = async (request: () => Promise<unknown>): Promise<true | undefined> => {
+    await request();
+    const before = await stats();
+    await request();
+    const after = await stats();
+    return after.hits + after.resultHits > before.hits + before.resultHits ? true : undefined;
+  };
+
+  it('answers a repeated anonymous MovieDetail partly from the cache, identically', async () => {
+    // The demo data's events (showtimes scheduled...) invalidate Movie and Showtime answers
+    // until the subgraphs have caught up with them.
+    const movieDetail = () => t.query(contractOperation('MovieDetail'), { id: movie.id });
+    await waitFor(() => servedFromCache(movieDetail), 'a cached MovieDetail', 60_000);
+    const [first, second] = [await movieDetail(), await movieDetail()];
+    expect(first.errors).toBeUndefined();
+    expect(second.data).toEqual(first.data);
+    // The wait above can take a while on a loaded machine.
+  }, 120_000);
+
+  it('never keeps free-seat counts: a hold shows in the next anonymous read', async () => {
+    const free = await freeSeats();
+    expect(await freeSeats()).toBe(free);
+    const seat = plan.seats.find((s) => s.hallId === showtime.hallId && !s.blocked)!;
+    const held = await t.query(
+      contractOperation('HoldSeats'),
+      { showtimeId: showtime.id, seatIds: [seat.id] },
+      { token: t.token('user_cache_holder') },
+    );
+    expect(held.errors).toBeUndefined();
+    expect(await freeSeats()).toBe(free - 1);
+  });
+
+  it('serves a changed movie once its event is delivered, and never the old one after', async () => {
+    await waitFor(() => servedFromCache(() => title()), 'a cached title', 60_000);
+    const old = await title();
+    const renamed = `${old} (bản đặc biệt)`;
+    const res = await t.query(
+      'mutation ($id: ID!, $input: UpdateMovieInput!) { updateMovie(id: $id, input: $input) { title } }',
+      { id: movie.id, input: { title: renamed } },
+      { token: t.token('user_cache_admin', 'ADMIN') },
+    );
+    expect(res.errors).toBeUndefined();
+    await waitFor(async () => ((await title()) === renamed ? true : undefined), 'the new title');
+    for (let i = 0; i < 5; i++) expect(await title()).toBe(renamed);
+    // Signed-in callers are never served from the cache, and see the same.
+    expect(await title(t.token('user_cache_reader'))).toBe(renamed);
+  });
+});
