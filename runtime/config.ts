@@ -203,7 +203,17 @@ export interface AppConfig {
   readonly isProduction: boolean;
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
+  /**
+   * Where each of our subgraphs listens: the URL configured for it (`USERS_URL` …), else its
+   * default port on localhost. Subgraphs calling one another use these.
+   */
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /**
+   * The subgraph URLs that were configured (`USERS_URL` … or {@link withOverrides}), and only
+   * those: the gateway reaches a subgraph here when given, else where the supergraph it serves
+   * says (`join__graph(url:)`), so an operator's composition is served as composed.
+   */
+  readonly subgraphUrlOverrides: Readonly<Partial<Record<SubgraphName, string>>>;
   readonly db: {
     /** Server URL shared by the subgraphs, each on its own database. */
     readonly url?: string;
@@ -372,6 +382,16 @@ export function loadConfig(
       cinemas: subgraphUrl('cinemas', e.CINEMAS_URL),
       bookings: subgraphUrl('bookings', e.BOOKINGS_URL),
     },
+    subgraphUrlOverrides: Object.fromEntries(
+      (
+        [
+          ['users', e.USERS_URL],
+          ['movies', e.MOVIES_URL],
+          ['cinemas', e.CINEMAS_URL],
+          ['bookings', e.BOOKINGS_URL],
+        ] as const
+      ).filter(([, url]) => url !== undefined),
+    ),
     db: {
       url: e.DATABASE_URL,
       perService: {
@@ -446,9 +466,19 @@ export function databaseUrlFor(config: AppConfig, name: SubgraphName): string {
   return url.toString();
 }
 
-/** Returns a copy of a configuration with some parts replaced (tests, the local stack). */
+/**
+ * Returns a copy of a configuration with some parts replaced (tests, the local stack).
+ * Subgraph URLs given here count as configured (`subgraphUrlOverrides`), as if they came from
+ * `USERS_URL` etc.: a stack that starts subgraphs on ports of its own is where the gateway goes.
+ */
 export function withOverrides(config: AppConfig, overrides: DeepPartial<AppConfig>): AppConfig {
-  return deepFreeze(merge(structuredClone<AppConfig>(config), overrides));
+  const patch = overrides.subgraphUrls
+    ? {
+        ...overrides,
+        subgraphUrlOverrides: { ...overrides.subgraphUrls, ...overrides.subgraphUrlOverrides },
+      }
+    : overrides;
+  return deepFreeze(merge(structuredClone<AppConfig>(config), patch));
 }
 
 export type DeepPartial<T> = {

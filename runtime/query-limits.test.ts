@@ -194,6 +194,24 @@ describe('checkOperationLimits', () => {
 });
 
 describe('declared list sizes', () => {
+  it("count a list of undeclared size (another team's subgraph) as one item", () => {
+    const schema = buildSchema(`
+      type Query { products: [Product!]! }
+      type Product { id: ID! name: String! reviews: [Review!]! }
+      type Review { id: ID! body: String! product: Product! }
+    `);
+    const cost = (maxCost: number) =>
+      checkOperationLimits(
+        schema,
+        parse('{ products { id name reviews { id body product { id name } } } }'),
+        null,
+        {},
+        { ...unlimited, maxCost },
+      );
+    expect(cost(9)).toBeNull(); // 1 + 1 × (2 + 1 + 1 × (2 + 3))
+    expect(cost(8)?.message).toMatch(/QUERY_MAX_COST/);
+  });
+
   it('cover every list of the API schema and of each subgraph', () => {
     expect(undeclaredListSizes(api)).toEqual([]);
     for (const name of ['users', 'movies', 'cinemas', 'bookings']) {

@@ -37,8 +37,8 @@ export type OperationLimits = Pick<
 /**
  * How many items a list field can hold, for the cost estimate. Every list of objects in a
  * schema must be sized, by {@link LIST_SIZES} or the connection convention
- * ({@link undeclaredListSizes} finds the ones that are not; the gateway and the subgraphs
- * refuse to start with any).
+ * ({@link undeclaredListSizes} finds the ones that are not; the subgraphs refuse to start
+ * with any, the gateway serves them with a warning: see {@link UNDECLARED_LIST_SIZE}).
  */
 export type ListSize =
   /** At most `size` items: a bound the resolver or the domain enforces. */
@@ -134,8 +134,15 @@ function sizeOf(
   return undefined;
 }
 
-/** Used for a list without an entry (the start-up check keeps that from happening). */
-const UNDECLARED_LIST_SIZE = 100;
+/**
+ * Items counted for a list without a declared size: one. Our subgraphs refuse to start with
+ * such a list and a test holds the committed supergraph to it, so only another team's
+ * subgraph, in a composition an operator gave the gateway, has one. Its length is unknown:
+ * any assumed size refuses that subgraph's ordinary queries (100 refused two nested lists
+ * of five fields at the default QUERY_MAX_COST), while depth, fields and aliases still bound
+ * them; the estimate stays exact for our own lists.
+ */
+const UNDECLARED_LIST_SIZE = 1;
 
 const isObjectList = (field: GraphQLField<unknown, unknown>): boolean =>
   isListType(getNullableType(field.type)) && isCompositeType(getNamedType(field.type));

@@ -6,7 +6,12 @@ import cors from 'cors';
 import express from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SUBGRAPH_NAMES, type AppConfig, type SubgraphName } from '../../runtime/config';
+import {
+  SUBGRAPH_NAMES,
+  withOverrides,
+  type AppConfig,
+  type SubgraphName,
+} from '../../runtime/config';
 import { formatError } from '../../runtime/errors';
 import { internalReadinessHeaders, type ReadinessCheck } from '../../runtime/health';
 import type { Identity } from '../../runtime/identity';
@@ -14,12 +19,12 @@ import { startHttpService } from '../../runtime/http-service';
 import type { RunningService } from '../../runtime/lifecycle';
 import { createLogger } from '../../runtime/logger';
 import {
-  assertListSizesDeclared,
   clarifyParseError,
   jsonErrorHandler,
   MAX_BODY_BYTES,
   operationLimitsPlugin,
   stringifyWithinCap,
+  undeclaredListSizes,
 } from '../../runtime/query-limits';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
@@ -34,6 +39,7 @@ import { ExecutionGateway } from './execution/execution-gateway';
 import { mountClerkWebhook } from './clerk-webhook';
 import { mountVnpayRoutes } from './vnpay-routes';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
+import { subgraphUrl } from './subgraph-urls';
 import { serveWebSockets } from './websocket';
 
 export interface GatewayOptions {
@@ -91,7 +97,7 @@ function callerKey(identity: Identity | undefined): string | undefined {
   return key;
 }
 
-/** A subgraph is ready when its own /ready (its Postgres, its Redis) says so. */
+/** One of our subgraphs is ready when its own /ready (its Postgres, its Redis) says so. */
 function subgraphReadiness(
   name: SubgraphName,
   graphqlUrl: string,
@@ -121,6 +127,40 @@ function subgraphReadiness(
     }
   };
 }
+
+/** Apollo's own service health check: any GraphQL server answers it. */
+const TYPENAME_QUERY = JSON.stringify({
+  query: 'query __ApolloServiceHealthCheck__ { __typename }',
+});
+
+/**
+ * Another team's subgraph (any name but ours) has no /ready: it is ready when it answers a
+ * GraphQL query.
+ */
+function graphqlReadiness(name: string, graphqlUrl: string): ReadinessCheck {
+  return async () => {
+    let res: Response;
+    try {
+      res = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: TYPENAME_QUERY,
+        signal: AbortSignal.timeout(READY_TIMEOUT_MS),
+      });
+    } catch {
+      throw new Error(`${name} subgraph unreachable at ${new URL(graphqlUrl).host}`);
+    }
+    const body = (await res.json().catch(() => null)) as {
+      data?: { __typename?: unknown } | null;
+    } | null;
+    if (!res.ok || typeof body?.data?.__typename !== 'string') {
+      throw new Error(`${name} subgraph not ready (HTTP ${res.status})`);
+    }
+  };
+}
+
+const isOurs = (name: string): name is SubgraphName =>
+  (SUBGRAPH_NAMES as readonly string[]).includes(name);
 
 /**
  * The gateway: one HTTP server with `POST /graphql` (the supergraph), `GET /graphql`
@@ -161,15 +201,15 @@ export async function startGateway(
           ? undefined
           : await startCatalogCache({ config, log, redis, defer });
 
+      // The subgraphs of the supergraph, by name, and where the gateway reaches them.
+      const subgraphs = new Map<string, string>();
       const gateway = new ExecutionGateway({
         supergraphSdl,
-        // Subgraphs are found through USERS_URL etc., whatever URL composition recorded.
-        buildService: (name) =>
-          new SubgraphClient(
-            name,
-            config.subgraphUrls[name as SubgraphName],
-            config.internalSecret,
-          ),
+        buildService: (name, composedUrl) => {
+          const url = subgraphUrl(name, composedUrl, config.subgraphUrlOverrides);
+          subgraphs.set(name, url);
+          return new SubgraphClient(name, url, config.internalSecret);
+        },
         logger: log,
         // Identical queries in flight share one execution, never across callers.
         callerOf: (context) => callerKey((context as Partial<GatewayContext>).identity),
@@ -214,12 +254,25 @@ export async function startGateway(
         throw err;
       }
       defer(() => apollo.stop());
-      // Every list of the API schema must have a declared size, or the cost limit is blind.
-      assertListSizesDeclared(gateway.schema!, 'the supergraph');
+      // Our subgraphs refuse to start with a list of undeclared size, and a test holds the
+      // committed supergraph to it: a list here without one comes from a subgraph that is not
+      // ours, which the operator chose to compose. Served, with the cost limit told.
+      const undeclared = undeclaredListSizes(gateway.schema!);
+      if (undeclared.length > 0) {
+        log.warn(
+          { lists: undeclared },
+          'lists without a declared size (runtime/query-limits.ts LIST_SIZES): the query cost ' +
+            'limit cannot tell how long they are',
+        );
+      }
+      // The routes that call our subgraphs directly go where the gateway's fetches go.
+      const reachable = withOverrides(config, {
+        subgraphUrls: Object.fromEntries([...subgraphs].filter(([name]) => isOurs(name))),
+      });
 
       if (catalogCache) mountCatalogCacheStats(app, catalogCache, config);
-      mountClerkWebhook(app, config, log);
-      mountVnpayRoutes(app, config, log);
+      mountClerkWebhook(app, reachable, log);
+      mountVnpayRoutes(app, reachable, log);
 
       app.use(
         '/graphql',
@@ -237,7 +290,7 @@ export async function startGateway(
         httpServer,
         apollo,
         supergraphSdl,
-        config,
+        config: reachable,
         authenticate,
         log,
       });
@@ -246,9 +299,11 @@ export async function startGateway(
       return {
         readiness: () => ({
           ...Object.fromEntries(
-            SUBGRAPH_NAMES.map((name) => [
+            [...subgraphs].map(([name, url]) => [
               name,
-              subgraphReadiness(name, config.subgraphUrls[name], config.internalSecret),
+              isOurs(name)
+                ? subgraphReadiness(name, url, config.internalSecret)
+                : graphqlReadiness(name, url),
             ]),
           ),
           ...(redis ? { redis: async () => void (await redis.ping()) } : {}),

@@ -32,8 +32,11 @@ const SHOW_PLAN_HEADER = 'apollo-query-plan-experimental';
 
 export interface ExecutionGatewayOptions {
   readonly supergraphSdl: string;
-  /** The data source of a subgraph of the supergraph, by name (made once per name). */
-  readonly buildService: (name: string) => GraphQLDataSource;
+  /**
+   * The data source of a subgraph of the supergraph, from its name and the URL composition
+   * recorded for it (`join__graph(url:)`); made once per name and URL.
+   */
+  readonly buildService: (name: string, url: string | undefined) => GraphQLDataSource;
   readonly logger: GatewayConfig['logger'];
   readonly maxPlannedOperations?: number;
   /**
@@ -90,6 +93,9 @@ export class ExecutionGateway {
     string,
     GraphQLDataSource
   >;
+  private readonly dataSourceUrls: Record<string, string | undefined> = Object.create(
+    null,
+  ) as Record<string, string | undefined>;
   private readonly prepared: LruCache<string, PreparedEntry>;
   private planning: Planning | undefined;
   private planningSdl: string | undefined;
@@ -112,7 +118,14 @@ export class ExecutionGateway {
     this.fetchCache = options.fetchCache;
     this.inner = new ApolloGateway({
       supergraphSdl: options.supergraphSdl,
-      buildService: ({ name }) => (this.dataSources[name] ??= options.buildService(name)),
+      buildService: ({ name, url }) => {
+        // As Apollo's gateway keeps them: one per name, made again when the URL changes.
+        if (!(name in this.dataSources) || this.dataSourceUrls[name] !== url) {
+          this.dataSources[name] = options.buildService(name, url);
+          this.dataSourceUrls[name] = url;
+        }
+        return this.dataSources[name];
+      },
       logger: options.logger,
     });
     // Whenever Apollo's gateway (re)loads a supergraph, plans made for another one go.
