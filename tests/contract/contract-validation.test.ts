@@ -11,8 +11,8 @@ import { contractOperations } from '../support/contract';
  * missing. (Empty: StartPayment, the last one, came with the payments.)
  */
 const NOT_BUILT_YET = new Set<string>([]);
-// The partner operations validate here already; the partner graph itself (/public/graphql,
-// a filtered schema with API keys) is still to be built.
+// The partner operations validate here against the whole API schema; against the public
+// schema, through /public/graphql with a key, in tests/e2e/partner-graph.test.ts.
 
 const api = buildSchema(readFileSync(join(projectRoot(), 'schema', 'api.graphql'), 'utf8'));
 const operations = contractOperations();

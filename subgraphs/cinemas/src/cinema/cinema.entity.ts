@@ -1,6 +1,7 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { CATALOG_CACHE_HINT } from '../../../../runtime/cache-hints';
+import { PUBLIC_TAG } from '../../../../runtime/contracts/partner-graph';
 
 export enum SeatType {
   STANDARD = 'STANDARD',
@@ -14,16 +15,20 @@ registerEnumType(SeatType, { name: 'SeatType' });
 @Entity('cinemas')
 @ObjectType()
 @Directive(CATALOG_CACHE_HINT)
+@Directive(PUBLIC_TAG)
 export class Cinema {
   @PrimaryColumn('uuid')
+  @Directive(PUBLIC_TAG)
   @Field(() => ID)
   id: string;
 
   @Column('text')
+  @Directive(PUBLIC_TAG)
   @Field()
   name: string;
 
   @Column('text')
+  @Directive(PUBLIC_TAG)
   @Field()
   city: string;
 
@@ -32,14 +37,17 @@ export class Cinema {
   cityKey: string;
 
   @Column('text')
+  @Directive(PUBLIC_TAG)
   @Field()
   address: string;
 
   @Column('double precision', { nullable: true })
+  @Directive(PUBLIC_TAG)
   @Field(() => Float, { nullable: true })
   latitude: number | null;
 
   @Column('double precision', { nullable: true })
+  @Directive(PUBLIC_TAG)
   @Field(() => Float, { nullable: true })
   longitude: number | null;
 }
@@ -47,8 +55,10 @@ export class Cinema {
 @Entity('halls')
 @ObjectType()
 @Directive(CATALOG_CACHE_HINT)
+@Directive(PUBLIC_TAG)
 export class Hall {
   @PrimaryColumn('uuid')
+  @Directive(PUBLIC_TAG)
   @Field(() => ID)
   id: string;
 
@@ -56,6 +66,7 @@ export class Hall {
   cinemaId: string;
 
   @Column('text')
+  @Directive(PUBLIC_TAG)
   @Field()
   name: string;
 
@@ -68,6 +79,7 @@ export class Hall {
   columns: number;
 
   @Column('int')
+  @Directive(PUBLIC_TAG)
   @Field(() => Int, { description: 'Number of seats.' })
   capacity: number;
 }

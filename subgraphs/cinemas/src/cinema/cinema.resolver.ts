@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { PUBLIC_TAG } from '../../../../runtime/contracts/partner-graph';
 import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import type { CinemasContext } from '../context.types';
@@ -6,6 +7,7 @@ import { Cinema, Hall, Seat } from './cinema.entity';
 
 @Resolver(() => Cinema)
 export class CinemaResolver {
+  @Directive(PUBLIC_TAG)
   @Query(() => [Cinema], { description: 'Cinemas, optionally of one city (accents ignored).' })
   async cinemas(
     @Arg('city', () => String, { nullable: true }) city: string | null,
@@ -14,6 +16,7 @@ export class CinemaResolver {
     return ctx.app.cinemas.list(city);
   }
 
+  @Directive(PUBLIC_TAG)
   @Query(() => Cinema, { nullable: true })
   async cinema(
     @Arg('id', () => ID) id: string,
@@ -22,6 +25,7 @@ export class CinemaResolver {
     return ctx.loaders.cinemaById.load(requireUuid(id));
   }
 
+  @Directive(PUBLIC_TAG)
   @FieldResolver(() => [Hall])
   async halls(@Root() cinema: Cinema, @Ctx() ctx: CinemasContext): Promise<Hall[]> {
     return ctx.loaders.hallsByCinemaId.load(cinema.id);
@@ -30,6 +34,7 @@ export class CinemaResolver {
 
 @Resolver(() => Hall)
 export class HallResolver {
+  @Directive(PUBLIC_TAG)
   @FieldResolver(() => Cinema)
   async cinema(@Root() hall: Hall, @Ctx() ctx: CinemasContext): Promise<Cinema> {
     const cinema = await ctx.loaders.cinemaById.load(hall.cinemaId);

@@ -1,6 +1,7 @@
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { CATALOG_CACHE_HINT, INHERITED_CACHE_HINT } from '../../../../runtime/cache-hints';
+import { PUBLIC_TAG } from '../../../../runtime/contracts/partner-graph';
 import { SeatType } from '../cinema/cinema.entity';
 
 export const SHOWTIME_FORMATS = ['2D', '3D', 'IMAX'] as const;
@@ -11,10 +12,13 @@ export type PriceTable = Partial<Record<SeatType, number>>;
 
 @ObjectType()
 @Directive(INHERITED_CACHE_HINT)
+@Directive(PUBLIC_TAG)
 export class SeatPrice {
+  @Directive(PUBLIC_TAG)
   @Field(() => SeatType)
   seatType: SeatType;
 
+  @Directive(PUBLIC_TAG)
   @Field(() => Int, { description: 'VND' })
   amount: number;
 }
@@ -23,8 +27,10 @@ export class SeatPrice {
 @ObjectType()
 @Directive('@key(fields: "id")')
 @Directive(CATALOG_CACHE_HINT)
+@Directive(PUBLIC_TAG)
 export class Showtime {
   @PrimaryColumn('uuid')
+  @Directive(PUBLIC_TAG)
   @Field(() => ID)
   id: string;
 
@@ -35,10 +41,12 @@ export class Showtime {
   hallId: string;
 
   @Column('timestamptz', { name: 'starts_at' })
+  @Directive(PUBLIC_TAG)
   @Field()
   startsAt: Date;
 
   @Column('timestamptz', { name: 'ends_at' })
+  @Directive(PUBLIC_TAG)
   @Field()
   endsAt: Date;
 
@@ -47,14 +55,17 @@ export class Showtime {
   busyUntil: Date;
 
   @Column('text')
+  @Directive(PUBLIC_TAG)
   @Field({ description: '2D, 3D or IMAX' })
   format: string;
 
   @Column('text')
+  @Directive(PUBLIC_TAG)
   @Field()
   language: string;
 
   @Column('text', { nullable: true })
+  @Directive(PUBLIC_TAG)
   @Field(() => String, { nullable: true })
   subtitles: string | null;
 
@@ -69,7 +80,9 @@ export class Showtime {
 @ObjectType('Movie')
 @Directive('@key(fields: "id")')
 @Directive(CATALOG_CACHE_HINT)
+@Directive(PUBLIC_TAG)
 export class MovieRef {
+  @Directive(PUBLIC_TAG)
   @Field(() => ID)
   id: string;
 }

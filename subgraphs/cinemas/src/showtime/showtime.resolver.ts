@@ -13,6 +13,7 @@ import {
   Root,
 } from 'type-graphql';
 import { UNCACHED_HINT } from '../../../../runtime/cache-hints';
+import { PUBLIC_TAG } from '../../../../runtime/contracts/partner-graph';
 import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import { SHOWTIME_LIST_LIMIT } from '../../../../runtime/query-limits';
@@ -59,6 +60,7 @@ const SEAT_TYPE_ORDER = Object.values(SeatType);
 
 @Resolver(() => Showtime)
 export class ShowtimeResolver {
+  @Directive(PUBLIC_TAG)
   @Query(() => Showtime, { nullable: true })
   async showtime(
     @Arg('id', () => ID) id: string,
@@ -67,6 +69,7 @@ export class ShowtimeResolver {
     return ctx.loaders.showtimeById.load(requireUuid(id));
   }
 
+  @Directive(PUBLIC_TAG)
   @Query(() => [Showtime], {
     description: `Showtimes starting in a window (at most ${MAX_WINDOW_DAYS} days), earliest first.`,
   })
@@ -74,11 +77,13 @@ export class ShowtimeResolver {
     return ctx.app.showtimes.list(args);
   }
 
+  @Directive(PUBLIC_TAG)
   @FieldResolver(() => MovieRef)
   movie(@Root() showtime: Showtime): MovieRef {
     return { id: showtime.movieId };
   }
 
+  @Directive(PUBLIC_TAG)
   @FieldResolver(() => Hall)
   async hall(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<Hall> {
     const hall = await ctx.loaders.hallById.load(showtime.hallId);
@@ -86,6 +91,7 @@ export class ShowtimeResolver {
     return hall;
   }
 
+  @Directive(PUBLIC_TAG)
   @FieldResolver(() => [SeatPrice], { description: 'Price per seat type, VND.' })
   prices(@Root() showtime: Showtime): SeatPrice[] {
     return SEAT_TYPE_ORDER.filter((t) => showtime.priceTable[t] !== undefined).map((t) => ({
@@ -96,6 +102,7 @@ export class ShowtimeResolver {
 
   // Changes with every hold: never kept, whatever the showtime's own hint.
   @Directive(UNCACHED_HINT)
+  @Directive(PUBLIC_TAG)
   @FieldResolver(() => Int, { description: 'Seats still free to book.' })
   async availableSeats(@Root() showtime: Showtime, @Ctx() ctx: CinemasContext): Promise<number> {
     return ctx.loaders.availableSeats.load(showtime);
@@ -105,6 +112,7 @@ export class ShowtimeResolver {
 @Resolver(() => MovieRef)
 export class MovieShowtimesResolver {
   // Nullable on purpose: when cinemas is down, the movie itself still reaches the client.
+  @Directive(PUBLIC_TAG)
   @FieldResolver(() => [Showtime], {
     nullable: true,
     description: 'Where and when the movie plays (null when the cinemas service is down).',

@@ -1,5 +1,6 @@
 import { Arg, Args, Authorized, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { CATALOG_CACHE_HINT } from '../../../../runtime/cache-hints';
+import { PUBLIC_TAG } from '../../../../runtime/contracts/partner-graph';
 import { requireUuid } from '../../../../runtime/ids';
 import { connectionType, pageSize } from '../../../../runtime/pagination';
 import type { MoviesContext } from '../context.types';
@@ -10,6 +11,7 @@ export const MovieConnection = connectionType('Movie', Movie);
 
 @Resolver(() => Movie)
 export class MovieResolver {
+  @Directive(PUBLIC_TAG)
   @Query(() => Movie, { nullable: true, description: 'One movie, or null when unknown.' })
   async movie(@Args() { id }: MovieArgs, @Ctx() ctx: MoviesContext): Promise<Movie | null> {
     return ctx.loaders.movieById.load(requireUuid(id));

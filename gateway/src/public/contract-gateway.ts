@@ -1,0 +1,56 @@
+import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { ExecutionGateway } from '../execution/execution-gateway';
+import type { GatewayExecutionResult, GatewayRequestContext } from '../execution/plan-executor';
+import { rootTypeOf } from './known-operation-types';
+
+type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
+
+/**
+ * Apollo Server's gateway for a contract of the supergraph (the public graph): Apollo parses,
+ * validates, introspects and limits against the contract's schema, and operations run on
+ * the private graph's `ExecutionGateway`: one planner, one plan cache, the same data sources
+ * (keep-alive pools) and catalog cache. What passes validation against the contract is an
+ * operation of the whole API schema too, planned and fetched alike.
+ *
+ * Two things keep the graphs apart. Operations are prepared per document, and a prepared
+ * operation answers `__schema`/`__type` from the schema it was prepared against: the
+ * contract's documents are kept under their own name, so an introspection query never
+ * gets the private graph's answer. And they go to the shared executor directly, never to
+ * Apollo's own (which `ExecutionGateway` uses for query plans asked for by header and for
+ * usage traces), which would introspect the whole API schema. An operation type the
+ * contract lacks (a mutation) never reaches the planner.
+ */
+export function contractGateway(
+  gateway: ExecutionGateway,
+  schema: GraphQLSchema,
+  supergraphSdl: string,
+  contractName: string,
+): GatewayInterface {
+  const execute = (requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> => {
+    // Validation refuses these (`KnownOperationTypesRule`); planned against the whole API
+    // schema, one would run what the contract does not have.
+    if (!rootTypeOf(schema, requestContext.operation.operation)) {
+      const operation = requestContext.operation.operation;
+      return Promise.resolve({ errors: [new GraphQLError(`This graph has no ${operation}s.`)] });
+    }
+    return gateway.executeShared({
+      ...requestContext,
+      queryHash: `${contractName}\n${requestContext.queryHash}`,
+    });
+  };
+  let announce: Parameters<GatewayInterface['onSchemaLoadOrUpdate']>[0] | undefined;
+  return {
+    onSchemaLoadOrUpdate(callback) {
+      announce = callback;
+      return () => {
+        announce = undefined;
+      };
+    },
+    load() {
+      announce?.({ apiSchema: schema, coreSupergraphSdl: supergraphSdl });
+      return Promise.resolve({ schema, executor: execute });
+    },
+    stop: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,143 @@
+import { Supergraph } from '@apollo/federation-internals';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import express from 'express';
+import { formatError } from '../../../runtime/errors';
+import { ANONYMOUS } from '../../../runtime/identity';
+import { closeRedis, createRedis } from '../../../runtime/redis';
+import {
+  clarifyParseError,
+  jsonErrorHandler,
+  MAX_BODY_BYTES,
+  operationLimitsPlugin,
+  stringifyWithinCap,
+} from '../../../runtime/query-limits';
+import { apolloRoute } from '../apollo-route';
+import type { GatewayRoutesContext } from '../routes-context';
+import type { GatewayContext } from '../subgraph-client';
+import { subgraphUrl } from '../subgraph-urls';
+import { usersApiKeyVerifier } from './api-key-verifier';
+import { contractGateway } from './contract-gateway';
+import { KnownOperationTypesRule } from './known-operation-types';
+import { MemoryPartnerAccess } from './memory-partner-access';
+import type { PartnerAccess } from './partner-access';
+import { API_KEY_HEADER, partnerGate } from './partner-gate';
+import { PERSISTED_QUERY_TTL_SECONDS, redisPersistedQueryCache } from './persisted-query-cache';
+import { publicOperationLimits } from './public-limits';
+import { publicApiSchema } from './public-schema';
+import { RedisPartnerAccess } from './redis-partner-access';
+
+/** Where partners send their operations (and browsers find Sandbox). */
+export const PUBLIC_GRAPH_PATH = '/public/graphql';
+
+/**
+ * The partner graph at `/public/graphql` (issue 14): the public API schema derived from the
+ * supergraph's `@tag(name: "public")` (`public-schema.ts`), served by an Apollo Server of its
+ * own over the private graph's executor (`contract-gateway.ts`), behind the key check and
+ * rate limit (`partner-gate.ts`), with its own shape limits, automatic persisted queries
+ * (in Redis, for every instance) and Sandbox on GET where the private graph shows it.
+ * Partners run as anonymous callers (the catalog cache serves them as any anonymous
+ * reader); the key's id is for limits and logs only.
+ *
+ * Not mounted when the supergraph served tags nothing public, or has no users subgraph to
+ * issue keys (an operator's own composition): said once in the log.
+ */
+export async function mountPublicGraph(context: GatewayRoutesContext): Promise<void> {
+  const { app, config, log, redis, supergraphSdl, gateway, defer } = context;
+  const supergraph = Supergraph.build(supergraphSdl);
+  const schema = publicApiSchema(supergraph);
+  const users = supergraph.subgraphsMetadata().find((subgraph) => subgraph.name === 'users');
+  if (!schema || !users) {
+    log.info(
+      `no partner graph at ${PUBLIC_GRAPH_PATH}: the supergraph ` +
+        (schema ? 'has no users subgraph to issue API keys' : 'tags nothing public'),
+    );
+    return;
+  }
+  const verify = usersApiKeyVerifier(
+    subgraphUrl('users', users.url, config.subgraphUrlOverrides),
+    config.internalSecret,
+  );
+  // A connection of its own, whose checks of concurrent requests go in one write.
+  const checks = config.redis.url
+    ? createRedis(config.redis.url, { enableAutoPipelining: true })
+    : undefined;
+  if (checks) defer(() => closeRedis(checks));
+  const access: PartnerAccess = checks
+    ? new RedisPartnerAccess(checks, config.redis.keyPrefix, verify)
+    : new MemoryPartnerAccess(verify);
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway: contractGateway(gateway, schema, supergraphSdl, 'public'),
+    // Partners with a key may introspect: what they see is the public schema.
+    introspection: true,
+    validationRules: [KnownOperationTypesRule],
+    // A request carrying the key header is never a "simple" one a browser sends unasked.
+    csrfPrevention: {
+      requestHeaders: [API_KEY_HEADER, 'x-apollo-operation-name', 'apollo-require-preflight'],
+    },
+    stopOnTerminationSignals: false,
+    includeStacktraceInErrorResponses: !config.isProduction,
+    formatError: (formatted) => formatError(clarifyParseError(formatted), config.isProduction),
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes, {
+      shareSerialization: true,
+    }),
+    persistedQueries: {
+      ttl: PERSISTED_QUERY_TTL_SECONDS,
+      // Without Redis, Apollo's bounded in-memory cache.
+      ...(redis ? { cache: redisPersistedQueryCache(redis, config.redis.keyPrefix) } : {}),
+    },
+    plugins: [
+      config.introspection ? sandbox() : ApolloServerPluginLandingPageDisabled(),
+      operationLimitsPlugin(publicOperationLimits(config.limits)),
+    ],
+    logger: log,
+  });
+  await apollo.start();
+  defer(() => apollo.stop());
+
+  app.use(
+    PUBLIC_GRAPH_PATH,
+    // The key first: a request without a good one is refused before its body is read.
+    partnerGate(access, log),
+    express.json({ limit: MAX_BODY_BYTES }),
+    // Partners are anonymous callers: a key opens the public graph, nothing else.
+    apolloRoute(apollo, ({ res }) =>
+      Promise.resolve({ requestId: res.locals.requestId as string, identity: ANONYMOUS }),
+    ),
+  );
+  app.use(PUBLIC_GRAPH_PATH, jsonErrorHandler(log));
+}
+
+/**
+ * Apollo Sandbox on the public schema, its `X-Api-Key` header there to fill in (Sandbox's
+ * connection settings), opened on an example: the showtimes of the next day in a city.
+ */
+function sandbox() {
+  const from = new Date();
+  const to = new Date(from.getTime() + 24 * 3600_000);
+  return ApolloServerPluginLandingPageLocalDefault({
+    embed: { initialState: { sharedHeaders: { 'X-Api-Key': '' } } },
+    includeCookies: false,
+    document: SANDBOX_EXAMPLE,
+    variables: { city: 'Hồ Chí Minh', from: from.toISOString(), to: to.toISOString() },
+  });
+}
+
+const SANDBOX_EXAMPLE = `# Put your key in the X-Api-Key header (connection settings), then run.
+query Showtimes($city: String!, $from: DateTime!, $to: DateTime!) {
+  showtimes(city: $city, from: $from, to: $to, limit: 20) {
+    id
+    startsAt
+    format
+    language
+    availableSeats
+    availability { seatType total available }
+    prices { seatType amount }
+    movie { id title ageRating durationMinutes }
+    hall { name cinema { name address city } }
+  }
+}
+`;
