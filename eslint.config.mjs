@@ -10,6 +10,8 @@ export default tseslint.config(
       'node_modules/**',
       '.data*/**',
       'schema/__generated__/**',
+      'web/src/__generated__/**',
+      'test-artifacts/**',
       'coverage/**',
       'bench/results/**',
       '**/*.js',

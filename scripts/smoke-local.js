@@ -383,8 +383,16 @@ const MOVIE_DETAIL = `query($id: ID!) { movie(id: $id) { title showtimes { id st
     body: new URLSearchParams({ id: session, decision: 'approve' }),
     redirect: 'follow',
   });
-  if (!/confirmed/i.test(await decided.text())) {
-    await fail(`the browser did not land on a confirmed result page (${decided.url})`);
+  // The page's result address: its script reads the booking (the payment itself is
+  // checked below through the API).
+  const landed = new URL(decided.url);
+  if (
+    landed.pathname !== '/app/payment/result' ||
+    landed.searchParams.get('result') !== 'success'
+  ) {
+    await fail(
+      `the browser did not land on the page's result address with success (${decided.url})`,
+    );
   }
   const paid = await gql(
     url,

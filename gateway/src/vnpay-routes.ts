@@ -60,7 +60,8 @@ export function mountVnpayRoutes(app: Express, config: AppConfig, log: Logger): 
 
   app.get('/payments/vnpay/return', async (req, res) => {
     res.set('cache-control', 'no-store');
-    const target = new URL('/payment/result', config.frontendUrl);
+    // Below FRONTEND_URL's path, as the emails' links are (`…/app/payment/result` under npm start).
+    const target = new URL('payment/result', `${config.frontendUrl.replace(/\/+$/, '')}/`);
     let result = 'invalid';
     if (!queryTooLong(req)) {
       try {

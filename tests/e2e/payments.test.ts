@@ -483,6 +483,7 @@ describe('payments through the gateway', () => {
     expect(good.status).toBe(302);
     const target = new URL(good.headers.get('location')!);
     expect(target.origin).toBe('http://front.test');
+    expect(target.pathname).toBe('/payment/result');
     expect(target.searchParams.get('bookingId')).toBe(booked.id);
     expect(target.searchParams.get('result')).toBe('success');
     const forged = await fetch(
