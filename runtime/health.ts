@@ -12,13 +12,14 @@ export interface ReadinessReport {
 
 const CHECK_TIMEOUT_MS = 2000;
 
-function withTimeout(check: ReadinessCheck): Promise<void> {
+/** `work`, or a rejection ("timed out") once `ms` have passed without it settling. */
+export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
-    check().then(
-      () => {
+    const timer = setTimeout(() => reject(new Error('timed out')), ms);
+    work.then(
+      (value) => {
         clearTimeout(timer);
-        resolve();
+        resolve(value);
       },
       (err: unknown) => {
         clearTimeout(timer);
@@ -35,7 +36,7 @@ export async function checkReadiness(
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
-        await withTimeout(check);
+        await withTimeout(check(), CHECK_TIMEOUT_MS);
         return [name, 'ok'] as const;
       } catch (err) {
         return [name, `down: ${(err as Error).message || 'unreachable'}`] as const;
@@ -56,6 +57,13 @@ export interface HealthRouteOptions {
   readonly log?: Pick<Logger, 'warn'>;
 }
 
+/** Whether the caller presents a service identity (the gateway, say) signed for `audience`. */
+export function isServiceCaller(req: Request, internalSecret: string, audience: string): boolean {
+  return (
+    verifyIdentity(req.header(IDENTITY_HEADER), internalSecret, audience)?.service !== undefined
+  );
+}
+
 /**
  * `GET /health` (the process answers) and `GET /ready` (200, or 503 when a dependency is
  * down). The per-dependency report names hosts and error messages, so only internal callers
@@ -67,9 +75,6 @@ export function mountHealthRoutes(
   checks: () => Record<string, ReadinessCheck>,
   options: HealthRouteOptions,
 ) {
-  const isInternal = (req: Request) =>
-    verifyIdentity(req.header(IDENTITY_HEADER), options.internalSecret, options.audience)
-      ?.service !== undefined;
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -78,7 +83,11 @@ export function mountHealthRoutes(
     if (report.status !== 'ok') options.log?.warn({ checks: report.checks }, 'not ready');
     res
       .status(report.status === 'ok' ? 200 : 503)
-      .json(isInternal(req) ? report : { status: report.status });
+      .json(
+        isServiceCaller(req, options.internalSecret, options.audience)
+          ? report
+          : { status: report.status },
+      );
   });
 }
 

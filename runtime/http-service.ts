@@ -4,7 +4,15 @@ import { createServer, type Server } from 'node:http';
 import { mountHealthRoutes, type HealthRouteOptions, type ReadinessCheck } from './health';
 import { listen } from './lifecycle';
 import { REQUEST_ID_HEADER, type Logger } from './logger';
+import {
+  httpMetrics,
+  mountMetrics,
+  serviceMetrics,
+  type MetricsAccess,
+  type ServiceMetrics,
+} from './metrics';
 import { once } from './once';
+import { flushTraces, nameTracedPort } from './tracing';
 
 /** Releases one resource (stops Apollo, closes Redis, ...). */
 export type Disposer = () => Promise<void> | void;
@@ -27,8 +35,17 @@ export interface HttpServiceOptions {
   readonly requestIds: RequestIdPolicy;
   /** Middleware that must run before everything else, `/health` included (CORS, say). */
   readonly before?: readonly RequestHandler[];
-  /** Who may read `/ready` details; see {@link mountHealthRoutes}. */
+  /**
+   * Who may read `/ready` details; see {@link mountHealthRoutes}. Its `audience` is the
+   * service's name: the registry of its metrics and the name on its trace spans.
+   */
   readonly health: Omit<HealthRouteOptions, 'log'>;
+  /**
+   * Who may read `/metrics` besides other services (signed identity): anyone when `open`
+   * (outside production), and a scraper presenting `token` as a bearer token. Omitted: only
+   * other services, as in production without `METRICS_TOKEN`.
+   */
+  readonly metrics?: Pick<MetricsAccess, 'open' | 'token'>;
   /** Printed once listening; the path of `url`. */
   readonly path?: string;
 }
@@ -37,6 +54,8 @@ export interface HttpServiceOptions {
 export interface HttpServiceSetup {
   readonly app: Express;
   readonly httpServer: Server;
+  /** The service's metrics, served at `/metrics`. */
+  readonly metrics: ServiceMetrics;
   /**
    * Registers how to release a resource just started; released in reverse order on `stop()`,
    * or at once when start-up fails later on.
@@ -76,7 +95,8 @@ async function disposeAll(stack: Disposer[]): Promise<void> {
 /**
  * The one bootstrap of every HTTP service (the gateway, each subgraph): an Express app
  * (`x-powered-by` and ETags off) with the request id on `res.locals.requestId` and the response header,
- * `GET /health` and `GET /ready`, the `http.Server`, then the caller's `setup` (routes,
+ * every request counted and timed (`runtime/metrics.ts`), `GET /health`, `GET /ready` and
+ * `GET /metrics`, the `http.Server`, then the caller's `setup` (routes,
  * Apollo, WebSockets, connections: each registered with `defer` as it starts), then `listen`.
  * If anything throws before the service listens (a busy port included), what was registered
  * is released in reverse order and the error rethrown, so a failed start leaves nothing open.
@@ -85,7 +105,9 @@ export async function startHttpService<T>(
   options: HttpServiceOptions,
   setup: (service: HttpServiceSetup) => Promise<HttpServiceParts<T>>,
 ): Promise<StartedHttpService<T>> {
-  const stack: Disposer[] = [];
+  const stack: Disposer[] = [flushTraces];
+  const service = options.health.audience;
+  const metrics = serviceMetrics(service);
   try {
     const app = express();
     app.disable('x-powered-by');
@@ -93,6 +115,8 @@ export async function startHttpService<T>(
     // client revalidates one, while Express hashes each body for it (SHA-1 over every
     // 30 KB seat map or showtime list).
     app.set('etag', false);
+    // First: CORS preflights and refusals are requests too.
+    app.use(httpMetrics(metrics));
     for (const handler of options.before ?? []) app.use(handler);
     app.use((req, res, next) => {
       const incoming = req.header(REQUEST_ID_HEADER);
@@ -105,6 +129,12 @@ export async function startHttpService<T>(
     // The checks close over what set-up opens: filled in once it has.
     let readiness: () => Record<string, ReadinessCheck> = () => ({});
     mountHealthRoutes(app, () => readiness(), { ...options.health, log: options.log });
+    mountMetrics(app, metrics, {
+      open: options.metrics?.open ?? false,
+      token: options.metrics?.token,
+      internalSecret: options.health.internalSecret,
+      audience: service,
+    });
     const httpServer = createServer(app);
     // Last to go: the listening socket (Apollo's drain plugin usually closed it already).
     stack.push(
@@ -115,10 +145,16 @@ export async function startHttpService<T>(
         }),
     );
 
-    const parts = await setup({ app, httpServer, defer: (dispose) => stack.push(dispose) });
+    const parts = await setup({
+      app,
+      httpServer,
+      metrics,
+      defer: (dispose) => stack.push(dispose),
+    });
     readiness = parts.readiness;
 
     const port = await listen(httpServer, options.host, options.port);
+    stack.push(nameTracedPort(port, service));
     const host = options.host === '0.0.0.0' ? 'localhost' : options.host;
     const url = `http://${host}:${port}${options.path ?? '/graphql'}`;
     options.log.info({ url }, `${options.name} ready`);

@@ -40,6 +40,7 @@ import { createPubSubTransport } from './pubsub';
 import { closeRedis, createRedis } from './redis';
 import type { RequestContext } from './request-context';
 import type { AnySubgraphDefinition, SubgraphDeps } from './subgraph-definition';
+import { metricsAccess, operationMetricsPlugin } from './metrics';
 
 export interface RunningSubgraph extends RunningService {
   readonly dataSource: DataSource;
@@ -195,8 +196,9 @@ export async function startSubgraph(
       // Only signed callers get past /graphql; the id they send ties logs across services.
       requestIds: 'trust',
       health: { internalSecret: config.internalSecret, audience: definition.name },
+      metrics: metricsAccess(config),
     },
-    async ({ app, httpServer, defer }) => {
+    async ({ app, httpServer, metrics, defer }) => {
       const dataSource = await openSubgraphDatabase(definition, config, log, queryCounter);
       defer(async () => {
         if (dataSource.isInitialized) await dataSource.destroy();
@@ -239,6 +241,7 @@ export async function startSubgraph(
           // Federated traces wrap every field resolver; we report no usage to Apollo's cloud.
           ApolloServerPluginInlineTraceDisabled(),
           operationLimitsPlugin(config.limits),
+          operationMetricsPlugin(metrics),
         ],
         logger: log,
       });

@@ -18,6 +18,7 @@ import type { AppConfig, SubgraphName } from '../../runtime/config';
 import { formatError } from '../../runtime/errors';
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER, type Logger } from '../../runtime/logger';
+import { subgraphFetchMetrics, type ServiceMetrics } from '../../runtime/metrics';
 import {
   checkOperationLimits,
   checkTextArguments,
@@ -164,8 +165,10 @@ export function serveWebSockets(options: {
   config: AppConfig;
   authenticate: Authenticator;
   log: Logger;
+  /** The gateway's metrics: open sockets, subscriptions and upstreams; per-event fetches. */
+  metrics?: ServiceMetrics;
 }): { dispose(): Promise<void>; subscriptions: FederatedSubscriptions<GatewayContext> } {
-  const { config, log } = options;
+  const { config, log, metrics } = options;
   const { limits, isProduction } = config;
   const holderTag = seatHolderTags(config.internalSecret);
   const subscriptions = new FederatedSubscriptions<GatewayContext>({
@@ -173,7 +176,9 @@ export function serveWebSockets(options: {
     serviceMap: Object.fromEntries(
       (Object.keys(config.subgraphUrls) as SubgraphName[]).map((name) => [
         name,
-        new SubgraphClient(name, config.subgraphUrls[name], config.internalSecret),
+        new SubgraphClient(name, config.subgraphUrls[name], config.internalSecret, {
+          metrics: metrics && subgraphFetchMetrics(metrics, name),
+        }),
       ]),
     ),
     subscriptionUrl: (name) => wsUrl(config.subgraphUrls[name as SubgraphName]),
@@ -461,12 +466,49 @@ export function serveWebSockets(options: {
     },
     wss,
   );
+  const unsample = metrics ? sampleWebSockets(metrics, wss, subscriptions) : [];
   return {
     subscriptions,
     dispose: async () => {
+      for (const remove of unsample) remove();
       await server.dispose();
       await subscriptions.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The gateway's live WebSocket figures, read when scraped: client sockets, client
+ * subscriptions, and the upstream subscriptions and connections to subgraphs that feed them
+ * (shared ones count once). Returns how to stop reading them.
+ */
+function sampleWebSockets(
+  metrics: ServiceMetrics,
+  wss: WebSocketServer,
+  subscriptions: FederatedSubscriptions<GatewayContext>,
+): Array<() => void> {
+  return [
+    metrics
+      .sampled('moviehub_gateway_websockets_open', 'Client WebSockets open at the gateway')
+      .add(() => wss.clients.size),
+    metrics
+      .sampled(
+        'moviehub_gateway_subscriptions_open',
+        'Client subscriptions running at the gateway (fed by an upstream subscription)',
+      )
+      .add(() => subscriptions.subscriberCount()),
+    metrics
+      .sampled(
+        'moviehub_gateway_upstream_subscriptions_open',
+        'Subscriptions from the gateway to subgraphs (one per distinct selection, shared by its subscribers)',
+      )
+      .add(() => subscriptions.activeUpstreamCount()),
+    metrics
+      .sampled(
+        'moviehub_gateway_upstream_connections_open',
+        'graphql-ws connections from the gateway to subgraphs, open or opening',
+      )
+      .add(() => subscriptions.upstreamConnectionCount()),
+  ];
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../logger';
+import { serviceMetrics, type Sample } from '../metrics';
 import { closeRedis, createRedis } from '../redis';
 import { deliverOnce, refuseStale, type DeliveryOutcome } from './delivery';
 import { assertStreamName, parseEvent, serializeEvent, type DomainEvent } from './event';
@@ -171,6 +172,7 @@ export class RedisStreamsTransport implements EventTransport {
     blocking.on('error', (err) =>
       this.log.warn({ err, stream: resolved.stream }, 'event subscription: redis error'),
     );
+    const unsample = sampleGroup(this.redis, this.streamKey(resolved.stream), resolved);
     const subscription = new RedisStreamSubscription(
       this.redis,
       blocking,
@@ -179,7 +181,10 @@ export class RedisStreamsTransport implements EventTransport {
       this.settings,
       this.now,
       this.log,
-      () => this.subscriptions.delete(subscription),
+      () => {
+        unsample();
+        this.subscriptions.delete(subscription);
+      },
     );
     this.subscriptions.add(subscription);
     return subscription;
@@ -487,8 +492,58 @@ class RedisStreamSubscription implements Subscription {
   }
 }
 
-/** The value of `name` in a stream entry's flat `[field, value, ...]` list. */
-function valueOf(fields: string[], name: string): string | undefined {
+/**
+ * A consumer group's backlog at each scrape, from `XINFO GROUPS` (one cheap command): events
+ * delivered and not acknowledged (`moviehub_event_stream_pending`) and, on Redis 7+, events
+ * not delivered yet (`moviehub_event_stream_lag`). Reported by the service that consumes: the
+ * one a group is named after (`cinemas-seat-reservations` → cinemas). Returns how to stop.
+ */
+function sampleGroup(
+  redis: Redis,
+  key: string,
+  { stream, group }: { stream: string; group: string },
+): () => void {
+  const metrics = serviceMetrics(group.split(/[-.]/, 1)[0]);
+  const labels = { stream, group };
+  // Both gauges are read in the same scrape: they share one command.
+  let reading: Promise<unknown[] | undefined> | undefined;
+  const read = () =>
+    (reading ??= (redis.xinfo('GROUPS', key) as Promise<unknown[][]>)
+      .then((groups) => groups.find((fields) => valueOf(fields, 'name') === group))
+      // No stream or group yet: nothing delivered, nothing waiting.
+      .catch((err: Error) => {
+        if (/no such key|NOGROUP/i.test(err.message)) return undefined;
+        throw err;
+      })
+      .finally(() => (reading = undefined)));
+  const sampleOf = (field: string) => async (): Promise<Sample<'stream' | 'group'>[]> => {
+    const info = await read();
+    const value = info && valueOf(info, field);
+    return typeof value === 'number' ? [{ labels, value }] : [];
+  };
+  const removers = [
+    metrics
+      .sampled(
+        'moviehub_event_stream_pending',
+        'Events of a stream delivered to a consumer group and not acknowledged yet',
+        ['stream', 'group'],
+      )
+      .add(sampleOf('pending')),
+    metrics
+      .sampled(
+        'moviehub_event_stream_lag',
+        'Events of a stream not delivered to a consumer group yet (Redis 7+)',
+        ['stream', 'group'],
+      )
+      .add(sampleOf('lag')),
+  ];
+  return () => {
+    for (const remove of removers) remove();
+  };
+}
+
+/** The value of `name` in a flat `[field, value, ...]` list (a stream entry, XINFO's answers). */
+function valueOf<T>(fields: readonly T[], name: string): T | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === name) return fields[i + 1];
   }

@@ -476,6 +476,18 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     return this.upstreams.size;
   }
 
+  /** How many client subscriptions the upstream ones feed (the gateway's metrics). */
+  subscriberCount(): number {
+    let count = 0;
+    for (const upstream of this.upstreams.values()) count += upstream.subscribers.size;
+    return count;
+  }
+
+  /** How many upstream graphql-ws connections are open or opening (the gateway's metrics). */
+  upstreamConnectionCount(): number {
+    return this.connections.size;
+  }
+
   /**
    * Ends every subscription (their iterators complete after what they have queued), closes
    * every upstream connection and refuses later subscriptions: for gateway shutdown.

@@ -5,6 +5,7 @@ import {
 } from '../../../runtime/events/retention';
 import type { SubgraphDefinition } from '../../../runtime/subgraph-definition';
 import { BookingTransition } from './booking/booking-transition.entity';
+import { sampleOutboxes } from './bookings-metrics';
 import { Booking } from './booking/booking.entity';
 import { BookingResolver, canReadBooking, UserBookingsResolver } from './booking/booking.resolver';
 import { BookingConcession, Concession } from './concession/concession.entity';
@@ -96,6 +97,7 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
         { name: 'reconcile-payments', intervalMs: 30_000, pass: () => app.payments.reconcile() },
       ]),
       app.startMail(),
+      sampleOutboxes(dataSource),
       () => app.relay.stop(),
       startEventRetention({
         dataSource,

@@ -26,6 +26,7 @@ import type { AnswerRecorder } from '../idempotency/idempotency.service';
 import { Promotion, PromotionType, toRule } from '../promotion/promotion.entity';
 import type { PromotionService } from '../promotion/promotion.service';
 import type { TicketService } from '../ticket/ticket.service';
+import { bookingsCounter } from '../bookings-metrics';
 import { appendBookingEvent } from './booking-events';
 import { insertTransition, type Clock } from './booking-lifecycle.service';
 import { Booking, BookingStatus } from './booking.entity';
@@ -152,6 +153,7 @@ export class BookingCreation {
         return manager.getRepository(Booking).findOneByOrFail({ id: bookingId });
       });
       this.deps.notify();
+      bookingsCounter.created.inc();
       return booking;
     } catch (err) {
       if (cinemasAsked) await this.releaseAbandoned(bookingId, input);

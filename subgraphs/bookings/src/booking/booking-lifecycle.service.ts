@@ -2,6 +2,8 @@ import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import type { BookingSeatsPayload } from '../../../../runtime/contracts/booking-events';
 import { notFound } from '../../../../runtime/errors';
 import type { Logger } from '../../../../runtime/logger';
+import type { CounterSeries } from '../../../../runtime/metrics';
+import { bookingsCounter } from '../bookings-metrics';
 import type { CinemasClient } from '../cinemas/cinemas.client';
 import { ConcessionService } from '../concession/concession.service';
 import {
@@ -167,6 +169,7 @@ export class BookingLifecycle {
     if (options.manager) return run(options.manager);
     const booking = await this.deps.dataSource.transaction(run);
     this.deps.notify();
+    bookingsCounter.confirmed.inc();
     return booking;
   }
 
@@ -235,6 +238,7 @@ export class BookingLifecycle {
       return { booking, refund };
     });
     this.deps.notify();
+    bookingsCounter.cancelled.inc();
     return result;
   }
 
@@ -338,6 +342,7 @@ export class BookingLifecycle {
       { status: BookingStatus.PENDING, column: 'expires_at', now, limit },
       (manager, booking) =>
         this.release(manager, booking, BookingStatus.EXPIRED, EXPIRY_JOB, 'Not paid in time', now),
+      bookingsCounter.expired,
     );
   }
 
@@ -371,6 +376,7 @@ export class BookingLifecycle {
         });
         await this.event(manager, 'booking.completed', booking);
       },
+      bookingsCounter.completed,
     );
   }
 
@@ -382,10 +388,12 @@ export class BookingLifecycle {
    * One booking per transaction keeps the lock order of every other transaction (booking,
    * promotion, concessions, loyalty account): several bookings in one would take concession
    * and account locks in an order of their own and could deadlock with a CreateBooking.
+   * Each booking moved is counted in `counted` once its transaction committed.
    */
   private async eachDue(
     due: { status: BookingStatus; column: 'expires_at' | 'ends_at'; now: Date; limit: number },
     step: (manager: EntityManager, booking: Booking) => Promise<void>,
+    counted: CounterSeries,
   ): Promise<number> {
     const candidates: { id: string }[] = await this.deps.dataSource.query(
       `SELECT id FROM bookings WHERE status = $1 AND ${due.column} <= $2
@@ -394,7 +402,7 @@ export class BookingLifecycle {
     );
     let moved = 0;
     for (const { id } of candidates) {
-      moved += await this.deps.dataSource.transaction(async (manager) => {
+      const one = await this.deps.dataSource.transaction(async (manager) => {
         const [booking] = await manager
           .getRepository(Booking)
           .createQueryBuilder('b')
@@ -408,6 +416,8 @@ export class BookingLifecycle {
         await step(manager, booking);
         return 1;
       });
+      moved += one;
+      counted.inc(one);
     }
     if (moved > 0) this.deps.notify();
     return moved;

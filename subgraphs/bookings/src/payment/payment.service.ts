@@ -4,6 +4,7 @@ import { AppError, notFound } from '../../../../runtime/errors';
 import type { Logger } from '../../../../runtime/logger';
 import type { BookingLifecycle } from '../booking/booking-lifecycle.service';
 import { Booking, BookingStatus, PaymentStatus } from '../booking/booking.entity';
+import { bookingsCounter, countIpn, paymentsCounter } from '../bookings-metrics';
 import type { TransitionActor } from '../domain/booking-state';
 import { DomainError } from '../domain/errors';
 import { enqueueMail } from '../mail/mail-outbox';
@@ -211,7 +212,12 @@ export class PaymentService {
       }
       return row;
     });
-    if (payment.status === PaymentAttemptStatus.COMPLETED) this.afterCommit();
+    paymentsCounter.started.inc();
+    if (payment.status === PaymentAttemptStatus.COMPLETED) {
+      paymentsCounter.completed.inc();
+      bookingsCounter.confirmed.inc();
+      this.afterCommit();
+    }
     return payment;
   }
 
@@ -221,6 +227,10 @@ export class PaymentService {
    * changes and blocks nothing. Errors become `99` (VNPay delivers again).
    */
   async handleIpn(query: unknown): Promise<IpnAnswer> {
+    return countIpn(await this.answerIpn(query));
+  }
+
+  private async answerIpn(query: unknown): Promise<IpnAnswer> {
     const params = readVnpQuery(query);
     if (!params || !verifyParams(params, this.deps.vnpay.hashSecret)) return ANSWER['97'];
     try {
@@ -287,6 +297,8 @@ export class PaymentService {
     by: 'IPN' | 'QUERYDR',
   ): Promise<'00' | '01' | '02'> {
     const now = this.deps.clock();
+    // What the transaction did, counted once it committed.
+    let committed: { paid: boolean; booking?: 'confirmed' | 'cancelled' } | undefined;
     const code = await this.deps.dataSource.transaction(async (manager) => {
       const payment = await manager
         .getRepository(Payment)
@@ -322,6 +334,7 @@ export class PaymentService {
           status: PaymentAttemptStatus.FAILED,
           outcome: cancelled ? PaymentOutcome.BOOKING_CANCELLED : null,
         });
+        committed = { paid: false, booking: cancelled ? 'cancelled' : undefined };
         return '00' as const;
       }
       const paidAt = (verdict.payDate && parseVnpDate(verdict.payDate)) || now;
@@ -332,9 +345,16 @@ export class PaymentService {
         paidAt,
         outcome,
       });
+      const confirmed =
+        outcome === PaymentOutcome.CONFIRMED || outcome === PaymentOutcome.LATE_CONFIRMED;
+      committed = { paid: true, booking: confirmed ? 'confirmed' : undefined };
       // The refund (if any) needs VNPay's transaction number, set just above.
       return '00' as const;
     });
+    if (committed) {
+      (committed.paid ? paymentsCounter.completed : paymentsCounter.failed).inc();
+      if (committed.booking) bookingsCounter[committed.booking].inc();
+    }
     if (code === '00') this.afterCommit();
     return code;
   }
@@ -483,7 +503,10 @@ export class PaymentService {
             WHERE id = $1 AND status = 'PENDING' RETURNING id`,
           [payment.id, now],
         );
-        if (expired[0].length > 0) settled++;
+        if (expired[0].length > 0) {
+          settled++;
+          paymentsCounter.expired.inc();
+        }
         continue;
       }
       const attempts = payment.queryAttempts + 1;
