@@ -69,6 +69,12 @@ const envSchema = z.object({
   CLERK_SECRET_KEY: optionalString,
   CLERK_WEBHOOK_SIGNING_SECRET: optionalString,
   CLERK_AUTHORIZED_PARTIES: csv,
+  CLERK_PUBLISHABLE_KEY: z
+    .string()
+    .trim()
+    .regex(/^pk_(test|live)_[A-Za-z0-9+/=_-]+$/, 'a Clerk publishable key (pk_test_… or pk_live_…)')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   VNPAY_TMN_CODE: optionalString,
   VNPAY_HASH_SECRET: optionalString,
@@ -103,6 +109,11 @@ const envSchema = z.object({
   // How long published outbox rows, processed-event ids and Clerk event ids are kept.
   EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(168),
   SUPERGRAPH_PATH: optionalString,
+  // Observability: who may read /metrics in production, and where traces go (off when unset).
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_SERVICE_NAME: optionalString,
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   EMBEDDED_PG_PORT: port.default(54329),
   EMBEDDED_DATA_DIR: z.string().default('.data'),
 });
@@ -130,6 +141,10 @@ const COMMON_VARIABLES: readonly EnvName[] = [
   'QUERY_MAX_ALIASES',
   'QUERY_MAX_COST',
   'RESPONSE_MAX_BYTES',
+  'METRICS_TOKEN',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_SERVICE_NAME',
+  'OTEL_TRACES_SAMPLER_ARG',
 ];
 
 /** A subgraph's storage: the shared server or its own database, pool, timeouts, retention. */
@@ -154,6 +169,7 @@ const SERVICE_VARIABLES: Readonly<Partial<Record<ServiceName, readonly EnvName[]
     'CLERK_SECRET_KEY',
     'CLERK_WEBHOOK_SIGNING_SECRET',
     'CLERK_AUTHORIZED_PARTIES',
+    'CLERK_PUBLISHABLE_KEY',
     'CORS_ORIGINS',
     'FRONTEND_URL',
     'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
@@ -228,6 +244,8 @@ export interface AppConfig {
     readonly secretKey?: string;
     readonly webhookSigningSecret?: string;
     readonly authorizedParties: readonly string[];
+    /** For the seat map page's Clerk sign-in (`/app`); absent: the page has none. */
+    readonly publishableKey?: string;
   };
   /**
    * VNPay (bookings). Outside production every value has a local default, and the embedded
@@ -285,6 +303,23 @@ export interface AppConfig {
   readonly embedded: { readonly pgPort: number; readonly dataDir: string };
   /** The composed supergraph the gateway loads (default: the committed schema/supergraph.graphql). */
   readonly supergraphPath?: string;
+  /**
+   * `/metrics`: open outside production; in production only to `Authorization: Bearer
+   * <token>` (`METRICS_TOKEN`) or a service identity signed for this service.
+   */
+  readonly metrics: { readonly token?: string };
+  /**
+   * OpenTelemetry traces, exported over OTLP/HTTP to `endpoint` (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+   * the collector's base URL); no endpoint, no tracing at all. `serviceName` is the traces'
+   * `service.name`: `OTEL_SERVICE_NAME`, else `moviehub-<service>`. `sampleRatio`
+   * (`OTEL_TRACES_SAMPLER_ARG`, 1): the share of incoming requests traced; a request from
+   * another service follows its caller's decision.
+   */
+  readonly tracing: {
+    readonly endpoint?: string;
+    readonly serviceName: string;
+    readonly sampleRatio: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -410,6 +445,7 @@ export function loadConfig(
       secretKey: e.CLERK_SECRET_KEY,
       webhookSigningSecret: e.CLERK_WEBHOOK_SIGNING_SECRET,
       authorizedParties: e.CLERK_AUTHORIZED_PARTIES,
+      publishableKey: e.CLERK_PUBLISHABLE_KEY,
     },
     vnpay: {
       tmnCode: e.VNPAY_TMN_CODE ?? DEV_VNPAY.tmnCode,
@@ -450,6 +486,12 @@ export function loadConfig(
     events: { retentionHours: e.EVENT_RETENTION_HOURS },
     embedded: { pgPort: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_DATA_DIR },
     supergraphPath: e.SUPERGRAPH_PATH,
+    metrics: { token: e.METRICS_TOKEN },
+    tracing: {
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME ?? `moviehub-${service}`,
+      sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
+    },
   };
   return deepFreeze(config);
 }
@@ -507,4 +549,13 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/**
+ * `@apollo/gateway` sends anonymous usage figures to Apollo from every gateway it makes,
+ * unless `APOLLO_TELEMETRY_DISABLED` says otherwise. A booking platform reports nothing to a
+ * third party it was not told to: off unless the operator set the variable either way.
+ */
+export function keepApolloTelemetryOff(): void {
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
 }

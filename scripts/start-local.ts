@@ -1,5 +1,10 @@
 import 'reflect-metadata';
-import { resolve } from 'node:path';
+// First: tracing must start before the modules below load http, pg, ioredis and graphql.
+import './local-tracing';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { demoSignIn } from '../gateway/src/app/demo-sign-in';
+import { APP_PATH, builtPageDir } from '../gateway/src/app/seat-map-app';
 import { DEFAULT_FRONTEND_URL, loadConfig, withOverrides, type AppConfig } from '../runtime/config';
 import {
   checkPostgresReachable,
@@ -42,6 +47,17 @@ function databaseLine(config: AppConfig, embedded: EmbeddedDatabase | undefined)
   return `  Embedded PostgreSQL on 127.0.0.1:${new URL(embedded.url).port}, data in ${embedded.pgdata}${where}`;
 }
 
+/** The seat map page's address, and how to sign in there (or that it must be built first). */
+function pageLine(port: number, demoUsers: boolean): string {
+  const url = `http://localhost:${port}${APP_PATH}`;
+  if (!existsSync(join(builtPageDir(), 'index.html'))) {
+    return `  Seat map page: not built yet (npm run build), then at ${url}`;
+  }
+  return demoUsers
+    ? `  Seat map page at ${url} (pick a showtime and hold seats; "Demo user" at the top switches customers)`
+    : `  Seat map page at ${url}`;
+}
+
 function banner(
   config: AppConfig,
   stack: Stack,
@@ -51,6 +67,7 @@ function banner(
   const lines = [
     '',
     `  MovieHub supergraph is up: Apollo Sandbox at http://localhost:${stack.gateway.port}/graphql`,
+    pageLine(stack.gateway.port, demoSignIn(config) !== undefined),
     databaseLine(config, embedded),
   ];
   if (stack.vnpay) {
@@ -127,9 +144,10 @@ async function main(log: Logger): Promise<void> {
       db: embedded ? { url: embedded.url } : {},
       clerk,
       http: { port },
-      // No front end of our own yet: VNPay's return lands on the gateway's result page.
+      // The front end is the gateway's own seat map page: the emails' links open its booking
+      // pages (FRONTEND_URL/bookings/:id), and VNPay's return is meant for its result page.
       ...(base.frontendUrl === DEFAULT_FRONTEND_URL
-        ? { frontendUrl: `http://localhost:${port}` }
+        ? { frontendUrl: `http://localhost:${port}${APP_PATH}` }
         : {}),
     });
 

@@ -18,6 +18,7 @@ import type { Identity } from '../../runtime/identity';
 import { startHttpService } from '../../runtime/http-service';
 import type { RunningService } from '../../runtime/lifecycle';
 import { createLogger } from '../../runtime/logger';
+import { metricsAccess, operationMetricsPlugin, subgraphFetchMetrics } from '../../runtime/metrics';
 import {
   clarifyParseError,
   jsonErrorHandler,
@@ -38,6 +39,9 @@ import {
 import { ExecutionGateway } from './execution/execution-gateway';
 import { mountClerkWebhook } from './clerk-webhook';
 import { mountVnpayRoutes } from './vnpay-routes';
+import { mountSeatMapApp } from './app/seat-map-app';
+import { mountPublicGraph } from './public/public-graph';
+import type { GatewayRoutesContext } from './routes-context';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 import { subgraphUrl } from './subgraph-urls';
 import { serveWebSockets } from './websocket';
@@ -191,8 +195,9 @@ export async function startGateway(
       requestIds: 'validate',
       before: [corsMiddleware],
       health: { internalSecret: config.internalSecret, audience: 'gateway' },
+      metrics: metricsAccess(config),
     },
-    async ({ app, httpServer, defer }) => {
+    async ({ app, httpServer, metrics, defer }) => {
       app.set('trust proxy', true);
       const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
       if (redis) defer(() => closeRedis(redis));
@@ -208,7 +213,9 @@ export async function startGateway(
         buildService: (name, composedUrl) => {
           const url = subgraphUrl(name, composedUrl, config.subgraphUrlOverrides);
           subgraphs.set(name, url);
-          return new SubgraphClient(name, url, config.internalSecret);
+          return new SubgraphClient(name, url, config.internalSecret, {
+            metrics: subgraphFetchMetrics(metrics, name),
+          });
         },
         logger: log,
         // Identical queries in flight share one execution, never across callers.
@@ -239,6 +246,7 @@ export async function startGateway(
             : ApolloServerPluginLandingPageDisabled(),
           // Shape, cost and text checks before the query planner runs.
           operationLimitsPlugin(config.limits),
+          operationMetricsPlugin(metrics),
         ],
         logger: log,
       });
@@ -273,6 +281,19 @@ export async function startGateway(
       if (catalogCache) mountCatalogCacheStats(app, catalogCache, config);
       mountClerkWebhook(app, reachable, log);
       mountVnpayRoutes(app, reachable, log);
+      const routes: GatewayRoutesContext = {
+        app,
+        httpServer,
+        config,
+        log,
+        redis,
+        supergraphSdl,
+        gateway,
+        authenticate,
+        defer,
+      };
+      await mountPublicGraph(routes);
+      mountSeatMapApp(routes);
 
       app.use(
         '/graphql',
@@ -293,6 +314,7 @@ export async function startGateway(
         config: reachable,
         authenticate,
         log,
+        metrics,
       });
       defer(() => webSockets.dispose());
 

@@ -8,6 +8,7 @@ import {
 import { QueryPlanner } from '@apollo/query-planner';
 import { GraphQLError, OperationTypeNode, type GraphQLSchema } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
+import { keepApolloTelemetryOff } from '../../../runtime/config';
 import { LruCache } from '../lru-cache';
 import {
   executePlan,
@@ -116,6 +117,7 @@ export class ExecutionGateway {
     this.prepared = new LruCache(options.maxPlannedOperations ?? PLANNED_OPERATIONS_KEPT);
     this.callerOf = options.callerOf;
     this.fetchCache = options.fetchCache;
+    keepApolloTelemetryOff();
     this.inner = new ApolloGateway({
       supergraphSdl: options.supergraphSdl,
       buildService: ({ name, url }) => {
@@ -175,9 +177,10 @@ export class ExecutionGateway {
    * A query identical to one in flight for the same caller (same document, operation name
    * and variables, so the same fetches with the same identity) takes that one's result: the
    * subgraphs could not have told the two apart. Its cache policy is the leader's, since the
-   * subgraph answers that set it were the same. Mutations always run on their own.
+   * subgraph answers that set it were the same. Mutations always run on their own. A
+   * contract's server (the partner graph) runs its validated operations through here too.
    */
-  private executeShared(requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> {
+  executeShared(requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> {
     const caller = this.callerOf?.(requestContext.context);
     if (caller === undefined || requestContext.operation.operation !== OperationTypeNode.QUERY) {
       return this.execute(requestContext);

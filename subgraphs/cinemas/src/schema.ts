@@ -27,7 +27,6 @@ import { startSweeper } from './seat/hold/seat-hold.sweeper';
 import { startShowtimeClosures } from './seat/showtime-closures';
 import {
   SeatHoldResolver,
-  SeatStateResolver,
   SeatUpdateResolver,
   ShowtimeSeatMapResolver,
 } from './seat/seat.resolver';
@@ -54,7 +53,6 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
       CinemaAdminResolver,
       ShowtimeAdminResolver,
       ShowtimeSeatMapResolver,
-      SeatStateResolver,
       SeatUpdateResolver,
       SeatHoldResolver,
     ],

@@ -2,23 +2,32 @@ import {
   Arg,
   Authorized,
   Ctx,
+  Directive,
   FieldResolver,
   ID,
-  Int,
   Mutation,
   Resolver,
   Root,
   Subscription,
 } from 'type-graphql';
 import { requireUser } from '../../../../runtime/auth';
+import { UNCACHED_HINT } from '../../../../runtime/cache-hints';
+import { PUBLIC_TAG } from '../../../../runtime/contracts/partner-graph';
 import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
-import { SeatType } from '../cinema/cinema.entity';
 import type { CinemasContext } from '../context.types';
 import { useEventLoaders } from '../loaders';
 import { Showtime } from '../showtime/showtime.entity';
+import { SeatAvailability, seatAvailability } from './availability';
 import { SEAT_FEED_LOST, seatUpdatesUnavailable, type SeatFeedItem } from './seat.service';
-import { HoldResult, ReleaseResult, SeatMap, SeatState, SeatUpdate } from './seat-map.types';
+import {
+  HoldResult,
+  ReleaseResult,
+  SeatMap,
+  SeatUpdate,
+  type SeatState,
+  type SeatStateCore,
+} from './seat-map.types';
 
 const seatIdsArg = (seatIds: string[]) => seatIds.map((id) => requireUuid(id, 'seatIds'));
 
@@ -34,30 +43,47 @@ export class ShowtimeSeatMapResolver {
     for (const seat of seats) ctx.loaders.seatById.prime(seat.id, seat);
     return ctx.app.seats.seatMap(seats, reserved, snapshot, ctx.identity.userId);
   }
+
+  // Changes with every hold, like availableSeats: never kept. Public: counts, no holders.
+  @Directive(UNCACHED_HINT)
+  @Directive(PUBLIC_TAG)
+  @FieldResolver(() => SeatAvailability, {
+    description: 'Seats in all and per seat type: how many, and how many are free to book now.',
+  })
+  async availability(
+    @Root() showtime: Showtime,
+    @Ctx() ctx: CinemasContext,
+  ): Promise<SeatAvailability> {
+    // The seat map's reads through the same loaders (a list of showtimes batches them), the
+    // reservations before the holds as there.
+    const [seats, reserved] = await Promise.all([
+      ctx.loaders.seatsByHallId.load(showtime.hallId),
+      ctx.loaders.reservedSeats.load(showtime.id),
+    ]);
+    const { holds } = await ctx.loaders.holdSnapshot.load(showtime.id);
+    return seatAvailability(seats, reserved, holds);
+  }
 }
 
-@Resolver(() => SeatState)
-export class SeatStateResolver {
-  private async seat(state: SeatState, ctx: CinemasContext) {
-    const seat = await ctx.loaders.seatById.load(state.seatId);
+/**
+ * States with their seats' row, number and type, from the showtime's hall layout as the
+ * cinemas process keeps it in memory (`SeatFactsCache`): no table read for a hold.
+ */
+async function withSeatFacts(
+  showtimeId: string,
+  states: readonly SeatStateCore[],
+  ctx: CinemasContext,
+): Promise<SeatState[]> {
+  if (states.length === 0) return [];
+  const { facts } = ctx.app.seats;
+  const showtime = await facts.showtime(showtimeId);
+  if (!showtime) throw notFound('Showtime', showtimeId);
+  const { byId } = await facts.hall(showtime.hallId);
+  return states.map((state) => {
+    const seat = byId.get(state.seatId);
     if (!seat) throw notFound('Seat', state.seatId);
-    return seat;
-  }
-
-  @FieldResolver(() => String, { description: 'Row label: A, B, ...' })
-  async row(@Root() state: SeatState, @Ctx() ctx: CinemasContext): Promise<string> {
-    return (await this.seat(state, ctx)).row;
-  }
-
-  @FieldResolver(() => Int, { description: 'Seat number within its row.' })
-  async number(@Root() state: SeatState, @Ctx() ctx: CinemasContext): Promise<number> {
-    return (await this.seat(state, ctx)).number;
-  }
-
-  @FieldResolver(() => SeatType)
-  async type(@Root() state: SeatState, @Ctx() ctx: CinemasContext): Promise<SeatType> {
-    return (await this.seat(state, ctx)).type;
-  }
+    return { ...state, row: seat.row, number: seat.number, type: seat.type };
+  });
 }
 
 @Resolver(() => SeatUpdate)
@@ -86,7 +112,9 @@ export class SeatHoldResolver {
     const userId = requireUser(ctx);
     // The count first: a list of 10,000 ids is refused in a few steps, before any other work.
     const unique = ctx.app.seats.holdRequest(seatIds);
-    return ctx.app.seats.hold(requireUuid(showtimeId, 'showtimeId'), userId, seatIdsArg(unique));
+    const id = requireUuid(showtimeId, 'showtimeId');
+    const held = await ctx.app.seats.hold(id, userId, seatIdsArg(unique));
+    return { ...held, seats: await withSeatFacts(id, held.seats, ctx) };
   }
 
   @Authorized()
@@ -98,7 +126,9 @@ export class SeatHoldResolver {
   ) {
     const userId = requireUser(ctx);
     const unique = ctx.app.seats.releaseRequest(seatIds);
-    return ctx.app.seats.release(requireUuid(showtimeId, 'showtimeId'), userId, seatIdsArg(unique));
+    const id = requireUuid(showtimeId, 'showtimeId');
+    const { seats } = await ctx.app.seats.release(id, userId, seatIdsArg(unique));
+    return { seats: await withSeatFacts(id, seats, ctx) };
   }
 
   @Subscription(() => SeatUpdate, {
@@ -109,7 +139,7 @@ export class SeatHoldResolver {
         requireUuid(String((args as { showtimeId?: unknown }).showtimeId), 'showtimeId'),
       ),
   })
-  seatUpdates(
+  async seatUpdates(
     @Root() event: SeatFeedItem,
     @Arg('showtimeId', () => ID) _showtimeId: string,
     @Ctx() ctx: CinemasContext,
@@ -118,6 +148,7 @@ export class SeatHoldResolver {
     // Runs first for every event, before the event's other fields: from here on they read
     // through loaders of this event, not ones left over from earlier events.
     useEventLoaders(ctx, event);
-    return ctx.app.seats.forViewer(event, ctx.identity.userId);
+    const update = ctx.app.seats.forViewer(event, ctx.identity.userId);
+    return { ...update, seats: await withSeatFacts(update.showtimeId, update.seats, ctx) };
   }
 }

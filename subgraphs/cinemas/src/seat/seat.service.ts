@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { AppError, badUserInput, notFound } from '../../../../runtime/errors';
+import { errorOutcome, serviceMetrics } from '../../../../runtime/metrics';
 import { seatHolderTags } from '../../../../runtime/seat-holder';
 import { PubSubUnavailableError, type ClosablePubSub } from '../../../../runtime/pubsub';
 import type { Seat } from '../cinema/cinema.entity';
@@ -25,6 +26,23 @@ export type SeatFeedItem = SeatEvent | typeof SEAT_FEED_LOST;
 
 /** Holder tags kept at most; past it the cache starts over (a few KiB per thousand users). */
 const HOLDER_TAGS_KEPT = 10_000;
+
+const metrics = serviceMetrics('cinemas');
+const holdCalls = metrics.counter(
+  'moviehub_seat_holds_total',
+  'holdSeats calls, by outcome: ok, or the error code that refused them',
+  ['outcome'],
+);
+const releaseCalls = metrics.counter(
+  'moviehub_seat_releases_total',
+  'releaseSeats calls, by outcome: ok, or the error code that refused them',
+  ['outcome'],
+);
+const seatsHeld = metrics
+  .counter('moviehub_seats_held_total', 'Seats taken by holdSeats calls that succeeded', [])
+  .bind();
+const holdsOk = holdCalls.bind('ok');
+const releasesOk = releaseCalls.bind('ok');
 
 export function seatUpdatesUnavailable(): AppError {
   return new AppError('SERVICE_UNAVAILABLE', 'Live seat updates are unavailable, try again');
@@ -181,6 +199,9 @@ export class SeatService {
         status,
         heldByMe: held && holder === me,
         holderTag: held ? (holder ?? null) : null,
+        row: seat.row,
+        number: seat.number,
+        type: seat.type,
       };
     });
     return { version, seats: states };
@@ -225,6 +246,30 @@ export class SeatService {
    * and hall kept in memory, that is one round trip to the store and no table read.
    */
   async hold(showtimeId: string, userId: string, seatIds: string[]) {
+    try {
+      const held = await this.holdSeats(showtimeId, userId, seatIds);
+      holdsOk.inc();
+      seatsHeld.inc(held.seats.length);
+      return held;
+    } catch (err) {
+      holdCalls.bind(errorOutcome(err)).inc();
+      throw err;
+    }
+  }
+
+  /** Releases the caller's holds among `seatIds`; other people's seats are untouched. */
+  async release(showtimeId: string, userId: string, seatIds: string[]) {
+    try {
+      const released = await this.releaseSeats(showtimeId, userId, seatIds);
+      releasesOk.inc();
+      return released;
+    } catch (err) {
+      releaseCalls.bind(errorOutcome(err)).inc();
+      throw err;
+    }
+  }
+
+  private async holdSeats(showtimeId: string, userId: string, seatIds: string[]) {
     const unique = this.holdRequest(seatIds);
     const holder = this.holderTag(userId);
     const { showtime, hall, admitted } = await this.factsFor(showtimeId, holder, true);
@@ -257,8 +302,7 @@ export class SeatService {
     };
   }
 
-  /** Releases the caller's holds among `seatIds`; other people's seats are untouched. */
-  async release(showtimeId: string, userId: string, seatIds: string[]) {
+  private async releaseSeats(showtimeId: string, userId: string, seatIds: string[]) {
     const unique = this.releaseRequest(seatIds);
     const holder = this.holderTag(userId);
     const { showtime, admitted } = await this.factsFor(showtimeId, holder, false);
