@@ -40,5 +40,12 @@ export async function callInternal<T>(
   if (res.status >= 500) {
     throw new AppError('SERVICE_UNAVAILABLE', `Service "${serviceName}" failed`, { serviceName });
   }
-  return { status: res.status, body: (await res.json()) as T };
+  // The timeout also covers the body, and a body that is not JSON is no answer either.
+  try {
+    return { status: res.status, body: (await res.json()) as T };
+  } catch {
+    throw new AppError('SERVICE_UNAVAILABLE', `Service "${serviceName}" gave no answer`, {
+      serviceName,
+    });
+  }
 }

@@ -268,6 +268,22 @@ describe('the partner graph at /public/graphql', () => {
       }
     });
 
+    it('refuses a GET without a key however its query string is padded', async () => {
+      // Express parses 1,000 parameters; Apollo reads the raw string: both must agree.
+      const padding = Array.from({ length: 1001 }, (_, i) => `p${i}=1`).join('&');
+      const query = encodeURIComponent('{ cinemas { id } }');
+      const res = await fetch(`${publicUrls[0]}?${padding}&query=${query}`, {
+        headers: { 'apollo-require-preflight': 'true' },
+      });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as {
+        data?: unknown;
+        errors: { extensions: { code: string } }[];
+      };
+      expect(body.data).toBeUndefined();
+      expect(body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    });
+
     it('are issued, listed and revoked by admins only, the key shown once and kept hashed', async () => {
       const issued = await issueKey(120, 'Kiosk');
       expect(issued.key).toMatch(/^mh_live_[A-Za-z0-9_-]{43}$/);

@@ -168,6 +168,29 @@ describe('the seat map page at /app', () => {
         403,
         'FORBIDDEN',
       ],
+      [
+        // X-Forwarded-Host is the page's to set (trust proxy): it proves nothing.
+        await post(
+          `${base}/app/demo-session`,
+          { userId: 'demo-customer' },
+          {
+            origin: 'https://evil.example',
+            'x-forwarded-host': 'evil.example',
+            'x-forwarded-proto': 'https',
+          },
+        ),
+        403,
+        'FORBIDDEN',
+      ],
+      [
+        await post(
+          `${base}/app/demo-session`,
+          { userId: 'demo-customer' },
+          { 'sec-fetch-site': 'cross-site' },
+        ),
+        403,
+        'FORBIDDEN',
+      ],
     ];
     for (const [refused, status, code] of refusals) {
       expect(refused.status).toBe(status);

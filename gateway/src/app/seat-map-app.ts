@@ -70,9 +70,15 @@ export function serveSeatMapApp(app: Express, options: SeatMapAppOptions): void 
     res.set('cache-control', 'no-store');
     if (!demo) return refuse(res, 404, 'NOT_FOUND', 'There is no demo sign-in on this server');
     // A page of another origin must not obtain a token (development allows any CORS origin).
+    // Not through `req.host`: with `trust proxy`, a page could name any host in
+    // X-Forwarded-Host. The Host header and Sec-Fetch-Site are the browser's, not the page's.
     const origin = req.get('origin');
     const ownOrigin = `${req.protocol}://${req.host}`;
-    if (origin !== undefined && origin !== ownOrigin) {
+    const fetchSite = req.get('sec-fetch-site');
+    if (
+      (origin !== undefined && originHost(origin) !== req.headers.host) ||
+      (fetchSite !== undefined && fetchSite !== 'same-origin')
+    ) {
       return refuse(res, 403, 'FORBIDDEN', 'Demo sessions are for the page on this server only');
     }
     const userId = (req.body as { userId?: unknown } | undefined)?.userId;
@@ -138,4 +144,13 @@ export function serveSeatMapApp(app: Express, options: SeatMapAppOptions): void 
 
 function refuse(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+/** The host (and port) of an Origin header, or undefined when it is not a URL. */
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
 }

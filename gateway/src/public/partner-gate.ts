@@ -67,10 +67,14 @@ export function partnerGate(
   };
 }
 
-/** Whether a GET asks to run something: a query, or a persisted query's hash. */
+/**
+ * Whether a GET could run something: any query string at all. Not `req.query`: Express
+ * parses at most 1,000 parameters, while Apollo reads `query` and `extensions` from the raw
+ * string with no such limit, so a `query` after 1,000 padding parameters would run unseen.
+ */
 function carriesOperation(req: Request): boolean {
-  const query = req.query as Record<string, unknown>;
-  return query.query !== undefined || query.extensions !== undefined;
+  const start = req.originalUrl.indexOf('?');
+  return start !== -1 && start < req.originalUrl.length - 1;
 }
 
 function setRateLimitHeaders(res: Response, rate: RateLimitState): void {

@@ -2,6 +2,13 @@ import type { Redis } from 'ioredis';
 
 /** How long a partner's registered query is kept after its last registration. */
 export const PERSISTED_QUERY_TTL_SECONDS = 24 * 3600;
+/**
+ * Longer texts are not kept (they still run, sent whole each time): Apollo registers a text
+ * before the cost limits look at it, and comments and long strings do not count as tokens,
+ * so without a cap one request could park a megabyte in Redis for a day. Partners' real
+ * operations are a few kilobytes.
+ */
+export const MAX_PERSISTED_QUERY_CHARS = 16 * 1024;
 
 /**
  * Apollo Server's `KeyValueCache` over Redis, for the automatic persisted queries of the
@@ -17,6 +24,7 @@ export function redisPersistedQueryCache(redis: Redis, keyPrefix: string) {
       return (await redis.get(key(name))) ?? undefined;
     },
     async set(name: string, value: string, options?: { ttl?: number | null }): Promise<void> {
+      if (value.length > MAX_PERSISTED_QUERY_CHARS) return;
       const ttl = options?.ttl ?? PERSISTED_QUERY_TTL_SECONDS;
       await redis.set(key(name), value, 'EX', Math.max(1, Math.ceil(ttl)));
     },

@@ -134,7 +134,7 @@ query Showtimes($city: String!, $from: DateTime!, $to: DateTime!) {
     format
     language
     availableSeats
-    availability { seatType total available }
+    availability { total available vip { available } }
     prices { seatType amount }
     movie { id title ageRating durationMinutes }
     hall { name cinema { name address city } }
