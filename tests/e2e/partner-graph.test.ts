@@ -119,6 +119,16 @@ describe('the partner graph at /public/graphql', () => {
       });
     });
 
+    it('lets no shared cache keep a keyed answer, even of catalog data', async () => {
+      const query = encodeURIComponent('{ cinemas { id } }');
+      const res = await fetch(`${publicUrls[0]}?query=${query}`, {
+        headers: { 'x-api-key': key, 'apollo-require-preflight': 'true' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('private, no-store');
+      expect(res.headers.get('vary')).toMatch(/X-Api-Key/i);
+    });
+
     it("gives a showtime's seat counts per type, which add up to its free seats", async () => {
       const showtime = plan.showtimes.find((s) => s.startsAt.getTime() > Date.now() + 86_400_000)!;
       const res = await asPartner(

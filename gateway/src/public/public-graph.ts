@@ -1,5 +1,6 @@
 import { Supergraph } from '@apollo/federation-internals';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import express from 'express';
@@ -92,6 +93,9 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
     plugins: [
       config.introspection ? sandbox() : ApolloServerPluginLandingPageDisabled(),
       operationLimitsPlugin(publicOperationLimits(config.limits)),
+      // Answers are per key (its rate headers, and a key opens them at all): no shared cache
+      // may keep one for another caller, so Apollo's `public, max-age` is never sent here.
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
     ],
     logger: log,
   });
@@ -100,6 +104,11 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
 
   app.use(
     PUBLIC_GRAPH_PATH,
+    (_req, res, next) => {
+      res.setHeader('cache-control', 'private, no-store');
+      res.setHeader('vary', 'X-Api-Key');
+      next();
+    },
     // The key first: a request without a good one is refused before its body is read.
     partnerGate(access, log),
     express.json({ limit: MAX_BODY_BYTES }),
