@@ -288,6 +288,7 @@ export async function startGateway(
         log,
         redis,
         supergraphSdl,
+        subgraphUrls: subgraphs,
         gateway,
         authenticate,
         defer,

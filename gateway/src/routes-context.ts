@@ -19,6 +19,8 @@ export interface GatewayRoutesContext {
   /** Commands; absent on the embedded default without Redis. */
   readonly redis: Redis | undefined;
   readonly supergraphSdl: string;
+  /** Where the gateway reaches each subgraph of the supergraph, by name (overrides applied). */
+  readonly subgraphUrls: ReadonlyMap<string, string>;
   /** The private graph's gateway (its data sources, planner and caches). */
   readonly gateway: ExecutionGateway;
   readonly authenticate: Authenticator;

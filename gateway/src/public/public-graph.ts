@@ -17,7 +17,6 @@ import {
 import { apolloRoute } from '../apollo-route';
 import type { GatewayRoutesContext } from '../routes-context';
 import type { GatewayContext } from '../subgraph-client';
-import { subgraphUrl } from '../subgraph-urls';
 import { usersApiKeyVerifier } from './api-key-verifier';
 import { contractGateway } from './contract-gateway';
 import { KnownOperationTypesRule } from './known-operation-types';
@@ -46,20 +45,16 @@ export const PUBLIC_GRAPH_PATH = '/public/graphql';
  */
 export async function mountPublicGraph(context: GatewayRoutesContext): Promise<void> {
   const { app, config, log, redis, supergraphSdl, gateway, defer } = context;
-  const supergraph = Supergraph.build(supergraphSdl);
-  const schema = publicApiSchema(supergraph);
-  const users = supergraph.subgraphsMetadata().find((subgraph) => subgraph.name === 'users');
-  if (!schema || !users) {
+  const schema = publicApiSchema(Supergraph.build(supergraphSdl));
+  const usersUrl = context.subgraphUrls.get('users');
+  if (!schema || !usersUrl) {
     log.info(
       `no partner graph at ${PUBLIC_GRAPH_PATH}: the supergraph ` +
         (schema ? 'has no users subgraph to issue API keys' : 'tags nothing public'),
     );
     return;
   }
-  const verify = usersApiKeyVerifier(
-    subgraphUrl('users', users.url, config.subgraphUrlOverrides),
-    config.internalSecret,
-  );
+  const verify = usersApiKeyVerifier(usersUrl, config.internalSecret);
   // A connection of its own, whose checks of concurrent requests go in one write.
   const checks = config.redis.url
     ? createRedis(config.redis.url, { enableAutoPipelining: true })
