@@ -26,6 +26,16 @@ export type RequestIdPolicy = 'validate' | 'trust';
 
 const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
 
+/**
+ * How long an idle kept-alive connection stays open. Node's 5 s default raced the callers'
+ * pools (the gateway's, a load balancer's): a socket the server closed just as a caller
+ * reused it failed that request with ECONNRESET, and a mutation cannot be sent again. The
+ * server announces this in `Keep-Alive: timeout=…`, and Node's and undici's pools close an
+ * idle socket a second before it, so the caller always closes first. Longer than the 60 s
+ * idle timeout of common load balancers, for the same reason.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface HttpServiceOptions {
   readonly name: string;
   readonly host: string;
@@ -136,6 +146,7 @@ export async function startHttpService<T>(
       audience: service,
     });
     const httpServer = createServer(app);
+    httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Last to go: the listening socket (Apollo's drain plugin usually closed it already).
     stack.push(
       () =>

@@ -135,4 +135,14 @@ describe('the supergraph through the gateway, on the demo data', () => {
       checks: { users: 'ok', movies: 'ok', cinemas: 'ok', bookings: 'ok', redis: 'ok' },
     });
   });
+
+  it('keeps idle connections open longer than the callers\' pools keep them (no reuse race)', async () => {
+    // Node's 5 s default closed sockets the gateway's pool was about to reuse: a mutation
+    // failed with ECONNRESET under load. Pools close a second before the announced timeout.
+    const services = [t.stack.gateway, ...Object.values(t.stack.subgraphs)];
+    for (const service of services) {
+      const res = await fetch(`http://127.0.0.1:${service.port}/health`);
+      expect([service.name, res.headers.get('keep-alive')]).toEqual([service.name, 'timeout=65']);
+    }
+  });
 });
