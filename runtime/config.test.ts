@@ -43,6 +43,67 @@ describe('loadConfig', () => {
     expect(config.subgraphUrls.users).toBe('http://users:4001/graphql');
   });
 
+  describe('Redis Cluster', () => {
+    it('turns REDIS_CLUSTER_NODES into a redis+cluster:// URL', () => {
+      const config = loadConfig('gateway', {
+        REDIS_CLUSTER_NODES: ' redis-0:7000, redis-1:7001,[::1]:7002 ',
+      });
+      expect(config.redis.url).toBe('redis+cluster://redis-0:7000,redis-1:7001,[::1]:7002');
+    });
+
+    it('takes a redis+cluster:// REDIS_URL as it is', () => {
+      const url = 'redis+cluster://:secret@10.0.0.1:7000,10.0.0.2:7000';
+      expect(loadConfig('users', { REDIS_URL: url }).redis.url).toBe(url);
+    });
+
+    it('refuses REDIS_URL and REDIS_CLUSTER_NODES together', () => {
+      expect(() =>
+        loadConfig('gateway', {
+          REDIS_URL: 'redis://redis:6379',
+          REDIS_CLUSTER_NODES: 'redis-0:7000',
+        }),
+      ).toThrow(/REDIS_URL and REDIS_CLUSTER_NODES: both set/);
+    });
+
+    it.each([
+      'redis-0',
+      'redis-0:',
+      'redis-0:70000',
+      'redis-0:7000,,redis-1:7000',
+      'a b:7000',
+      ',',
+    ])('refuses the node list %p', (nodes) => {
+      expect(() => loadConfig('gateway', { REDIS_CLUSTER_NODES: nodes })).toThrow(
+        /REDIS_CLUSTER_NODES/,
+      );
+      expect(() => loadConfig('gateway', { REDIS_URL: `redis+cluster://${nodes}` })).toThrow(
+        /REDIS_URL: cluster nodes/,
+      );
+    });
+
+    it('accepts either in production', () => {
+      const production = {
+        NODE_ENV: 'production',
+        INTERNAL_SECRET: 'x'.repeat(32),
+        DATABASE_URL: 'postgres://db/moviehub',
+      };
+      expect(
+        loadConfig('movies', { ...production, REDIS_CLUSTER_NODES: 'redis-0:7000' }).redis.url,
+      ).toBe('redis+cluster://redis-0:7000');
+      expect(() => loadConfig('movies', production)).toThrow(
+        /REDIS_URL: required in production \(or REDIS_CLUSTER_NODES/,
+      );
+    });
+
+    it('is read by every service', () => {
+      for (const service of ['gateway', 'users', 'movies', 'cinemas', 'bookings'] as const) {
+        expect(loadConfig(service, { REDIS_CLUSTER_NODES: 'r:1' }).redis.url).toBe(
+          'redis+cluster://r:1',
+        );
+      }
+    });
+  });
+
   it('gives each subgraph its own database on the shared server, or its own URL', () => {
     // The seeder (a tool) reads every subgraph's database settings.
     const config = loadConfig('tool', {

@@ -28,6 +28,70 @@ const optionalString = z
   .trim()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+
+/**
+ * `host:port` (`[v6]:port` for IPv6), port 1..65535: one node of a Redis Cluster. Shared
+ * with `runtime/redis.ts`, which reads `redis+cluster://` URLs with it.
+ */
+export function parseHostPort(entry: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !(port >= 1 && port <= 65535)) {
+    throw new Error(`"${entry}" is not host:port`);
+  }
+  return { host: match[1] ?? match[2], port };
+}
+
+/** The problem with a comma-separated `host:port` list, if any. */
+function hostPortListProblem(list: string): string | undefined {
+  const entries = list.split(',').map((entry) => entry.trim());
+  if (entries.length === 0 || entries.some((entry) => entry === '')) {
+    return 'a comma-separated list of host:port, none empty';
+  }
+  for (const entry of entries) {
+    try {
+      parseHostPort(entry);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A Redis URL: `redis://`, `rediss://`, or a cluster's `redis+cluster://[user:pw@]host:port,
+ * host:port` (what REDIS_CLUSTER_NODES turns into; `new URL` cannot read a list of hosts).
+ */
+const optionalRedisUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+  .superRefine((value, ctx) => {
+    if (value === undefined) return;
+    const cluster = /^redis\+cluster:\/\/(?:[^@]*@)?([^/?#]*)/i.exec(value);
+    if (cluster) {
+      const problem = hostPortListProblem(cluster[1]);
+      if (problem)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `cluster nodes: ${problem}` });
+      return;
+    }
+    if (!z.string().url().safeParse(value).success) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'Invalid url' });
+    }
+  });
+
+/** REDIS_CLUSTER_NODES: `host:port,host:port`, normalised (spaces dropped). */
+const optionalHostPortList = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+  .superRefine((value, ctx) => {
+    const problem = value === undefined ? undefined : hostPortListProblem(value);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  })
+  .transform((v) => v?.split(',').map((entry) => entry.trim()));
 const port = z.coerce.number().int().min(0).max(65535);
 const csv = z
   .string()
@@ -63,7 +127,10 @@ const envSchema = z.object({
     .default(''),
   // Two at least: migrations hold an advisory lock on one connection while running on another.
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
-  REDIS_URL: optionalUrl,
+  REDIS_URL: optionalRedisUrl,
+  // The startup nodes of a Redis Cluster (any live one is enough to find the rest; list a
+  // few). Becomes `redis.url` as `redis+cluster://host:port,...`; set this or REDIS_URL.
+  REDIS_CLUSTER_NODES: optionalHostPortList,
   REDIS_KEY_PREFIX: z.string().default('moviehub:'),
   CLERK_JWT_KEY: optionalString,
   CLERK_SECRET_KEY: optionalString,
@@ -132,6 +199,7 @@ const COMMON_VARIABLES: readonly EnvName[] = [
   'CINEMAS_URL',
   'BOOKINGS_URL',
   'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
   'REDIS_KEY_PREFIX',
   'INTERNAL_SECRET',
   'INTROSPECTION',
@@ -365,9 +433,17 @@ export function loadConfig(
   const problems: string[] = [];
   const isSubgraph = (SUBGRAPH_NAMES as readonly string[]).includes(service);
 
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    problems.push(
+      'REDIS_URL and REDIS_CLUSTER_NODES: both set; set REDIS_URL for one Redis or ' +
+        'REDIS_CLUSTER_NODES for a cluster (or REDIS_URL=redis+cluster://host:port,...), not both',
+    );
+  }
   if (isProduction) {
     if (!e.INTERNAL_SECRET) problems.push('INTERNAL_SECRET: required in production');
-    if (!e.REDIS_URL) problems.push('REDIS_URL: required in production');
+    if (!e.REDIS_URL && !e.REDIS_CLUSTER_NODES) {
+      problems.push('REDIS_URL: required in production (or REDIS_CLUSTER_NODES for a cluster)');
+    }
     if (service === 'gateway' && !e.CLERK_JWT_KEY && !e.CLERK_SECRET_KEY) {
       problems.push('CLERK_JWT_KEY or CLERK_SECRET_KEY: one is required in production');
     }
@@ -438,7 +514,12 @@ export function loadConfig(
       namePrefix: e.DATABASE_NAME_PREFIX,
       poolSize: e.DATABASE_POOL_SIZE,
     },
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: {
+      url: e.REDIS_CLUSTER_NODES
+        ? `redis+cluster://${e.REDIS_CLUSTER_NODES.join(',')}`
+        : e.REDIS_URL,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+    },
     internalSecret: e.INTERNAL_SECRET ?? DEV_INTERNAL_SECRET,
     clerk: {
       jwtKey: e.CLERK_JWT_KEY,

@@ -1,6 +1,12 @@
 import { RedisPubSub as RedisPubSubEngine } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
-import { createRedis, isRedisUnavailable } from './redis';
+import {
+  createRedis,
+  isClusterUrl,
+  isRedisUnavailable,
+  parseClusterUrl,
+  type RedisClient,
+} from './redis';
 
 /**
  * The transport could not subscribe or publish (Redis down), or lost its connection while
@@ -165,13 +171,22 @@ const NOT_JSON = Symbol('not JSON');
  * comes back, so the connection does not resubscribe by itself (`autoResubscribe: false`):
  * listeners subscribe again when their clients do.
  *
+ * On a Redis Cluster, PUBLISH goes through the cluster client (any node: the cluster bus
+ * hands every message to every node) and the subscribing connection is a plain connection
+ * to one node of the cluster (see `createSubscriber`). Not sharded pub/sub (SPUBLISH /
+ * SSUBSCRIBE): the engine only speaks SUBSCRIBE, and ioredis' sharded subscribers
+ * resubscribe by themselves after a failover, silently: the messages published meanwhile
+ * would be lost without any listener being told, which is the one thing this transport
+ * promises not to do. The cost of the broadcast (each message crosses the cluster bus to
+ * every node) is small for this traffic: a few messages per seat change or catalog edit.
+ *
  * The engine has defects around failures, each guarded here where it is met: it leaves an
  * unhandled rejection behind a failed SUBSCRIBE and fires UNSUBSCRIBE without a handler,
  * it keeps the record of a subscription that failed, and it believes its subscriptions
  * outlive the connection that made them.
  */
 class RedisPubSub implements ClosablePubSub {
-  private readonly publisher: Redis;
+  private readonly publisher: RedisClient;
   private readonly subscriber: Redis;
   private readonly engine: RedisPubSubEngine;
   private readonly subscriptions = new Set<Subscription>();
@@ -184,7 +199,7 @@ class RedisPubSub implements ClosablePubSub {
     private readonly prefix: string,
   ) {
     this.publisher = createRedis(redisUrl);
-    this.subscriber = createRedis(redisUrl, { autoResubscribe: false });
+    this.subscriber = createSubscriber(redisUrl);
     catchUnsubscribeFailures(this.subscriber);
     this.engine = new RedisPubSubEngine({
       publisher: this.publisher,
@@ -341,6 +356,39 @@ class RedisPubSub implements ClosablePubSub {
     const error = new PubSubUnavailableError('The pub/sub connection to Redis was lost');
     for (const subscription of [...this.subscriptions]) subscription.listener.fail(error);
   }
+}
+
+/**
+ * The subscribing connection: `createRedis`'s (fail fast, reconnect forever) without
+ * resubscribing by itself. On a Redis Cluster, a plain connection to one node, any node
+ * (primary or replica: every node receives every PUBLISH): a `Cluster` client would move its
+ * subscriptions to another node by itself when that node fails, and nothing would tell the
+ * listeners that what was published meanwhile is lost to them. Each reconnection attempt
+ * goes to the next node of the URL's list, so a node that died for good (its replica took
+ * over) is not waited for: the next attempt reaches a live one, and listeners subscribe
+ * there again when their clients do.
+ */
+function createSubscriber(redisUrl: string): Redis {
+  if (!isClusterUrl(redisUrl)) {
+    return createRedis(redisUrl, { autoResubscribe: false }) as Redis;
+  }
+  const { nodes, username, password } = parseClusterUrl(redisUrl);
+  // Spread the subscribing connections of many instances over the nodes.
+  let current = Math.floor(Math.random() * nodes.length);
+  const first = nodes[current];
+  const host = first.host.includes(':') ? `[${first.host}]` : first.host;
+  const redis = createRedis(`redis://${host}:${first.port}`, {
+    username,
+    password,
+    autoResubscribe: false,
+    retryStrategy: (attempt) => {
+      current = (current + 1) % nodes.length;
+      // ioredis reads host and port from its options at each connection attempt.
+      Object.assign(redis.options, nodes[current]);
+      return Math.min(attempt * 100, 1000);
+    },
+  }) as Redis;
+  return redis;
 }
 
 /**

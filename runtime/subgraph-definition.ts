@@ -1,7 +1,7 @@
 // The subgraph contract, types only: subgraphs and the start-up code import it without
 // pulling in the server, and the server imports it without an import circle.
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 import type { DataSource } from 'typeorm';
 import type { AppConfig, SubgraphName } from './config';
 import type { ClassType } from './database';
@@ -18,7 +18,7 @@ export type { RequestContext } from './request-context';
 export interface SubgraphDeps {
   readonly config: AppConfig;
   readonly dataSource: DataSource;
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly pubSub: ClosablePubSub;
   /** Streams between subgraphs (outbox relay → consumers): Redis, or in-process. */
   readonly events: EventTransport;

@@ -13,6 +13,7 @@ import {
   stopOnSignals,
 } from '../runtime/lifecycle';
 import { createLogger, type Logger } from '../runtime/logger';
+import { isClusterUrl, parseClusterUrl } from '../runtime/redis';
 import { mintToken } from './dev-token';
 import { localClerk } from './local-clerk';
 import {
@@ -36,10 +37,17 @@ function configuredDatabases(config: AppConfig): Array<{ url: string; setting: s
   return [...found].map(([url, setting]) => ({ url, setting }));
 }
 
+/** Where Redis is, without credentials: one host, or a cluster's startup nodes. */
+function redisLine(url: string): string {
+  if (!isClusterUrl(url)) return `Redis at ${new URL(url).host}`;
+  const nodes = parseClusterUrl(url).nodes.map(({ host, port }) => `${host}:${port}`);
+  return `Redis Cluster at ${nodes.join(', ')}`;
+}
+
 function databaseLine(config: AppConfig, embedded: EmbeddedDatabase | undefined): string {
   if (!embedded) {
     const hosts = configuredDatabases(config).map(({ url }) => new URL(url).host);
-    return `  PostgreSQL at ${hosts.join(', ')}; ${config.redis.url ? `Redis at ${new URL(config.redis.url).host}` : 'no Redis (in-process pub/sub and seat holds)'}`;
+    return `  PostgreSQL at ${hosts.join(', ')}; ${config.redis.url ? redisLine(config.redis.url) : 'no Redis (in-process pub/sub and seat holds)'}`;
   }
   const where = embedded.runDir
     ? ` (run as the "postgres" user from ${embedded.runDir}, since it cannot reach this checkout)`

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Server } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../runtime/redis';
 import type { AppConfig } from '../../runtime/config';
 import type { Disposer } from '../../runtime/http-service';
 import type { Logger } from '../../runtime/logger';
@@ -17,7 +17,7 @@ export interface GatewayRoutesContext {
   readonly config: AppConfig;
   readonly log: Logger;
   /** Commands; absent on the embedded default without Redis. */
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   readonly supergraphSdl: string;
   /** Where the gateway reaches each subgraph of the supergraph, by name (overrides applied). */
   readonly subgraphUrls: ReadonlyMap<string, string>;

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../logger';
 import { serviceMetrics, type Sample } from '../metrics';
-import { closeRedis, createRedis } from '../redis';
+import { closeRedis, createRedis, type RedisClient } from '../redis';
 import { deliverOnce, refuseStale, type DeliveryOutcome } from './delivery';
 import { assertStreamName, parseEvent, serializeEvent, type DomainEvent } from './event';
 import { REMOVE_IDLE_CONSUMERS_LUA, TRIM_ACKNOWLEDGED_LUA } from './redis-streams.scripts';
@@ -92,7 +91,7 @@ type StreamEntry = [id: string, fields: string[] | null];
  * script per stream.
  */
 export class RedisStreamsTransport implements EventTransport {
-  private readonly redis: Redis & StreamCommands;
+  private readonly redis: RedisClient & StreamCommands;
   private readonly subscriptions = new Set<RedisStreamSubscription>();
   /** Streams this instance publishes to or reads: the ones its upkeep trims. */
   private readonly streams = new Set<string>();
@@ -135,7 +134,7 @@ export class RedisStreamsTransport implements EventTransport {
       numberOfKeys: 1,
       lua: REMOVE_IDLE_CONSUMERS_LUA,
     });
-    this.redis = redis as Redis & StreamCommands;
+    this.redis = redis as RedisClient & StreamCommands;
     this.redis.on('error', (err) => this.log.warn({ err }, 'event transport: redis error'));
   }
 
@@ -300,8 +299,8 @@ class RedisStreamSubscription implements Subscription {
   private readonly done: Promise<void>;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly blocking: Redis,
+    private readonly redis: RedisClient,
+    private readonly blocking: RedisClient,
     private readonly key: string,
     readonly options: ResolvedSubscribeOptions,
     private readonly settings: Settings,
@@ -499,7 +498,7 @@ class RedisStreamSubscription implements Subscription {
  * one a group is named after (`cinemas-seat-reservations` → cinemas). Returns how to stop.
  */
 function sampleGroup(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   { stream, group }: { stream: string; group: string },
 ): () => void {

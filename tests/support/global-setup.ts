@@ -1,10 +1,15 @@
 // Before any test: are PostgreSQL and Redis there? Say plainly what is missing, and how to
 // point the tests elsewhere, instead of failing every integration test with a timeout.
 import net from 'node:net';
+import { isClusterUrl, parseClusterUrl } from '../../runtime/redis';
 import { testDatabaseUrl, testRedisUrl } from './services';
 
 function reachable(url: string, defaultPort: number): Promise<boolean> {
-  const { hostname, port } = new URL(url);
+  // A Redis Cluster's URL lists several nodes (no URL parser reads it): its first one.
+  const first = isClusterUrl(url) ? parseClusterUrl(url).nodes[0] : undefined;
+  const { hostname, port } = first
+    ? { hostname: first.host, port: String(first.port) }
+    : new URL(url);
   return new Promise((resolve) => {
     const socket = net.connect({ host: hostname, port: Number(port || defaultPort) });
     const done = (ok: boolean) => {

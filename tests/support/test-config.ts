@@ -3,14 +3,13 @@
  * Redis keys. Apart from `test-stack.ts` so that unit tests which only need a configuration
  * or a prefix do not load the whole supergraph (gateway, four subgraphs, seeding).
  */
-import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseUrlFor, loadConfig, SUBGRAPH_NAMES, type AppConfig } from '../../runtime/config';
 import { dropDatabase } from '../../runtime/database';
-import { closeRedis } from '../../runtime/redis';
+import { closeRedis, createRedis, deleteKeys } from '../../runtime/redis';
 import { generateKeyPair, type KeyPair } from '../../scripts/dev-token';
 import { testDatabaseUrl, testRedisUrl } from './services';
 
@@ -50,23 +49,13 @@ export async function dropTestDatabases(config: AppConfig): Promise<void> {
   }
 }
 
-/** Deletes every Redis key of a test configuration's prefix (holds, versions, streams). */
+/** Deletes every Redis key of a test configuration's prefix (holds, versions, streams), on
+ * every primary when the tests run on a Redis Cluster (TEST_REDIS_URL=redis+cluster://...). */
 export async function deleteTestKeys(config: AppConfig): Promise<void> {
   if (!config.redis.url || !config.redis.keyPrefix.startsWith('moviehub-test:')) return;
-  const redis = new Redis(config.redis.url);
+  const redis = createRedis(config.redis.url);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `${config.redis.keyPrefix}*`,
-        'COUNT',
-        500,
-      );
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `${config.redis.keyPrefix}*`);
   } finally {
     await closeRedis(redis);
   }

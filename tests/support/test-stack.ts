@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { closeRedis } from '../../runtime/redis';
+import { closeRedis, createRedis, isCluster, type RedisClient } from '../../runtime/redis';
 import type { AppConfig, SubgraphName } from '../../runtime/config';
 import type { Role } from '../../runtime/identity';
 import { mintToken, type TokenClaims } from '../../scripts/dev-token';
@@ -69,7 +68,7 @@ export async function startTestStack(
     throw err;
   }
   const gatewayUrl = `http://127.0.0.1:${stack.gateway.port}/graphql`;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   return {
     config,
     stack,
@@ -81,10 +80,16 @@ export async function startTestStack(
       await stack.restartSubgraph(name);
     },
     redisSubscribers: async (showtimeId) => {
-      redis ??= new Redis(config.redis.url!);
+      redis ??= createRedis(config.redis.url!);
       const channel = seatChannel(config.redis.keyPrefix, showtimeId);
-      const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
-      return Number(reply[1]);
+      // A cluster's subscribers listen on any node: NUMSUB counts one node's, so sum them.
+      const nodes = isCluster(redis) ? redis.nodes('all') : [redis];
+      let count = 0;
+      for (const node of nodes) {
+        const reply = (await node.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+        count += Number(reply[1]);
+      }
+      return count;
     },
     stop: async () => {
       await stack.stop();

@@ -1,11 +1,10 @@
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../../runtime/config';
 import { eventConsumerName } from '../../../runtime/events/consumer-name';
 import { createEventTransport } from '../../../runtime/events/transport-factory';
 import type { Disposer } from '../../../runtime/http-service';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from '../../../runtime/identity';
-import { createRedis, closeRedis } from '../../../runtime/redis';
+import { createRedis, closeRedis, type RedisClient } from '../../../runtime/redis';
 import type { Logger } from '../../../runtime/logger';
 import { CatalogCache } from './catalog-cache';
 import { startCatalogInvalidation } from './catalog-invalidation';
@@ -23,7 +22,7 @@ export const catalogCacheUsableFor = (identity: Identity | undefined): boolean =
 export async function startCatalogCache(options: {
   readonly config: AppConfig;
   readonly log: Logger;
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   readonly defer: (dispose: Disposer) => void;
 }): Promise<CatalogCache> {
   const { config, log, redis, defer } = options;

@@ -8,10 +8,9 @@ import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import gql from 'graphql-tag';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { InProcessTransport } from '../../../runtime/events/in-process-transport';
 import { ANONYMOUS, type Identity } from '../../../runtime/identity';
-import { closeRedis, createRedis } from '../../../runtime/redis';
+import { closeRedis, createRedis, type RedisClient } from '../../../runtime/redis';
 import { testRedisUrl } from '../../../tests/support/services';
 import { ExecutionGateway } from '../execution/execution-gateway';
 import { CatalogCache, sharedMaxAge, type InvalidatedType } from './catalog-cache';
@@ -118,7 +117,11 @@ class CountingSource implements GraphQLDataSource<Record<string, unknown>> {
 const silentLog = { warn: () => undefined, error: () => undefined };
 
 /** One gateway instance: its cache (sharing `redis` when given), its subgraphs, its server. */
-async function instance(redis?: { commands: Redis; subscriber: Redis; prefix: string }) {
+async function instance(redis?: {
+  commands: RedisClient;
+  subscriber: RedisClient;
+  prefix: string;
+}) {
   const cache = new CatalogCache({
     redis: redis?.commands,
     subscriber: redis?.subscriber,
@@ -358,7 +361,7 @@ describe('CatalogCache in one process (no Redis)', () => {
 });
 
 describe('CatalogCache shared through Redis by two gateway instances', () => {
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const prefix = `moviehub-test:catalog-${randomUUID()}:`;
   const connect = () => {
     const redis = createRedis(testRedisUrl);

@@ -1,7 +1,7 @@
 import type { FetchNode } from '@apollo/query-planner';
 import { OperationTypeNode, type GraphQLSchema } from 'graphql';
-import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
+import type { RedisClient } from '../../../runtime/redis';
 import { LruCache } from '../lru-cache';
 import { typesReadBy } from './fetch-types';
 
@@ -49,9 +49,9 @@ return out`;
 
 export interface CatalogCacheOptions {
   /** Commands (answers, generations); absent: this process alone, generations in memory. */
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   /** A connection for pub/sub (it cannot run commands while subscribed). */
-  readonly subscriber?: Redis;
+  readonly subscriber?: RedisClient;
   /** `REDIS_KEY_PREFIX`: keys and the channel live under it. */
   readonly keyPrefix: string;
   readonly log: { warn(obj: object, msg: string): void };

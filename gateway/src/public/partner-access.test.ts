@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import {
   activeApiKeyRecord,
   API_KEY_PREFIX,
@@ -7,7 +6,7 @@ import {
   apiKeyRecordKey,
   REVOKED_API_KEY_RECORD,
 } from '../../../runtime/contracts/api-keys';
-import { closeRedis, createRedis } from '../../../runtime/redis';
+import { closeRedis, createRedis, type RedisClient } from '../../../runtime/redis';
 import { testRedisUrl } from '../../../tests/support/services';
 import { uniquePrefix } from '../../../tests/support/test-config';
 import { MemoryPartnerAccess } from './memory-partner-access';
@@ -26,7 +25,7 @@ class FakeUsers {
   verifications = 0;
 
   constructor(
-    private readonly redis?: Redis,
+    private readonly redis?: RedisClient,
     private readonly prefix = '',
   ) {}
 
@@ -94,7 +93,7 @@ function memoryImplementation(): Implementation {
 }
 
 function redisImplementation(): Implementation {
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const prefixes: string[] = [];
   const connect = () => {
     const redis = createRedis(testRedisUrl);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../runtime/redis';
 
 /** How long a partner's registered query is kept after its last registration. */
 export const PERSISTED_QUERY_TTL_SECONDS = 24 * 3600;
@@ -17,7 +17,7 @@ export const MAX_PERSISTED_QUERY_CHARS = 16 * 1024;
  * (Apollo checks the hash first), each within the body and token limits and for the TTL
  * Apollo passes, so what partners can store is bounded by their rate and the TTL.
  */
-export function redisPersistedQueryCache(redis: Redis, keyPrefix: string) {
+export function redisPersistedQueryCache(redis: RedisClient, keyPrefix: string) {
   const key = (name: string) => `${keyPrefix}public-apq:${name}`;
   return {
     async get(name: string): Promise<string | undefined> {

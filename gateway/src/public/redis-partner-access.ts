@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   activeApiKeyRecord,
   apiKeyHash,
@@ -6,7 +5,7 @@ import {
   isWellFormedApiKey,
 } from '../../../runtime/contracts/api-keys';
 import { AppError } from '../../../runtime/errors';
-import { isRedisUnavailable } from '../../../runtime/redis';
+import { isRedisUnavailable, type RedisClient } from '../../../runtime/redis';
 import {
   REFUSED,
   type AccessDecision,
@@ -35,14 +34,14 @@ interface PartnerAccessCommands {
  * the next requests), then the script runs again with its answer.
  */
 export class RedisPartnerAccess implements PartnerAccess {
-  private readonly redis: Redis & PartnerAccessCommands;
+  private readonly redis: RedisClient & PartnerAccessCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly verify: ApiKeyVerifier,
   ) {
-    this.redis = redis as Redis & PartnerAccessCommands;
+    this.redis = redis as RedisClient & PartnerAccessCommands;
     if (!('moviehubPartnerAdmit' in redis)) {
       redis.defineCommand('moviehubPartnerAdmit', { numberOfKeys: 2, lua: ADMIT_LUA });
     }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../../runtime/redis';
 import {
   activeApiKeyRecord,
   apiKeyRecordKey,
@@ -45,7 +45,7 @@ export const NO_API_KEY_REGISTRY: ApiKeyRegistry = {
 
 export class RedisApiKeyRegistry implements ApiKeyRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly log: Pick<Logger, 'warn'>,
   ) {}

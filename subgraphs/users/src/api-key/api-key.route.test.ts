@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   API_KEY_VERIFY_PATH,
   apiKeyHash,
@@ -8,7 +7,7 @@ import {
 import { IDENTITY_HEADER, signIdentity, type Identity } from '../../../../runtime/identity';
 import { callInternal } from '../../../../runtime/internal-client';
 import { createLogger } from '../../../../runtime/logger';
-import { closeRedis, createRedis } from '../../../../runtime/redis';
+import { closeRedis, createRedis, type RedisClient } from '../../../../runtime/redis';
 import { startSubgraph, type RunningSubgraph } from '../../../../runtime/subgraph-server';
 import { postGraphQL } from '../../../../tests/support/http-client';
 import {
@@ -31,7 +30,7 @@ const ADMIN: Identity = { userId: 'key-admin', role: 'ADMIN' };
 describe('partner keys in the users subgraph', () => {
   const config = testConfig();
   let users: RunningSubgraph;
-  let redis: Redis;
+  let redis: RedisClient;
   const record = (key: string) =>
     redis.get(apiKeyRecordKey(config.redis.keyPrefix, apiKeyHash(key)));
 

@@ -1,11 +1,16 @@
-import type { Redis } from 'ioredis';
-import { isRedisUnavailable } from '../../../../../runtime/redis';
+import { randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { isRedisUnavailable, type RedisClient } from '../../../../../runtime/redis';
 import {
   ADMIT_LUA,
   CLOSE_SHOWTIME_LUA,
   HOLD_LUA,
+  HOLDER_ENTER_LUA,
+  HOLDER_PLACE_LUA,
+  INDEX_LUA,
   LOAD_RECORD_LUA,
   PUBLISH_CHANGE_LUA,
+  REINDEX_LUA,
   RELEASE_LUA,
   RESERVE_LUA,
   RETAKE_LUA,
@@ -26,7 +31,6 @@ import {
   holdLimitExceeded,
   KEEP_AFTER_END_MS,
   keepMs,
-  parseWindowMember,
   RATE_WINDOW_MS,
   RECORD_LOAD_ATTEMPTS,
   seatHoldsUnavailable,
@@ -47,9 +51,12 @@ import {
   type ShowtimeRef,
 } from './seat-hold.store';
 
+/** One Redis or a Redis Cluster (what `createRedis` returns for a `redis+cluster://` URL). */
+export type SeatHoldRedis = RedisClient;
+
 export interface RedisSeatHoldStoreOptions extends SeatHoldRules {
   /** A connection the caller owns (and closes); the store only defines its scripts on it. */
-  redis: Redis;
+  redis: SeatHoldRedis;
   /** Prepended to every key, e.g. `moviehub:`; tests use a unique one per run. */
   keyPrefix: string;
   /** The pub/sub channel a showtime's events go to; subscribers listen there. */
@@ -59,81 +66,168 @@ export interface RedisSeatHoldStoreOptions extends SeatHoldRules {
    * per showtime while Redis keeps them: with it, `hold` refuses sold seats itself.
    */
   records?: ReservationRecords;
+  /**
+   * Keep every script inside one cluster slot (the holder-wide rules and the expiry shard
+   * in steps of their own). Default: whether `redis` is a Cluster; tests set it on one Redis
+   * to run the cluster path there.
+   */
+  splitSlots?: boolean;
+  /**
+   * Split mode: how often (ms, wall clock) `sweep` also rescans every primary for showtimes
+   * with windows, re-indexing them in their shard: the backstop for an index update lost
+   * with a process that died right after its hold. Default 60 s; the first sweep rescans.
+   */
+  rescanIntervalMs?: number;
+  /**
+   * Replicas that must have a showtime's change before the call returns (WAIT, pipelined
+   * with the script: no extra round trip), so that a change acknowledged before its primary
+   * fails over is not lost with it (replication is asynchronous). Default: 1 on a Cluster,
+   * 0 on one Redis. A replica that does not answer within `replicaAckTimeoutMs` (default
+   * 100) delays the call by that much, never fails it.
+   */
+  replicaAcks?: number;
+  replicaAckTimeoutMs?: number;
 }
 
-/** Window index entries handled per round trip of `sweep`. */
+/**
+ * The sweeper's index is split in this many shards (`{seat-expiry:k}`), spread over the
+ * cluster's slots; a showtime is always in the same one (`expiryShard`). Changing it strands
+ * the entries of the old shards until the rescan (split mode) lists them again.
+ */
+export const EXPIRY_SHARDS = 16;
+
+/** How long a hold under way keeps its claim on the holder's place (split mode). */
+const CLAIM_LEASE_MS = 30_000;
+
+/** Showtime windows a sweep script releases per call. */
+const WINDOWS_PER_SWEEP = 200;
+
+/** Passes over one expiry shard per `sweep`, so that a shard kept busy cannot stall it. */
+const SWEEP_PASSES = 20;
+
+/** FNV-1a: the expiry shard of a showtime, the same in every process. */
+export function expiryShard(showtimeId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < showtimeId.length; i++) {
+    hash ^= showtimeId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % EXPIRY_SHARDS;
+}
+
+/** A SCAN pattern matching `text` literally. */
+const globLiteral = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');
+
+/** Shard entries handled per round trip of `sweep`. */
 const SWEEP_BATCH = 100;
 
 type Arg = string | number;
 type ScriptReply = Array<string | number>;
-
 /** The scripts as ioredis `defineCommand` methods (EVALSHA, falling back to EVAL). */
-interface SeatHoldCommands {
-  moviehubSeatAdmit(...args: Arg[]): Promise<ScriptReply>;
-  moviehubSeatHold(...args: Arg[]): Promise<ScriptReply>;
-  moviehubSeatRelease(...args: Arg[]): Promise<ScriptReply>;
-  moviehubSeatSnapshot(...args: Arg[]): Promise<ScriptReply>;
-  moviehubSeatSweep(...args: Arg[]): Promise<number>;
-  moviehubSeatReserve(...args: Arg[]): Promise<ScriptReply>;
-  moviehubSeatRetake(...args: Arg[]): Promise<number>;
-  moviehubSeatPublishChange(...args: Arg[]): Promise<number>;
-  moviehubSeatLoadRecord(...args: Arg[]): Promise<number>;
-  moviehubSeatClose(...args: Arg[]): Promise<number>;
-}
+type ScriptName =
+  | 'moviehubSeatAdmit'
+  | 'moviehubSeatHold'
+  | 'moviehubSeatRelease'
+  | 'moviehubSeatSnapshot'
+  | 'moviehubSeatSweep'
+  | 'moviehubSeatReserve'
+  | 'moviehubSeatRetake'
+  | 'moviehubSeatPublishChange'
+  | 'moviehubSeatLoadRecord'
+  | 'moviehubSeatClose'
+  | 'moviehubSeatIndex'
+  | 'moviehubSeatReindex'
+  | 'moviehubSeatHolderEnter'
+  | 'moviehubSeatHolderPlace';
+type SeatHoldCommands = Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
+
+const SCRIPTS: ReadonlyArray<[ScriptName, string, boolean?]> = [
+  ['moviehubSeatAdmit', ADMIT_LUA],
+  ['moviehubSeatHold', HOLD_LUA],
+  ['moviehubSeatRelease', RELEASE_LUA],
+  ['moviehubSeatSnapshot', SNAPSHOT_LUA, true],
+  ['moviehubSeatSweep', SWEEP_LUA],
+  ['moviehubSeatReserve', RESERVE_LUA],
+  ['moviehubSeatRetake', RETAKE_LUA],
+  ['moviehubSeatPublishChange', PUBLISH_CHANGE_LUA],
+  ['moviehubSeatLoadRecord', LOAD_RECORD_LUA],
+  ['moviehubSeatClose', CLOSE_SHOWTIME_LUA],
+  ['moviehubSeatIndex', INDEX_LUA],
+  ['moviehubSeatReindex', REINDEX_LUA],
+  ['moviehubSeatHolderEnter', HOLDER_ENTER_LUA],
+  ['moviehubSeatHolderPlace', HOLDER_PLACE_LUA],
+];
 
 /**
  * The production hold store. Every state change is one Lua script that also INCRs the
  * showtime's version and PUBLISHes its event, so version order is publish order and no
  * change is published twice or lost (see `redis-seat-hold.scripts.ts` for the key layout).
- * Any number of instances may share one Redis; all state lives there.
+ * Any number of instances may share one Redis or one Redis Cluster; all state lives there.
  *
  * Redis down is an answer, not a hang or a crash: the connection fails fast (see
  * `createRedis`) and every method turns "Redis unreachable" into a retryable
  * `SERVICE_UNAVAILABLE` (`seatHoldsUnavailable`); the next call after Redis returns works.
  *
- * Deployment note: the per-showtime keys carry a `{showtimeId}` hash tag, but the sweeper's
- * `expiries` sorted set is one key for the whole prefix and is written by the hold and sweep
- * scripts, so those scripts need every key on one node: a single Redis (or a primary with
- * replicas), not Redis Cluster as is.
+ * On a Redis Cluster (`splitSlots`) no script touches two slots:
+ * - a showtime's keys share its hash tag; a holder's keys share `{h:<tag>}`; the sweeper's
+ *   index is `EXPIRY_SHARDS` sorted sets `{seat-expiry:k}` listing each showtime at (or
+ *   before) its earliest window end, while the showtime keeps its windows in its own
+ *   `expiries`. The sweeper walks the shards, releases a due showtime's windows with one
+ *   script there, and moves the shard entry to the next window end only if no hold touched
+ *   it meanwhile (REINDEX_LUA). A hold whose new window becomes the showtime's earliest
+ *   lists it in the shard after its script, without waiting (INDEX_LUA); if the process dies
+ *   in between, the periodic rescan (`rescanIntervalMs`) lists it again. Until then the
+ *   window still ends on time (an expired holder holds nothing, whoever looks), only its
+ *   AVAILABLE event waits for the rescan.
+ * - a hold takes the holder's side first (rate, and its place among its showtimes:
+ *   HOLDER_ENTER_LUA), then holds in the showtime, whose script says where the holder
+ *   stands there now; HOLDER_PLACE_LUA then keeps or gives back the place, applying only the
+ *   latest of the showtime's decisions and never while another hold of the holder there is
+ *   under way. A place taken by a caller that died lapses when a window taken then would
+ *   have ended; the cap is never exceeded, at worst briefly over-counted.
+ * So a hold costs two round trips there (holder, then showtime) plus a settling command the
+ * caller does not wait for (it does on a refusal, so the place is back before it answers);
+ * on one Redis everything is one script and one round trip, as before.
  */
 export class RedisSeatHoldStore implements SeatHoldStore {
-  private readonly redis: Redis & SeatHoldCommands;
+  private readonly redis: SeatHoldRedis & SeatHoldCommands;
   private readonly rules: CheckedRules;
-  private readonly expiriesKey: string;
+  private readonly split: boolean;
+  private readonly rescanIntervalMs: number;
+  private readonly replicaAcks: number;
+  private readonly replicaAckTimeoutMs: number;
+  private lastRescan: number | undefined;
+  /** Commands sent without waiting (index and place updates), awaited by `close`. */
+  private readonly background = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(private readonly options: RedisSeatHoldStoreOptions) {
     this.rules = checkRules(options);
     const redis = options.redis;
+    // No numberOfKeys: each call passes its own count, so that one script serves both the
+    // one-Redis form (showtime, holder and shard keys) and the one-slot form.
     // Defining again on a shared connection just replaces the identical definition.
-    redis.defineCommand('moviehubSeatAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
-    redis.defineCommand('moviehubSeatHold', { numberOfKeys: 10, lua: HOLD_LUA });
-    redis.defineCommand('moviehubSeatRelease', { numberOfKeys: 6, lua: RELEASE_LUA });
-    redis.defineCommand('moviehubSeatSnapshot', {
-      numberOfKeys: 4,
-      lua: SNAPSHOT_LUA,
-      readOnly: true,
-    });
-    redis.defineCommand('moviehubSeatSweep', { numberOfKeys: 5, lua: SWEEP_LUA });
-    redis.defineCommand('moviehubSeatReserve', { numberOfKeys: 6, lua: RESERVE_LUA });
-    redis.defineCommand('moviehubSeatRetake', { numberOfKeys: 3, lua: RETAKE_LUA });
-    redis.defineCommand('moviehubSeatPublishChange', { numberOfKeys: 5, lua: PUBLISH_CHANGE_LUA });
-    redis.defineCommand('moviehubSeatLoadRecord', { numberOfKeys: 3, lua: LOAD_RECORD_LUA });
-    redis.defineCommand('moviehubSeatClose', { numberOfKeys: 1, lua: CLOSE_SHOWTIME_LUA });
-    this.redis = redis as Redis & SeatHoldCommands;
-    this.expiriesKey = `${options.keyPrefix}seat:expiries`;
+    for (const [name, lua, readOnly] of SCRIPTS) {
+      redis.defineCommand(name, { lua, ...(readOnly ? { readOnly } : {}) });
+    }
+    this.redis = redis as SeatHoldRedis & SeatHoldCommands;
+    this.split = options.splitSlots ?? redis.isCluster;
+    this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
+    this.replicaAcks = options.replicaAcks ?? (redis.isCluster ? 1 : 0);
+    this.replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? 100;
   }
 
   async admit(holder: string, now?: number): Promise<void> {
     this.assertOpen();
     checkHolder(holder);
-    const [admitted, waitMs] = await this.run(() =>
-      this.redis.moviehubSeatAdmit(
-        this.holderKeys(holder).calls,
-        clock(now),
-        this.rules.ratePerMinute,
-        RATE_WINDOW_MS,
-      ),
+    await this.admitCall(holder, clock(now));
+  }
+
+  private async admitCall(holder: string, now: number): Promise<void> {
+    const [admitted, waitMs] = await this.script<ScriptReply>(
+      'moviehubSeatAdmit',
+      [this.holderKeys(holder).calls],
+      [now, this.rules.ratePerMinute, RATE_WINDOW_MS],
     );
     if (Number(admitted) !== 1) throw tooManyCalls(this.rules.ratePerMinute, Number(waitMs));
   }
@@ -153,36 +247,54 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const keys = this.keys(showtime.id);
     const holderKeys = this.holderKeys(holder);
     const records = this.options.records;
+    const admitLimit = options.admit ? this.rules.ratePerMinute : 0;
+    const claim = this.split ? windowMember(showtime.id, randomUUID()) : '';
+    if (this.split) await this.enterHolder(showtime, holder, at, admitLimit, claim);
+    const scriptKeys = [
+      keys.holds,
+      keys.windows,
+      keys.version,
+      keys.expiries,
+      keys.cooldowns,
+      keys.reserved,
+      keys.sold,
+      keys.facts,
+      keys.places,
+      ...(this.split ? [] : [holderKeys.showtimes, holderKeys.calls, this.shardKey(showtime.id)]),
+    ];
     for (let attempt = 1; ; attempt++) {
-      const reply = await this.run(() =>
-        this.redis.moviehubSeatHold(
-          keys.holds,
-          keys.windows,
-          keys.version,
-          this.expiriesKey,
-          keys.cooldowns,
-          holderKeys.showtimes,
-          keys.reserved,
-          keys.sold,
-          keys.facts,
-          holderKeys.calls,
-          showtime.id,
-          holder,
-          at,
-          this.rules.ttlMs,
-          this.rules.maxSeatsPerHolder,
-          this.options.channel(showtime.id),
-          windowMember(showtime.id, holder),
-          keepMs(showtime, at),
-          this.rules.cooldownMs,
-          this.rules.maxShowtimesPerHolder,
-          records ? 1 : 0,
-          options.admit ? this.rules.ratePerMinute : 0,
-          RATE_WINDOW_MS,
-          ...requested,
-        ),
-      );
+      let reply = await this.change<ScriptReply>('moviehubSeatHold', scriptKeys, [
+        showtime.id,
+        holder,
+        at,
+        this.rules.ttlMs,
+        this.rules.maxSeatsPerHolder,
+        this.options.channel(showtime.id),
+        this.split ? '1' : '0',
+        keepMs(showtime, at),
+        this.rules.cooldownMs,
+        this.rules.maxShowtimesPerHolder,
+        records ? 1 : 0,
+        this.split ? 0 : admitLimit,
+        RATE_WINDOW_MS,
+        ...requested,
+      ]);
+      let settled: Promise<void> | undefined;
+      if (this.split) {
+        const [place, seq, reindex] = reply.map(Number);
+        reply = reply.slice(3);
+        const settle = () => this.settlePlace(showtime, holder, at, claim, place, seq);
+        if (reply[0] === 'OK') {
+          this.inBackground(settle);
+          if (reindex > 0) this.inBackground(() => this.index(showtime.id, reindex));
+        } else if (reply[0] !== 'LOAD_RECORD' || !records) {
+          // A refusal: the place this call took is given back before the caller hears of
+          // it, so that its next hold elsewhere is not refused for it.
+          settled = settle().catch(() => {});
+        }
+      }
       const [outcome, ...rest] = reply;
+      await settled;
       if (outcome === 'LOAD_RECORD' && records) {
         // Redis does not know the showtime's sales yet (first hold there, or its state was
         // lost): load them from the record, then hold again.
@@ -207,6 +319,57 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     }
   }
 
+  /** Split mode: the holder's half of a hold, before the showtime's (HOLDER_ENTER_LUA). */
+  private async enterHolder(
+    showtime: ShowtimeRef,
+    holder: string,
+    now: number,
+    admitLimit: number,
+    claim: string,
+  ): Promise<void> {
+    const holderKeys = this.holderKeys(holder);
+    const [outcome, waitMs] = await this.script<ScriptReply>(
+      'moviehubSeatHolderEnter',
+      [holderKeys.showtimes, holderKeys.calls, holderKeys.claims],
+      [
+        now,
+        admitLimit,
+        RATE_WINDOW_MS,
+        showtime.id,
+        this.rules.maxShowtimesPerHolder,
+        now + this.rules.ttlMs,
+        claim,
+        now + CLAIM_LEASE_MS,
+      ],
+    );
+    if (outcome === 'RATE_LIMITED') throw tooManyCalls(this.rules.ratePerMinute, Number(waitMs));
+    if (outcome === 'SHOWTIME_LIMIT_EXCEEDED') {
+      throw showtimeLimitExceeded(this.rules.maxShowtimesPerHolder);
+    }
+  }
+
+  /** Split mode: applies a showtime's decision about the holder's place (HOLDER_PLACE_LUA). */
+  private async settlePlace(
+    showtime: ShowtimeRef,
+    holder: string,
+    now: number,
+    claim: string,
+    place: number,
+    seq: number,
+  ): Promise<void> {
+    const holderKeys = this.holderKeys(holder);
+    await this.script(
+      'moviehubSeatHolderPlace',
+      [holderKeys.showtimes, holderKeys.claims, holderKeys.placeSeqs],
+      [now, showtime.id, claim, place, seq, Math.max(this.rules.ttlMs, CLAIM_LEASE_MS)],
+    );
+  }
+
+  /** Split mode: lists the showtime in its shard no later than `at` (INDEX_LUA). */
+  private async index(showtimeId: string, at: number): Promise<void> {
+    await this.script('moviehubSeatIndex', [this.shardKey(showtimeId)], [showtimeId, at]);
+  }
+
   /** Reads the showtime's record and hands it to Redis, unless a change was published meanwhile. */
   private async loadRecord(
     showtime: ShowtimeRef,
@@ -216,18 +379,17 @@ export class RedisSeatHoldStore implements SeatHoldStore {
   ): Promise<void> {
     const record = await records(showtime.id);
     const keys = this.keys(showtime.id);
-    await this.run(() =>
-      this.redis.moviehubSeatLoadRecord(
-        keys.sold,
-        keys.facts,
-        keys.reserved,
+    await this.change(
+      'moviehubSeatLoadRecord',
+      [keys.sold, keys.facts, keys.reserved],
+      [
         epoch,
         now,
         keepMs(showtime, now),
         record.sold.length,
         ...record.sold,
         ...record.pending.flatMap((p) => [p.seatId, p.until, p.holder]),
-      ),
+      ],
     );
   }
 
@@ -235,7 +397,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     this.assertOpen();
     checkShowtime(showtime);
     const keys = this.keys(showtime.id);
-    await this.run(() => this.redis.moviehubSeatClose(keys.facts, keepMs(showtime, Date.now())));
+    await this.change('moviehubSeatClose', [keys.facts], [keepMs(showtime, Date.now())]);
   }
 
   async release(
@@ -252,25 +414,37 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const at = clock(now);
     const keys = this.keys(showtime.id);
     const holderKeys = this.holderKeys(holder);
-    const [version, ...released] = await this.run(() =>
-      this.redis.moviehubSeatRelease(
+    if (this.split && options.admit) await this.admitCall(holder, at);
+    let reply = await this.change<ScriptReply>(
+      'moviehubSeatRelease',
+      [
         keys.holds,
         keys.windows,
         keys.version,
         keys.cooldowns,
-        holderKeys.showtimes,
-        holderKeys.calls,
+        keys.places,
+        ...(this.split ? [] : [holderKeys.showtimes, holderKeys.calls]),
+      ],
+      [
         showtime.id,
         holder,
         at,
         this.options.channel(showtime.id),
         keepMs(showtime, at),
         this.rules.cooldownMs,
-        options.admit ? this.rules.ratePerMinute : 0,
+        !this.split && options.admit ? this.rules.ratePerMinute : 0,
         RATE_WINDOW_MS,
+        this.split ? '1' : '0',
         ...seats,
-      ),
+      ],
     );
+    if (this.split) {
+      const [place, seq] = reply.map(Number);
+      reply = reply.slice(2);
+      // Its last seat here went: the place is free before the caller hears so.
+      if (place >= 0) await this.settlePlace(showtime, holder, at, '', place, seq).catch(() => {});
+    }
+    const [version, ...released] = reply;
     if (version === 'RATE_LIMITED') {
       throw tooManyCalls(this.rules.ratePerMinute, Number(released[0]));
     }
@@ -284,14 +458,10 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     this.assertOpen();
     checkShowtimeId(showtimeId);
     const keys = this.keys(showtimeId);
-    const [version, ...flat] = await this.run(() =>
-      this.redis.moviehubSeatSnapshot(
-        keys.holds,
-        keys.windows,
-        keys.version,
-        keys.reserved,
-        clock(now),
-      ),
+    const [version, ...flat] = await this.script<ScriptReply>(
+      'moviehubSeatSnapshot',
+      [keys.holds, keys.windows, keys.version, keys.reserved],
+      [clock(now)],
     );
     const holds = new Map<string, string>();
     for (let i = 0; i < flat.length; i += 2) holds.set(String(flat[i]), String(flat[i + 1]));
@@ -299,24 +469,111 @@ export class RedisSeatHoldStore implements SeatHoldStore {
   }
 
   /**
-   * Lists expired windows from the index and hands each to the sweep script, which re-checks
-   * it; every listed member leaves the index (released, or re-scored when renewed), so the
-   * loop ends even while other instances sweep the same entries.
+   * Walks the expiry shards and sweeps every showtime listed as due, one script per
+   * showtime that re-checks everything (so instances sweeping the same entries release
+   * each window once); each entry leaves its shard or moves to the showtime's next window
+   * end, so the walk ends even while other instances sweep too.
    */
   async sweep(now?: number): Promise<number> {
     this.assertOpen();
     const at = clock(now);
+    if (this.split && this.rescanDue()) await this.rescan();
+    const counts = await Promise.all(
+      Array.from({ length: EXPIRY_SHARDS }, (_, shard) => this.sweepShard(shard, at)),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  private async sweepShard(shard: number, now: number): Promise<number> {
+    const shardKey = this.shardKeyOf(shard);
     let released = 0;
-    for (;;) {
-      const members = await this.run(() =>
-        this.redis.zrangebyscore(this.expiriesKey, '-inf', at, 'LIMIT', 0, SWEEP_BATCH),
+    for (let pass = 0; pass < SWEEP_PASSES; pass++) {
+      const flat = await this.run(() =>
+        this.redis.zrangebyscore(shardKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, SWEEP_BATCH),
       );
+      const entries: Array<[string, string]> = [];
+      for (let i = 0; i < flat.length; i += 2) entries.push([flat[i], flat[i + 1]]);
       const results = await Promise.all(
-        members.map((member) => this.run(() => this.sweepWindow(member, at))),
+        entries.map(([showtimeId, score]) => this.sweepShowtime(shardKey, showtimeId, score, now)),
       );
       released += results.reduce((sum, n) => sum + n, 0);
-      if (members.length < SWEEP_BATCH) return released;
+      if (entries.length < SWEEP_BATCH) break;
     }
+    return released;
+  }
+
+  private async sweepShowtime(
+    shardKey: string,
+    showtimeId: string,
+    listed: string,
+    now: number,
+  ): Promise<number> {
+    try {
+      checkShowtimeId(showtimeId);
+    } catch {
+      // Not written by this store (every id it lists is valid): drop it so it cannot come
+      // back in every batch.
+      await this.run(() => this.redis.zrem(shardKey, showtimeId));
+      return 0;
+    }
+    const keys = this.keys(showtimeId);
+    const [released, next] = await this.change<ScriptReply>(
+      'moviehubSeatSweep',
+      [keys.holds, keys.windows, keys.version, keys.expiries, ...(this.split ? [] : [shardKey])],
+      [
+        showtimeId,
+        now,
+        this.options.channel(showtimeId),
+        KEEP_AFTER_END_MS,
+        WINDOWS_PER_SWEEP,
+        this.split ? '1' : '0',
+      ],
+    );
+    if (this.split) {
+      await this.script('moviehubSeatReindex', [shardKey], [showtimeId, listed, Number(next)]);
+    }
+    return Number(released);
+  }
+
+  private rescanDue(): boolean {
+    const wall = Date.now();
+    if (this.lastRescan !== undefined && wall - this.lastRescan < this.rescanIntervalMs) {
+      return false;
+    }
+    this.lastRescan = wall;
+    return true;
+  }
+
+  /**
+   * Split mode's backstop: lists every showtime that has windows in its expiry shard, at its
+   * earliest window end (INDEX_LUA, so that it never raises an entry). Finds them with SCAN
+   * on every primary (one Redis: on it), so it costs a pass over the keyspace: hence only
+   * every `rescanIntervalMs`. Public so that tests (and operators) can run it at will.
+   */
+  async rescan(): Promise<number> {
+    this.assertOpen();
+    const redis = this.redis;
+    const nodes: Redis[] = redis.isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
+    const pattern = `${globLiteral(this.options.keyPrefix)}seat:{*}:expiries`;
+    const head = `${this.options.keyPrefix}seat:{`;
+    let listed = 0;
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await this.run(() =>
+          node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+        );
+        cursor = nextCursor;
+        for (const key of keys) {
+          const showtimeId = key.slice(head.length, key.length - '}:expiries'.length);
+          const first = await this.run(() => this.redis.zrange(key, 0, 0, 'WITHSCORES'));
+          if (first.length < 2) continue;
+          await this.run(() => this.index(showtimeId, Number(first[1])));
+          listed += 1;
+        }
+      } while (cursor !== '0');
+    }
+    return listed;
   }
 
   async reserve(
@@ -333,14 +590,18 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const at = clock(now);
     checkUntil(until, at);
     const keys = this.keys(showtime.id);
-    const [outcome, ...rest] = await this.run(() =>
-      this.redis.moviehubSeatReserve(
+    const [outcome, ...rest] = await this.change<ScriptReply>(
+      'moviehubSeatReserve',
+      [
         keys.holds,
         keys.windows,
         keys.version,
         keys.cooldowns,
-        this.holderKeys(holder).showtimes,
         keys.reserved,
+        keys.places,
+        ...(this.split ? [] : [this.holderKeys(holder).showtimes]),
+      ],
+      [
         showtime.id,
         holder,
         at,
@@ -348,11 +609,16 @@ export class RedisSeatHoldStore implements SeatHoldStore {
         this.options.channel(showtime.id),
         keepMs(showtime, at),
         this.rules.cooldownMs,
+        this.split ? '1' : '0',
         ...seats,
-      ),
+      ],
     );
     if (outcome === 'SEATS_NOT_HELD') throw seatsNotHeld(rest.map(String));
-    return { version: Number(rest[0]) };
+    const [version, place, seq] = rest.map(Number);
+    if (this.split && place >= 0) {
+      await this.settlePlace(showtime, holder, at, '', place, seq).catch(() => {});
+    }
+    return { version };
   }
 
   async retake(
@@ -369,11 +635,10 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     const at = clock(now);
     checkUntil(until, at);
     const keys = this.keys(showtime.id);
-    const version = await this.run(() =>
-      this.redis.moviehubSeatRetake(
-        keys.holds,
-        keys.version,
-        keys.reserved,
+    const version = await this.change(
+      'moviehubSeatRetake',
+      [keys.holds, keys.version, keys.reserved],
+      [
         showtime.id,
         holder,
         at,
@@ -381,7 +646,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
         this.options.channel(showtime.id),
         keepMs(showtime, at),
         ...seats,
-      ),
+      ],
     );
     return { version: Number(version) };
   }
@@ -394,51 +659,82 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     checkShowtime(showtime);
     const changes = checkExternalChanges(seats);
     const keys = this.keys(showtime.id);
-    const version = await this.run(() =>
-      this.redis.moviehubSeatPublishChange(
-        keys.holds,
-        keys.version,
-        keys.reserved,
-        keys.sold,
-        keys.facts,
+    const version = await this.change(
+      'moviehubSeatPublishChange',
+      [keys.holds, keys.version, keys.reserved, keys.sold, keys.facts],
+      [
         showtime.id,
         this.options.channel(showtime.id),
         keepMs(showtime, Date.now()),
         ...changes.flatMap(({ seatId, status }) => [seatId, status]),
-      ),
+      ],
     );
     return Number(version);
   }
 
-  /** The connection belongs to the caller, so closing only stops this store taking calls. */
-  close(): Promise<void> {
+  /**
+   * The connection belongs to the caller, so closing only stops this store taking calls
+   * (and waits for the commands it sent without waiting).
+   */
+  async close(): Promise<void> {
     this.closed = true;
-    return Promise.resolve();
+    await Promise.allSettled([...this.background]);
   }
 
-  private async sweepWindow(member: string, now: number): Promise<number> {
-    const window = parseWindowMember(member);
-    if (!window) {
-      // Not written by this store (every member it writes parses); drop it so it cannot
-      // come back in every batch.
-      await this.redis.zrem(this.expiriesKey, member);
-      return 0;
+  /** Sends commands whose answer nobody waits for; a failure is left to the backstops. */
+  private inBackground(commands: () => Promise<unknown>): void {
+    const running = commands().catch(() => {});
+    this.background.add(running);
+    void running.finally(() => this.background.delete(running));
+  }
+
+  /** One script call: its keys (whose count ioredis sends first), then its arguments. */
+  private script<T = unknown>(name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
+    return this.run(() => this.redis[name](keys.length, ...keys, ...args) as Promise<T>);
+  }
+
+  /**
+   * A script that changes a showtime, followed by WAIT in the same pipeline (same node, one
+   * round trip) when `replicaAcks` asks for it. WAIT's answer is not checked: too few acks
+   * only mean the replica is slow or gone, and the change stands on the primary either way.
+   */
+  private change<T = unknown>(name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
+    if (this.replicaAcks === 0) return this.script<T>(name, keys, args);
+    return this.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.pipelined<T>(name, keys, args);
+        } catch (err) {
+          // The slot moved (a failover): ioredis follows MOVED for a pipeline only when every
+          // command in it was redirected, and the keyless WAIT never is, so it would keep
+          // sending to the old owner. The script did not run: learn the new owner, send again.
+          if (!(err instanceof Error) || !/^(MOVED|ASK) /.test(err.message) || attempt >= 3) {
+            throw err;
+          }
+          const redis = this.redis;
+          if (redis.isCluster) {
+            await new Promise<void>((resolve) =>
+              (redis as Cluster).refreshSlotsCache(() => resolve()),
+            );
+          }
+        }
+      }
+    });
+  }
+
+  private async pipelined<T>(name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
+    {
+      const pipeline = this.redis.pipeline() as unknown as SeatHoldCommands & {
+        wait(replicas: number, timeoutMs: number): unknown;
+        exec(): Promise<Array<[Error | null, unknown]> | null>;
+      };
+      void pipeline[name](keys.length, ...keys, ...args);
+      pipeline.wait(this.replicaAcks, this.replicaAckTimeoutMs);
+      const results = await pipeline.exec();
+      const [err, value] = results?.[0] ?? [new Error('Redis answered no result'), undefined];
+      if (err) throw err;
+      return value as T;
     }
-    const keys = this.keys(window.showtimeId);
-    const released = await this.redis.moviehubSeatSweep(
-      keys.holds,
-      keys.windows,
-      keys.version,
-      this.expiriesKey,
-      this.holderKeys(window.holder).showtimes,
-      member,
-      window.showtimeId,
-      window.holder,
-      now,
-      this.options.channel(window.showtimeId),
-      KEEP_AFTER_END_MS,
-    );
-    return Number(released);
   }
 
   /** One hash tag per showtime, so a showtime's keys stay in one cluster slot. */
@@ -447,18 +743,36 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     return {
       holds: `${base}:holds`,
       windows: `${base}:windows`,
+      expiries: `${base}:expiries`,
       cooldowns: `${base}:cooldowns`,
       version: `${base}:version`,
       reserved: `${base}:reserved`,
       sold: `${base}:sold`,
       facts: `${base}:facts`,
+      places: `${base}:places`,
     };
   }
 
-  /** A holder's own keys, across showtimes. */
+  private shardKey(showtimeId: string): string {
+    return this.shardKeyOf(expiryShard(showtimeId));
+  }
+
+  private shardKeyOf(shard: number): string {
+    return `${this.options.keyPrefix}{seat-expiry:${shard}}`;
+  }
+
+  /**
+   * A holder's own keys, across showtimes, in one slot of their own: the tag starts with
+   * `h:` so that it is never empty, whatever the holder tag holds.
+   */
   private holderKeys(holder: string) {
-    const base = `${this.options.keyPrefix}seat-holder:${holder}`;
-    return { showtimes: `${base}:showtimes`, calls: `${base}:calls` };
+    const base = `${this.options.keyPrefix}seat-holder:{h:${holder}}`;
+    return {
+      showtimes: `${base}:showtimes`,
+      calls: `${base}:calls`,
+      claims: `${base}:claims`,
+      placeSeqs: `${base}:place-seqs`,
+    };
   }
 
   /** Runs Redis commands; "Redis unreachable" becomes a retryable SERVICE_UNAVAILABLE. */

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { closeRedis, createRedis } from '../../../../../runtime/redis';
+import { closeRedis, createRedis, type RedisClient } from '../../../../../runtime/redis';
 import { testRedisUrl } from '../../../../../tests/support/services';
 import { uniquePrefix } from '../../../../../tests/support/test-config';
 import { MemorySeatHoldStore } from './memory-seat-hold.store';
-import { RedisSeatHoldStore } from './redis-seat-hold.store';
+import { expiryShard, RedisSeatHoldStore } from './redis-seat-hold.store';
 import { seatChannel } from '../seat-topic';
 import {
   KEEP_AFTER_END_MS,
@@ -112,11 +111,12 @@ function memoryImplementation(): Implementation {
   };
 }
 
-function redisImplementation(): Implementation {
+/** `splitSlots`: the Redis Cluster path (no script touches two slots), run on one Redis. */
+function redisImplementation({ splitSlots = false } = {}): Implementation {
   const base = `moviehub-test:${uniquePrefix()}`;
-  let redis: Redis;
-  let peerRedis: Redis;
-  let subscriber: Redis;
+  let redis: RedisClient;
+  let peerRedis: RedisClient;
+  let subscriber: RedisClient;
   const received = new Map<string, string[]>();
   const barriers = new Map<string, () => void>();
   const barrierChannel = `${base}barrier`;
@@ -141,7 +141,7 @@ function redisImplementation(): Implementation {
       // different fake times.
       const keyPrefix = `${base}${randomUUID().slice(0, 8)}:`;
       const channel = (showtimeId: string) => seatChannel(keyPrefix, showtimeId);
-      const options = { ...RULES, ...extra, keyPrefix, channel };
+      const options = { ...RULES, ...extra, keyPrefix, channel, splitSlots };
       const store = new RedisSeatHoldStore({ ...options, redis });
       const peer = new RedisSeatHoldStore({ ...options, redis: peerRedis });
       return Promise.resolve<Harness>({
@@ -201,7 +201,8 @@ const seatsOf = (event: SeatEvent) => event.seats.map((s) => s.seatId).sort();
 
 describe.each([
   ['memory', memoryImplementation],
-  ['redis', redisImplementation],
+  ['redis', () => redisImplementation()],
+  ['redis, one slot per script', () => redisImplementation({ splitSlots: true })],
 ])('SeatHoldStore (%s)', (_name, makeImplementation) => {
   const implementation = makeImplementation();
   let h: Harness;
@@ -1062,7 +1063,7 @@ describe.each([
 });
 
 describe('RedisSeatHoldStore keys', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   const keyPrefix = `moviehub-test:${uniquePrefix()}`;
   beforeAll(() => {
     redis = createRedis(testRedisUrl);
@@ -1123,26 +1124,23 @@ describe('RedisSeatHoldStore keys', () => {
     const ttl = Object.fromEntries(
       await Promise.all(keys.map(async (k) => [k.slice(keyPrefix.length), await redis.pttl(k)])),
     );
-    const showtimeKeys = ['cooldowns', 'holds', 'version', 'windows'].map(
+    const showtimeKeys = ['cooldowns', 'expiries', 'holds', 'version', 'windows'].map(
       (name) => `seat:{${showtime.id}}:${name}`,
     );
+    // The sweeper's index: its entries leave as the windows are swept.
+    const shard = `{seat-expiry:${expiryShard(showtime.id)}}`;
     expect(Object.keys(ttl).sort()).toEqual(
-      [
-        ...showtimeKeys,
-        'seat-holder:h:calls',
-        'seat-holder:h:showtimes',
-        'seat:expiries', // the sweeper's index: its entries leave as the windows are swept
-      ].sort(),
+      [...showtimeKeys, 'seat-holder:{h:h}:calls', 'seat-holder:{h:h}:showtimes', shard].sort(),
     );
     const keep = showtime.endsAt + KEEP_AFTER_END_MS - now;
     for (const key of showtimeKeys) {
       expect(ttl[key]).toBeLessThanOrEqual(keep);
       expect(ttl[key]).toBeGreaterThan(keep - 60_000);
     }
-    expect(ttl['seat-holder:h:showtimes']).toBeLessThanOrEqual(TTL_MS);
-    expect(ttl['seat-holder:h:showtimes']).toBeGreaterThan(TTL_MS - 60_000);
-    expect(ttl['seat-holder:h:calls']).toBeLessThanOrEqual(60_000);
-    expect(ttl['seat-holder:h:calls']).toBeGreaterThan(0);
-    expect(ttl['seat:expiries']).toBe(-1);
+    expect(ttl['seat-holder:{h:h}:showtimes']).toBeLessThanOrEqual(TTL_MS);
+    expect(ttl['seat-holder:{h:h}:showtimes']).toBeGreaterThan(TTL_MS - 60_000);
+    expect(ttl['seat-holder:{h:h}:calls']).toBeLessThanOrEqual(60_000);
+    expect(ttl['seat-holder:{h:h}:calls']).toBeGreaterThan(0);
+    expect(ttl[shard]).toBe(-1);
   });
 });
