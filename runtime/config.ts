@@ -176,6 +176,10 @@ const envSchema = z.object({
   // How long published outbox rows, processed-event ids and Clerk event ids are kept.
   EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(168),
   SUPERGRAPH_PATH: optionalString,
+  // Live reload: how often the file is stat-polled (besides fs.watch), and a URL to poll.
+  SUPERGRAPH_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  SUPERGRAPH_URL: optionalUrl,
+  SUPERGRAPH_URL_POLL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(30000),
   // Observability: who may read /metrics in production, and where traces go (off when unset).
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
@@ -244,6 +248,9 @@ const SERVICE_VARIABLES: Readonly<Partial<Record<ServiceName, readonly EnvName[]
     'WS_MAX_SOCKETS_PER_ADDRESS',
     'WS_TOKEN_EXPIRY_GRACE_SECONDS',
     'SUPERGRAPH_PATH',
+    'SUPERGRAPH_POLL_MS',
+    'SUPERGRAPH_URL',
+    'SUPERGRAPH_URL_POLL_MS',
   ],
   users: [...COMMON_VARIABLES, ...subgraphStorage('users')],
   movies: [...COMMON_VARIABLES, ...subgraphStorage('movies')],
@@ -371,6 +378,12 @@ export interface AppConfig {
   readonly embedded: { readonly pgPort: number; readonly dataDir: string };
   /** The composed supergraph the gateway loads (default: the committed schema/supergraph.graphql). */
   readonly supergraphPath?: string;
+  /** Live reload: the file's stat poll, and a URL polled for new compositions (`SUPERGRAPH_URL`). */
+  readonly supergraphReload: {
+    readonly url?: string;
+    readonly filePollMs: number;
+    readonly urlPollMs: number;
+  };
   /**
    * `/metrics`: open outside production; in production only to `Authorization: Bearer
    * <token>` (`METRICS_TOKEN`) or a service identity signed for this service.
@@ -567,6 +580,11 @@ export function loadConfig(
     events: { retentionHours: e.EVENT_RETENTION_HOURS },
     embedded: { pgPort: e.EMBEDDED_PG_PORT, dataDir: e.EMBEDDED_DATA_DIR },
     supergraphPath: e.SUPERGRAPH_PATH,
+    supergraphReload: {
+      url: e.SUPERGRAPH_URL,
+      filePollMs: e.SUPERGRAPH_POLL_MS,
+      urlPollMs: e.SUPERGRAPH_URL_POLL_MS,
+    },
     metrics: { token: e.METRICS_TOKEN },
     tracing: {
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,

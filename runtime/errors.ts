@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   TOO_MANY_SUBSCRIPTIONS: 'Over the subscriptions per socket or sockets per client address.',
   SUBSCRIPTION_BUFFER_OVERFLOW:
     'The client read its subscription events too slowly; the subscription ended: resubscribe and refetch.',
+  SUPERGRAPH_CHANGED: 'A new composition cannot run this subscription; it ended: resubscribe.',
   PAYLOAD_TOO_LARGE: 'The request body is over the size limit (the limit is in the message).',
   SERVICE_UNAVAILABLE:
     'A subgraph or Redis could not be reached (`extensions.serviceName`); retry.',

@@ -43,11 +43,16 @@ import { mountSeatMapApp } from './app/seat-map-app';
 import { mountPublicGraph } from './public/public-graph';
 import type { GatewayRoutesContext } from './routes-context';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
+import { composition, LiveSupergraph, type Composition } from './live-supergraph';
 import { subgraphUrl } from './subgraph-urls';
+import { watchSupergraph } from './supergraph-source';
 import { serveWebSockets } from './websocket';
 
 export interface GatewayOptions {
-  /** The composed supergraph; read with {@link readSupergraph} when not given. */
+  /**
+   * The composed supergraph; read with {@link readSupergraph} when not given, and then
+   * watched for changes when `SUPERGRAPH_PATH` names the file (see `supergraph-source.ts`).
+   */
   readonly supergraphSdl?: string;
   /**
    * The catalog cache of public subgraph answers (`cache/catalog-cache.ts`); on unless
@@ -178,6 +183,18 @@ export async function startGateway(
   const authenticate = createAuthenticator(config.clerk);
   // Before anything opens a connection: a bad SUPERGRAPH_PATH leaves nothing behind.
   const supergraphSdl = options.supergraphSdl ?? readSupergraph(config);
+  let initial: Composition;
+  try {
+    initial = composition(supergraphSdl, config.subgraphUrlOverrides);
+  } catch (err) {
+    if (config.supergraphPath && !options.supergraphSdl) {
+      throw new Error(
+        `The supergraph at ${config.supergraphPath} (SUPERGRAPH_PATH) could not be loaded: ` +
+          (err instanceof Error ? err.message : String(err)),
+      );
+    }
+    throw err;
+  }
   // CORS: the configured allowlist; in development with none, any origin (the local stack).
   const origins = config.cors.origins;
   const corsMiddleware = cors({
@@ -206,13 +223,21 @@ export async function startGateway(
           ? undefined
           : await startCatalogCache({ config, log, redis, defer });
 
-      // The subgraphs of the supergraph, by name, and where the gateway reaches them.
-      const subgraphs = new Map<string, string>();
+      const reloads = metrics.counter(
+        'moviehub_gateway_supergraph_reloads_total',
+        'New supergraph texts seen while running: applied, or rejected (the previous one kept serving)',
+        ['outcome'],
+      );
+      // The composition served, and the parts that switch with it, in the order they follow
+      // it: the private graph first (the partner graph's requests run on its generation), then
+      // the partner graph, subscriptions and the warnings.
+      const supergraph = new LiveSupergraph(initial, config.subgraphUrlOverrides, log, (outcome) =>
+        reloads.bind(outcome).inc(),
+      );
       const gateway = new ExecutionGateway({
         supergraphSdl,
         buildService: (name, composedUrl) => {
           const url = subgraphUrl(name, composedUrl, config.subgraphUrlOverrides);
-          subgraphs.set(name, url);
           return new SubgraphClient(name, url, config.internalSecret, {
             metrics: subgraphFetchMetrics(metrics, name),
           });
@@ -262,20 +287,27 @@ export async function startGateway(
         throw err;
       }
       defer(() => apollo.stop());
+      defer(supergraph.follow('private graph', (next) => gateway.prepareUpdate(next.sdl)));
       // Our subgraphs refuse to start with a list of undeclared size, and a test holds the
       // committed supergraph to it: a list here without one comes from a subgraph that is not
       // ours, which the operator chose to compose. Served, with the cost limit told.
-      const undeclared = undeclaredListSizes(gateway.schema!);
-      if (undeclared.length > 0) {
-        log.warn(
-          { lists: undeclared },
-          'lists without a declared size (runtime/query-limits.ts LIST_SIZES): the query cost ' +
-            'limit cannot tell how long they are',
-        );
-      }
-      // The routes that call our subgraphs directly go where the gateway's fetches go.
+      const warnUndeclaredLists = () => {
+        const undeclared = undeclaredListSizes(gateway.schema!);
+        if (undeclared.length > 0) {
+          log.warn(
+            { lists: undeclared },
+            'lists without a declared size (runtime/query-limits.ts LIST_SIZES): the query cost ' +
+              'limit cannot tell how long they are',
+          );
+        }
+      };
+      warnUndeclaredLists();
+      // The routes that call our subgraphs directly go where the gateway's fetches go (as
+      // resolved at start: they do not follow a reload, see the README).
       const reachable = withOverrides(config, {
-        subgraphUrls: Object.fromEntries([...subgraphs].filter(([name]) => isOurs(name))),
+        subgraphUrls: Object.fromEntries(
+          [...initial.subgraphUrls].filter(([name]) => isOurs(name)),
+        ),
       });
 
       if (catalogCache) mountCatalogCacheStats(app, catalogCache, config);
@@ -287,8 +319,7 @@ export async function startGateway(
         config,
         log,
         redis,
-        supergraphSdl,
-        subgraphUrls: subgraphs,
+        supergraph,
         gateway,
         authenticate,
         defer,
@@ -311,18 +342,35 @@ export async function startGateway(
       const webSockets = serveWebSockets({
         httpServer,
         apollo,
-        supergraphSdl,
+        supergraph,
         config: reachable,
         authenticate,
         log,
         metrics,
       });
       defer(() => webSockets.dispose());
+      defer(supergraph.follow('warnings', () => warnUndeclaredLists));
+
+      // The file (or URL) the supergraph comes from, watched from now on: every part follows.
+      const reload = config.supergraphReload;
+      if (!options.supergraphSdl && (config.supergraphPath || reload.url)) {
+        const watching = watchSupergraph({
+          path: config.supergraphPath,
+          url: reload.url,
+          urlPollMs: reload.urlPollMs,
+          filePollMs: reload.filePollMs,
+          currentHash: () => supergraph.current.hash,
+          onText: async (sdl, origin) => void (await supergraph.apply(sdl, origin)),
+          log,
+        });
+        defer(() => watching.close());
+      }
 
       return {
+        // Read per request of /ready: the subgraphs of the composition served now.
         readiness: () => ({
           ...Object.fromEntries(
-            [...subgraphs].map(([name, url]) => [
+            [...supergraph.current.subgraphUrls].map(([name, url]) => [
               name,
               isOurs(name)
                 ? subgraphReadiness(name, url, config.internalSecret)

@@ -6,6 +6,7 @@ import type { Disposer } from '../../runtime/http-service';
 import type { Logger } from '../../runtime/logger';
 import type { Authenticator } from './authenticate';
 import type { ExecutionGateway } from './execution/execution-gateway';
+import type { LiveSupergraph } from './live-supergraph';
 
 /**
  * What the gateway hands to the modules that mount routes of their own (the partner graph,
@@ -18,9 +19,12 @@ export interface GatewayRoutesContext {
   readonly log: Logger;
   /** Commands; absent on the embedded default without Redis. */
   readonly redis: RedisClient | undefined;
-  readonly supergraphSdl: string;
-  /** Where the gateway reaches each subgraph of the supergraph, by name (overrides applied). */
-  readonly subgraphUrls: ReadonlyMap<string, string>;
+  /**
+   * The composition served now (`current`: its SDL, and where the gateway reaches each of its
+   * subgraphs, overrides applied), and `follow` for a part that must switch with it: a
+   * supergraph reload changes it while the gateway runs.
+   */
+  readonly supergraph: LiveSupergraph;
   /** The private graph's gateway (its data sources, planner and caches). */
   readonly gateway: ExecutionGateway;
   readonly authenticate: Authenticator;

@@ -10,11 +10,12 @@ import {
   type DocumentNode,
   type ExecutionResult,
   type GraphQLFormattedError,
+  type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type FormattedExecutionResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AppConfig, SubgraphName } from '../../runtime/config';
+import type { AppConfig } from '../../runtime/config';
 import { formatError } from '../../runtime/errors';
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER, type Logger } from '../../runtime/logger';
@@ -27,6 +28,7 @@ import {
 } from '../../runtime/query-limits';
 import { seatHolderTags } from '../../runtime/seat-holder';
 import type { Authentication, Authenticator } from './authenticate';
+import type { Composition, LiveSupergraph } from './live-supergraph';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 import { FederatedSubscriptions } from './subscriptions';
 
@@ -161,7 +163,8 @@ function formatSocketError(
 export function serveWebSockets(options: {
   httpServer: Server;
   apollo: ApolloServer<GatewayContext>;
-  supergraphSdl: string;
+  /** The composition served: subscriptions follow it (see `FederatedSubscriptions.prepareUpdate`). */
+  supergraph: LiveSupergraph;
   config: AppConfig;
   authenticate: Authenticator;
   log: Logger;
@@ -171,17 +174,37 @@ export function serveWebSockets(options: {
   const { config, log, metrics } = options;
   const { limits, isProduction } = config;
   const holderTag = seatHolderTags(config.internalSecret);
-  const subscriptions = new FederatedSubscriptions<GatewayContext>({
-    supergraphSdl: options.supergraphSdl,
-    serviceMap: Object.fromEntries(
-      (Object.keys(config.subgraphUrls) as SubgraphName[]).map((name) => [
+  const { supergraph } = options;
+  /**
+   * The data sources of a composition's subgraphs (every one it has, ours or not), reusing
+   * the client of a subgraph whose URL did not change (its keep-alive pool).
+   */
+  let clients = new Map<string, SubgraphClient>();
+  const serviceMapOf = (composition: Composition) => {
+    const next = new Map<string, SubgraphClient>();
+    for (const [name, url] of composition.subgraphUrls) {
+      const known = clients.get(name);
+      next.set(
         name,
-        new SubgraphClient(name, config.subgraphUrls[name], config.internalSecret, {
-          metrics: metrics && subgraphFetchMetrics(metrics, name),
-        }),
-      ]),
-    ),
-    subscriptionUrl: (name) => wsUrl(config.subgraphUrls[name as SubgraphName]),
+        known?.url === url
+          ? known
+          : new SubgraphClient(name, url, config.internalSecret, {
+              metrics: metrics && subgraphFetchMetrics(metrics, name),
+            }),
+      );
+    }
+    clients = next;
+    return Object.fromEntries(next);
+  };
+  const subscriptions = new FederatedSubscriptions<GatewayContext>({
+    supergraphSdl: supergraph.current.sdl,
+    serviceMap: serviceMapOf(supergraph.current),
+    // Read on every (re)connection: an upstream opened after a reload goes where it says.
+    subscriptionUrl: (name) => {
+      const url = supergraph.current.subgraphUrls.get(name);
+      if (!url) throw new Error(`The supergraph has no subgraph "${name}"`);
+      return wsUrl(url);
+    },
     upstreamHeaders: (ctx, serviceName) => ({
       [IDENTITY_HEADER]: signIdentity(ctx.identity, config.internalSecret, serviceName),
       [REQUEST_ID_HEADER]: ctx.requestId,
@@ -206,7 +229,13 @@ export function serveWebSockets(options: {
     retryAttempts: UPSTREAM_RETRY_ATTEMPTS,
     logger: log,
   });
-  const schema = subscriptions.schema;
+  const unfollow = supergraph.follow('subscriptions', (next) => {
+    const commit = subscriptions.prepareUpdate(next.sdl, serviceMapOf(next));
+    return () => {
+      const change = commit();
+      log.info(change, 'subscriptions moved to the new supergraph');
+    };
+  });
 
   /**
    * Parsed and validated operation texts, most recent last. Only valid ones of a modest size
@@ -214,9 +243,16 @@ export function serveWebSockets(options: {
    * anything large.
    */
   const documents = new Map<string, DocumentNode>();
+  /** The schema the kept documents were validated against: another one empties them. */
+  let documentsSchema: GraphQLSchema | undefined;
   const checkedDocument = (
     query: string,
+    schema: GraphQLSchema,
   ): { document: DocumentNode } | { errors: GraphQLError[] } => {
+    if (documentsSchema !== schema) {
+      documents.clear();
+      documentsSchema = schema;
+    }
     const known = documents.get(query);
     if (known) return { document: known };
     let document: DocumentNode;
@@ -341,7 +377,8 @@ export function serveWebSockets(options: {
 
   const server = useServer<Record<string, unknown>, SocketState>(
     {
-      schema,
+      // The current one: each operation is checked against the schema served when it arrives.
+      schema: () => subscriptions.schema,
       // Close reasons of internal failures say nothing in production.
       isProd: isProduction,
       onConnect: async (ctx) => {
@@ -379,7 +416,8 @@ export function serveWebSockets(options: {
         // all before anything is planned or sent to a subgraph. Parsing and validating depend
         // on the text alone: done once per distinct text, and the subscribers of a seat map
         // (thousands, the same operation) share one document.
-        const checked = checkedDocument(payload.query);
+        const schema = subscriptions.schema;
+        const checked = checkedDocument(payload.query, schema);
         if (!('document' in checked)) return checked.errors;
         const { document } = checked;
         const operation = getOperationAST(document, payload.operationName);
@@ -470,6 +508,7 @@ export function serveWebSockets(options: {
   return {
     subscriptions,
     dispose: async () => {
+      unfollow();
       for (const remove of unsample) remove();
       await server.dispose();
       await subscriptions.dispose();

@@ -2,7 +2,7 @@ import { composeServices } from '@apollo/composition';
 import { ApolloGateway, LocalGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, print } from 'graphql';
 import gql from 'graphql-tag';
 import { ExecutionGateway } from './execution-gateway';
 
@@ -202,9 +202,9 @@ describe('ExecutionGateway', () => {
   it('plans an operation once, whatever its variables', async () => {
     const query = 'query Once($n: Int) { products(first: $n) { id } }';
     for (const n of [1, 2, 3]) expect((await run(ours, query, { n })).data).toBeDefined();
-    const entries = (gateway as unknown as { prepared: { size: number } }).prepared.size;
+    const entries = gateway.currentGeneration.prepared.size;
     for (const n of [4, 1]) await run(ours, query, { n });
-    expect((gateway as unknown as { prepared: { size: number } }).prepared.size).toBe(entries);
+    expect(gateway.currentGeneration.prepared.size).toBe(entries);
   });
 
   describe('identical queries in flight', () => {
@@ -250,6 +250,76 @@ describe('ExecutionGateway', () => {
       expect(alice.data).toEqual({ products: [{ id: '1' }, { id: '2' }], me: 'alice' });
       expect(bob.data).toEqual({ products: [{ id: '1' }, { id: '2' }], me: 'bob' });
       expect((alice3.data as { products: unknown[] }).products).toHaveLength(3);
+    });
+  });
+
+  describe('a new supergraph', () => {
+    // The same graph, with or without Product.price.
+    const compose = (withPrice: boolean) => {
+      const result = composeServices([
+        {
+          name: 'products',
+          url: 'http://products.invalid/graphql',
+          typeDefs: withPrice
+            ? productsTypeDefs
+            : gql(print(productsTypeDefs).replace(/\n\s*price: Int/, '')),
+        },
+        { name: 'reviews', url: 'http://reviews.invalid/graphql', typeDefs: reviewsTypeDefs },
+      ]);
+      if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
+      return result.supergraphSdl;
+    };
+    let open: () => void = () => undefined;
+    afterEach(() => open());
+
+    it('finishes requests in flight on the old one and runs new ones on the new one', async () => {
+      const reloading = new ExecutionGateway({ supergraphSdl, buildService, logger: undefined });
+      const server = new ApolloServer<TestContext>({ ...serverOptions, gateway: reloading });
+      await server.start();
+      try {
+        calls.products = 0;
+        gate = new Promise<void>((resolve) => (open = resolve));
+        const query = '{ products(first: 2) { id price } }';
+        const before = run(server, query);
+        for (let turn = 0; turn < 1000 && calls.products < 1; turn++) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const old = reloading.currentGeneration;
+        reloading.prepareUpdate(compose(false))();
+        expect(reloading.currentGeneration).not.toBe(old);
+        open();
+        // Validated against the old schema, planned and shaped with it: price is there.
+        expect(await before).toMatchObject({
+          data: {
+            products: [
+              { id: '1', price: 100 },
+              { id: '2', price: 200 },
+            ],
+          },
+        });
+        const after = await run(server, query);
+        expect(after.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+        expect((await run(server, '{ products(first: 1) { id name } }')).data).toEqual({
+          products: [{ id: '1', name: 'Product 1' }],
+        });
+        // And back: the field is served again.
+        reloading.prepareUpdate(compose(true))();
+        expect((await run(server, '{ products(first: 1) { price } }')).data).toEqual({
+          products: [{ price: 100 }],
+        });
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('refuses a text that is not a supergraph, and keeps serving the current one', async () => {
+      const current = gateway.currentGeneration;
+      expect(() => gateway.prepareUpdate('type Query { nothing: String }')).toThrow();
+      expect(() => gateway.prepareUpdate('not GraphQL at all {')).toThrow();
+      expect(gateway.currentGeneration).toBe(current);
+      expect((await run(ours, '{ products(first: 1) { id } }')).data).toEqual({
+        products: [{ id: '1' }],
+      });
     });
   });
 });

@@ -32,6 +32,7 @@ const MAX_CACHED_RESULT_CHARS = 200 * 1024;
 const SHOW_PLAN_HEADER = 'apollo-query-plan-experimental';
 
 export interface ExecutionGatewayOptions {
+  /** The supergraph served first; {@link ExecutionGateway.prepareUpdate} switches to others. */
   readonly supergraphSdl: string;
   /**
    * The data source of a subgraph of the supergraph, from its name and the URL composition
@@ -66,9 +67,40 @@ interface CachePolicy {
 
 /** One supergraph as planning and executing need it. */
 interface Planning {
+  readonly sdl: string;
   readonly apiSchema: Schema;
   readonly supergraphSchema: GraphQLSchema;
   readonly planner: QueryPlanner;
+}
+
+/**
+ * One supergraph served: its planner, the data sources it was served with, and what was
+ * prepared and kept for it. A request runs on the generation of the schema Apollo validated
+ * it against, so a request that started before a reload finishes on the old supergraph (its
+ * plan, its subgraphs) while new ones use the new one; an old generation is garbage once
+ * no request holds its schema.
+ */
+export interface SupergraphGeneration {
+  readonly id: number;
+  readonly planning: Planning;
+  readonly dataSources: Readonly<Record<string, GraphQLDataSource>>;
+  readonly prepared: LruCache<string, PreparedEntry>;
+  /** Results of operations all of whose fetches were cached, by operation and variables. */
+  readonly results: LruCache<
+    string,
+    { readonly result: GatewayExecutionResult; readonly stamp: string; readonly expiresAt: number }
+  >;
+}
+
+function buildPlanning(sdl: string): Planning {
+  // Validated as Apollo's gateway validates it, so what passes here loads there too.
+  const supergraph = Supergraph.build(sdl, { validateSupergraph: true });
+  return {
+    sdl,
+    apiSchema: supergraph.apiSchema(),
+    supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
+    planner: new QueryPlanner(supergraph),
+  };
 }
 
 /** An operation whose context is known; its plan comes once a request's variables pass. */
@@ -97,16 +129,17 @@ export class ExecutionGateway {
   private readonly dataSourceUrls: Record<string, string | undefined> = Object.create(
     null,
   ) as Record<string, string | undefined>;
-  private readonly prepared: LruCache<string, PreparedEntry>;
-  private planning: Planning | undefined;
-  private planningSdl: string | undefined;
+  private readonly maxPlannedOperations: number;
+  private generation: SupergraphGeneration | undefined;
+  private generationCount = 0;
+  /** The generation of each API schema Apollo's gateway announced (Apollo Server's requests carry it). */
+  private readonly generations = new WeakMap<GraphQLSchema, SupergraphGeneration>();
+  /** Built by `prepareUpdate`, taken by the schema listener when Apollo's gateway switches. */
+  private pending: Planning | undefined;
+  /** Apollo's gateway's own update callback (its `SupergraphManager` contract). */
+  private update: ((supergraphSdl: string) => void) | undefined;
   private readonly callerOf: ExecutionGatewayOptions['callerOf'];
   private readonly fetchCache: ExecutionGatewayOptions['fetchCache'];
-  /** Results of operations all of whose fetches were cached, by operation and variables. */
-  private readonly results = new LruCache<
-    string,
-    { readonly result: GatewayExecutionResult; readonly stamp: string; readonly expiresAt: number }
-  >(CACHED_RESULTS_KEPT);
   /** Queries executing now, by caller, document, operation and variables. */
   private readonly inFlight = new Map<
     string,
@@ -114,12 +147,20 @@ export class ExecutionGateway {
   >();
 
   constructor(options: ExecutionGatewayOptions) {
-    this.prepared = new LruCache(options.maxPlannedOperations ?? PLANNED_OPERATIONS_KEPT);
+    this.maxPlannedOperations = options.maxPlannedOperations ?? PLANNED_OPERATIONS_KEPT;
     this.callerOf = options.callerOf;
     this.fetchCache = options.fetchCache;
     keepApolloTelemetryOff();
+    const initialSdl = options.supergraphSdl;
     this.inner = new ApolloGateway({
-      supergraphSdl: options.supergraphSdl,
+      // A supergraph manager rather than a fixed text: Apollo's gateway then takes later
+      // supergraphs through `update` (see prepareUpdate), and Apollo Server follows it.
+      supergraphSdl: {
+        initialize: ({ update }) => {
+          this.update = update;
+          return Promise.resolve({ supergraphSdl: initialSdl });
+        },
+      },
       buildService: ({ name, url }) => {
         // As Apollo's gateway keeps them: one per name, made again when the URL changes.
         if (!(name in this.dataSources) || this.dataSourceUrls[name] !== url) {
@@ -130,14 +171,51 @@ export class ExecutionGateway {
       },
       logger: options.logger,
     });
-    // Whenever Apollo's gateway (re)loads a supergraph, plans made for another one go.
-    this.inner.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
-      if (coreSupergraphSdl === this.planningSdl) return;
-      this.planning = undefined;
-      this.planningSdl = coreSupergraphSdl;
-      this.prepared.clear();
-      this.results.clear();
+    // Registered before Apollo Server's listener: a schema is known here before any request
+    // can carry it. Plans and results made for another supergraph stay with their generation.
+    this.inner.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+      let generation = this.generation;
+      if (generation?.planning.sdl !== coreSupergraphSdl) {
+        const planning =
+          this.pending?.sdl === coreSupergraphSdl ? this.pending : buildPlanning(coreSupergraphSdl);
+        generation = {
+          id: ++this.generationCount,
+          planning,
+          // Apollo's gateway made the data sources of this supergraph just before: a snapshot,
+          // so that a subgraph moved or removed later is still reached by the requests of this one.
+          dataSources: Object.assign(
+            Object.create(null) as Record<string, GraphQLDataSource>,
+            this.dataSources,
+          ),
+          prepared: new LruCache(this.maxPlannedOperations),
+          results: new LruCache(CACHED_RESULTS_KEPT),
+        };
+      }
+      this.pending = undefined;
+      this.generation = generation;
+      this.generations.set(apiSchema, generation);
     });
+  }
+
+  /** The supergraph new requests run on (set once loaded). */
+  get currentGeneration(): SupergraphGeneration {
+    if (!this.generation) throw new Error('The supergraph is not loaded yet');
+    return this.generation;
+  }
+
+  /**
+   * Checks a new supergraph and builds its planner (throws, changing nothing, when it is not
+   * a valid one); the returned function switches to it: Apollo's gateway rebuilds its schema
+   * and data sources and tells Apollo Server, whose new requests then validate against it.
+   * Requests already running keep their generation.
+   */
+  prepareUpdate(supergraphSdl: string): () => void {
+    const planning = buildPlanning(supergraphSdl);
+    return () => {
+      if (!this.update) throw new Error('The gateway is not loaded yet');
+      this.pending = planning;
+      this.update(supergraphSdl);
+    };
   }
 
   /** The API schema clients see, once loaded. */
@@ -148,8 +226,6 @@ export class ExecutionGateway {
   // Apollo Server's GatewayInterface: loading, schema updates and stopping are Apollo's.
   async load(options: Parameters<ApolloGateway['load']>[0]) {
     const loaded = await this.inner.load(options);
-    // Now rather than on the first request: building the planner takes a while.
-    this.currentPlanning();
     const apolloExecutor = loaded.executor;
     const executor = (requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> => {
       const { request, metrics, operation } = requestContext;
@@ -180,14 +256,20 @@ export class ExecutionGateway {
    * subgraph answers that set it were the same. Mutations always run on their own. A
    * contract's server (the partner graph) runs its validated operations through here too.
    */
-  executeShared(requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> {
+  executeShared(
+    requestContext: GatewayRequestContext,
+    /** The generation the request was validated for (a contract's); default: its schema's. */
+    generation?: SupergraphGeneration,
+  ): Promise<GatewayExecutionResult> {
+    const ofRequest =
+      generation ?? this.generations.get(requestContext.schema) ?? this.currentGeneration;
     const caller = this.callerOf?.(requestContext.context);
     if (caller === undefined || requestContext.operation.operation !== OperationTypeNode.QUERY) {
-      return this.execute(requestContext);
+      return this.execute(requestContext, ofRequest);
     }
     const { request } = requestContext;
     const key =
-      `${caller}\n${requestContext.queryHash}\n${request.operationName ?? ''}\n` +
+      `${ofRequest.id}\n${caller}\n${requestContext.queryHash}\n${request.operationName ?? ''}\n` +
       JSON.stringify(request.variables ?? {});
     const shared = this.inFlight.get(key);
     if (shared) {
@@ -198,16 +280,20 @@ export class ExecutionGateway {
         return result;
       });
     }
-    const result = this.execute(requestContext).finally(() => this.inFlight.delete(key));
+    const result = this.execute(requestContext, ofRequest).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, { result, leader: requestContext });
     return result;
   }
 
   /** Apollo's `executor` for an operation, from its prepared plan (made on first use). */
-  private async execute(requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> {
+  private async execute(
+    requestContext: GatewayRequestContext,
+    generation: SupergraphGeneration,
+  ): Promise<GatewayExecutionResult> {
     const { request, document, queryHash } = requestContext;
     const key = `${queryHash}\n${request.operationName ?? ''}`;
-    let entry = this.prepared.get(key);
+    const { planning, dataSources } = generation;
+    let entry = generation.prepared.get(key);
     if (!entry) {
       entry = {
         operationContext: buildOperationContext({
@@ -216,7 +302,7 @@ export class ExecutionGateway {
           operationName: request.operationName,
         }),
       };
-      this.prepared.set(key, entry);
+      generation.prepared.set(key, entry);
     }
     const { operationContext } = entry;
     const definitions = operationContext.operation.variableDefinitions;
@@ -229,7 +315,6 @@ export class ExecutionGateway {
       if (errors) return { errors };
     }
     if (entry.failure) return { errors: [entry.failure] };
-    const planning = this.currentPlanning();
     if (!entry.planned) {
       // Planning errors are thrown, as Apollo's executor throws them, and not kept.
       const plan = planning.planner.buildQueryPlan(
@@ -266,13 +351,13 @@ export class ExecutionGateway {
     if (!cache || stamp === null) {
       return executePlan(
         entry.planned,
-        this.dataSources,
+        dataSources,
         requestContext,
         planning.supergraphSchema,
         cache,
       );
     }
-    return this.executeCached(entry.planned, requestContext, planning, cache, stamp);
+    return this.executeCached(entry.planned, requestContext, generation, cache, stamp);
   }
 
   /**
@@ -284,14 +369,15 @@ export class ExecutionGateway {
   private async executeCached(
     planned: PlannedOperation,
     requestContext: GatewayRequestContext,
-    planning: Planning,
+    generation: SupergraphGeneration,
     cache: FetchCache,
     stamp: string,
   ): Promise<GatewayExecutionResult> {
     const { request, queryHash } = requestContext;
+    const { planning, results } = generation;
     const key = `${queryHash}\n${request.operationName ?? ''}\n${JSON.stringify(request.variables ?? {})}`;
     const now = Date.now();
-    const kept = this.results.get(key);
+    const kept = results.get(key);
     if (kept && kept.stamp === stamp && kept.expiresAt > now) {
       const policy = requestContext.overallCachePolicy as CachePolicy | undefined;
       policy?.restrict?.({ maxAge: Math.floor((kept.expiresAt - now) / 1000), scope: 'PUBLIC' });
@@ -301,7 +387,7 @@ export class ExecutionGateway {
     const track: CacheTrack = { complete: true, expiresAt: Infinity, size: 0 };
     const result = await executePlan(
       planned,
-      this.dataSources,
+      generation.dataSources,
       requestContext,
       planning.supergraphSchema,
       cache,
@@ -315,21 +401,8 @@ export class ExecutionGateway {
       !result.extensions &&
       cache.stamp() === stamp
     ) {
-      this.results.set(key, { result, stamp, expiresAt: track.expiresAt });
+      results.set(key, { result, stamp, expiresAt: track.expiresAt });
     }
     return result;
-  }
-
-  private currentPlanning(): Planning {
-    if (!this.planning) {
-      if (!this.planningSdl) throw new Error('The supergraph is not loaded yet');
-      const supergraph = Supergraph.build(this.planningSdl);
-      this.planning = {
-        apiSchema: supergraph.apiSchema(),
-        supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
-        planner: new QueryPlanner(supergraph),
-      };
-    }
-    return this.planning;
   }
 }

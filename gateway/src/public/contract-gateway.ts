@@ -1,10 +1,21 @@
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import type { ExecutionGateway } from '../execution/execution-gateway';
+import type { ExecutionGateway, SupergraphGeneration } from '../execution/execution-gateway';
 import type { GatewayExecutionResult, GatewayRequestContext } from '../execution/plan-executor';
 import { rootTypeOf } from './known-operation-types';
 
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
+
+/** A contract's gateway, which follows the supergraph: {@link ContractGateway.update}. */
+export interface ContractGateway extends GatewayInterface {
+  /**
+   * Serves `schema` (the contract derived from the supergraph the private graph serves now)
+   * from now on: Apollo Server validates new requests against it, and they run on the private
+   * graph's current generation; requests validated against the previous contract schema
+   * finish on the generation it came with.
+   */
+  update(schema: GraphQLSchema, supergraphSdl: string): void;
+}
 
 /**
  * Apollo Server's gateway for a contract of the supergraph (the public graph): Apollo parses,
@@ -26,21 +37,30 @@ export function contractGateway(
   schema: GraphQLSchema,
   supergraphSdl: string,
   contractName: string,
-): GatewayInterface {
+): ContractGateway {
+  /** Each contract schema served, with the private graph's generation it was derived from. */
+  const generations = new WeakMap<GraphQLSchema, SupergraphGeneration>();
+  let current = { schema, supergraphSdl };
   const execute = (requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> => {
+    const validatedAgainst = requestContext.schema;
     // Validation refuses these (`KnownOperationTypesRule`); planned against the whole API
     // schema, one would run what the contract does not have.
-    if (!rootTypeOf(schema, requestContext.operation.operation)) {
+    if (!rootTypeOf(validatedAgainst, requestContext.operation.operation)) {
       const operation = requestContext.operation.operation;
       return Promise.resolve({ errors: [new GraphQLError(`This graph has no ${operation}s.`)] });
     }
-    return gateway.executeShared({
-      ...requestContext,
-      queryHash: `${contractName}\n${requestContext.queryHash}`,
-    });
+    return gateway.executeShared(
+      { ...requestContext, queryHash: `${contractName}\n${requestContext.queryHash}` },
+      generations.get(validatedAgainst),
+    );
   };
   let announce: Parameters<GatewayInterface['onSchemaLoadOrUpdate']>[0] | undefined;
   return {
+    update(schema, supergraphSdl) {
+      current = { schema, supergraphSdl };
+      generations.set(schema, gateway.currentGeneration);
+      announce?.({ apiSchema: schema, coreSupergraphSdl: supergraphSdl });
+    },
     onSchemaLoadOrUpdate(callback) {
       announce = callback;
       return () => {
@@ -48,8 +68,9 @@ export function contractGateway(
       };
     },
     load() {
-      announce?.({ apiSchema: schema, coreSupergraphSdl: supergraphSdl });
-      return Promise.resolve({ schema, executor: execute });
+      generations.set(current.schema, gateway.currentGeneration);
+      announce?.({ apiSchema: current.schema, coreSupergraphSdl: current.supergraphSdl });
+      return Promise.resolve({ schema: current.schema, executor: execute });
     },
     stop: () => Promise.resolve(),
   };

@@ -21,7 +21,7 @@ import { usersApiKeyVerifier } from './api-key-verifier';
 import { contractGateway } from './contract-gateway';
 import { KnownOperationTypesRule } from './known-operation-types';
 import { MemoryPartnerAccess } from './memory-partner-access';
-import type { PartnerAccess } from './partner-access';
+import type { ApiKeyVerifier, PartnerAccess } from './partner-access';
 import { API_KEY_HEADER, partnerGate } from './partner-gate';
 import { PERSISTED_QUERY_TTL_SECONDS, redisPersistedQueryCache } from './persisted-query-cache';
 import { publicOperationLimits } from './public-limits';
@@ -44,9 +44,10 @@ export const PUBLIC_GRAPH_PATH = '/public/graphql';
  * issue keys (an operator's own composition): said once in the log.
  */
 export async function mountPublicGraph(context: GatewayRoutesContext): Promise<void> {
-  const { app, config, log, redis, supergraphSdl, gateway, defer } = context;
+  const { app, config, log, redis, supergraph, gateway, defer } = context;
+  const { sdl: supergraphSdl, subgraphUrls } = supergraph.current;
   const schema = publicApiSchema(Supergraph.build(supergraphSdl));
-  const usersUrl = context.subgraphUrls.get('users');
+  const usersUrl = subgraphUrls.get('users');
   if (!schema || !usersUrl) {
     log.info(
       `no partner graph at ${PUBLIC_GRAPH_PATH}: the supergraph ` +
@@ -54,7 +55,9 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
     );
     return;
   }
-  const verify = usersApiKeyVerifier(usersUrl, config.internalSecret);
+  // Follows the users subgraph's URL across compositions (see below).
+  let verifyWith = { usersUrl, verify: usersApiKeyVerifier(usersUrl, config.internalSecret) };
+  const verify: ApiKeyVerifier = (hash, requestId) => verifyWith.verify(hash, requestId);
   // A connection of its own, whose checks of concurrent requests go in one write.
   const checks = config.redis.url
     ? createRedis(config.redis.url, { enableAutoPipelining: true })
@@ -64,8 +67,36 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
     ? new RedisPartnerAccess(checks, config.redis.keyPrefix, verify)
     : new MemoryPartnerAccess(verify);
 
+  const contract = contractGateway(gateway, schema, supergraphSdl, 'public');
+  // A new composition gets its public schema derived again, as at start; one the partner
+  // graph cannot be derived from (a public field of a type that is not public, or nothing
+  // public, or no users subgraph to check keys) is rejected whole, as it would fail a start.
+  // Registered after the private graph (the gateway's own part): the contract's requests run
+  // on the generation the private graph switched to in the same commit.
+  defer(
+    supergraph.follow('partner graph', (next) => {
+      const nextSchema = publicApiSchema(Supergraph.build(next.sdl));
+      const nextUsersUrl = next.subgraphUrls.get('users');
+      if (!nextSchema || !nextUsersUrl) {
+        throw new Error(
+          `the partner graph at ${PUBLIC_GRAPH_PATH} cannot be served from it: it ` +
+            (nextSchema ? 'has no users subgraph to issue API keys' : 'tags nothing public'),
+        );
+      }
+      return () => {
+        if (nextUsersUrl !== verifyWith.usersUrl) {
+          verifyWith = {
+            usersUrl: nextUsersUrl,
+            verify: usersApiKeyVerifier(nextUsersUrl, config.internalSecret),
+          };
+        }
+        contract.update(nextSchema, next.sdl);
+      };
+    }),
+  );
+
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: contractGateway(gateway, schema, supergraphSdl, 'public'),
+    gateway: contract,
     // Partners with a key may introspect: what they see is the public schema.
     introspection: true,
     validationRules: [KnownOperationTypesRule],

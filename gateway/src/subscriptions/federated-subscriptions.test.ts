@@ -1,5 +1,7 @@
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { parse } from 'graphql';
+import { composeServices } from '@apollo/composition';
+import { parse, print, type GraphQLObjectType } from 'graphql';
+import gql from 'graphql-tag';
 import * as publicApi from './index';
 import { FederatedSubscriptions, type FederatedSubscriptionsOptions } from './index';
 import { recordingLogger } from './testing/fakes.fixture';
@@ -9,6 +11,8 @@ import {
   opened,
   pubsub,
   singleResult,
+  subgraphA,
+  subgraphB,
   TICKS,
   type TestContext,
 } from './testing/ticks.fixture';
@@ -586,6 +590,70 @@ describe('FederatedSubscriptions', () => {
       );
       expect(refused.errors?.[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
       expect(viewers.activeUpstreamCount()).toBe(0);
+    });
+  });
+
+  describe('a new supergraph', () => {
+    /** The same graph without `Tick.note` (a text edit that stays a valid composition). */
+    const withoutNote = () =>
+      composeServices([
+        {
+          name: 'a',
+          url: subgraphs.a.url,
+          typeDefs: gql(print(subgraphA.typeDefs).replace(/\n\s*note: String/, '')),
+        },
+        { name: 'b', url: subgraphs.b.url, typeDefs: subgraphB.typeDefs },
+      ]).supergraphSdl!;
+
+    it('keeps subscriptions whose fields remain and ends those it cannot run, coded', async () => {
+      const instance = newInstance({ endSpreadMs: 0 });
+      const keeps = iteratorOf(
+        await instance.subscribe({
+          document: parse('subscription { ticks(channel: "reload") { n item { name } } }'),
+          context: { user: 'u1' },
+        }),
+      );
+      const ends = iteratorOf(
+        await instance.subscribe({
+          document: parse('subscription { ticks(channel: "reload") { n note } }'),
+          context: { user: 'u1' },
+        }),
+      );
+      const first = [keeps.next(), ends.next()];
+      await pubsub.until(() => pubsub.count('reload') === 2);
+      pubsub.publish('reload', { n: 1, itemId: 'i1' });
+      await Promise.all(first);
+
+      expect(() => instance.prepareUpdate('type Query { x: Int }')).toThrow();
+      const change = instance.prepareUpdate(withoutNote())();
+      expect(change).toEqual({ kept: 1, moved: 0, ending: 1 });
+      const tick = instance.schema.getType('Tick') as GraphQLObjectType;
+      expect(Object.keys(tick.getFields())).not.toContain('note');
+
+      const ended = await ends.next();
+      expect(ended.value.errors[0].extensions.code).toBe('SUPERGRAPH_CHANGED');
+      expect(ended.value.errors[0].message).toContain('note');
+      expect((await ends.next()).done).toBe(true);
+
+      // The other one stays on its upstream, now executed with the new plan.
+      const next = keeps.next();
+      pubsub.publish('reload', { n: 2, itemId: 'i2' });
+      expect(await next).toEqual({
+        done: false,
+        value: { data: { ticks: { n: 2, item: { name: 'Item i2' } } } },
+      });
+      expect(instance.activeUpstreamCount()).toBe(1);
+      await pubsub.until(() => pubsub.count('reload') === 1);
+
+      // Subscribing anew is checked against the new supergraph.
+      const refused = singleResult(
+        await instance.subscribe({
+          document: parse('subscription { ticks(channel: "reload") { note } }'),
+          context: { user: 'u1' },
+        }),
+      );
+      expect(refused.errors?.[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      await keeps.return?.();
     });
   });
 

@@ -19,7 +19,13 @@ import {
 import type { GatewayLogger, UpstreamEvent } from './gateway-types';
 import { DEFAULT_MAX_BUFFERED_EVENTS, LocalSubscription } from './local-subscription';
 import { SharedUpstream } from './shared-upstream';
-import { errorResult, upstreamErrors, withCode, withPaths } from './subscription-errors';
+import {
+  errorResult,
+  supergraphChangedErrors,
+  upstreamErrors,
+  withCode,
+  withPaths,
+} from './subscription-errors';
 import { SubscriptionPlanCache, type PreparedSubscription } from './subscription-plan-cache';
 import { supergraphSchemas, type SupergraphSchemas } from './supergraph-schemas';
 import { UpstreamConnections, type ClientLease } from './upstream-connections';
@@ -114,6 +120,54 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
   readonly maxBufferedEvents?: number;
   /** Where per-event execution problems are logged (default: `console`). */
   readonly logger?: GatewayLogger;
+  /**
+   * When a new supergraph ends subscriptions (their operation is no longer valid against it,
+   * or can no longer be planned), their endings are spread over this many ms (default
+   * 3000), so that their clients do not all resubscribe in the same instant.
+   */
+  readonly endSpreadMs?: number;
+}
+
+/** Default of {@link FederatedSubscriptionsOptions.endSpreadMs}. */
+export const DEFAULT_END_SPREAD_MS = 3_000;
+
+/** One supergraph as subscriptions are planned and executed against it. */
+interface Generation {
+  readonly schemas: SupergraphSchemas;
+  readonly plans: SubscriptionPlanCache;
+  readonly serviceMap: ServiceMap;
+  /** `validate` once per document object and schema. */
+  readonly validations: WeakMap<DocumentNode, readonly GraphQLError[]>;
+}
+
+/** What a subscriber is, whatever supergraph it runs on: enough to plan it again. */
+interface Subscriber<TContext extends object> {
+  readonly args: FederatedSubscribeArgs<TContext>;
+  /** The upstream it is fed by. */
+  upstreamKey: string;
+  /** Ending (a new supergraph cannot serve it): left alone by later reloads. */
+  ending: boolean;
+}
+
+/** A subscription planned against one supergraph: what it runs and which upstream feeds it. */
+interface Binding<TContext extends object> {
+  readonly key: string;
+  readonly serviceName: string;
+  readonly shareKey: string | null;
+  readonly runAs: TContext;
+  readonly request: UpstreamRequest;
+  readonly execute: (event: UpstreamEvent) => Promise<ExecutionResult>;
+  readonly ownErrors: (errors: readonly GraphQLError[]) => GraphQLError[];
+}
+
+/** What switching to a new supergraph did to the running subscriptions. */
+export interface SupergraphSwitch {
+  /** Still on the upstream they had, now executed with the new plan. */
+  readonly kept: number;
+  /** Moved to another upstream request (the new plan asks the subgraph something else). */
+  readonly moved: number;
+  /** Ending with `SUPERGRAPH_CHANGED`, spread over `endSpreadMs`. */
+  readonly ending: number;
 }
 
 /**
@@ -168,15 +222,16 @@ export interface FederatedSubscribeArgs<TContext extends object> {
  * context. One instance per supergraph: build a new one when the supergraph changes.
  */
 export class FederatedSubscriptions<TContext extends object = Record<string, unknown>> {
-  private readonly schemas: SupergraphSchemas;
-  private readonly plans: SubscriptionPlanCache;
+  private generation: Generation;
   private readonly connections: UpstreamConnections<TContext>;
   private readonly upstreams = new Map<string, SharedUpstream>();
   private readonly eventResults = new SharedEventResults();
   private readonly viewerResults = new SharedEventResults<SharedViewerResult>();
   private readonly viewerFields: ViewerFieldMap | undefined;
   private readonly publicServices: ReadonlySet<string>;
-  private readonly validations = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  private readonly subscribers = new WeakMap<LocalSubscription, Subscriber<TContext>>();
+  /** Endings scheduled by a supergraph switch, cleared on dispose. */
+  private readonly endings = new Set<NodeJS.Timeout>();
   /** Per plan: whether its subscribers share across viewers (computed once). */
   private readonly shareable = new WeakMap<PreparedSubscription, boolean>();
   /** Per plan: upstream requests by variables, and shared executions by selection. */
@@ -193,8 +248,10 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
       ? viewerFieldMap(options.viewerFields.fields)
       : undefined;
     this.publicServices = new Set(options.viewerFields?.publicServices ?? []);
-    this.schemas = supergraphSchemas(options.supergraphSdl);
-    this.plans = new SubscriptionPlanCache(this.schemas);
+    this.generation = this.newGeneration(
+      supergraphSchemas(options.supergraphSdl),
+      options.serviceMap,
+    );
     this.connections = new UpstreamConnections<TContext>({
       url: (serviceName) => options.subscriptionUrl(serviceName),
       headers: (context, serviceName) => options.upstreamHeaders?.(context, serviceName) ?? {},
@@ -207,7 +264,92 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
 
   /** The API schema clients see (what a graphql-ws server validates operations against). */
   get schema(): GraphQLSchema {
-    return this.schemas.schema;
+    return this.generation.schemas.schema;
+  }
+
+  private newGeneration(schemas: SupergraphSchemas, serviceMap: ServiceMap): Generation {
+    return {
+      schemas,
+      plans: new SubscriptionPlanCache(schemas),
+      serviceMap,
+      validations: new WeakMap(),
+    };
+  }
+
+  /**
+   * Builds the schemas and planner of a new supergraph (throws, changing nothing, when it is
+   * not a valid one); the returned function switches to it. New subscriptions are planned
+   * against it; every running one is planned again: one whose operation is still valid keeps
+   * running, on the upstream it had when the new plan asks its subgraph the same thing (most
+   * changes), else moved to the new upstream request; one that is no longer valid or cannot
+   * be planned ends with a `SUPERGRAPH_CHANGED` error, the endings spread over `endSpreadMs`.
+   * Events already queued for a subscriber still run with the plan they arrived under.
+   *
+   * @param serviceMap the data sources of the new supergraph's subgraphs (default: as before).
+   */
+  prepareUpdate(supergraphSdl: string, serviceMap?: ServiceMap): () => SupergraphSwitch {
+    const generation = this.newGeneration(
+      supergraphSchemas(supergraphSdl),
+      serviceMap ?? this.generation.serviceMap,
+    );
+    return () => this.switchTo(generation);
+  }
+
+  private switchTo(generation: Generation): SupergraphSwitch {
+    this.generation = generation;
+    let kept = 0;
+    let moved = 0;
+    const ending: Array<{ local: LocalSubscription; errors: readonly GraphQLError[] }> = [];
+    for (const upstream of [...this.upstreams.values()]) {
+      for (const local of [...upstream.subscribers]) {
+        const subscriber = this.subscribers.get(local);
+        if (!subscriber || subscriber.ending || !local.open) continue;
+        const bound = this.bind(subscriber.args, generation);
+        if (!('key' in bound)) {
+          subscriber.ending = true;
+          ending.push({ local, errors: supergraphChangedErrors(bound.errors ?? []) });
+          continue;
+        }
+        local.rebind(bound.execute, bound.ownErrors);
+        if (bound.key === subscriber.upstreamKey) {
+          kept += 1;
+          continue;
+        }
+        // Joined to the new request before the old one is left: no moment without either.
+        const previous = local.detach;
+        const failure = this.attach(local, subscriber, bound);
+        previous();
+        if (failure) local.end(failure.errors ?? []);
+        else moved += 1;
+      }
+    }
+    this.scheduleEndings(ending);
+    return { kept, moved, ending: ending.length };
+  }
+
+  /** Ends each at its own moment within `endSpreadMs`, in random order. */
+  private scheduleEndings(
+    ending: Array<{ local: LocalSubscription; errors: readonly GraphQLError[] }>,
+  ): void {
+    if (ending.length === 0) return;
+    const spread = this.options.endSpreadMs ?? DEFAULT_END_SPREAD_MS;
+    const slot = spread / ending.length;
+    for (let i = ending.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [ending[i], ending[j]] = [ending[j], ending[i]];
+    }
+    ending.forEach(({ local, errors }, i) => {
+      const timer = setTimeout(
+        () => {
+          this.endings.delete(timer);
+          local.end(errors);
+        },
+        Math.floor((i + Math.random()) * slot),
+      );
+      // An ending never keeps the process alive: dispose ends everything anyway.
+      timer.unref();
+      this.endings.add(timer);
+    });
   }
 
   /**
@@ -231,13 +373,34 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
   private start(
     args: FederatedSubscribeArgs<TContext>,
   ): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
-    const { document, context } = args;
     if (this.disposed) return errorResult('Subscriptions are shutting down', 'SERVICE_UNAVAILABLE');
+    const bound = this.bind(args, this.generation);
+    if (!('key' in bound)) return bound;
+    const local = new LocalSubscription(
+      bound.execute,
+      this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
+      bound.ownErrors,
+    );
+    const subscriber: Subscriber<TContext> = { args, upstreamKey: bound.key, ending: false };
+    this.subscribers.set(local, subscriber);
+    return this.attach(local, subscriber, bound) ?? local;
+  }
+
+  /**
+   * Plans a subscription against one supergraph: what each event runs, and which upstream
+   * request feeds it. A result with errors when the operation cannot run there.
+   */
+  private bind(
+    args: FederatedSubscribeArgs<TContext>,
+    generation: Generation,
+  ): Binding<TContext> | ExecutionResult {
+    const { document, context } = args;
     const operationName = args.operationName ?? undefined;
     const variables = args.variables ?? {};
-    const { schema } = this.schemas;
+    const { schemas, serviceMap } = generation;
+    const { schema } = schemas;
 
-    const validationErrors = this.validationOf(document);
+    const validationErrors = this.validationOf(generation, document);
     if (validationErrors.length > 0) return withCode(validationErrors, 'GRAPHQL_VALIDATION_FAILED');
     const operation = getOperationAST(document, operationName);
     if (!operation) {
@@ -259,7 +422,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
 
     let prepared: PreparedSubscription;
     try {
-      prepared = this.plans.prepare(document, operation, operationName);
+      prepared = generation.plans.prepare(document, operation, operationName);
     } catch (error) {
       return errorResult(
         `Could not plan the subscription: ${error instanceof Error ? error.message : String(error)}`,
@@ -269,7 +432,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     }
 
     const { primary } = prepared;
-    if (!this.options.serviceMap[primary.serviceName]) {
+    if (!serviceMap[primary.serviceName]) {
       return errorResult(
         `No data source for service "${primary.serviceName}"`,
         'QUERY_PLANNING_FAILED',
@@ -281,25 +444,25 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
         upstreamVariables[name] = variables[name];
       }
     }
-    const schemas = this.schemas;
-    const viewer = this.viewerOptionsFor(prepared);
+    const viewer = this.viewerOptionsFor(generation, prepared);
     // Equal upstream requests whatever the aliases, so one client cannot multiply upstreams
     // by renaming what it asks for.
-    let request = this.requestFor(prepared, upstreamVariables, viewer !== undefined);
+    let request = this.requestFor(generation, prepared, upstreamVariables, viewer !== undefined);
     let shared = viewer !== undefined;
     if (shared && !request.viewerFieldsReplaced) {
       // Sent as written, the subgraph would answer the viewer fields for the shared caller.
       shared = false;
-      request = this.requestFor(prepared, upstreamVariables, false);
+      request = this.requestFor(generation, prepared, upstreamVariables, false);
     }
     // Shared: one caller for everyone (null cannot collide with any per-caller key).
     const shareKey = shared ? null : (this.options.shareKey?.(context) ?? '');
-    const selection = [prepared.queryHash, operationName ?? null, variables];
+    // The supergraph too: results of one event under two plans are not the same result.
+    const selection = [schemas.schemaHash, prepared.queryHash, operationName ?? null, variables];
     const newExecution = (runAs: TContext): SubscriberExecution => ({
       schemas,
       prepared,
       request,
-      serviceMap: this.options.serviceMap,
+      serviceMap,
       requestContext: eventRequestContext({
         schemas,
         prepared,
@@ -319,41 +482,54 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
           newExecution(viewer!.context()),
         )
       : newExecution(context);
-    const runAs = execution.requestContext.context as TContext;
-    const local = new LocalSubscription(
-      shared
+    return {
+      key: JSON.stringify([
+        primary.serviceName,
+        request.query,
+        stableStringify(request.variables),
+        shareKey,
+      ]),
+      serviceName: primary.serviceName,
+      shareKey,
+      runAs: execution.requestContext.context as TContext,
+      request,
+      execute: shared
         ? this.viewerExecution(execution, viewer!.key(context), selection)
         : this.callerExecution(execution, context, selection),
-      this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
-      (errors) => withPaths(errors, request),
-    );
+      ownErrors: (errors) => withPaths(errors, request),
+    };
+  }
 
-    const key = JSON.stringify([
-      primary.serviceName,
-      request.query,
-      stableStringify(request.variables),
-      shareKey,
-    ]);
+  /**
+   * Feeds `local` from the upstream of its binding, opened when none is: undefined, or the
+   * result with errors when the upstream cannot be reached.
+   */
+  private attach(
+    local: LocalSubscription,
+    subscriber: Subscriber<TContext>,
+    bound: Binding<TContext>,
+  ): ExecutionResult | undefined {
+    const { key, serviceName, shareKey } = bound;
+    subscriber.upstreamKey = key;
     const existing = this.upstreams.get(key);
     if (existing) {
       existing.add(local);
-      return local;
+      return undefined;
     }
-
     let lease: ClientLease;
     try {
-      lease = this.connections.acquire(primary.serviceName, shareKey, runAs);
+      lease = this.connections.acquire(serviceName, shareKey, bound.runAs);
     } catch (error) {
-      return { errors: upstreamErrors(primary.serviceName, error, this.logger) };
+      return { errors: upstreamErrors(serviceName, error, this.logger) };
     }
-    const upstream = new SharedUpstream(primary.serviceName, lease, this.logger, () => {
+    const upstream = new SharedUpstream(serviceName, lease, this.logger, () => {
       if (this.upstreams.get(key) === upstream) this.upstreams.delete(key);
-      this.connections.release(primary.serviceName, shareKey);
+      this.connections.release(serviceName, shareKey);
     });
     this.upstreams.set(key, upstream);
     upstream.add(local);
-    upstream.start({ query: request.query, variables: request.variables });
-    return local;
+    upstream.start({ query: bound.request.query, variables: bound.request.variables });
+    return undefined;
   }
 
   /**
@@ -361,6 +537,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
    * same selection and showtime gets the same object (it holds nothing of the subscriber).
    */
   private requestFor(
+    generation: Generation,
     prepared: PreparedSubscription,
     variables: Record<string, unknown>,
     withViewerFields: boolean,
@@ -368,7 +545,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     const key = `${withViewerFields ? 'v' : 'c'}${stableStringify(variables)}`;
     return this.perPlan(this.requests, prepared, key, () =>
       upstreamRequest(
-        this.schemas.supergraphSchema,
+        generation.schemas.supergraphSchema,
         prepared.primaryDocument,
         variables,
         withViewerFields ? this.viewerFields : undefined,
@@ -410,17 +587,18 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
    * `validate` once per document object: a server that parses each distinct operation text
    * once (as `serveWebSockets` does) hands thousands of subscribers the same document.
    */
-  private validationOf(document: DocumentNode): readonly GraphQLError[] {
-    let errors = this.validations.get(document);
+  private validationOf(generation: Generation, document: DocumentNode): readonly GraphQLError[] {
+    let errors = generation.validations.get(document);
     if (!errors) {
-      errors = validate(this.schemas.schema, document);
-      this.validations.set(document, errors);
+      errors = validate(generation.schemas.schema, document);
+      generation.validations.set(document, errors);
     }
     return errors;
   }
 
   /** The viewer-field options when this plan's subscribers may share across viewers. */
   private viewerOptionsFor(
+    generation: Generation,
     prepared: PreparedSubscription,
   ): ViewerFieldsOptions<TContext> | undefined {
     const viewer = this.options.viewerFields;
@@ -428,7 +606,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     let shareable = this.shareable.get(prepared);
     if (shareable === undefined) {
       shareable = shareableAcrossViewers(
-        this.schemas.supergraphSchema,
+        generation.schemas.supergraphSchema,
         prepared,
         this.viewerFields,
         this.publicServices,
@@ -494,6 +672,8 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
    */
   async dispose(): Promise<void> {
     this.disposed = true;
+    for (const timer of this.endings) clearTimeout(timer);
+    this.endings.clear();
     for (const upstream of [...this.upstreams.values()]) upstream.end(undefined, true);
     await this.connections.dispose();
   }

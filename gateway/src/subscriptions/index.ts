@@ -4,6 +4,7 @@ export {
   FederatedSubscriptions,
   type FederatedSubscribeArgs,
   type FederatedSubscriptionsOptions,
+  type SupergraphSwitch,
 } from './federated-subscriptions';
 export type { GatewayLogger } from './gateway-types';
 export type { SubscriptionErrorCode } from './subscription-errors';

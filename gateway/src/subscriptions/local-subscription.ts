@@ -14,6 +14,15 @@ export type QueueItem =
   | { readonly kind: 'notice'; readonly errors: readonly GraphQLError[] }
   | { readonly kind: 'end'; readonly errors?: readonly GraphQLError[] };
 
+/** A queued item; an event keeps the execution current when it arrived. */
+type Queued =
+  | (QueueItem & { readonly kind: 'notice' | 'end' })
+  | {
+      readonly kind: 'event';
+      readonly event: UpstreamEvent;
+      readonly execute: (event: UpstreamEvent) => Promise<ExecutionResult>;
+    };
+
 /**
  * One subscriber's iterator. Upstream events are queued raw and turned into a federated
  * result when pulled, in order, so a slow consumer costs a bounded queue, not parallel work.
@@ -21,7 +30,7 @@ export type QueueItem =
  * and the subscriber detached, so a stalled client cannot grow memory without bound.
  */
 export class LocalSubscription implements AsyncIterableIterator<ExecutionResult> {
-  private readonly queue: QueueItem[] = [];
+  private readonly queue: Queued[] = [];
   private wake: (() => void) | undefined;
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
@@ -29,11 +38,36 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
   detach: () => void = () => undefined;
 
   constructor(
-    private readonly execute: (event: UpstreamEvent) => Promise<ExecutionResult>,
+    private execute: (event: UpstreamEvent) => Promise<ExecutionResult>,
     private readonly maxBufferedEvents: number,
     /** Upstream errors (shared by every subscriber) in this subscriber's response keys. */
-    private readonly ownErrors: (errors: readonly GraphQLError[]) => GraphQLError[],
+    private ownErrors: (errors: readonly GraphQLError[]) => GraphQLError[],
   ) {}
+
+  /**
+   * From now on, events run with `execute` (a new supergraph's plan). Events already queued
+   * keep the execution they arrived under: they came in the shape of the request it made.
+   */
+  rebind(
+    execute: (event: UpstreamEvent) => Promise<ExecutionResult>,
+    ownErrors: (errors: readonly GraphQLError[]) => GraphQLError[],
+  ): void {
+    this.execute = execute;
+    this.ownErrors = ownErrors;
+  }
+
+  /** Whether it still delivers (not returned, not ended by its consumer). */
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  /** Ends this subscriber alone: detached now, `errors` as its last result after its queue. */
+  end(errors: readonly GraphQLError[]): void {
+    if (this.closed) return;
+    this.detach();
+    this.detach = () => undefined;
+    this.deliver({ kind: 'end', errors });
+  }
 
   /** Called by the shared upstream. */
   deliver(item: QueueItem): void {
@@ -49,7 +83,7 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
       });
       this.detach();
     } else {
-      this.queue.push(item);
+      this.queue.push(item.kind === 'event' ? { ...item, execute: this.execute } : item);
     }
     this.signal();
   }
@@ -103,6 +137,6 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
     }
     if (item.kind === 'notice')
       return { done: false, value: { errors: this.ownErrors(item.errors) } };
-    return { done: false, value: await this.execute(item.event) };
+    return { done: false, value: await item.execute(item.event) };
   }
 }

@@ -21,7 +21,12 @@ export type SubscriptionErrorCode =
   /** The subscriber did not pull its events and was dropped. */
   | 'SUBSCRIPTION_BUFFER_OVERFLOW'
   /** Executing the plan for one event failed unexpectedly. */
-  | 'INTERNAL_SERVER_ERROR';
+  | 'INTERNAL_SERVER_ERROR'
+  /**
+   * The gateway switched to a new supergraph against which the running subscription's
+   * operation is invalid or cannot be planned: it ended (resubscribe with a valid operation).
+   */
+  | 'SUPERGRAPH_CHANGED';
 
 /** A result made of one error with `code`. */
 export function errorResult(
@@ -102,6 +107,23 @@ export function upstreamErrors(
     }
   }
   return [new GraphQLError(`Subscription to service "${serviceName}" failed`, { extensions })];
+}
+
+/**
+ * Why a running subscription ends when the supergraph changes: one `SUPERGRAPH_CHANGED`
+ * error naming what no longer fits (the validation or planning messages of the operation
+ * against the new supergraph, which name only the client's own fields and types).
+ */
+export function supergraphChangedErrors(reasons: readonly GraphQLError[]): GraphQLError[] {
+  const why = reasons.map((reason) => reason.message).join('; ');
+  return [
+    new GraphQLError(
+      'The graph changed and this subscription can no longer run on it' +
+        (why ? ` (${why})` : '') +
+        '; subscribe again with an operation valid against the current schema',
+      { extensions: { code: 'SUPERGRAPH_CHANGED' } },
+    ),
+  ];
 }
 
 /** What subscribers are told while their upstream connection is being re-established. */
