@@ -183,17 +183,19 @@ export async function startGateway(
   const authenticate = createAuthenticator(config.clerk);
   // Before anything opens a connection: a bad SUPERGRAPH_PATH leaves nothing behind.
   const supergraphSdl = options.supergraphSdl ?? readSupergraph(config);
+  /** A start failure caused by the file SUPERGRAPH_PATH names says so (and which file). */
+  const fromSupergraphFile = (err: unknown): unknown =>
+    config.supergraphPath && !options.supergraphSdl
+      ? new Error(
+          `The supergraph at ${config.supergraphPath} (SUPERGRAPH_PATH) could not be loaded: ` +
+            (err instanceof Error ? err.message : String(err)),
+        )
+      : err;
   let initial: Composition;
   try {
     initial = composition(supergraphSdl, config.subgraphUrlOverrides);
   } catch (err) {
-    if (config.supergraphPath && !options.supergraphSdl) {
-      throw new Error(
-        `The supergraph at ${config.supergraphPath} (SUPERGRAPH_PATH) could not be loaded: ` +
-          (err instanceof Error ? err.message : String(err)),
-      );
-    }
-    throw err;
+    throw fromSupergraphFile(err);
   }
   // CORS: the configured allowlist; in development with none, any origin (the local stack).
   const origins = config.cors.origins;
@@ -278,13 +280,7 @@ export async function startGateway(
       try {
         await apollo.start();
       } catch (err) {
-        if (config.supergraphPath && !options.supergraphSdl) {
-          throw new Error(
-            `The supergraph at ${config.supergraphPath} (SUPERGRAPH_PATH) could not be loaded: ` +
-              (err instanceof Error ? err.message : String(err)),
-          );
-        }
-        throw err;
+        throw fromSupergraphFile(err);
       }
       defer(() => apollo.stop());
       defer(supergraph.follow('private graph', (next) => gateway.prepareUpdate(next.sdl)));

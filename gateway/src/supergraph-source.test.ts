@@ -22,11 +22,12 @@ function watchInto(options: { path?: string; url?: string; served: string }) {
     path: options.path,
     url: options.url,
     currentHash: () => sdlHash(served),
-    onText: async (sdl, origin) => {
+    onText: (sdl, origin) => {
       served = sdl;
       seen.push({ sdl, origin });
+      return Promise.resolve();
     },
-    log: { ...silent, warn: (_fields: unknown, message: string) => void warnings.push(message) },
+    log: { ...silent, warn: (...args: unknown[]) => void warnings.push(String(args[1])) },
     debounceMs: 20,
     filePollMs: 100,
     urlPollMs: 1000,
