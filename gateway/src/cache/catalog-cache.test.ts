@@ -1,4 +1,5 @@
 import { composeServices } from '@apollo/composition';
+import { waitFor } from '../../../tests/support/wait-for';
 import {
   LocalGraphQLDataSource,
   type GraphQLDataSource,
@@ -117,16 +118,16 @@ class CountingSource implements GraphQLDataSource<Record<string, unknown>> {
 const silentLog = { warn: () => undefined, error: () => undefined };
 
 /** One gateway instance: its cache (sharing `redis` when given), its subgraphs, its server. */
-async function instance(redis?: {
-  commands: RedisClient;
-  subscriber: RedisClient;
-  prefix: string;
-}) {
+async function instance(
+  redis?: { commands: RedisClient; subscriber: RedisClient; prefix: string },
+  options: { sharedCharsPerSecond?: number; now?: () => number } = {},
+) {
   const cache = new CatalogCache({
     redis: redis?.commands,
     subscriber: redis?.subscriber,
     keyPrefix: redis?.prefix ?? 'local:',
     log: silentLog,
+    ...options,
   });
   await cache.start();
   const sources = { movies: new CountingSource('movies'), cinemas: new CountingSource('cinemas') };
@@ -417,5 +418,39 @@ describe('CatalogCache shared through Redis by two gateway instances', () => {
     // Only the cinemas fetch (showtimes) read a Showtime: only it is fetched again.
     expect(a.fetches()).toBe(before + 1);
     expect(a.sources.cinemas.fetches).toBe(2);
+  });
+
+  it('writes to Redis within a budget: a flood of distinct queries stays in the instance that fetched it', async () => {
+    // A budget of 2 KiB a second (10 KiB at once), on a clock that does not move by itself.
+    let now = Date.now();
+    const flooded = await instance(
+      { commands: connect(), subscriber: connect(), prefix },
+      { sharedCharsPerSecond: 2048, now: () => now },
+    );
+    try {
+      const ids = Array.from({ length: 200 }, (_, i) => `flood-${i}`);
+      for (const id of ids) titles.set(id, `Film ${id} ${'x'.repeat(200)}`);
+      for (const id of ids) await flooded.query(MOVIE, { id });
+      const { stores, notShared } = flooded.cache.stats();
+      expect(notShared).toBeGreaterThan(0);
+      expect(stores - notShared).toBeLessThan(stores / 2);
+      const shared = () => connect().keys(`${prefix}catalog-cache:answer:*`);
+      // The writes are not awaited by the queries: wait for them to land.
+      await waitFor(async () => (await shared()).length === stores - notShared, 'the writes');
+      // The budget comes back with time (a second: 2 KiB): an answer later is shared again.
+      now += 1_000;
+      titles.set('later', 'Later');
+      await flooded.query(MOVIE, { id: 'later' });
+      expect(flooded.cache.stats().notShared).toBe(notShared);
+      await waitFor(async () => (await shared()).length === stores - notShared + 2, 'later');
+      expect((await b.query(MOVIE, { id: 'later' })).data).toMatchObject({
+        movie: { title: 'Later' },
+      });
+      expect(b.fetches()).toBe(0);
+    } finally {
+      await flooded.stop();
+      for (const id of ['later', ...Array.from({ length: 200 }, (_, i) => `flood-${i}`)])
+        titles.delete(id);
+    }
   });
 });

@@ -19,6 +19,10 @@ const LOCAL_ENTRIES = 5_000;
 const LOCAL_CHARS = 32 * 1024 * 1024;
 /** Bigger answers are not cached: a few of them would crowd out everything else. */
 const MAX_ENTRY_CHARS = 512 * 1024;
+/** 1 MiB of JSON a second: at the 60 s max-age, at most about 60 MiB in Redis per instance. */
+const SHARED_CHARS_PER_SECOND = 1024 * 1024;
+/** How many seconds of budget may be spent at once (a cold start fills quickly, then steadily). */
+const SHARED_BURST_SECONDS = 5;
 /** A fetch whose answer was not cacheable is not looked up again for this long. */
 const UNCACHEABLE_RECHECK_MS = 30_000;
 /** Generations are read from Redis this often, whatever pub/sub delivered. */
@@ -59,6 +63,14 @@ export interface CatalogCacheOptions {
   /** Characters of JSON kept in this process, all answers together. */
   readonly maxLocalChars?: number;
   readonly now?: () => number;
+  /**
+   * Characters of answers this instance writes to Redis per second, on average (bursts up to
+   * {@link SHARED_BURST_SECONDS} seconds' worth). Anonymous callers choose the variables, so
+   * without a budget a stream of distinct queries would fill Redis for the answers' max-age;
+   * with it, one instance keeps at most budget × max-age there. Over it, answers stay in this
+   * process only.
+   */
+  readonly sharedCharsPerSecond?: number;
 }
 
 /** One answer as kept: its data (JSON), until when, under which generations. */
@@ -101,6 +113,8 @@ export interface CatalogCacheStats {
   invalidations: number;
   /** Whole results served again because every answer in them was cached and still good. */
   resultHits: number;
+  /** Answers kept only in this process because the Redis write budget was spent. */
+  notShared: number;
 }
 
 /** What one fetch needs, worked out once per fetch of a plan. */
@@ -157,7 +171,11 @@ export class CatalogCache {
     bypassed: 0,
     invalidations: 0,
     resultHits: 0,
+    notShared: 0,
   };
+  /** The Redis write budget left (characters), and when it was last topped up. */
+  private sharedBudget: number;
+  private sharedBudgetAt: number;
 
   constructor(private readonly options: CatalogCacheOptions) {
     this.local = new LruCache<string, Entry>(options.maxLocalEntries ?? LOCAL_ENTRIES, {
@@ -166,6 +184,9 @@ export class CatalogCache {
       weigh: (entry) => entry.body.length + entry.material.length,
     });
     this.now = options.now ?? Date.now;
+    this.sharedBudget =
+      (options.sharedCharsPerSecond ?? SHARED_CHARS_PER_SECOND) * SHARED_BURST_SECONDS;
+    this.sharedBudgetAt = this.now();
     this.channel = `${options.keyPrefix}catalog-cache:invalidated`;
     // Without Redis the counters live here only: always in sync.
     this.lastSync = options.redis ? -Infinity : Infinity;
@@ -388,11 +409,30 @@ export class CatalogCache {
       const expiresAt = this.now() + maxAge * 1000;
       this.local.set(material, { material, generations, body, expiresAt });
       this.counters.stores += 1;
-      void this.options.redis
-        ?.set(this.entryKey(material, generations), `${expiresAt}\n${body}`, 'PX', maxAge * 1000)
-        .catch(() => undefined);
+      if (this.options.redis && this.spendSharedBudget(body.length)) {
+        void this.options.redis
+          .set(this.entryKey(material, generations), `${expiresAt}\n${body}`, 'PX', maxAge * 1000)
+          .catch(() => undefined);
+      } else if (this.options.redis) {
+        this.counters.notShared += 1;
+      }
       return { expiresAt, size: body.length };
     };
+  }
+
+  /** Takes `chars` from the token bucket of Redis writes; false when there are not enough. */
+  private spendSharedBudget(chars: number): boolean {
+    const rate = this.options.sharedCharsPerSecond ?? SHARED_CHARS_PER_SECOND;
+    const capacity = rate * SHARED_BURST_SECONDS;
+    const now = this.now();
+    this.sharedBudget = Math.min(
+      capacity,
+      this.sharedBudget + ((now - this.sharedBudgetAt) / 1000) * rate,
+    );
+    this.sharedBudgetAt = now;
+    if (chars > this.sharedBudget) return false;
+    this.sharedBudget -= chars;
+    return true;
   }
 
   stats(): CatalogCacheStats & { hitRatio: number; localEntries: number } {
