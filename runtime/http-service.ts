@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mountHealthRoutes, type HealthRouteOptions, type ReadinessCheck } from './health';
 import { listen } from './lifecycle';
+import { createLoadGate, type LoadSheddingOptions } from './load-shedding';
 import { REQUEST_ID_HEADER, type Logger } from './logger';
 import {
   httpMetrics,
@@ -58,6 +59,13 @@ export interface HttpServiceOptions {
   readonly metrics?: Pick<MetricsAccess, 'open' | 'token'>;
   /** Printed once listening; the path of `url`. */
   readonly path?: string;
+  /**
+   * Refuse new requests (`/health`, `/ready` and `/metrics` aside) with a coded 503 while
+   * the service is saturated (`runtime/load-shedding.ts`); `false`: never. By default on for
+   * an edge facing clients (`requestIds: 'validate'`), whose callers retry, and off behind
+   * it, where the edge already bounds what arrives.
+   */
+  readonly loadShedding?: LoadSheddingOptions | false;
 }
 
 /** What the caller's set-up gets: the app to mount routes on, the server, and the stack. */
@@ -128,6 +136,13 @@ export async function startHttpService<T>(
     // First: CORS preflights and refusals are requests too.
     app.use(httpMetrics(metrics));
     for (const handler of options.before ?? []) app.use(handler);
+    // After CORS (a browser can read the 503 only with its headers), before any body is read.
+    const shedding = options.loadShedding ?? (options.requestIds === 'validate' ? {} : false);
+    if (shedding) {
+      const gate = createLoadGate(shedding, { log: options.log, metrics });
+      stack.push(() => gate.stop());
+      app.use(gate.middleware);
+    }
     app.use((req, res, next) => {
       const incoming = req.header(REQUEST_ID_HEADER);
       const keep = options.requestIds === 'trust' || (incoming && SAFE_REQUEST_ID.test(incoming));

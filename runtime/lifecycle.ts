@@ -61,12 +61,20 @@ export function listen(server: Server, host: string, port: number): Promise<numb
       restore();
       reject(explainListenError(err, host, port));
     });
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       restore();
       resolve((server.address() as AddressInfo).port);
     });
   });
 }
+
+/**
+ * Connections the kernel queues until the event loop accepts them (capped by
+ * `net.core.somaxconn`, 4096 on current kernels). Node's 511 overflowed at 1,000 new
+ * connections a second on a busy host: clients got connect timeouts and resets instead of an
+ * answer (the gateway's load gate can only answer connections it has accepted).
+ */
+const LISTEN_BACKLOG = 4096;
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',

@@ -74,8 +74,11 @@ export async function openLoop(
           }
         },
         (err: Error) => {
-          count('FETCH_FAILED');
-          run.firstError ??= err.message;
+          // fetch says only "fetch failed": the cause (a connect timeout, a reset, no free
+          // port) is what tells a server that stopped accepting from a client that gave up.
+          const cause = causeOf(err);
+          count(cause ? `FETCH_FAILED ${cause}` : 'FETCH_FAILED');
+          run.firstError ??= cause ? `${err.message} (${cause})` : err.message;
         },
       ),
     );
@@ -88,4 +91,12 @@ export async function openLoop(
   await Promise.all(answers);
   run.elapsedSeconds = (performance.now() - start) / 1000;
   return run;
+}
+
+/** The code or name of what made a fetch fail (`UND_ERR_CONNECT_TIMEOUT`, `ECONNRESET`, ...). */
+function causeOf(err: Error): string | undefined {
+  const cause = (err as { cause?: { code?: unknown; name?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.name === 'string') return cause.name;
+  return undefined;
 }

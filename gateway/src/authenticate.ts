@@ -1,4 +1,11 @@
 import { verifyToken } from '@clerk/backend';
+import { decodeJwt } from '@clerk/backend/jwt';
+import {
+  createPublicKey,
+  verify as verifySignature,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { AppConfig } from '../../runtime/config';
 import { AppError } from '../../runtime/errors';
 import { ANONYMOUS, ROLES, type Identity, type Role } from '../../runtime/identity';
@@ -27,12 +34,13 @@ export interface AuthenticatorOptions {
 }
 
 /**
- * Clerk session tokens, verified with `@clerk/backend`: networkless with `CLERK_JWT_KEY`, or
- * through Clerk's JWKS with `CLERK_SECRET_KEY`. No token means anonymous; a token that fails
- * verification is refused, never silently treated as anonymous.
+ * Clerk session tokens: networkless with `CLERK_JWT_KEY` (the key imported once, Clerk's
+ * checks done here: {@link localVerifier}), or by `@clerk/backend` through Clerk's JWKS with
+ * `CLERK_SECRET_KEY`. No token means anonymous; a token that fails verification is refused,
+ * never silently treated as anonymous.
  *
- * A token is verified once (its signature checked, its key imported: most of a signed-in
- * request's CPU otherwise) and its identity kept, in a bounded LRU, until the token's `exp`:
+ * A token is verified once (a new token per user per minute is normal: Clerk's session
+ * tokens live 60 s) and its identity kept, in a bounded LRU, until the token's `exp`:
  * from then on it is verified again, and refused as expired. A token without `exp` is not
  * kept. Concurrent first requests with one token share one verification.
  */
@@ -45,6 +53,7 @@ export function createAuthenticator(
   const verified =
     maxCached > 0 ? new LruCache<string, Authentication & { expiresAt: number }>(maxCached) : null;
   const verifying = new Map<string, Promise<Authentication>>();
+  const verify = verifierFor(clerk, now);
 
   const verifyOnce = (token: string): Promise<Authentication> => {
     const kept = verified?.get(token);
@@ -56,7 +65,7 @@ export function createAuthenticator(
     }
     let pending = verifying.get(token);
     if (!pending) {
-      pending = verify(clerk, token).finally(() => verifying.delete(token));
+      pending = verify(token).finally(() => verifying.delete(token));
       verifying.set(token, pending);
       void pending.then(
         (auth) => {
@@ -83,19 +92,159 @@ export function createAuthenticator(
   };
 }
 
-/** One verification by Clerk: the identity and expiry, or UNAUTHENTICATED. */
-async function verify(clerk: AppConfig['clerk'], token: string): Promise<Authentication> {
-  let payload: Record<string, unknown>;
+/** One verification: the identity and expiry, or UNAUTHENTICATED. */
+type Verify = (token: string) => Promise<Authentication>;
+
+/**
+ * With `CLERK_JWT_KEY`, tokens are verified here, with a key imported once; with only
+ * `CLERK_SECRET_KEY`, by Clerk's `verifyToken` (which fetches and caches the JWKS).
+ */
+function verifierFor(clerk: AppConfig['clerk'], now: () => number): Verify {
+  const authorizedParties = [...clerk.authorizedParties];
+  if (clerk.jwtKey) return localVerifier(clerk.jwtKey, authorizedParties, now);
+  return async (token) => {
+    let payload: Record<string, unknown>;
+    try {
+      payload = await verifyToken(token, {
+        secretKey: clerk.secretKey,
+        authorizedParties: authorizedParties.length > 0 ? authorizedParties : undefined,
+      });
+    } catch (err) {
+      throw unauthenticated(`Invalid token: ${reasonOf(err)}`);
+    }
+    return authenticationOf(payload);
+  };
+}
+
+/** Clerk's allowance for clocks that disagree (`verifyJwt`'s `DEFAULT_CLOCK_SKEW_IN_MS`). */
+const CLOCK_SKEW_MS = 5_000;
+/** Clerk's header category of machine tokens, which are not session tokens. */
+const M2M_TOKEN_CATEGORY = 'cl_B7d4PD333AAA';
+
+/**
+ * What `@clerk/backend`'s `verifyToken` does with `jwtKey`, without its cost: it imports the
+ * key into WebCrypto again for every token (most of a signed-in request's CPU at a new
+ * token per user per minute) and checks the signature on the thread pool. Here the key is
+ * imported once and the RS256 signature checked with `crypto.verify`; the token is decoded
+ * by Clerk's own `decodeJwt` and the same checks follow, in the same order, so nothing
+ * Clerk refuses is accepted (`authenticate.test.ts` holds both to a corpus of hostile
+ * tokens). Stricter than Clerk where Clerk's leniency serves no real token: only RS256
+ * (Clerk's JWK from the PEM is RS256, so it fails RS384/RS512 at import anyway), header and
+ * payload must be JSON objects, and a time claim must be a representable date.
+ */
+function localVerifier(
+  pem: string,
+  authorizedParties: readonly string[],
+  now: () => number,
+): Verify {
+  let key: KeyObject | Error | undefined;
+  const publicKey = (): KeyObject | Error => {
+    if (key === undefined) {
+      try {
+        key = createPublicKey({ key: clerkJwkFromPem(pem), format: 'jwk' });
+      } catch (err) {
+        // Clerk fails every token on a key it cannot import: so does this, every time.
+        key = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    return key;
+  };
+  // A promise, as the other verifier's: a refusal rejects it rather than throwing.
+  return (token) =>
+    new Promise((resolve) => resolve(verifyLocally(token, publicKey(), authorizedParties, now())));
+}
+
+function verifyLocally(
+  token: string,
+  key: KeyObject | Error,
+  authorizedParties: readonly string[],
+  nowMs: number,
+): Authentication {
+  const refuse = (reason: string): never => {
+    throw unauthenticated(`Invalid token: ${reason}`);
+  };
+  let jwt: ReturnType<typeof decodeJwt>;
   try {
-    payload = await verifyToken(token, {
-      jwtKey: clerk.jwtKey,
-      secretKey: clerk.jwtKey ? undefined : clerk.secretKey,
-      authorizedParties:
-        clerk.authorizedParties.length > 0 ? [...clerk.authorizedParties] : undefined,
-    });
-  } catch (err) {
-    throw unauthenticated(`Invalid token: ${reasonOf(err)}`);
+    jwt = decodeJwt(token);
+  } catch {
+    return refuse('token-invalid');
   }
+  const header = jwt.header as unknown;
+  const payload = jwt.payload as unknown;
+  if (!isObject(header) || !isObject(payload)) return refuse('token-invalid');
+  if (header.cat === M2M_TOKEN_CATEGORY) return refuse('token-invalid');
+  if (header.typ !== undefined && header.typ !== 'JWT') return refuse('token-invalid');
+  // The algorithm is the key's, never the token's choice: `none` and HS256 (the public key
+  // as an HMAC secret) are refused here, before any key is used.
+  if (header.alg !== 'RS256') return refuse('token-invalid-algorithm');
+  if (key instanceof Error) return refuse('token-verification-failed');
+  let valid = false;
+  try {
+    valid = verifySignature(
+      'sha256',
+      Buffer.from(`${jwt.raw.header}.${jwt.raw.payload}`, 'latin1'),
+      key,
+      jwt.signature,
+    );
+  } catch {
+    valid = false;
+  }
+  if (!valid) return refuse('token-invalid-signature');
+
+  const { sub, azp, exp, nbf, iat } = payload;
+  if (typeof sub !== 'string') return refuse('token-verification-failed');
+  if (
+    authorizedParties.length > 0 &&
+    (typeof azp !== 'string' || azp === '' || !authorizedParties.includes(azp))
+  ) {
+    return refuse('token-invalid-authorized-parties');
+  }
+  if (typeof exp !== 'number') return refuse('token-verification-failed');
+  const expiresAtMs = claimTime(exp);
+  if (Number.isNaN(expiresAtMs)) return refuse('token-verification-failed');
+  if (expiresAtMs <= nowMs - CLOCK_SKEW_MS) return refuse('token-expired');
+  if (nbf !== undefined) {
+    const notBeforeMs = typeof nbf === 'number' ? claimTime(nbf) : NaN;
+    if (Number.isNaN(notBeforeMs)) return refuse('token-verification-failed');
+    if (notBeforeMs > nowMs + CLOCK_SKEW_MS) return refuse('token-not-active-yet');
+  }
+  if (iat !== undefined) {
+    const issuedAtMs = typeof iat === 'number' ? claimTime(iat) : NaN;
+    if (Number.isNaN(issuedAtMs)) return refuse('token-verification-failed');
+    if (issuedAtMs > nowMs + CLOCK_SKEW_MS) return refuse('token-iat-in-the-future');
+  }
+  return authenticationOf(payload);
+}
+
+/**
+ * A NumericDate claim in ms, as Clerk reads it (`new Date(0).setUTCSeconds(claim)`:
+ * fractions dropped), NaN when it is no date (Clerk lets that pass every comparison).
+ */
+function claimTime(seconds: number): number {
+  return new Date(0).setUTCSeconds(seconds);
+}
+
+/**
+ * The key exactly as Clerk derives it from the PEM (`loadClerkJwkFromPem`): the modulus cut
+ * out of a 2048-bit SPKI, the exponent 65537. Deriving it the same way means the same key
+ * Clerk would verify with, even for a PEM Clerk's shortcut misreads.
+ */
+function clerkJwkFromPem(pem: string): JsonWebKey {
+  const n = pem
+    .replace(/\r\n|\n|\r/g, '')
+    .replace('-----BEGIN PUBLIC KEY-----', '')
+    .replace('-----END PUBLIC KEY-----', '')
+    .replace('MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA', '')
+    .replace('IDAQAB', '')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+  return { kty: 'RSA', alg: 'RS256', n, e: 'AQAB' };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function authenticationOf(payload: Record<string, unknown>): Authentication {
   const sub = payload.sub;
   if (typeof sub !== 'string' || sub === '') throw unauthenticated('Invalid token: no subject');
   return {

@@ -1,0 +1,219 @@
+import type { RequestHandler, Response } from 'express';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { Logger } from './logger';
+import type { ServiceMetrics } from './metrics';
+
+/** How loaded the process is, as the gate reads it. */
+export interface LoadSignal {
+  /** Recent event-loop delay, ms: how long a ready callback waits for its turn. */
+  eventLoopDelayMs(): number;
+  /** Stops measuring. */
+  stop(): void;
+}
+
+export interface LoadSheddingOptions {
+  /**
+   * Event-loop delay (ms, sustained: {@link eventLoopDelaySignal}) above which new requests
+   * are refused.
+   * A request waits this long at each of its turns (parse, authenticate, plan, each upstream
+   * answer, send), so 100 ms is already a second or so of added latency.
+   */
+  readonly maxEventLoopDelayMs?: number;
+  /**
+   * A request answered within this long (ms) did not wait in a queue. When none has been
+   * for `maxQueueingIntervalMs` while at least `minInFlight` are in flight, a queue stands
+   * (in the event loop or before a slow upstream) and new requests are refused (CoDel's
+   * rule: a queue that never empties, not one that fills for a moment).
+   */
+  readonly queueingTargetMs?: number;
+  /** See `queueingTargetMs`, ms. */
+  readonly maxQueueingIntervalMs?: number;
+  /**
+   * Below this many requests in flight neither the delay nor slow answers shed: a GC pause
+   * or a few slow queries with a handful of requests is not overload, and refusing them
+   * helps nothing. A burst that arrives at once is admitted whole: the first
+   * `minInFlight` of it restart the interval.
+   */
+  readonly minInFlight?: number;
+  /**
+   * Requests in flight (exempt paths aside) above which new ones are refused, whatever the
+   * delay: the queue can also build up outside the event loop (waiting for an upstream
+   * socket, a slow subgraph), where the delay does not show it.
+   */
+  readonly maxInFlight?: number;
+  /** `Retry-After` (and `extensions.retryAfter`), s. */
+  readonly retryAfterSeconds?: number;
+  /**
+   * Paths never refused (as Express matches them: any case, a trailing slash allowed):
+   * health, readiness and metrics answer whatever the load, so that an orchestrator does
+   * not restart a service for being busy and the overload can be watched.
+   */
+  readonly exempt?: readonly string[];
+  /** The load signal, for tests; by default the process's event-loop delay. */
+  readonly signal?: LoadSignal;
+  /** The clock (ms, monotonic), for tests. */
+  readonly now?: () => number;
+}
+
+export const LOAD_SHEDDING_DEFAULTS = {
+  maxEventLoopDelayMs: 100,
+  queueingTargetMs: 1000,
+  maxQueueingIntervalMs: 2000,
+  minInFlight: 64,
+  maxInFlight: 2048,
+  retryAfterSeconds: 1,
+  exempt: ['/health', '/ready', '/metrics'],
+} as const;
+
+/** How often the event-loop delay is read (and its histogram started again), ms. */
+const SAMPLE_INTERVAL_MS = 500;
+/** The delay histogram's own timer, ms; subtracted from what it measures. */
+const RESOLUTION_MS = 10;
+
+/**
+ * The process's event-loop delay: how late a {@link RESOLUTION_MS} timer fired, on average
+ * (Node's histogram, read and reset every {@link SAMPLE_INTERVAL_MS} on a timer that does
+ * not keep the process alive), the lower of the last two readings. The mean, not the max:
+ * one GC pause is not overload. Two readings: a burst that arrives at once (a seat rush)
+ * is admitted whole and served, while a load the loop is late for over a whole second,
+ * more than it can serve, is shed.
+ */
+export function eventLoopDelaySignal(): LoadSignal {
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  histogram.enable();
+  let previousMs = 0;
+  let latestMs = 0;
+  const timer = setInterval(() => {
+    const mean = histogram.mean;
+    previousMs = latestMs;
+    latestMs = Number.isFinite(mean) ? Math.max(0, mean / 1e6 - RESOLUTION_MS) : 0;
+    histogram.reset();
+  }, SAMPLE_INTERVAL_MS);
+  timer.unref();
+  return {
+    eventLoopDelayMs: () => Math.min(previousMs, latestMs),
+    stop: () => {
+      clearInterval(timer);
+      histogram.disable();
+    },
+  };
+}
+
+/** The gate's middleware, and what stops it. */
+export interface LoadGate {
+  readonly middleware: RequestHandler;
+  /** Requests in flight now, exempt paths aside. */
+  inFlight(): number;
+  stop(): void;
+}
+
+type ShedReason = 'event_loop_delay' | 'queueing' | 'in_flight';
+
+/**
+ * Sheds load at the door: while the service is saturated (with at least `minInFlight`
+ * requests in flight, its event loop late by more than `maxEventLoopDelayMs` or no request
+ * answered within `queueingTargetMs` for `maxQueueingIntervalMs`; or more than
+ * `maxInFlight` in flight), a new request is answered at once with `503`, `Retry-After` and
+ * a GraphQL error coded `SERVICE_UNAVAILABLE`, before its body is read, its token verified
+ * or its operation planned. A refused request did nothing, so a client may send it again,
+ * mutations included. Without the gate a saturated server accepts everything, every request
+ * slows down together, and clients time out on the connection instead of getting an
+ * answer. Requests already admitted always finish; the exempt paths (`/health`, `/ready`,
+ * `/metrics`) are never refused.
+ */
+export function createLoadGate(
+  options: LoadSheddingOptions,
+  context: { log: Logger; metrics?: ServiceMetrics },
+): LoadGate {
+  const maxDelay = options.maxEventLoopDelayMs ?? LOAD_SHEDDING_DEFAULTS.maxEventLoopDelayMs;
+  const minInFlight = options.minInFlight ?? LOAD_SHEDDING_DEFAULTS.minInFlight;
+  const target = options.queueingTargetMs ?? LOAD_SHEDDING_DEFAULTS.queueingTargetMs;
+  const interval = options.maxQueueingIntervalMs ?? LOAD_SHEDDING_DEFAULTS.maxQueueingIntervalMs;
+  const now = options.now ?? (() => performance.now());
+  const maxInFlight = options.maxInFlight ?? LOAD_SHEDDING_DEFAULTS.maxInFlight;
+  const retryAfter = options.retryAfterSeconds ?? LOAD_SHEDDING_DEFAULTS.retryAfterSeconds;
+  const exempt = new Set(
+    (options.exempt ?? LOAD_SHEDDING_DEFAULTS.exempt).map((path) => normalize(path)),
+  );
+  const signal = options.signal ?? eventLoopDelaySignal();
+  const shed = context.metrics?.counter(
+    'moviehub_http_requests_shed_total',
+    'Requests refused with 503 SERVICE_UNAVAILABLE because the service was saturated, by reason',
+    ['reason'],
+  );
+  const shedCounts = {
+    event_loop_delay: shed?.bind('event_loop_delay'),
+    queueing: shed?.bind('queueing'),
+    in_flight: shed?.bind('in_flight'),
+  };
+  const body = JSON.stringify({
+    errors: [
+      {
+        message: `The service is overloaded; retry in ${retryAfter} s`,
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter },
+      },
+    ],
+  });
+  let inFlight = 0;
+  let shedding: ShedReason | undefined;
+  /** The last moment no queue stood: a quick answer, or fewer than minInFlight in flight. */
+  let lastUnqueued = now();
+
+  const reasonToShed = (at: number): ShedReason | undefined => {
+    if (inFlight >= maxInFlight) return 'in_flight';
+    if (inFlight < minInFlight) {
+      lastUnqueued = at;
+      return undefined;
+    }
+    if (signal.eventLoopDelayMs() > maxDelay) return 'event_loop_delay';
+    if (at - lastUnqueued > interval) return 'queueing';
+    return undefined;
+  };
+
+  const refuse = (res: Response, reason: ShedReason) => {
+    shedCounts[reason]?.inc();
+    if (shedding === undefined) {
+      context.log.warn(
+        { reason, inFlight, eventLoopDelayMs: Math.round(signal.eventLoopDelayMs()) },
+        'overloaded: refusing new requests with 503 until the load drops',
+      );
+    }
+    shedding = reason;
+    res.statusCode = 503;
+    res.setHeader('retry-after', String(retryAfter));
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.setHeader('cache-control', 'no-store');
+    res.end(body);
+  };
+
+  const middleware: RequestHandler = (req, res, next) => {
+    if (exempt.has(normalize(req.path))) return next();
+    const arrived = now();
+    const reason = reasonToShed(arrived);
+    if (reason) return refuse(res, reason);
+    if (shedding !== undefined) {
+      context.log.info({ inFlight }, 'load back under the bounds: admitting requests again');
+      shedding = undefined;
+    }
+    inFlight += 1;
+    let done = false;
+    // 'close' comes once the answer is sent or the client has gone: either way the request
+    // no longer waits for anything of ours.
+    res.once('close', () => {
+      if (done) return;
+      done = true;
+      inFlight -= 1;
+      const at = now();
+      if (at - arrived <= target) lastUnqueued = at;
+    });
+    next();
+  };
+
+  return { middleware, inFlight: () => inFlight, stop: () => signal.stop() };
+}
+
+/** A path as Express routes it by default: case-insensitive, a trailing slash ignored. */
+function normalize(path: string): string {
+  return path.toLowerCase().replace(/\/+$/, '') || '/';
+}
