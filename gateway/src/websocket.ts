@@ -30,7 +30,7 @@ import { seatHolderTags } from '../../runtime/seat-holder';
 import type { Authentication, Authenticator } from './authenticate';
 import type { Composition, LiveSupergraph } from './live-supergraph';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
-import { FederatedSubscriptions } from './subscriptions';
+import { FederatedSubscriptions, type ResultSink } from './subscriptions';
 
 /** The subgraph's graphql-ws endpoint: the same URL as its HTTP one, on ws(s). */
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
@@ -46,6 +46,11 @@ const UPSTREAM_RETRY_ATTEMPTS = 3;
 /** Distinct operation texts kept parsed and validated, and the longest text kept. */
 const DOCUMENTS_KEPT = 500;
 const DOCUMENT_KEPT_MAX_LENGTH = 16 * 1024;
+
+/** `}`, the end of a `next` message around its payload. */
+const CLOSING_BRACE = 0x7d;
+/** A message written as bytes still goes as a text frame, as graphql-ws's strings do. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** setTimeout's longest delay (about 24.8 days); longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -375,6 +380,57 @@ export function serveWebSockets(options: {
     return formatted;
   };
 
+  /**
+   * A result's `next` payload as graphql-ws would send it after `formatResult`, in UTF-8, for
+   * a result without errors (undefined: it goes the standard way). Encoded once per data
+   * object: the subscribers of one selection get the same result per event, so the same text.
+   */
+  const payloads = new WeakMap<object, Buffer | null>();
+  const directPayload = (result: ExecutionResult): Buffer | undefined => {
+    const { data } = result;
+    if (result.errors !== undefined || data === null || typeof data !== 'object') return undefined;
+    let bytes = payloads.get(data);
+    if (bytes === undefined) {
+      // formatResult's `{ data }`, measured as it measures it; too large: the standard way
+      // answers RESPONSE_TOO_LARGE.
+      bytes = Buffer.from(JSON.stringify({ data }));
+      if (limits.maxResponseBytes > 0 && bytes.length > limits.maxResponseBytes) bytes = null;
+      payloads.set(data, bytes);
+    }
+    return bytes ?? undefined;
+  };
+  /**
+   * The sink of subscription `id` on `socket`: writes the `next` message graphql-ws would
+   * write (`stringifyMessage({ id, type: 'next', payload: onNext(result) })`, the same text:
+   * JSON.stringify of an object is its keys' texts in order) straight to the socket, as a
+   * text frame, so that a fan-out costs one copy and one write per subscriber, not
+   * graphql-ws's per-result promises, hooks, serialisation and encoding. `written` waits for
+   * the socket as graphql-ws's own send does, so a client that does not read still fills the
+   * subscriber's bounded queue.
+   */
+  const sinkFor = (socket: WebSocket, id: string): ResultSink => {
+    const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    return {
+      write: (result, written) => {
+        const payload = directPayload(result);
+        if (payload === undefined) return false;
+        // As graphql-ws: nothing is sent on a socket that is closing, and that is no error.
+        if (socket.readyState !== socket.OPEN) {
+          queueMicrotask(written);
+          return true;
+        }
+        const message = Buffer.allocUnsafe(head.length + payload.length + 1);
+        head.copy(message, 0);
+        payload.copy(message, head.length);
+        message[message.length - 1] = CLOSING_BRACE;
+        socket.send(message, TEXT_FRAME, written);
+        return true;
+      },
+    };
+  };
+  /** The socket and operation id of each operation's context (see `context`). */
+  const origins = new WeakMap<GatewayContext, { socket: WebSocket; id: string }>();
+
   const server = useServer<Record<string, unknown>, SocketState>(
     {
       // The current one: each operation is checked against the schema served when it arrives.
@@ -466,20 +522,28 @@ export function serveWebSockets(options: {
       onComplete: (ctx, id) => {
         ctx.extra.subscriptions?.delete(id);
       },
+      // What a result without errors becomes here is also what `sinkFor` writes directly:
+      // a change to one is a change to the other (wire-format.test.ts holds them together).
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => formatSocketError(error, isProduction)),
-      context: (ctx): GatewayContext => ({
-        requestId: randomUUID(),
-        identity: ctx.extra.auth!.identity,
-      }),
+      context: (ctx, id): GatewayContext => {
+        const context: GatewayContext = {
+          requestId: randomUUID(),
+          identity: ctx.extra.auth!.identity,
+        };
+        origins.set(context, { socket: ctx.extra.socket, id });
+        return context;
+      },
       subscribe: async (args) => {
         const context = args.contextValue as GatewayContext;
+        const origin = origins.get(context);
         const result = await subscriptions.subscribe({
           document: args.document,
           operationName: args.operationName ?? undefined,
           variables: args.variableValues ?? {},
           context,
+          sink: origin && sinkFor(origin.socket, origin.id),
         });
         return result;
       },

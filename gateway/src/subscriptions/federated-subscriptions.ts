@@ -17,7 +17,11 @@ import {
   type SubscriberExecution,
 } from './event-execution';
 import type { GatewayLogger, UpstreamEvent } from './gateway-types';
-import { DEFAULT_MAX_BUFFERED_EVENTS, LocalSubscription } from './local-subscription';
+import {
+  DEFAULT_MAX_BUFFERED_EVENTS,
+  LocalSubscription,
+  type ResultSink,
+} from './local-subscription';
 import { SharedUpstream } from './shared-upstream';
 import {
   errorResult,
@@ -202,6 +206,12 @@ export interface FederatedSubscribeArgs<TContext extends object> {
   readonly variables?: Record<string, unknown> | null;
   /** The caller's gateway context: passed to the data sources, `upstreamHeaders` and `shareKey`. */
   readonly context: TContext;
+  /**
+   * Where results may be written straight to the client while its consumer of the iterator
+   * waits (see `ResultSink` in `local-subscription.ts`): what a graphql-ws server passes to
+   * skip its per-result work. Without it, every result goes through the iterator.
+   */
+  readonly sink?: ResultSink;
 }
 
 /**
@@ -380,6 +390,7 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
       bound.execute,
       this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS,
       bound.ownErrors,
+      args.sink,
     );
     const subscriber: Subscriber<TContext> = { args, upstreamKey: bound.key, ending: false };
     this.subscribers.set(local, subscriber);
@@ -642,11 +653,12 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     selection: unknown[],
   ): (event: UpstreamEvent) => Promise<ExecutionResult> {
     const resultKey = JSON.stringify(selection);
-    return async (event) =>
-      personalise(
-        await this.viewerResults.once(resultKey, event, () => executeForViewers(execution, event)),
-        viewerKey,
-      );
+    // Run per subscriber and event: one promise, no async frame.
+    const own = (shared: SharedViewerResult) => personalise(shared, viewerKey);
+    return (event) =>
+      this.viewerResults
+        .once(resultKey, event, () => executeForViewers(execution, event))
+        .then(own);
   }
 
   /** How many upstream graphql-ws subscriptions are open (shared ones count once). */

@@ -7,4 +7,5 @@ export {
   type SupergraphSwitch,
 } from './federated-subscriptions';
 export type { GatewayLogger } from './gateway-types';
+export type { ResultSink } from './local-subscription';
 export type { SubscriptionErrorCode } from './subscription-errors';

@@ -159,4 +159,133 @@ describe('LocalSubscription', () => {
     expect(detached()).toBe(1);
     expect(await local.next()).toEqual(DONE);
   });
+
+  describe('with a sink', () => {
+    /**
+     * A subscriber writing through a sink that records what it took, refuses results whose
+     * `n` is in `refuse`, and lets the test say when the client has taken each write.
+     */
+    function direct(maxBufferedEvents = 10, refuse: number[] = []) {
+      const executed: number[] = [];
+      const writes: Array<{ n: unknown; written: () => void }> = [];
+      let detached = 0;
+      const local = new LocalSubscription(
+        (e) => {
+          executed.push(e.data?.n as number);
+          return Promise.resolve({ data: e.data });
+        },
+        maxBufferedEvents,
+        (errors) => [...errors],
+        {
+          write: (r, written) => {
+            if (refuse.includes(r.data?.n as number)) return false;
+            writes.push({ n: r.data?.n, written });
+            return true;
+          },
+        },
+      );
+      local.detach = () => void (detached += 1);
+      const settle = () => new Promise(setImmediate);
+      return { local, executed, writes, detached: () => detached, settle };
+    }
+
+    it('writes events straight to the sink while the consumer waits, one write at a time, in order', async () => {
+      const { local, writes, executed, settle } = direct();
+      let answered = false;
+      void local.next().then(() => (answered = true));
+      await settle();
+      for (const n of [1, 2, 3]) local.deliver({ kind: 'event', event: event(n) });
+      await settle();
+      // The next event waits until the client has taken the first.
+      expect(writes.map((w) => w.n)).toEqual([1]);
+      expect(executed).toEqual([1]);
+      writes[0].written();
+      await settle();
+      expect(writes.map((w) => w.n)).toEqual([1, 2]);
+      writes[1].written();
+      await settle();
+      writes[2].written();
+      await settle();
+      expect(writes.map((w) => w.n)).toEqual([1, 2, 3]);
+      expect(executed).toEqual([1, 2, 3]);
+      // The consumer got none of them and still waits.
+      expect(answered).toBe(false);
+      local.deliver({ kind: 'end' });
+      await settle();
+      expect(answered).toBe(true);
+    });
+
+    it('hands a result the sink refuses to the consumer, executed once, and what follows after it', async () => {
+      const { local, writes, executed, settle } = direct(10, [2]);
+      const first = local.next();
+      await settle();
+      for (const n of [1, 2, 3]) local.deliver({ kind: 'event', event: event(n) });
+      await settle();
+      writes[0].written();
+      expect(await first).toEqual(result(2));
+      // Behind a result the consumer holds, the rest waits for the consumer: no overtaking.
+      await settle();
+      expect(writes.map((w) => w.n)).toEqual([1]);
+      expect(await local.next()).toEqual(result(3));
+      expect(executed).toEqual([1, 2, 3]);
+      // Nothing queued any more and the consumer waits: direct again.
+      const waiting = local.next();
+      await settle();
+      local.deliver({ kind: 'event', event: event(4) });
+      await settle();
+      expect(writes.map((w) => w.n)).toEqual([1, 4]);
+      void waiting;
+    });
+
+    it('delivers the end after the last write was taken', async () => {
+      const { local, writes, settle } = direct();
+      const waiting = local.next();
+      await settle();
+      local.deliver({ kind: 'event', event: event(1) });
+      local.deliver({
+        kind: 'end',
+        errors: [new GraphQLError('gone', { extensions: { code: 'SERVICE_UNAVAILABLE' } })],
+      });
+      await settle();
+      let answered = false;
+      void waiting.then(() => (answered = true));
+      await settle();
+      expect(answered).toBe(false);
+      writes[0].written();
+      const last = await waiting;
+      expect(last.value?.errors?.[0]?.message).toBe('gone');
+      expect(await local.next()).toEqual(DONE);
+    });
+
+    it('overflows as before when the client does not take its writes', async () => {
+      const { local, writes, detached, settle } = direct(2);
+      const waiting = local.next();
+      await settle();
+      local.deliver({ kind: 'event', event: event(1) });
+      await settle();
+      // Written, never taken: the next ones queue behind it, up to the bound.
+      for (const n of [2, 3, 4]) local.deliver({ kind: 'event', event: event(n) });
+      await settle();
+      expect(writes.map((w) => w.n)).toEqual([1]);
+      expect(detached()).toBe(1);
+      writes[0].written();
+      const { value } = await waiting;
+      expect(value?.errors?.map((e: GraphQLError) => e.extensions.code)).toEqual([
+        'SUBSCRIPTION_BUFFER_OVERFLOW',
+      ]);
+      expect(await local.next()).toEqual(DONE);
+      expect(writes).toHaveLength(1);
+    });
+
+    it('writes nothing more once returned', async () => {
+      const { local, writes, settle } = direct();
+      const waiting = local.next();
+      await settle();
+      local.deliver({ kind: 'event', event: event(1) });
+      await local.return();
+      await settle();
+      expect(await waiting).toEqual(DONE);
+      expect(writes).toHaveLength(0);
+    });
+  });
 });

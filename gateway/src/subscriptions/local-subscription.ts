@@ -14,26 +14,52 @@ export type QueueItem =
   | { readonly kind: 'notice'; readonly errors: readonly GraphQLError[] }
   | { readonly kind: 'end'; readonly errors?: readonly GraphQLError[] };
 
+/** A queued event: the execution current when it arrived, and its result once started. */
+interface QueuedEvent {
+  readonly kind: 'event';
+  readonly event: UpstreamEvent;
+  readonly execute: (event: UpstreamEvent) => Promise<ExecutionResult>;
+  /** Started by a direct write; whoever takes the event next uses it (one execution). */
+  result?: Promise<ExecutionResult>;
+}
+
 /** A queued item; an event keeps the execution current when it arrived. */
-type Queued =
-  | (QueueItem & { readonly kind: 'notice' | 'end' })
-  | {
-      readonly kind: 'event';
-      readonly event: UpstreamEvent;
-      readonly execute: (event: UpstreamEvent) => Promise<ExecutionResult>;
-    };
+type Queued = (QueueItem & { readonly kind: 'notice' | 'end' }) | QueuedEvent;
+
+/**
+ * Where a subscriber's results can be written straight to its client, past the iterator and
+ * whoever consumes it (graphql-ws's loop, its hooks, its serialisation: per subscriber and
+ * per event, the bulk of a fan-out's cost). `write` answers false for a result that must go
+ * the standard way (through the iterator), or true when it took it: then it calls `written`
+ * once, when the client's socket has taken it (or is gone). It must send exactly what the
+ * iterator's consumer would have sent for that result, and never throw.
+ */
+export interface ResultSink {
+  write(result: ExecutionResult, written: () => void): boolean;
+}
 
 /**
  * One subscriber's iterator. Upstream events are queued raw and turned into a federated
  * result when pulled, in order, so a slow consumer costs a bounded queue, not parallel work.
  * Past `maxBufferedEvents` the queue is dropped for one `SUBSCRIPTION_BUFFER_OVERFLOW` result
  * and the subscriber detached, so a stalled client cannot grow memory without bound.
+ *
+ * With a {@link ResultSink}, an event that arrives while the consumer waits in `next()` (it
+ * has sent everything it was given) and no earlier write is in flight is executed and written
+ * through the sink instead, one at a time, in order; the consumer keeps waiting. Anything
+ * else (a notice, an end, a result the sink refuses, events queued behind one it was handed)
+ * goes through the iterator as before, so the consumer still sees every ending, and a client
+ * that does not take its writes fills the same bounded queue as one that does not pull.
  */
 export class LocalSubscription implements AsyncIterableIterator<ExecutionResult> {
   private readonly queue: Queued[] = [];
   private wake: (() => void) | undefined;
   private closed = false;
   private tail: Promise<unknown> = Promise.resolve();
+  /** The queue's head is being executed or written through the sink: nothing else takes it. */
+  private direct = false;
+  /** The event whose execution the direct way awaits. */
+  private directHead: QueuedEvent | undefined;
   /** Set by the upstream it joins: stops delivering to this subscriber (overflow, return). */
   detach: () => void = () => undefined;
 
@@ -42,6 +68,8 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
     private readonly maxBufferedEvents: number,
     /** Upstream errors (shared by every subscriber) in this subscriber's response keys. */
     private ownErrors: (errors: readonly GraphQLError[]) => GraphQLError[],
+    /** Where results may be written directly (see {@link ResultSink}). */
+    private readonly sink?: ResultSink,
   ) {}
 
   /**
@@ -83,7 +111,11 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
       });
       this.detach();
     } else {
-      this.queue.push(item.kind === 'event' ? { ...item, execute: this.execute } : item);
+      this.queue.push(
+        item.kind === 'event'
+          ? { kind: 'event', event: item.event, execute: this.execute, result: undefined }
+          : item,
+      );
     }
     this.signal();
   }
@@ -118,10 +150,69 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
   }
 
   private signal(): void {
+    if (!this.closed) {
+      // The head is on its way directly: when written, the rest follows from there.
+      if (this.direct) return;
+      // The consumer waits with nothing of ours in hand: the next event may bypass it.
+      if (this.sink && this.wake && this.queue[0]?.kind === 'event') {
+        this.writeHead(this.queue[0]);
+        return;
+      }
+    }
+    this.wakeConsumer();
+  }
+
+  private wakeConsumer(): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
   }
+
+  private writeHead(head: QueuedEvent): void {
+    this.direct = true;
+    this.directHead = head;
+    head.result ??= head.execute(head.event);
+    head.result.then(this.afterExecute, this.afterFailure);
+  }
+
+  /** Bound once: no closure per event. */
+  private readonly afterExecute = (result: ExecutionResult): void => {
+    const head = this.directHead;
+    this.directHead = undefined;
+    if (this.closed) return;
+    if (this.queue[0] !== head) {
+      // Overflow replaced the queue meanwhile: carry on with what is there now.
+      this.direct = false;
+      this.signal();
+      return;
+    }
+    let taken = false;
+    try {
+      taken = this.sink!.write(result, this.afterWrite);
+    } catch {
+      // A sink that throws (it should not) must not stall the subscriber: the standard way.
+    }
+    if (taken) {
+      // Still `direct` until written: the next event waits for the client to take this one.
+      this.queue.shift();
+      return;
+    }
+    // The standard way: the consumer takes the head, with the result already computed.
+    this.direct = false;
+    this.wakeConsumer();
+  };
+
+  /** The execution failed (it never should): the consumer gets the failure, as before. */
+  private readonly afterFailure = (): void => {
+    this.directHead = undefined;
+    this.direct = false;
+    if (!this.closed) this.wakeConsumer();
+  };
+
+  private readonly afterWrite = (): void => {
+    this.direct = false;
+    if (!this.closed) this.signal();
+  };
 
   private async pull(): Promise<IteratorResult<ExecutionResult>> {
     while (!this.closed && this.queue.length === 0) {
@@ -137,6 +228,6 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
     }
     if (item.kind === 'notice')
       return { done: false, value: { errors: this.ownErrors(item.errors) } };
-    return { done: false, value: await item.execute(item.event) };
+    return { done: false, value: await (item.result ?? item.execute(item.event)) };
   }
 }

@@ -33,7 +33,8 @@ export class SharedUpstream implements LeaseHolder {
   start(payload: UpstreamPayload): void {
     this.unsubscribe = this.lease.client.subscribe<Record<string, unknown>>(payload, {
       next: (event) => {
-        for (const subscriber of this.subscribers) subscriber.deliver({ kind: 'event', event });
+        const item = { kind: 'event', event } as const;
+        for (const subscriber of this.subscribers) subscriber.deliver(item);
       },
       error: (reason) => this.end(upstreamErrors(this.serviceName, reason, this.logger)),
       complete: () => this.end(),
