@@ -136,7 +136,7 @@ describe('the supergraph through the gateway, on the demo data', () => {
     });
   });
 
-  it('keeps idle connections open longer than the callers\' pools keep them (no reuse race)', async () => {
+  it("keeps idle connections open longer than the callers' pools keep them (no reuse race)", async () => {
     // Node's 5 s default closed sockets the gateway's pool was about to reuse: a mutation
     // failed with ECONNRESET under load. Pools close a second before the announced timeout.
     const services = [t.stack.gateway, ...Object.values(t.stack.subgraphs)];
