@@ -360,6 +360,41 @@ describe('VNPay simulator', () => {
       expect(wrongNo.responseCode).toBe('91');
     });
 
+    it('can lose a refund answer after carrying the refund out; querydr then shows the refund', async () => {
+      const query = (request: PayUrlRequest) =>
+        api.queryDr({
+          requestId: `Q${Date.now()}N${seq++}`,
+          txnRef: request.txnRef,
+          transactionDate: request.createdAt,
+          createDate: new Date(),
+          ipAddr: '127.0.0.1',
+          orderInfo: 'Kiem tra hoan tien',
+        });
+      const whole = await paid();
+      sim.loseRefundAnswers(whole.request.txnRef);
+      await expect(api.refund(refundOf(whole))).rejects.toBeInstanceOf(VnpayUnavailableError);
+      expect(sim.transaction(whole.request.txnRef)).toMatchObject({ refundedVnd: 185_000 });
+      expect((await query(whole.request)).raw).toMatchObject({
+        vnp_ResponseCode: '00',
+        vnp_TransactionType: '02',
+        vnp_TransactionStatus: '05',
+      });
+      // Only the next answer was lost: asked again, VNPay refuses a second whole refund.
+      expect((await api.refund(refundOf(whole))).responseCode).toBe('02');
+
+      const partial = await paid(100_000);
+      expect((await query(partial.request)).raw.vnp_TransactionType).toBe('01');
+      sim.loseRefundAnswers(partial.request.txnRef);
+      await expect(
+        api.refund(refundOf(partial, { amountVnd: 40_000, transactionType: '03' })),
+      ).rejects.toBeInstanceOf(VnpayUnavailableError);
+      expect((await query(partial.request)).raw).toMatchObject({
+        vnp_TransactionType: '03',
+        vnp_TransactionStatus: '05',
+      });
+      expect(sim.transaction(partial.request.txnRef)?.refundedVnd).toBe(40_000);
+    });
+
     it('querydr: paid 00, unfinished 01, failed 02, unknown 91', async () => {
       const query = (request: PayUrlRequest) =>
         api.queryDr({

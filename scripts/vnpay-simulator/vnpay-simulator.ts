@@ -110,6 +110,12 @@ export interface VnpaySimulator {
   /** What a customer does on the pay page, without a browser: the IPN, then the return URL. */
   pay(payUrl: string, decision: 'approve' | 'decline'): Promise<PayResult>;
   transaction(txnRef: string): SimulatedTransaction | undefined;
+  /**
+   * The next `count` refund requests for `txnRef` are carried out as usual, but the merchant
+   * never gets the answer: the connection is reset instead (a timeout or a network failure
+   * after VNPay acted), for testing refunds whose outcome is unknown.
+   */
+  loseRefundAnswers(txnRef: string, count?: number): void;
   setIpnUrl(url: string): void;
   stop(): Promise<void>;
 }
@@ -142,6 +148,7 @@ export async function startVnpaySimulator(options: VnpaySimulatorOptions): Promi
   const transactions = new Map<string, Transaction>();
   const sessions = new Map<string, Transaction>();
   const requestIds = new Set<string>();
+  const lostRefundAnswers = new Map<string, number>();
   const stopping = new AbortController();
   let nextTransactionNo = 14_000_000 + randomBytes(2).readUInt16BE();
 
@@ -355,6 +362,13 @@ export async function startVnpaySimulator(options: VnpaySimulatorOptions): Promi
       vnp_TransactionType: '01',
       vnp_TransactionStatus: txn.transactionStatus,
     };
+    // A refunded payment is reported by its latest refund, as VNPay does: its type (02 whole,
+    // 03 partial) and '05' (VNPay is processing the refund; refunds settle later).
+    const refunded = txn.refunds.at(-1);
+    if (refunded) {
+      fields.vnp_TransactionType = refunded.transactionType;
+      fields.vnp_TransactionStatus = '05';
+    }
     if (txn.payDate) fields.vnp_PayDate = txn.payDate;
     if (txn.transactionNo) fields.vnp_TransactionNo = txn.transactionNo;
     return apiAnswer('querydr', '00', 'QueryDR Success', fields);
@@ -442,6 +456,13 @@ export async function startVnpaySimulator(options: VnpaySimulatorOptions): Promi
     }
     if (route === `POST ${API_PATH}`) {
       const answer = merchantApi(await readBody(req));
+      const lose = answer.vnp_Command === 'refund' ? lostRefundAnswers.get(answer.vnp_TxnRef) : 0;
+      if (lose) {
+        lostRefundAnswers.set(answer.vnp_TxnRef, lose - 1);
+        log(`vnpay: refund answer ${answer.vnp_ResponseCode} on ${answer.vnp_TxnRef} lost`);
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(answer));
       return;
@@ -485,6 +506,9 @@ export async function startVnpaySimulator(options: VnpaySimulatorOptions): Promi
       if (!txn) return undefined;
       const { sessionId: _sessionId, ...snapshot } = txn;
       return structuredClone(snapshot);
+    },
+    loseRefundAnswers(txnRef, count = 1) {
+      lostRefundAnswers.set(txnRef, (lostRefundAnswers.get(txnRef) ?? 0) + count);
     },
     setIpnUrl(url) {
       ipnUrl = url;

@@ -171,6 +171,7 @@ describe('payments through the gateway', () => {
         amount: number;
         transaction_type: string;
         vnp_response_code: string | null;
+        in_doubt_since: Date | null;
       }>
     >('SELECT * FROM refunds WHERE booking_id = $1', [bookingId]);
 
@@ -467,6 +468,52 @@ describe('payments through the gateway', () => {
       await smtp.next(mailTo(user.email, /refund/i)),
     ];
     expect(mails.every((m) => /[a-z]/i.test(m.subject ?? ''))).toBe(true);
+  }, 90_000);
+
+  it('a partial refund VNPay carried out but whose answer was lost stays PENDING in doubt, is never sent again, and is completed once querydr shows it', async () => {
+    const user = await customer('en');
+    const booked = await book(user.id);
+    const payment = await startPayment(user.id, booked.id);
+    expect((await t.stack.vnpay!.pay(payment.paymentUrl, 'approve')).ipn?.RspCode).toBe('00');
+    // VNPay pays the refund back, then the connection resets before its answer arrives.
+    t.stack.vnpay!.loseRefundAnswers(payment.transactionId);
+    const res = ok(
+      await t.query(contractOperation('CancelBooking'), { id: booked.id }, { token: user.token }),
+    );
+    const expected = Math.floor((payment.amount * 90) / 100);
+    expect(res.data!.cancelBooking.refund).toEqual({ amount: expected, status: 'PENDING' });
+    await waitFor(
+      async () => (await refundsOf(booked.id))[0]?.in_doubt_since != null,
+      'the refunds job to send the refund and lose the answer',
+      30_000,
+    );
+    expect((await refundsOf(booked.id))[0]).toMatchObject({
+      status: 'PENDING',
+      transaction_type: '03',
+    });
+    expect(t.stack.vnpay!.transaction(payment.transactionId)!.refunds).toHaveLength(1);
+    // The customer sees it pending, and a second cancellation is refused.
+    expect((await readBooking(user.id, booked.id)).paymentStatus).toBe('PAID');
+    const again = await t.query(
+      contractOperation('CancelBooking'),
+      { id: booked.id },
+      { token: user.token },
+    );
+    expect(codeOf(again)).toBe('INVALID_STATE_TRANSITION');
+
+    // The reconciliation (at a later instant) asks VNPay and settles it.
+    expect(
+      await engine.refunds.reconcile(new Date(Date.now() + 10 * MINUTE)),
+    ).toBeGreaterThanOrEqual(1);
+    expect((await refundsOf(booked.id))[0]).toMatchObject({
+      status: 'COMPLETED',
+      in_doubt_since: null,
+    });
+    const atVnpay = t.stack.vnpay!.transaction(payment.transactionId)!;
+    expect(atVnpay.refunds).toHaveLength(1);
+    expect(atVnpay.refundedVnd).toBe(expected);
+    expect((await readBooking(user.id, booked.id)).paymentStatus).toBe('PARTIALLY_REFUNDED');
+    await smtp.next(mailTo(user.email, /^Refund completed/));
   }, 90_000);
 
   it('the return URL checks the signature and redirects to FRONTEND_URL with the booking and the result, changing nothing', async () => {

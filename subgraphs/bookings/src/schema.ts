@@ -23,6 +23,7 @@ import { BookingEngine1733200000000 } from './migrations/1733200000000-booking-e
 import { BookingOutbox1733200000001 } from './migrations/1733200000001-booking-outbox';
 import { Payments1733300000000 } from './migrations/1733300000000-payments';
 import { MailOutbox1733300000001 } from './migrations/1733300000001-mail-outbox';
+import { RefundInDoubt1733400000000 } from './migrations/1733400000000-refund-in-doubt';
 import { Payment } from './payment/payment.entity';
 import { PaymentResolver } from './payment/payment.resolver';
 import { mountPaymentRoutes } from './payment/payment.route';
@@ -84,6 +85,7 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
     BookingOutbox1733200000001,
     Payments1733300000000,
     MailOutbox1733300000001,
+    RefundInDoubt1733400000000,
   ],
   createApp: createBookingsApp,
   createContext: createBookingsContext,
@@ -95,6 +97,8 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
       startBookingJobs(app.lifecycle, log, undefined, undefined, [
         { name: 'send-refunds', intervalMs: 2_000, pass: () => app.refunds.processDue() },
         { name: 'reconcile-payments', intervalMs: 30_000, pass: () => app.payments.reconcile() },
+        // Refunds whose answer from VNPay was lost: settled by querydr, never sent twice.
+        { name: 'reconcile-refunds', intervalMs: 30_000, pass: () => app.refunds.reconcile() },
       ]),
       app.startMail(),
       sampleOutboxes(dataSource),

@@ -94,6 +94,26 @@ export function vnpayAnswerLost(): VnpayUnavailableError {
 }
 
 /**
+ * VNPay's querydr answer about a payment whose latest transaction at VNPay is a refund of
+ * `transactionType` (`02` whole, `03` partial) in `transactionStatus` (`05` VNPay is
+ * processing it, `09` rejected), or, with `01`, the payment itself (`00`: paid, nothing
+ * refunded).
+ */
+export function vnpayQueryShows(
+  transactionType: '01' | '02' | '03',
+  transactionStatus: string,
+): VnpayApiAnswer {
+  return vnpayAnswer('00', {
+    transactionStatus,
+    raw: {
+      vnp_ResponseCode: '00',
+      vnp_TransactionType: transactionType,
+      vnp_TransactionStatus: transactionStatus,
+    },
+  });
+}
+
+/**
  * VNPay's merchant API as the engine sees it (`vnpayApi`): records every call and answers
  * what the test scripted for that `vnp_TxnRef`, in order. Unscripted refunds are paid back
  * (`00`); unscripted querydr calls find VNPay unreachable (so payments of other tests that
@@ -106,6 +126,8 @@ export class FakeVnpay implements VnpayQueries, VnpayRefunds {
   private readonly queryScript = new Map<string, FakeVnpayAnswer[]>();
   /** Awaited before a refund is answered (to hold a call in flight while others race it). */
   beforeRefundAnswer: ((request: RefundRequest) => Promise<void>) | null = null;
+  /** Awaited before a querydr is answered (likewise). */
+  beforeQueryAnswer: ((request: QueryDrRequest) => Promise<void>) | null = null;
 
   /** The next refund answers for `txnRef`. */
   answerRefunds(txnRef: string, ...answers: FakeVnpayAnswer[]): void {
@@ -135,10 +157,12 @@ export class FakeVnpay implements VnpayQueries, VnpayRefunds {
     return next;
   }
 
-  queryDr(request: QueryDrRequest): Promise<VnpayApiAnswer> {
+  async queryDr(request: QueryDrRequest): Promise<VnpayApiAnswer> {
     this.queryCalls.push({ ...request });
     const next = this.queryScript.get(request.txnRef)?.shift() ?? vnpayRefused();
-    return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+    await this.beforeQueryAnswer?.(request);
+    if (next instanceof Error) throw next;
+    return next;
   }
 }
 
@@ -209,6 +233,9 @@ export interface RefundRow {
   completed_at: Date | null;
   last_error: string | null;
   vnp_response_code: string | null;
+  /** When its unanswered request went out (null: not in doubt). */
+  in_doubt_since: Date | null;
+  queries: number;
 }
 
 /** What a booking holds, to compare before and after a change that must not happen. */

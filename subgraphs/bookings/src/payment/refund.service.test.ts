@@ -1,5 +1,11 @@
 import { createLogger } from '../../../../runtime/logger';
-import { HOUR, MINUTE, startEngineKit, type EngineKit } from '../../../../tests/e2e/booking-kit';
+import {
+  HOUR,
+  MINUTE,
+  refusal,
+  startEngineKit,
+  type EngineKit,
+} from '../../../../tests/e2e/booking-kit';
 import type { BookingEngine } from '../booking-engine';
 import type { Booking } from '../booking/booking.entity';
 import { RefundKind } from '../refund/refund.entity';
@@ -8,10 +14,18 @@ import {
   PaymentTestKit,
   vnpayAnswer,
   vnpayAnswerLost,
+  vnpayQueryShows,
   vnpayRefused,
   type FakeVnpayAnswer,
 } from './payment-test-kit';
-import { grantRefund, refundBackoffMs } from './refund.service';
+import {
+  grantRefund,
+  IN_DOUBT_FIRST_QUERY_MS,
+  IN_DOUBT_SETTLE_AFTER_MS,
+  inDoubtBackoffMs,
+  readRefundQuery,
+  refundBackoffMs,
+} from './refund.service';
 
 /**
  * The refunds job on the engine (no gateway): each refund sent through VNPay's refund API
@@ -24,6 +38,46 @@ describe('refunds (engine)', () => {
   let kit: EngineKit;
   let p: PaymentTestKit;
   let engine: BookingEngine;
+
+  /**
+   * Runs `pass` on this engine and another instance at once. The first VNPay call about one
+   * of `mine` is held in flight (its refund row locked) until the other instance has made
+   * another call or waits for a lock; returns whether that happened (the race was real).
+   */
+  async function twoInstancesAtOnce(
+    mine: ReadonlySet<string>,
+    call: 'refund' | 'query',
+    pass: (engine: BookingEngine) => Promise<unknown>,
+  ): Promise<boolean> {
+    const lockWaiters = async () =>
+      (
+        await kit.dataSource.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      )[0].n;
+    const calls = () => (call === 'refund' ? p.vnpay.refundCalls : p.vnpay.queryCalls).length;
+    let held = false;
+    const hold = async (request: { txnRef: string }) => {
+      if (held || !mine.has(request.txnRef)) return;
+      held = true;
+      const before = calls();
+      const until = Date.now() + 10_000;
+      while (calls() === before && (await lockWaiters()) === 0) {
+        if (Date.now() > until) throw new Error('the other instance neither called nor waited');
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    };
+    if (call === 'refund') p.vnpay.beforeRefundAnswer = hold;
+    else p.vnpay.beforeQueryAnswer = hold;
+    try {
+      await Promise.all([pass(engine), pass(p.anotherEngine())]);
+    } finally {
+      p.vnpay.beforeRefundAnswer = null;
+      p.vnpay.beforeQueryAnswer = null;
+    }
+    return held;
+  }
 
   beforeAll(async () => {
     kit = await startEngineKit();
@@ -172,10 +226,8 @@ describe('refunds (engine)', () => {
   );
 
   it.each([
-    ['VNPay answers 99', lateRefund, () => vnpayAnswer('99')],
     ['VNPay is unreachable', lateRefund, () => vnpayRefused()],
     ['VNPay is unreachable, for a partial refund', policyRefund, () => vnpayRefused()],
-    ['the whole refund’s answer was lost', duplicateRefund, () => vnpayAnswerLost()],
   ] as const)(
     'retries with backoff and a new request id when %s, then completes',
     async (_what, grant, failure: () => FakeVnpayAnswer) => {
@@ -215,23 +267,287 @@ describe('refunds (engine)', () => {
     },
   );
 
-  it('never sends twice a partial (03) refund whose answer was lost: FAILED, for staff to check', async () => {
+  /** Runs the refund reconciliation at the clock's time. */
+  const reconcile = () => engine.refunds.reconcile(kit.clock.read());
+
+  /** The mail a completed refund sends (once); the cancellation's own mail names it too. */
+  const refundMails = async (g: Granted) =>
+    (await p.mailOf(g.booking.id)).filter(
+      (m) => m.refund_id === g.refundId && m.kind !== 'booking-cancelled',
+    );
+
+  it.each([
+    [
+      'a whole (02) refund',
+      duplicateRefund,
+      '02',
+      'PAID',
+      'duplicate-payment-refunded',
+      () => vnpayAnswerLost(),
+    ],
+    [
+      'a late payment (02)',
+      lateRefund,
+      '02',
+      'REFUNDED',
+      'late-payment-refunded',
+      () => vnpayAnswerLost(),
+    ],
+    [
+      'a partial (03) refund',
+      policyRefund,
+      '03',
+      'PARTIALLY_REFUNDED',
+      'refund-completed',
+      () => vnpayAnswerLost(),
+    ],
+    [
+      'a whole refund answered 94 (already being processed)',
+      lateRefund,
+      '02',
+      'REFUNDED',
+      'late-payment-refunded',
+      () => vnpayAnswer('94'),
+    ],
+    [
+      'a partial refund answered 99 (unknown error)',
+      policyRefund,
+      '03',
+      'PARTIALLY_REFUNDED',
+      'refund-completed',
+      () => vnpayAnswer('99'),
+    ],
+  ] as const)(
+    'never fails nor resends %s VNPay carried out without telling us: in doubt until querydr shows it, then COMPLETED once',
+    async (_what, grant, type, paymentStatus, mailKind, unknown: () => FakeVnpayAnswer) => {
+      const g = await grant();
+      const before = await p.booking(g.booking.id);
+      // VNPay pays it back but its answer is lost; asked again it would refuse it as already
+      // refunded (02), which used to end the refund FAILED while the customer had the money.
+      p.vnpay.answerRefunds(g.payment.transactionId, unknown(), vnpayAnswer('02'));
+      const t0 = kit.clock.read().getTime();
+      await runJob();
+      const [sent] = p.vnpay.refundsOf(g.payment.transactionId);
+      expect(sent.transactionType).toBe(type);
+      expect(await refundRow(g)).toMatchObject({
+        status: 'PENDING',
+        attempts: 1,
+        request_id: sent.requestId,
+        in_doubt_since: new Date(t0),
+        next_attempt_at: new Date(t0 + IN_DOUBT_FIRST_QUERY_MS),
+        last_error: expect.stringMatching(/^In doubt/),
+      });
+
+      // The refunds job never sends it again, however long it waits.
+      for (const later of [30_000, 90_000, 2 * HOUR]) {
+        kit.clock.set(t0 + later);
+        await runJob();
+      }
+      expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+      expect((await refundRow(g)).status).toBe('PENDING');
+      expect((await p.booking(g.booking.id)).paymentStatus).toBe(before.paymentStatus);
+      expect(await refundMails(g)).toEqual([]);
+
+      // The reconciliation asks VNPay, which shows the refund (processing, 05).
+      p.vnpay.answerQueries(g.payment.transactionId, vnpayQueryShows(type, '05'));
+      expect(await reconcile()).toBeGreaterThanOrEqual(1);
+      const [query] = p.vnpay.queriesOf(g.payment.transactionId);
+      expect(query).toMatchObject({
+        requestId: expect.stringMatching(REQUEST_ID),
+        txnRef: g.payment.transactionId,
+        transactionDate: g.payment.createdAt,
+      });
+      expect(query.requestId).not.toBe(sent.requestId);
+      expect(await refundRow(g)).toMatchObject({
+        status: 'COMPLETED',
+        completed_at: kit.clock.read(),
+        in_doubt_since: null,
+        next_attempt_at: null,
+        last_error: null,
+        queries: 1,
+      });
+      expect((await p.booking(g.booking.id)).paymentStatus).toBe(paymentStatus);
+      expect(await refundMails(g)).toEqual([{ kind: mailKind, refund_id: g.refundId }]);
+
+      // Settled: nothing more is sent or asked.
+      kit.clock.advance(24 * HOUR);
+      await runJob();
+      await reconcile();
+      expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+      expect(p.vnpay.queriesOf(g.payment.transactionId)).toHaveLength(1);
+      expect(await refundMails(g)).toHaveLength(1);
+    },
+  );
+
+  it.each([
+    ['a whole refund', lateRefund],
+    ['a partial refund', policyRefund],
+  ] as const)(
+    'sends %s again (a new request id) only once VNPay has shown no refund for a while after a lost answer',
+    async (_what, grant) => {
+      const g = await grant();
+      p.vnpay.answerRefunds(g.payment.transactionId, vnpayAnswerLost());
+      const t0 = kit.clock.read().getTime();
+      await runJob();
+      const noRefund = () => vnpayQueryShows('01', '00');
+      p.vnpay.answerQueries(g.payment.transactionId, vnpayRefused(), noRefund(), noRefund());
+
+      // Not asked before it is due.
+      kit.clock.set(t0 + IN_DOUBT_FIRST_QUERY_MS - 1);
+      await reconcile();
+      expect(p.vnpay.queriesOf(g.payment.transactionId)).toHaveLength(0);
+
+      // querydr unreachable: asked again later, still in doubt.
+      kit.clock.set(t0 + IN_DOUBT_FIRST_QUERY_MS);
+      expect(await reconcile()).toBe(0);
+      expect(await refundRow(g)).toMatchObject({
+        status: 'PENDING',
+        queries: 1,
+        in_doubt_since: new Date(t0),
+        next_attempt_at: new Date(t0 + IN_DOUBT_FIRST_QUERY_MS + inDoubtBackoffMs(1)),
+      });
+
+      // VNPay shows no refund, but the request is recent: asked again, not resent.
+      let at = t0 + IN_DOUBT_FIRST_QUERY_MS + inDoubtBackoffMs(1);
+      kit.clock.set(at);
+      await reconcile();
+      await runJob();
+      expect(await refundRow(g)).toMatchObject({ status: 'PENDING', queries: 2 });
+      expect((await refundRow(g)).in_doubt_since).not.toBeNull();
+      expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+
+      // Still no refund after IN_DOUBT_SETTLE_AFTER_MS: the lost request did nothing.
+      at = Math.max(at + inDoubtBackoffMs(2), t0 + IN_DOUBT_SETTLE_AFTER_MS);
+      kit.clock.set(at);
+      expect(await reconcile()).toBe(0);
+      expect(await refundRow(g)).toMatchObject({
+        status: 'PENDING',
+        in_doubt_since: null,
+        next_attempt_at: new Date(at),
+      });
+      await runJob();
+      const sent = p.vnpay.refundsOf(g.payment.transactionId);
+      expect(sent).toHaveLength(2);
+      expect(sent[1].requestId).not.toBe(sent[0].requestId);
+      expect(await refundRow(g)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+      expect(await refundMails(g)).toHaveLength(1);
+    },
+  );
+
+  it('fails a refund in doubt only when VNPay says it rejected it (querydr 09)', async () => {
     const g = await policyRefund();
     p.vnpay.answerRefunds(g.payment.transactionId, vnpayAnswerLost());
     await runJob();
-    const [sent] = p.vnpay.refundsOf(g.payment.transactionId);
-    expect(sent.transactionType).toBe('03');
+    p.vnpay.answerQueries(g.payment.transactionId, vnpayAnswer('99'), vnpayQueryShows('03', '09'));
+    kit.clock.advance(IN_DOUBT_FIRST_QUERY_MS);
+    expect(await reconcile()).toBe(0);
+    expect((await refundRow(g)).status).toBe('PENDING');
+    kit.clock.advance(inDoubtBackoffMs(1));
+    expect(await reconcile()).toBe(1);
     expect(await refundRow(g)).toMatchObject({
       status: 'FAILED',
-      attempts: 1,
-      request_id: sent.requestId,
+      in_doubt_since: null,
       next_attempt_at: null,
-      last_error: expect.stringMatching(/answer was lost/),
+      last_error: expect.stringMatching(/rejected/),
     });
-    expect((await p.booking(g.booking.id)).paymentStatus).toBe('PAID');
-    kit.clock.advance(24 * HOUR);
+    expect(await refundMails(g)).toEqual([]);
+    expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+  });
+
+  it('refuses a second cancellation while the refund is in doubt, and a replayed grant answers the refund in doubt', async () => {
+    const g = await policyRefund();
+    p.vnpay.answerRefunds(g.payment.transactionId, vnpayAnswerLost());
+    await runJob();
+    const again = await refusal(() =>
+      engine.lifecycle.cancelBooking(g.booking.id, { userId: g.booking.userId, isAdmin: false }),
+    );
+    expect(again.extensions.code).toBe('INVALID_STATE_TRANSITION');
+    const booking = await p.booking(g.booking.id);
+    const replay = await kit.dataSource.transaction((manager) =>
+      grantRefund(manager, {
+        booking,
+        payment: g.payment,
+        kind: RefundKind.POLICY,
+        amount: 180_000,
+        percent: 90,
+        reason: 'asked again',
+        now: kit.clock.read(),
+      }),
+    );
+    expect(replay).toMatchObject({ id: g.refundId, status: 'PENDING' });
+    kit.clock.advance(2 * HOUR);
     await runJob();
     expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+    expect(await p.refundsOf(g.booking.id)).toHaveLength(1);
+  });
+
+  it('leaves to staff, never resent, a refund in doubt when VNPay shows a refund of another type', async () => {
+    const g = await lateRefund();
+    p.vnpay.answerRefunds(g.payment.transactionId, vnpayAnswerLost());
+    await runJob();
+    p.vnpay.answerQueries(g.payment.transactionId, vnpayQueryShows('03', '05'));
+    kit.clock.advance(IN_DOUBT_FIRST_QUERY_MS);
+    await reconcile();
+    expect(await refundRow(g)).toMatchObject({
+      status: 'PENDING',
+      next_attempt_at: null,
+      last_error: expect.stringMatching(/merchant portal/),
+    });
+    expect((await refundRow(g)).in_doubt_since).not.toBeNull();
+    kit.clock.advance(24 * HOUR);
+    await runJob();
+    await reconcile();
+    expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+    expect(p.vnpay.queriesOf(g.payment.transactionId)).toHaveLength(1);
+  });
+
+  it('settles each refund in doubt once when two instances reconcile at once', async () => {
+    const granted = [await lateRefund(), await policyRefund(), await duplicateRefund()];
+    for (const g of granted) p.vnpay.answerRefunds(g.payment.transactionId, vnpayAnswerLost());
+    await runJob();
+    for (const g of granted) {
+      expect((await refundRow(g)).in_doubt_since).not.toBeNull();
+      const type = g.payment.amount === (await refundRow(g)).amount ? '02' : '03';
+      p.vnpay.answerQueries(
+        g.payment.transactionId,
+        vnpayQueryShows(type, '05'),
+        vnpayQueryShows(type, '05'),
+      );
+    }
+    kit.clock.advance(IN_DOUBT_FIRST_QUERY_MS);
+    const mine = new Set(granted.map((g) => g.payment.transactionId));
+    expect(
+      await twoInstancesAtOnce(mine, 'query', (e) => e.refunds.reconcile(kit.clock.read())),
+    ).toBe(true);
+    for (const g of granted) {
+      expect(p.vnpay.queriesOf(g.payment.transactionId)).toHaveLength(1);
+      expect((await refundRow(g)).status).toBe('COMPLETED');
+      expect(await refundMails(g)).toHaveLength(1);
+      expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+    }
+  });
+
+  it('reads querydr: our refund accepted or paid, rejected, none yet, another one, or unclear', () => {
+    const shows = vnpayQueryShows;
+    expect(readRefundQuery(shows('02', '05'), '02')).toEqual({ kind: 'refunded' });
+    expect(readRefundQuery(shows('03', '06'), '03')).toEqual({ kind: 'refunded' });
+    expect(readRefundQuery(shows('03', '00'), '03')).toEqual({ kind: 'refunded' });
+    expect(readRefundQuery(shows('02', '09'), '02')).toEqual({ kind: 'rejected' });
+    expect(readRefundQuery(shows('01', '00'), '03')).toEqual({ kind: 'not-refunded' });
+    expect(readRefundQuery(shows('02', '05'), '03')).toEqual({
+      kind: 'other-refund',
+      transactionType: '02',
+    });
+    for (const unclear of [
+      shows('01', '01'),
+      shows('01', '04'),
+      shows('02', '07'),
+      vnpayAnswer('00'),
+      vnpayAnswer('91'),
+      vnpayAnswer('99', { transactionStatus: '00' }),
+    ]) {
+      expect(readRefundQuery(unclear, '02').kind).toBe('unknown');
+    }
   });
 
   it('keeps one refund when the same one is granted twice (a replay)', async () => {
@@ -261,35 +577,9 @@ describe('refunds (engine)', () => {
   it('sends each refund once when two instances run the job at once', async () => {
     const granted = [await lateRefund(), await lateRefund(), await duplicateRefund()];
     const mine = new Set(granted.map((g) => g.payment.transactionId));
-    // The first call is held in flight (its refund row locked) until the other instance has
-    // either sent another refund or is waiting for that row's lock.
-    const lockWaiters = async () =>
-      (
-        await kit.dataSource.query<{ n: number }[]>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        )
-      )[0].n;
-    let held = false;
-    p.vnpay.beforeRefundAnswer = async (request) => {
-      if (held || !mine.has(request.txnRef)) return;
-      held = true;
-      const calls = p.vnpay.refundCalls.length;
-      const until = Date.now() + 10_000;
-      while (p.vnpay.refundCalls.length === calls && (await lockWaiters()) === 0) {
-        if (Date.now() > until) throw new Error('the other instance neither sent nor waited');
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    };
-    try {
-      await Promise.all([
-        engine.refunds.processDue(kit.clock.read()),
-        p.anotherEngine().refunds.processDue(kit.clock.read()),
-      ]);
-    } finally {
-      p.vnpay.beforeRefundAnswer = null;
-    }
-    expect(held).toBe(true);
+    expect(
+      await twoInstancesAtOnce(mine, 'refund', (e) => e.refunds.processDue(kit.clock.read())),
+    ).toBe(true);
     for (const g of granted) {
       expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
       expect((await refundRow(g)).status).toBe('COMPLETED');

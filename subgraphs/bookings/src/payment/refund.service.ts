@@ -8,21 +8,86 @@ import { Refund, RefundKind, RefundStatus } from '../refund/refund.entity';
 import { Payment, PaymentAttemptStatus, PaymentOutcome } from './payment.entity';
 import {
   VnpayUnavailableError,
+  type QueryDrRequest,
   type RefundRequest,
   type VnpayApiAnswer,
 } from './vnpay/vnpay-protocol';
 
-/** What the refunds job needs of VNPay (an interface, so tests can stand in for it). */
+/**
+ * What the refunds job needs of VNPay (an interface, so tests can stand in for it): the refund
+ * API, and querydr to learn what became of a refund whose answer was lost.
+ */
 export interface VnpayRefunds {
   refund(request: RefundRequest): Promise<VnpayApiAnswer>;
+  queryDr(request: QueryDrRequest): Promise<VnpayApiAnswer>;
 }
 
 /**
  * VNPay refund answers that will not change by asking again: the refund is FAILED and left to
- * staff (logged as an error). Anything else not `00` (`94` duplicate request, `99`, an
- * unreachable API) is retried with backoff.
+ * staff (logged as an error). A request that certainly never left (connection refused) is
+ * retried with backoff. Anything else not `00` — no answer, an unreadable one, `94` (a refund
+ * of it is already being processed), `99` (unknown error) — leaves the refund IN DOUBT: VNPay
+ * may have paid it back, so it is never sent again before querydr says it was not.
  */
 const DEFINITIVE_REFUSALS = new Set(['02', '03', '04', '91', '93', '95', '97']);
+
+/** The first querydr about a refund in doubt: a minute after the unanswered request. */
+export const IN_DOUBT_FIRST_QUERY_MS = 60_000;
+
+/**
+ * How long after the unanswered request VNPay must go on showing no refund of the payment
+ * before we believe it never made one and send it again: VNPay records a refund it accepted
+ * at once, but an answer held up in its queue could still land in the first minutes.
+ */
+export const IN_DOUBT_SETTLE_AFTER_MS = 5 * 60_000;
+
+/** Between querydr calls about one refund: a minute doubling, at most an hour. */
+export const inDoubtBackoffMs = (queries: number): number =>
+  Math.min(60_000 * 2 ** Math.max(0, queries - 1), 3_600_000);
+
+/**
+ * querydr's `vnp_TransactionStatus` for a refund VNPay accepted: `00` paid back, `05` VNPay is
+ * processing it, `06` sent to the bank. `09`: VNPay rejected the refund.
+ */
+const REFUND_ACCEPTED = new Set(['00', '05', '06']);
+const REFUND_REJECTED = '09';
+
+/** What querydr says of a refund in doubt (see {@link readRefundQuery}). */
+export type RefundQueryVerdict =
+  | { kind: 'refunded' }
+  | { kind: 'rejected' }
+  | { kind: 'not-refunded' }
+  | { kind: 'other-refund'; transactionType: string }
+  | { kind: 'unknown'; why: string };
+
+/**
+ * Reads VNPay's querydr answer about the payment a refund in doubt returns money from.
+ * querydr reports the payment's latest transaction at VNPay: `vnp_TransactionType` `01` (the
+ * payment itself: nothing was refunded), `02` a full refund, `03` a partial one, with its
+ * `vnp_TransactionStatus`. A refund of another type than ours is not ours to settle (a refund
+ * made by hand in VNPay's merchant portal): it is left to staff.
+ */
+export function readRefundQuery(
+  answer: VnpayApiAnswer,
+  transactionType: '02' | '03',
+): RefundQueryVerdict {
+  if (answer.responseCode !== '00') {
+    return { kind: 'unknown', why: `VNPay answered ${answer.responseCode} ${answer.message}` };
+  }
+  const type = answer.raw.vnp_TransactionType ?? '';
+  const status = answer.transactionStatus ?? '';
+  if (type === '02' || type === '03') {
+    if (type !== transactionType) return { kind: 'other-refund', transactionType: type };
+    if (REFUND_ACCEPTED.has(status)) return { kind: 'refunded' };
+    if (status === REFUND_REJECTED) return { kind: 'rejected' };
+    return { kind: 'unknown', why: `VNPay reports refund status ${status || 'none'}` };
+  }
+  if (type === '01' && status === '00') return { kind: 'not-refunded' };
+  return {
+    kind: 'unknown',
+    why: `VNPay reports transaction ${type || 'none'} with status ${status || 'none'}`,
+  };
+}
 
 /** Refunds sent per pass at most. */
 const REFUND_BATCH = 20;
@@ -109,20 +174,54 @@ export interface RefundServiceDeps {
 }
 
 /**
- * The refunds job: sends PENDING refunds through VNPay's refund API and records each answer.
- * Each refund is sent inside a transaction that holds its row (`FOR UPDATE SKIP LOCKED`), so
- * instances running the job at once never send one twice; an answer that is not final, or no
- * answer, is retried with backoff under a new `vnp_RequestId` (VNPay wants each request's id
- * unique), and VNPay itself refuses to return more than was paid, so a retry after a lost
- * answer cannot pay back twice.
+ * The refunds job and the refund reconciliation.
+ *
+ * `processDue` sends PENDING refunds through VNPay's refund API and records each answer. Each
+ * refund is sent inside a transaction that holds its row (`FOR UPDATE SKIP LOCKED`), so
+ * instances running the job at once never send one twice. `00` completes it, a definitive
+ * refusal fails it, a request that never left (connection refused) is retried with backoff
+ * under a new `vnp_RequestId` (VNPay wants each request's id unique). Any other outcome —
+ * no answer, an unreadable one, `94`, `99` — leaves it PENDING and IN DOUBT: VNPay may have
+ * paid it back, and sending it again could pay a partial refund twice, or see a whole one
+ * refused as "already refunded" and fail a refund the customer got.
+ *
+ * `reconcile` settles refunds in doubt by asking VNPay (querydr), as `PaymentService.reconcile`
+ * does for payments whose IPN never came.
+ *
+ *   PENDING ──send──▶ COMPLETED (00) | FAILED (refused for good)
+ *                   | PENDING, sent again after backoff (the request never left)
+ *                   | PENDING in doubt (no answer, unreadable, 94, 99): never sent
+ *   in doubt ──querydr──▶ COMPLETED (VNPay shows our refund: 00/05/06)
+ *                   | FAILED (VNPay rejected it: 09)
+ *                   | PENDING, sent again (VNPay showed no refund for 5 minutes)
+ *                   | in doubt, asked again with backoff (no answer, unclear)
+ *                   | in doubt, left to staff (VNPay shows another refund)
  */
 export class RefundService {
   constructor(private readonly deps: RefundServiceDeps) {}
 
   /** Sends what is due at `now`; returns how many refunds it settled (completed or failed). */
   async processDue(now: Date = this.deps.clock(), limit = REFUND_BATCH): Promise<number> {
+    // In doubt is checked again under the lock: another instance may have just sent it.
+    return this.settleDue('r.in_doubt_since IS NULL', now, limit, (manager, refund) =>
+      this.send(manager, refund, now),
+    );
+  }
+
+  /**
+   * Each PENDING refund matching `condition` (SQL over `r`) and due at `now`, oldest first,
+   * handled in its own transaction that holds its row (skipped when another instance holds
+   * it, or when it no longer matches under the lock); one mail wake-up for all.
+   */
+  private async settleDue(
+    condition: string,
+    now: Date,
+    limit: number,
+    handle: (manager: EntityManager, refund: Refund) => Promise<string>,
+  ): Promise<number> {
     const due: { id: string }[] = await this.deps.dataSource.query(
-      `SELECT id FROM refunds WHERE status = 'PENDING' AND next_attempt_at <= $1
+      `SELECT id FROM refunds r
+        WHERE status = 'PENDING' AND ${condition} AND next_attempt_at <= $1
         ORDER BY next_attempt_at LIMIT $2`,
       [now, limit],
     );
@@ -130,16 +229,13 @@ export class RefundService {
     let mailed = false;
     for (const { id } of due) {
       const outcome = await this.deps.dataSource.transaction(async (manager) => {
-        const refund = await manager
-          .getRepository(Refund)
-          .createQueryBuilder('r')
-          .where('r.id = :id', { id })
-          .andWhere("r.status = 'PENDING'")
-          .setLock('pessimistic_write')
-          .setOnLocked('skip_locked')
-          .getOne();
-        if (!refund) return 'skipped' as const;
-        return this.send(manager, refund, now);
+        const refund = await lockRefund(
+          manager,
+          id,
+          `${condition} AND r.next_attempt_at <= :now`,
+          now,
+        );
+        return refund ? handle(manager, refund) : 'skipped';
       });
       if (outcome === 'completed' || outcome === 'failed') settled++;
       if (outcome === 'completed') mailed = true;
@@ -152,7 +248,7 @@ export class RefundService {
     manager: EntityManager,
     refund: Refund,
     now: Date,
-  ): Promise<'completed' | 'failed' | 'retry'> {
+  ): Promise<'completed' | 'failed' | 'retry' | 'in-doubt'> {
     const payment = refund.paymentId
       ? await manager.getRepository(Payment).findOneBy({ id: refund.paymentId })
       : null;
@@ -178,17 +274,12 @@ export class RefundService {
       });
     } catch (err) {
       const message = err instanceof VnpayUnavailableError ? err.message : String(err);
-      if (refund.transactionType === '03' && !neverSent(err)) {
-        // VNPay may have paid it back and the answer was lost. A whole refund cannot be paid
-        // twice (VNPay refuses a second), but a partial one can: a second 50% would go
-        // through. So a partial refund whose fate is unknown is left to staff.
-        await manager.getRepository(Refund).update(refund.id, { requestId, attempts: attempt });
-        await this.fail(
-          manager,
-          refund,
-          `VNPay's answer was lost (${message}); check VNPay's merchant portal before paying it back`,
-        );
-        return 'failed';
+      if (!neverSent(err)) {
+        // VNPay may have paid it back and the answer was lost. Sending it again could pay it
+        // back twice (a partial refund) or be refused as already refunded and end FAILED
+        // while the customer has the money (a whole one): only querydr can tell.
+        await this.markInDoubt(manager, refund, attempt, requestId, now, message);
+        return 'in-doubt';
       }
       await this.retryLater(manager, refund, attempt, requestId, now, message);
       this.deps.log?.warn({ err, refundId: refund.id }, 'VNPay refund failed; will retry');
@@ -202,30 +293,7 @@ export class RefundService {
       vnpTransactionNo: answer.transactionNo,
     };
     if (answer.responseCode === '00') {
-      await manager.getRepository(Refund).update(refund.id, {
-        ...answered,
-        status: RefundStatus.COMPLETED,
-        completedAt: now,
-        nextAttemptAt: null,
-        lastError: null,
-      });
-      await this.markBooking(manager, refund);
-      await enqueueMail(manager, {
-        kind:
-          refund.kind === RefundKind.POLICY
-            ? 'refund-completed'
-            : refund.kind === RefundKind.DUPLICATE_PAYMENT
-              ? 'duplicate-payment-refunded'
-              : 'late-payment-refunded',
-        userId: payment.userId,
-        bookingId: refund.bookingId,
-        refundId: refund.id,
-        dedupeKey: `refund:${refund.id}`,
-      });
-      this.deps.log?.info(
-        { refundId: refund.id, amount: refund.amount, kind: refund.kind },
-        'refund completed',
-      );
+      await this.complete(manager, refund, payment, now, answered);
       return 'completed';
     }
     if (DEFINITIVE_REFUSALS.has(answer.responseCode)) {
@@ -233,7 +301,7 @@ export class RefundService {
       await this.fail(manager, refund, `VNPay refused: ${answer.responseCode} ${answer.message}`);
       return 'failed';
     }
-    await this.retryLater(
+    await this.markInDoubt(
       manager,
       refund,
       attempt,
@@ -242,10 +310,137 @@ export class RefundService {
       `VNPay answered ${answer.responseCode} ${answer.message}`,
       answered,
     );
-    return 'retry';
+    return 'in-doubt';
   }
 
-  private async retryLater(
+  /**
+   * The refund reconciliation's pass: refunds in doubt that are due are asked about through
+   * querydr, each inside a transaction that holds its row (`FOR UPDATE SKIP LOCKED`, due and
+   * in doubt checked again under the lock), so instances running the pass at once ask and
+   * settle each one once. VNPay shows our refund → COMPLETED (booking, email, as an answered
+   * refund); shows it rejected → FAILED; has shown no refund for
+   * {@link IN_DOUBT_SETTLE_AFTER_MS} → no longer in doubt, due to be sent again (a new
+   * `vnp_RequestId`); anything else (no answer, still unclear) → asked again with backoff.
+   * Returns how many it settled (completed or failed).
+   */
+  async reconcile(now: Date = this.deps.clock(), limit = REFUND_BATCH): Promise<number> {
+    return this.settleDue('r.in_doubt_since IS NOT NULL', now, limit, (manager, refund) =>
+      this.settleInDoubt(manager, refund, now),
+    );
+  }
+
+  private async settleInDoubt(
+    manager: EntityManager,
+    refund: Refund,
+    now: Date,
+  ): Promise<'completed' | 'failed' | 'resend' | 'ask-again' | 'left'> {
+    const [{ in_doubt_since: since, queries: asked }] = await manager.query<
+      { in_doubt_since: Date; queries: number }[]
+    >('SELECT in_doubt_since, queries FROM refunds WHERE id = $1', [refund.id]);
+    const payment = refund.paymentId
+      ? await manager.getRepository(Payment).findOneBy({ id: refund.paymentId })
+      : null;
+    if (!payment) throw new Error(`Refund ${refund.id} in doubt has no payment`);
+    const queries = asked + 1;
+    let answer: VnpayApiAnswer;
+    try {
+      answer = await this.deps.vnpay.queryDr({
+        requestId: `${refund.id.replace(/-/g, '').slice(0, 24)}R${String(queries).padStart(7, '0')}`,
+        txnRef: payment.transactionId,
+        transactionDate: payment.createdAt,
+        createDate: now,
+        ipAddr: '127.0.0.1',
+        orderInfo: `Truy van hoan tien ${payment.transactionId}`,
+      });
+    } catch (err) {
+      this.deps.log?.warn({ err, refundId: refund.id }, 'VNPay querydr failed; will ask again');
+      await this.askAgain(manager, refund, queries, now, String(err));
+      return 'ask-again';
+    }
+    const verdict = readRefundQuery(answer, refund.transactionType ?? '02');
+    switch (verdict.kind) {
+      case 'refunded':
+        await this.complete(manager, refund, payment, now, {
+          vnpResponseCode: answer.responseCode,
+          vnpMessage: answer.message,
+        });
+        await this.leaveDoubt(manager, refund, queries);
+        return 'completed';
+      case 'rejected':
+        await this.leaveDoubt(manager, refund, queries);
+        await this.fail(manager, refund, 'VNPay rejected the refund (querydr status 09)');
+        return 'failed';
+      case 'not-refunded':
+        if (now.getTime() < since.getTime() + IN_DOUBT_SETTLE_AFTER_MS) {
+          await this.askAgain(manager, refund, queries, now, 'VNPay shows no refund yet');
+          return 'ask-again';
+        }
+        // VNPay has shown no refund for long enough: the lost request did nothing. Due to be
+        // sent again at once, under a new request id.
+        await this.leaveDoubt(manager, refund, queries);
+        await manager.getRepository(Refund).update(refund.id, {
+          nextAttemptAt: now,
+          lastError: 'The unanswered refund request did nothing at VNPay (querydr): sending again',
+        });
+        this.deps.log?.info({ refundId: refund.id }, 'refund in doubt was never made: resending');
+        return 'resend';
+      case 'other-refund':
+        // Said once: asking again would only say it again. Stays in doubt (never sent again).
+        await manager.query(
+          `UPDATE refunds SET queries = $2, next_attempt_at = NULL, last_error = $3 WHERE id = $1`,
+          [
+            refund.id,
+            queries,
+            `VNPay shows a refund of type ${verdict.transactionType}, not ours: check VNPay's merchant portal`,
+          ],
+        );
+        this.deps.log?.error(
+          { refundId: refund.id, bookingId: refund.bookingId, found: verdict.transactionType },
+          'a refund in doubt meets another refund at VNPay: settle it by hand',
+        );
+        return 'left';
+      case 'unknown':
+        await this.askAgain(manager, refund, queries, now, verdict.why);
+        return 'ask-again';
+    }
+  }
+
+  /** Paid back: COMPLETED, the booking marked, the customer's email in the outbox. */
+  private async complete(
+    manager: EntityManager,
+    refund: Refund,
+    payment: Payment,
+    now: Date,
+    answered: Partial<Refund>,
+  ): Promise<void> {
+    await manager.getRepository(Refund).update(refund.id, {
+      ...answered,
+      status: RefundStatus.COMPLETED,
+      completedAt: now,
+      nextAttemptAt: null,
+      lastError: null,
+    });
+    await this.markBooking(manager, refund);
+    await enqueueMail(manager, {
+      kind:
+        refund.kind === RefundKind.POLICY
+          ? 'refund-completed'
+          : refund.kind === RefundKind.DUPLICATE_PAYMENT
+            ? 'duplicate-payment-refunded'
+            : 'late-payment-refunded',
+      userId: payment.userId,
+      bookingId: refund.bookingId,
+      refundId: refund.id,
+      dedupeKey: `refund:${refund.id}`,
+    });
+    this.deps.log?.info(
+      { refundId: refund.id, amount: refund.amount, kind: refund.kind },
+      'refund completed',
+    );
+  }
+
+  /** The request may have been carried out: never sent again before querydr settles it. */
+  private async markInDoubt(
     manager: EntityManager,
     refund: Refund,
     attempt: number,
@@ -256,6 +451,55 @@ export class RefundService {
   ): Promise<void> {
     await manager.getRepository(Refund).update(refund.id, {
       ...answered,
+      requestId,
+      attempts: attempt,
+      lastError: `In doubt: ${error}`.slice(0, 500),
+      nextAttemptAt: new Date(now.getTime() + IN_DOUBT_FIRST_QUERY_MS),
+    });
+    await manager.query(`UPDATE refunds SET in_doubt_since = $2, queries = 0 WHERE id = $1`, [
+      refund.id,
+      now,
+    ]);
+    this.deps.log?.warn(
+      { refundId: refund.id, requestId, error },
+      'VNPay refund outcome unknown: in doubt until querydr settles it',
+    );
+  }
+
+  private async askAgain(
+    manager: EntityManager,
+    refund: Refund,
+    queries: number,
+    now: Date,
+    why: string,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE refunds SET queries = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1`,
+      [
+        refund.id,
+        queries,
+        new Date(now.getTime() + inDoubtBackoffMs(queries)),
+        `In doubt: ${why}`.slice(0, 500),
+      ],
+    );
+  }
+
+  private async leaveDoubt(manager: EntityManager, refund: Refund, queries: number): Promise<void> {
+    await manager.query(`UPDATE refunds SET in_doubt_since = NULL, queries = $2 WHERE id = $1`, [
+      refund.id,
+      queries,
+    ]);
+  }
+
+  private async retryLater(
+    manager: EntityManager,
+    refund: Refund,
+    attempt: number,
+    requestId: string,
+    now: Date,
+    error: string,
+  ): Promise<void> {
+    await manager.getRepository(Refund).update(refund.id, {
       requestId,
       attempts: attempt,
       lastError: error.slice(0, 500),
@@ -291,6 +535,27 @@ export class RefundService {
       [refund.bookingId, status],
     );
   }
+}
+
+/**
+ * The refund row, locked, if it is still PENDING and matches `condition` (SQL over alias `r`,
+ * with `:now`), else null: locked by another instance, or changed since it was found due.
+ */
+async function lockRefund(
+  manager: EntityManager,
+  id: string,
+  condition: string,
+  now?: Date,
+): Promise<Refund | null> {
+  return manager
+    .getRepository(Refund)
+    .createQueryBuilder('r')
+    .where('r.id = :id', { id, now })
+    .andWhere("r.status = 'PENDING'")
+    .andWhere(condition)
+    .setLock('pessimistic_write')
+    .setOnLocked('skip_locked')
+    .getOne();
 }
 
 /** Whether a failed call certainly never reached VNPay (the connection was refused). */
