@@ -51,6 +51,8 @@ export class LiveSupergraph {
   private composition: Composition;
   private readonly parts: Array<{ readonly name: string; readonly follow: FollowComposition }> = [];
   private queue: Promise<unknown> = Promise.resolve();
+  /** The last text rejected (its hash): offered again, it is refused without checking. */
+  private rejectedHash: string | undefined;
 
   constructor(
     initial: Composition,
@@ -84,7 +86,11 @@ export class LiveSupergraph {
 
   private async applyNow(sdl: string, origin: SupergraphOrigin): Promise<ReloadOutcome> {
     const previous = this.composition;
-    if (sdlHash(sdl) === previous.hash) return 'unchanged';
+    const hash = sdlHash(sdl);
+    if (hash === previous.hash) return 'unchanged';
+    // Checking a composition is deterministic and costly (schemas and planners for every
+    // part, on the main thread): the same rejected text polled again is not checked again.
+    if (hash === this.rejectedHash) return 'rejected';
     const started = Date.now();
     let next: Composition;
     const commits: Array<{ readonly name: string; readonly commit: () => void }> = [];
@@ -98,13 +104,14 @@ export class LiveSupergraph {
         commits.push({ name: part.name, commit: part.follow(next, previous) });
       }
     } catch (error) {
+      this.rejectedHash = hash;
       this.counted?.('rejected');
       this.log.error(
         {
           err: error,
           origin: origin.where,
           stage,
-          rejected: sdlHash(sdl).slice(0, 12),
+          rejected: hash.slice(0, 12),
           serving: previous.hash.slice(0, 12),
         },
         `supergraph from ${origin.where} rejected (${stage}): ` +

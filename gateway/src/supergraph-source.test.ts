@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,6 +64,21 @@ describe('watchSupergraph', () => {
     await waitFor(() => seen.some((s) => s.sdl === 'v4'), 'v4');
     expect(seen.map((s) => s.sdl)).toEqual(['v2', 'v3', 'v4']);
     expect(seen[0].origin).toEqual({ kind: 'file', where: path });
+  });
+
+  it('reads a file that is refused (a FIFO, a folder, too large) without blocking, and goes on to the next', async () => {
+    const path = join(dir, 'supergraph.graphql');
+    execFileSync('mkfifo', [path]);
+    const { seen, warnings, watcher } = watchInto({ path, served: 'v1' });
+    closers.push(() => watcher.close());
+    await waitFor(() => warnings.length > 0, 'the FIFO refused');
+    await rm(path);
+    await writeFile(path, Buffer.alloc(MAX_SUPERGRAPH_BYTES + 1, 'x'));
+    await waitFor(() => warnings.length > 1, 'the large file refused');
+    await writeFile(join(dir, 'next.tmp'), 'v2');
+    await rename(join(dir, 'next.tmp'), path);
+    await waitFor(() => seen.some((s) => s.sdl === 'v2'), 'v2 after the refused ones');
+    expect(seen.map((s) => s.sdl)).toEqual(['v2']);
   });
 
   describe('a URL', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { constants, watch, type FSWatcher } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../../runtime/logger';
 
@@ -93,13 +93,10 @@ export function watchSupergraph(options: SupergraphSourceOptions): { close(): vo
       }
       reading = true;
       try {
-        const info = await stat(path);
-        lastStat = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
-        if (!info.isFile()) throw new Error('it is not a file');
-        if (info.size > MAX_SUPERGRAPH_BYTES) {
-          throw new Error(`it is over ${MAX_SUPERGRAPH_BYTES} bytes`);
-        }
-        offer(await readFile(path, 'utf8'), { kind: 'file', where: path });
+        // The stat is noted even when the file is refused: the poll reads it again only once
+        // it changes, so a bad file is reported once, not every poll.
+        const text = await readBounded(path, (seen) => (lastStat = seen));
+        offer(text, { kind: 'file', where: path });
       } catch (error) {
         // A file mid-replacement may be missing for a moment; the next event reads it.
         log.warn(
@@ -218,4 +215,35 @@ async function boundedText(res: Response): Promise<string> {
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The file's text, from one open file: what is checked (a regular file, its size) is what is
+ * read, even if the path is swapped meanwhile. Opened without blocking (a FIFO put there would
+ * otherwise hold a thread-pool thread forever), and read no further than
+ * {@link MAX_SUPERGRAPH_BYTES} even if the file grows while it is read.
+ */
+async function readBounded(path: string, onStat: (seen: string) => void): Promise<string> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await file.stat();
+    onStat(`${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`);
+    if (!info.isFile()) throw new Error('it is not a regular file');
+    const tooLarge = () => new Error(`it is over ${MAX_SUPERGRAPH_BYTES} bytes`);
+    if (info.size > MAX_SUPERGRAPH_BYTES) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      // What is left by the stat, at least 64 KiB (the file may grow), at most 1 MiB a read.
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(info.size - length, 1 << 16), 1 << 20));
+      const { bytesRead } = await file.read(chunk, 0, chunk.length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_SUPERGRAPH_BYTES) throw tooLarge();
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, length).toString('utf8');
+  } finally {
+    await file.close();
+  }
 }
