@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 
 export const ROLES = ['CUSTOMER', 'STAFF', 'ADMIN'] as const;
 export type Role = (typeof ROLES)[number];
@@ -10,6 +11,14 @@ export interface Identity {
   readonly email?: string | null;
   /** Set on service-to-service calls (e.g. 'gateway' relaying a Clerk webhook). */
   readonly service?: string;
+  /**
+   * The client's IP address as the gateway saw it, for a signed-in caller's mutation only
+   * (VNPay's `vnp_IpAddr`). Only {@link verifyIdentity} sets it, from the signed claim: the
+   * gateway's own identity objects never carry it (they are shared by every request of a
+   * token and key request sharing), and {@link signIdentity} never copies it from here, so a
+   * subgraph relaying its caller's identity to another service does not vouch for an address.
+   */
+  readonly clientIp?: string;
 }
 
 export const ANONYMOUS: Identity = Object.freeze({ userId: null, role: null });
@@ -27,8 +36,25 @@ interface IdentityClaims {
   role: Role | null;
   email?: string | null;
   svc?: string;
+  /** The client's IP address (signed-in callers only; see {@link Identity.clientIp}). */
+  ip?: string;
   iat: number;
   exp: number;
+}
+
+/** VNPay's `vnp_IpAddr` holds at most 45 characters (an IPv4-mapped IPv6 address in full). */
+const MAX_CLIENT_IP_LENGTH = 45;
+
+/**
+ * `value` as a client IP address that can be signed and sent to VNPay, or null: an IPv4 or
+ * IPv6 address (IPv4-mapped IPv6 written as the IPv4 address it is), at most 45 characters,
+ * without an IPv6 zone (`fe80::1%eth0` is an address to Node but not to VNPay's field).
+ */
+export function clientIpOrNull(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > MAX_CLIENT_IP_LENGTH) return null;
+  const mapped = /^::ffff:/i.test(value) ? value.slice(7) : '';
+  const address = isIP(mapped) === 4 ? mapped : value;
+  return isIP(address) !== 0 && /^[0-9A-Fa-f.:]+$/.test(address) ? address : null;
 }
 
 /**
@@ -54,21 +80,26 @@ const sign = (payload: string, secret: string) =>
 
 /**
  * Signs an identity for one internal call (gateway → subgraph, subgraph → subgraph) to the
- * service named `audience` (a subgraph name): only that service accepts it.
+ * service named `audience` (a subgraph name): only that service accepts it. `clientIp` (the
+ * gateway's, for a signed-in caller) is signed with it when it is a valid address
+ * ({@link clientIpOrNull}); for an anonymous caller or an invalid address it is left out.
  */
 export function signIdentity(
   identity: Identity,
   secret: string,
   audience: string,
   now = Date.now(),
+  clientIp?: string | null,
 ): string {
   const iat = Math.floor(now / 1000);
+  const ip = identity.userId === null ? null : clientIpOrNull(clientIp);
   const claims: IdentityClaims = {
     aud: audience,
     sub: identity.userId,
     role: identity.role,
     email: identity.email ?? null,
     ...(identity.service ? { svc: identity.service } : {}),
+    ...(ip ? { ip } : {}),
     iat,
     exp: iat + IDENTITY_TTL_SECONDS,
   };
@@ -107,5 +138,13 @@ export function verifyIdentity(
   const service = typeof claims.svc === 'string' ? { service: claims.svc } : {};
   if (claims.sub === null) return { ...ANONYMOUS, ...service };
   if (typeof claims.sub !== 'string' || !ROLES.includes(claims.role as Role)) return null;
-  return { userId: claims.sub, role: claims.role, email: claims.email ?? null, ...service };
+  // Signed, so ours; checked again all the same, as VNPay refuses a bad `vnp_IpAddr`.
+  const ip = clientIpOrNull(claims.ip);
+  return {
+    userId: claims.sub,
+    role: claims.role,
+    email: claims.email ?? null,
+    ...service,
+    ...(ip ? { clientIp: ip } : {}),
+  };
 }

@@ -217,7 +217,11 @@ export async function startGateway(
       metrics: metricsAccess(config),
     },
     async ({ app, httpServer, metrics, defer }) => {
-      app.set('trust proxy', true);
+      // X-Forwarded-For is believed only from a proxy of our own networks (loopback, private,
+      // link-local), read from the right as proxies append: `req.ip` is then the address the
+      // nearest such proxy saw, which a client cannot forge (with `true`, the leftmost entry,
+      // the client's own). The same rule as the WebSocket limits' client address.
+      app.set('trust proxy', 'loopback, linklocal, uniquelocal');
       const redis = config.redis.url ? createRedis(config.redis.url) : undefined;
       if (redis) defer(() => closeRedis(redis));
       const catalogCache =
@@ -329,7 +333,7 @@ export async function startGateway(
         apolloRoute(apollo, async ({ req, res }) => {
           const requestId = res.locals.requestId as string;
           const { identity } = await authenticate(req.header('authorization'));
-          return { requestId, identity };
+          return { requestId, identity, clientIp: req.ip };
         }),
       );
       // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.

@@ -78,8 +78,9 @@ function operation(
   identity: Identity,
   requestId = 'r1',
   variables: Record<string, unknown> = {},
+  clientIp?: string,
 ): GraphQLDataSourceProcessOptions<GatewayContext> {
-  const context: GatewayContext = { requestId, identity };
+  const context: GatewayContext = { requestId, identity, ...(clientIp ? { clientIp } : {}) };
   // As the executor calls it; of the incoming request, only its headers are read.
   const incomingRequestContext = {
     request: { http: { method: 'POST', url: '/', headers: new Map<string, string>() } },
@@ -216,5 +217,27 @@ describe('SubgraphClient with the upstream fetcher', () => {
     expect(verifyIdentity(b.headers[IDENTITY_HEADER] as string, SECRET, 'movies')).toEqual(
       identity,
     );
+  });
+
+  it("signs the client's address into a signed-in caller's mutations only", async () => {
+    const dave = user('dave');
+    const MUTATION = 'mutation StartPayment__movies__0 { startPayment { id } }';
+    const ip = '203.0.113.7';
+    const sent = async (query: string, identity: Identity, clientIp?: string) => {
+      const pending = client.process(operation(query, identity, 'r1', {}, clientIp));
+      const request = await subgraph.nextRequest();
+      request.answer(200, { data: {} });
+      await pending;
+      return verifyIdentity(request.headers[IDENTITY_HEADER] as string, SECRET, 'movies');
+    };
+    expect(await sent(MUTATION, dave, ip)).toEqual({ ...dave, clientIp: ip });
+    // Queries keep the header reused per identity; anonymous callers never carry an address.
+    expect(await sent(QUERY, dave, ip)).toEqual(dave);
+    expect(await sent(MUTATION, ANONYMOUS, ip)).toEqual(ANONYMOUS);
+    // The identity object the gateway shares between a token's requests is left as it was.
+    expect(dave).not.toHaveProperty('clientIp');
+    // Without an address (or with one that is none), the subgraph's default applies.
+    expect(await sent(MUTATION, dave)).toEqual(dave);
+    expect(await sent(MUTATION, dave, 'not-an-address')).toEqual(dave);
   });
 });

@@ -12,6 +12,12 @@ import { createUpstreamFetcher, type UpstreamFetcher } from './upstream-fetcher'
 export interface GatewayContext {
   readonly requestId: string;
   readonly identity: Identity;
+  /**
+   * The client's address (Express's `req.ip`, as `trust proxy` resolves it). Kept beside the
+   * identity, never in it: identity objects are shared by all of a token's requests and key
+   * in-flight sharing and the catalog cache. Signed only into signed-in callers' mutations.
+   */
+  readonly clientIp?: string;
 }
 
 /**
@@ -31,6 +37,9 @@ type ErrorBody = { errors?: { message?: string; extensions?: Record<string, unkn
  * keeps two callers' fetches apart when identical ones in flight are shared.
  */
 const SIGNED_HEADER_REUSE_MS = 30_000;
+
+/** A subgraph operation that is a mutation (the query planner writes the keyword first). */
+const MUTATION = /^\s*mutation\b/;
 
 /** Every client shares one pool per subgraph origin unless given its own fetcher. */
 let sharedFetcher: UpstreamFetcher | undefined;
@@ -98,7 +107,17 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     const { request, context } = options;
     // Health probes and other internal calls carry no caller: they travel as anonymous.
     const identity = (context as Partial<GatewayContext>).identity ?? ANONYMOUS;
-    request.http?.headers.set(IDENTITY_HEADER, this.identityHeader(identity));
+    const clientIp = (context as Partial<GatewayContext>).clientIp;
+    request.http?.headers.set(
+      IDENTITY_HEADER,
+      // A signed-in caller's mutation carries the client's address (VNPay's vnp_IpAddr), signed
+      // with the identity so that no caller can forge it, in a header of its own: mutations
+      // are never shared in flight nor cached, so nothing that is keyed by the header changes;
+      // queries and anonymous callers keep the header reused per identity.
+      clientIp && identity.userId !== null && MUTATION.test(request.query ?? '')
+        ? signIdentity(identity, this.internalSecret, this.name, Date.now(), clientIp)
+        : this.identityHeader(identity),
+    );
     const requestId = (context as Partial<GatewayContext>).requestId;
     if (requestId) request.http?.headers.set(REQUEST_ID_HEADER, requestId);
     // Only a client's operation has one; health checks and schema loads do not.

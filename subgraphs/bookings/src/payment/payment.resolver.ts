@@ -21,7 +21,11 @@ export class PaymentResolver {
     @Ctx() ctx: BookingsContext,
   ): Promise<Payment> {
     const userId = requireUser(ctx);
-    return ctx.app.payments.start(requireUuid(bookingId), { userId });
+    // The client's address, signed by the gateway with the identity (VNPay's vnp_IpAddr).
+    return ctx.app.payments.start(requireUuid(bookingId), {
+      userId,
+      ipAddr: ctx.identity.clientIp ?? null,
+    });
   }
 
   @FieldResolver(() => String, {

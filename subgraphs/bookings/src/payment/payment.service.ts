@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, notFound } from '../../../../runtime/errors';
+import { clientIpOrNull } from '../../../../runtime/identity';
 import type { Logger } from '../../../../runtime/logger';
 import type { BookingLifecycle } from '../booking/booking-lifecycle.service';
 import { Booking, BookingStatus, PaymentStatus } from '../booking/booking.entity';
@@ -156,7 +157,9 @@ export class PaymentService {
       const expiresAt = new Date(
         Math.min(now.getTime() + PAY_URL_TTL_MS, booking.expiresAt.getTime()),
       );
-      const ipAddr = caller.ipAddr || '127.0.0.1';
+      // The customer's address for VNPay's fraud checks; without a valid one (a caller not
+      // through the gateway), this server's loopback, as before.
+      const ipAddr = clientIpOrNull(caller.ipAddr) ?? '127.0.0.1';
       const free = booking.finalAmount === 0;
       const row = manager.getRepository(Payment).create({
         id: randomUUID(),
