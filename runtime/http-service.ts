@@ -37,6 +37,20 @@ const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
+/**
+ * How long a client of an edge service has to send a whole request, body included, and its
+ * headers (then `408` and the connection closed). Node's defaults (300 s, 60 s) let a client
+ * that announces a body and stalls hold a connection for five minutes, thousands of them at
+ * little cost; 30 s is a 1 MiB body at 35 KB/s. They bound receiving the request only: an
+ * answer that takes longer, an idle kept-alive connection and an upgraded WebSocket are not
+ * cut. Behind the edge Node's defaults stay (the gateway is the only caller).
+ */
+export const EDGE_REQUEST_TIMEOUT_MS = 30_000;
+/** See {@link EDGE_REQUEST_TIMEOUT_MS}; below it, as Node requires. */
+export const EDGE_HEADERS_TIMEOUT_MS = 15_000;
+/** How often Node looks for requests over those: its 30 s would let one last twice as long. */
+const EDGE_CONNECTIONS_CHECKING_INTERVAL_MS = 5_000;
+
 export interface HttpServiceOptions {
   readonly name: string;
   readonly host: string;
@@ -136,7 +150,8 @@ export async function startHttpService<T>(
     // First: CORS preflights and refusals are requests too.
     app.use(httpMetrics(metrics));
     for (const handler of options.before ?? []) app.use(handler);
-    // After CORS (a browser can read the 503 only with its headers), before any body is read.
+    // After CORS (a browser can read the 503 only with its headers), before any body is read
+    // (the gate counts a request once its body has been read, by whichever parser reads it).
     const shedding = options.loadShedding ?? (options.requestIds === 'validate' ? {} : false);
     if (shedding) {
       const gate = createLoadGate(shedding, { log: options.log, metrics });
@@ -160,7 +175,17 @@ export async function startHttpService<T>(
       internalSecret: options.health.internalSecret,
       audience: service,
     });
-    const httpServer = createServer(app);
+    const edge = options.requestIds === 'validate';
+    const httpServer = edge
+      ? createServer(
+          {
+            requestTimeout: EDGE_REQUEST_TIMEOUT_MS,
+            headersTimeout: EDGE_HEADERS_TIMEOUT_MS,
+            connectionsCheckingInterval: EDGE_CONNECTIONS_CHECKING_INTERVAL_MS,
+          },
+          app,
+        )
+      : createServer(app);
     httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Last to go: the listening socket (Apollo's drain plugin usually closed it already).
     stack.push(

@@ -1,7 +1,10 @@
+import express from 'express';
+import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { startHttpService } from './http-service';
 import type { LoadSheddingOptions, LoadSignal } from './load-shedding';
 import { createLogger } from './logger';
-import { deferred, waitFor } from '../tests/support/wait-for';
+import { waitFor } from '../tests/support/wait-for';
 
 /** A load signal set by hand: the test decides when the service is saturated. */
 function fakeSignal(): LoadSignal & { delayMs: number; stopped: boolean } {
@@ -14,16 +17,25 @@ function fakeSignal(): LoadSignal & { delayMs: number; stopped: boolean } {
   return signal;
 }
 
+const QUERY = JSON.stringify({ query: '{ ok }' });
+
 /**
- * A service at the edge (it sheds load) with `/graphql`: a request with `?hold` waits for
- * `release()` before it answers, and `arrived()` counts those in flight.
+ * A service at the edge (it sheds load) with `/graphql` behind a JSON body parser, as the
+ * gateway's: a request with `?hold` waits for `release()` before it answers, and `arrived()`
+ * counts those waiting; `stall(n)` opens `n` connections that send a POST's headers and no
+ * body, and `headers()` counts the requests whose headers the server has read.
  */
 async function startEdge(
   loadShedding: LoadSheddingOptions,
   options: { audience: string; metrics?: boolean },
 ) {
-  let held = deferred();
-  let arrived = 0;
+  const held: (() => void)[] = [];
+  const stalled: Socket[] = [];
+  let headers = 0;
+  let server!: Server;
+  const release = (count = held.length) => {
+    for (const answer of held.splice(held.length - count, count)) answer();
+  };
   const service = await startHttpService(
     {
       name: 'edge',
@@ -38,30 +50,53 @@ async function startEdge(
       ...(options.metrics ? { metrics: { open: true } } : {}),
       loadShedding,
     },
-    ({ app }) => {
-      app.post('/graphql', (req, res) => {
-        const answer = () => res.json({ data: { ok: true } });
+    ({ app, httpServer }) => {
+      server = httpServer;
+      // After the app's own listener: the gate has seen the request.
+      httpServer.on('request', () => (headers += 1));
+      app.post('/graphql', express.json(), (req, res) => {
+        const answer = () => void res.json({ data: { ok: true } });
         if (!('hold' in req.query)) return answer();
-        arrived += 1;
-        void held.promise.then(answer);
+        held.push(answer);
       });
       return Promise.resolve({ readiness: () => ({}), value: undefined });
     },
   );
+  const url = `http://127.0.0.1:${service.port}/graphql`;
   return {
     service,
+    server: () => server,
     base: `http://127.0.0.1:${service.port}`,
-    post: (search = '') =>
-      fetch(`http://127.0.0.1:${service.port}/graphql${search}`, { method: 'POST' }),
-    arrived: () => arrived,
-    /** Answers the held requests; later ones are held again. */
-    release: () => {
-      held.resolve();
-      held = deferred();
-      arrived = 0;
+    post: (search = '') => fetch(`${url}${search}`, { method: 'POST' }),
+    graphql: (search = '') =>
+      fetch(`${url}${search}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: QUERY,
+      }),
+    arrived: () => held.length,
+    headers: () => headers,
+    /** Answers the last `count` requests held (all by default). */
+    release,
+    /** Sends `count` POSTs' headers announcing a JSON body of {@link QUERY}, and no body. */
+    stall: (count: number, search = '') => {
+      for (let i = 0; i < count; i++) {
+        const socket = connect(service.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.write(
+          `POST /graphql${search} HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(QUERY)}\r\n\r\n`,
+        );
+        stalled.push(socket);
+      }
+    },
+    /** Sends the stalled requests' bodies at last. */
+    sendBodies: () => {
+      for (const socket of stalled) socket.write(QUERY);
     },
     stop: async () => {
-      held.resolve();
+      release();
+      for (const socket of stalled.splice(0)) socket.destroy();
       await service.stop();
     },
   };
@@ -160,7 +195,7 @@ describe('load shedding with few requests in flight', () => {
 });
 
 describe('load shedding on a standing queue', () => {
-  it('refuses new requests once none has been answered quickly for the interval', async () => {
+  it('refuses new requests while answers are slow and none quick for the interval, and admits again once the proof is stale or a quick answer comes', async () => {
     let clock = 0;
     const edge = await startEdge(
       {
@@ -174,24 +209,103 @@ describe('load shedding on a standing queue', () => {
     );
     const { post } = edge;
     try {
-      const slow = [post('?hold'), post('?hold')];
-      await waitFor(() => edge.arrived() === 2, 'two requests in flight');
-      // Two in flight, and a quick answer 900 ms later: no queue stands.
+      const slow = [post('?hold'), post('?hold'), post('?hold'), post('?hold')];
+      await waitFor(() => edge.arrived() === 4, 'four requests in flight');
+      // Four in flight, and a quick answer 900 ms later: no queue stands.
       clock = 900;
       expect((await post()).status).toBe(200);
       clock = 1900;
       expect((await post()).status).toBe(200);
-      // Nothing answered quickly for over 1 s since: refused.
-      clock = 2901;
+      // No answer for over a second is no proof of a queue: requests may be held on purpose.
+      clock = 3000;
+      expect((await post()).status).toBe(200);
+      // One answered 3.1 s after it arrived, and none quickly for a second: a queue stands.
+      clock = 3100;
+      edge.release(1);
+      expect((await slow[3]).status).toBe(200);
+      clock = 4001;
       const refused = await post();
       expect(refused.status).toBe(503);
       expect(await refused.json()).toMatchObject({
         errors: [{ extensions: { code: 'SERVICE_UNAVAILABLE' } }],
       });
+      clock = 4100;
+      expect((await post()).status).toBe(503);
+      // Refusals prove nothing: once no slow answer came for the interval, the gate opens.
+      clock = 4101;
+      expect((await post()).status).toBe(200);
+      // Another slow answer, and a second of none quick: refused again...
+      clock = 4500;
+      edge.release(1);
+      expect((await slow[2]).status).toBe(200);
+      clock = 4900;
+      const quick = post('?hold');
+      await waitFor(() => edge.arrived() === 3, 'a new request in flight');
+      clock = 5102;
+      expect((await post()).status).toBe(503);
+      // ... until an admitted request is answered quickly again.
+      clock = 5200;
+      edge.release(1);
+      expect((await quick).status).toBe(200);
+      clock = 5300;
+      expect((await post()).status).toBe(200);
       // The slow ones end; with nothing in flight there is no queue.
       edge.release();
-      for (const res of await Promise.all(slow)) expect(res.status).toBe(200);
+      for (const res of await Promise.all(slow.slice(0, 2))) expect(res.status).toBe(200);
       expect((await post()).status).toBe(200);
+    } finally {
+      await edge.stop();
+    }
+  });
+});
+
+describe('load shedding and requests whose body has not arrived', () => {
+  it('does not count them in flight: headers without a body cannot make a standing queue', async () => {
+    let clock = 0;
+    // The defaults: 64 in flight before a queue can be seen.
+    const edge = await startEdge({ signal: fakeSignal(), now: () => clock }, { audience: 'edge5' });
+    try {
+      expect((await edge.graphql()).status).toBe(200);
+      edge.stall(64);
+      await waitFor(() => edge.headers() === 65, '64 requests without their body');
+      expect((await edge.graphql()).status).toBe(200);
+      // A quiet 2.5 s, then a minute: nothing of ours waits, nothing is refused.
+      clock = 2500;
+      expect((await edge.graphql()).status).toBe(200);
+      expect((await edge.graphql()).status).toBe(200);
+      clock = 62_500;
+      expect((await edge.graphql()).status).toBe(200);
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  it('does not count them toward maxInFlight, and counts them once their body has arrived', async () => {
+    const edge = await startEdge(
+      { signal: fakeSignal(), now: () => 0, minInFlight: 0, maxInFlight: 8 },
+      { audience: 'edge6' },
+    );
+    try {
+      edge.stall(8, '?hold');
+      await waitFor(() => edge.headers() === 8, 'eight requests without their body');
+      expect((await edge.graphql()).status).toBe(200);
+      edge.sendBodies();
+      await waitFor(() => edge.arrived() === 8, 'eight requests in flight');
+      expect((await edge.graphql()).status).toBe(503);
+      edge.release();
+      expect((await edge.graphql()).status).toBe(200);
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  it('gives a client at the edge 30 s to send its request and 15 s for its headers, idle connections 65 s', async () => {
+    const edge = await startEdge({ signal: fakeSignal() }, { audience: 'edge7' });
+    try {
+      const server = edge.server();
+      expect(server.requestTimeout).toBe(30_000);
+      expect(server.headersTimeout).toBe(15_000);
+      expect(server.keepAliveTimeout).toBe(65_000);
     } finally {
       await edge.stop();
     }

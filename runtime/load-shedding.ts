@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
@@ -20,16 +20,20 @@ export interface LoadSheddingOptions {
    */
   readonly maxEventLoopDelayMs?: number;
   /**
-   * A request answered within this long (ms) did not wait in a queue. When none has been
-   * for `maxQueueingIntervalMs` while at least `minInFlight` are in flight, a queue stands
-   * (in the event loop or before a slow upstream) and new requests are refused (CoDel's
-   * rule: a queue that never empties, not one that fills for a moment).
+   * A request answered within this long (ms, from the end of its body to the end of its
+   * answer) did not wait in a queue. When none has been for `maxQueueingIntervalMs` while
+   * at least `minInFlight` are in flight, and within that interval some were answered
+   * slower, a queue stands (in the event loop or before a slow upstream) and new requests
+   * are refused (CoDel's rule: a queue that never empties, not one that fills for a
+   * moment). Slow answers are the proof: with none answered at all there is nothing to
+   * measure (requests held long on purpose, or stalled), and refusing would only latch.
    */
   readonly queueingTargetMs?: number;
   /** See `queueingTargetMs`, ms. */
   readonly maxQueueingIntervalMs?: number;
   /**
-   * Below this many requests in flight neither the delay nor slow answers shed: a GC pause
+   * Below this many requests in flight (counted once their body has arrived, see
+   * {@link createLoadGate}) neither the delay nor slow answers shed: a GC pause
    * or a few slow queries with a handful of requests is not overload, and refusing them
    * helps nothing. A burst that arrives at once is admitted whole: the first
    * `minInFlight` of it restart the interval.
@@ -111,15 +115,23 @@ type ShedReason = 'event_loop_delay' | 'queueing' | 'in_flight';
 
 /**
  * Sheds load at the door: while the service is saturated (with at least `minInFlight`
- * requests in flight, its event loop late by more than `maxEventLoopDelayMs` or no request
- * answered within `queueingTargetMs` for `maxQueueingIntervalMs`; or more than
- * `maxInFlight` in flight), a new request is answered at once with `503`, `Retry-After` and
+ * requests in flight, its event loop late by more than `maxEventLoopDelayMs`, or requests
+ * answered slower than `queueingTargetMs` and none quicker for `maxQueueingIntervalMs`; or
+ * more than `maxInFlight` in flight), a new request is answered at once with `503`,
+ * `Retry-After` and
  * a GraphQL error coded `SERVICE_UNAVAILABLE`, before its body is read, its token verified
  * or its operation planned. A refused request did nothing, so a client may send it again,
  * mutations included. Without the gate a saturated server accepts everything, every request
  * slows down together, and clients time out on the connection instead of getting an
  * answer. Requests already admitted always finish; the exempt paths (`/health`, `/ready`,
  * `/metrics`) are never refused.
+ *
+ * The refusal is decided when the headers arrive, but an admitted request counts as in
+ * flight only from the end of its body (at once when it announces none) until its answer is
+ * ended: a client that sends headers and then stalls its body (or never reads the answer)
+ * waits for nothing of ours, and counting it let a few dozen such connections hold the gate
+ * shut for as long as they stayed open. Stalled bodies are cut by the server's
+ * `requestTimeout` (`runtime/http-service.ts`).
  */
 export function createLoadGate(
   options: LoadSheddingOptions,
@@ -158,6 +170,12 @@ export function createLoadGate(
   let shedding: ShedReason | undefined;
   /** The last moment no queue stood: a quick answer, or fewer than minInFlight in flight. */
   let lastUnqueued = now();
+  /**
+   * The last answer slower than the target: the proof that a queue stands. Refusals never
+   * move it (nor `lastUnqueued`), so once it is older than the interval the gate opens again
+   * and the next admitted requests measure the queue afresh.
+   */
+  let lastSlow = -Infinity;
 
   const reasonToShed = (at: number): ShedReason | undefined => {
     if (inFlight >= maxInFlight) return 'in_flight';
@@ -166,7 +184,7 @@ export function createLoadGate(
       return undefined;
     }
     if (signal.eventLoopDelayMs() > maxDelay) return 'event_loop_delay';
-    if (at - lastUnqueued > interval) return 'queueing';
+    if (at - lastUnqueued > interval && at - lastSlow <= interval) return 'queueing';
     return undefined;
   };
 
@@ -196,21 +214,46 @@ export function createLoadGate(
       context.log.info({ inFlight }, 'load back under the bounds: admitting requests again');
       shedding = undefined;
     }
-    inFlight += 1;
-    let done = false;
-    // 'close' comes once the answer is sent or the client has gone: either way the request
-    // no longer waits for anything of ours.
-    res.once('close', () => {
-      if (done) return;
-      done = true;
-      inFlight -= 1;
-      const at = now();
-      if (at - arrived <= target) lastUnqueued = at;
-    });
+    let state: 'body' | 'counted' | 'done' = 'body';
+    let since = 0;
+    const count = () => {
+      if (state !== 'body') return;
+      state = 'counted';
+      inFlight += 1;
+      since = now();
+    };
+    const finish = () => {
+      if (state === 'counted') {
+        inFlight -= 1;
+        const at = now();
+        if (at - since <= target) lastUnqueued = at;
+        else lastSlow = at;
+      }
+      state = 'done';
+    };
+    // 'prefinish' comes when the handler ends the answer (before a client that does not read
+    // has taken it), 'close' when the client goes first: either way the request no longer
+    // waits for anything of ours.
+    res.once('prefinish', finish);
+    res.once('close', finish);
+    // 'end' comes once the body has been read whole (by the body parser); a request whose
+    // handler answers without reading it is never counted, and it waited for nothing.
+    if (announcesBody(req)) req.once('end', count);
+    else count();
     next();
   };
 
   return { middleware, inFlight: () => inFlight, stop: () => signal.stop() };
+}
+
+/**
+ * Whether a request has a body to wait for: Node's rule, a Transfer-Encoding or a
+ * Content-Length above 0.
+ */
+function announcesBody(req: Request): boolean {
+  return (
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0
+  );
 }
 
 /** A path as Express routes it by default: case-insensitive, a trailing slash ignored. */
