@@ -388,6 +388,34 @@ export class PaymentTestKit {
     );
   }
 
+  /**
+   * Makes every write that would complete refund `refundId` fail, as when the database connection
+   * drops, or the process dies, between VNPay's answer and the write that records it (a trigger
+   * raising on the row going COMPLETED). Returns the undo, to call before the test ends.
+   */
+  async failRefundCompletion(refundId: string): Promise<() => Promise<void>> {
+    // Spliced into DDL (no bind parameters there): a refund id is a uuid, nothing else.
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(refundId)) {
+      throw new Error(`Not a refund id: ${refundId}`);
+    }
+    const name = `fail_refund_${refundId.replace(/-/g, '')}`;
+    await this.db.query(`
+      CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.status = 'COMPLETED' THEN
+            RAISE EXCEPTION 'injected: the write after VNPay answered failed';
+          END IF;
+          RETURN NEW;
+        END $$`);
+    await this.db.query(`
+      CREATE TRIGGER ${name} BEFORE UPDATE ON refunds
+        FOR EACH ROW WHEN (OLD.id = '${refundId}') EXECUTE FUNCTION ${name}()`);
+    return async () => {
+      await this.db.query(`DROP TRIGGER IF EXISTS ${name} ON refunds`);
+      await this.db.query(`DROP FUNCTION IF EXISTS ${name}()`);
+    };
+  }
+
   async booking(id: string): Promise<Booking> {
     const [booking] = await this.engine.bookings.byIds([id]);
     if (!booking) throw new Error(`No booking ${id}`);

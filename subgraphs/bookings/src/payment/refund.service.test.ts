@@ -586,6 +586,135 @@ describe('refunds (engine)', () => {
     }
   });
 
+  it.each([
+    ['a whole (02) refund', lateRefund, '02', 'REFUNDED', 'late-payment-refunded'],
+    ['a partial (03) refund', policyRefund, '03', 'PARTIALLY_REFUNDED', 'refund-completed'],
+  ] as const)(
+    'never sends %s again when recording that VNPay paid it back fails: in doubt, then COMPLETED once by querydr',
+    async (_what, grant, type, paymentStatus, mailKind) => {
+      const g = await grant();
+      const other = await lateRefund();
+      const before = await p.booking(g.booking.id);
+      const t0 = kit.clock.read().getTime();
+      // Sorts first in the pass, so the pass must go on past it to reach the other refund.
+      await kit.dataSource.query(
+        `UPDATE refunds SET next_attempt_at = next_attempt_at - interval '1 second' WHERE id = $1`,
+        [g.refundId],
+      );
+      // VNPay pays it back (00), then the write that records it fails (the connection dropped,
+      // the process died): once. Sending it again would pay a partial refund twice, and see a
+      // whole one refused as already refunded.
+      const heal = await p.failRefundCompletion(g.refundId);
+      let first: unknown;
+      try {
+        first = await runJob().then(
+          () => 'pass ended',
+          (err: unknown) => err,
+        );
+      } finally {
+        await heal();
+      }
+      await runJob();
+      kit.clock.set(t0 + 2 * HOUR);
+      await runJob();
+
+      const sent = p.vnpay.refundsOf(g.payment.transactionId);
+      expect(sent).toHaveLength(1);
+      expect(first).toBe('pass ended');
+      expect((await refundRow(other)).status).toBe('COMPLETED');
+      expect(await refundRow(g)).toMatchObject({
+        status: 'PENDING',
+        attempts: 1,
+        request_id: sent[0].requestId,
+        in_doubt_since: new Date(t0),
+        last_error: expect.stringMatching(/^In doubt/),
+      });
+      expect((await p.booking(g.booking.id)).paymentStatus).toBe(before.paymentStatus);
+      expect(await refundMails(g)).toEqual([]);
+
+      // The reconciliation asks VNPay, which shows the refund paid back.
+      p.vnpay.answerQueries(g.payment.transactionId, vnpayQueryShows(type, '00'));
+      expect(await reconcile()).toBeGreaterThanOrEqual(1);
+      expect(await refundRow(g)).toMatchObject({
+        status: 'COMPLETED',
+        in_doubt_since: null,
+        next_attempt_at: null,
+        last_error: null,
+      });
+      expect((await p.booking(g.booking.id)).paymentStatus).toBe(paymentStatus);
+      expect(await refundMails(g)).toEqual([{ kind: mailKind, refund_id: g.refundId }]);
+      kit.clock.advance(24 * HOUR);
+      await runJob();
+      await reconcile();
+      expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+      expect(await refundMails(g)).toHaveLength(1);
+    },
+  );
+
+  it('lets the reconciliation settle a refund whose answer is slow to come, and then records nothing more of it', async () => {
+    const g = await policyRefund();
+    const t0 = kit.clock.read().getTime();
+    let settledMeanwhile = 0;
+    // VNPay takes its time to answer: meanwhile the reconciliation (another instance, a
+    // minute later) already finds the refund in doubt and learns from querydr it was made.
+    p.vnpay.beforeRefundAnswer = async (request) => {
+      if (request.txnRef !== g.payment.transactionId) return;
+      p.vnpay.answerQueries(g.payment.transactionId, vnpayQueryShows('03', '05'));
+      settledMeanwhile = await p
+        .anotherEngine()
+        .refunds.reconcile(new Date(t0 + IN_DOUBT_FIRST_QUERY_MS));
+    };
+    try {
+      await runJob();
+    } finally {
+      p.vnpay.beforeRefundAnswer = null;
+    }
+    expect(settledMeanwhile).toBeGreaterThanOrEqual(1);
+    expect(p.vnpay.queriesOf(g.payment.transactionId)).toHaveLength(1);
+    expect(await refundRow(g)).toMatchObject({
+      status: 'COMPLETED',
+      in_doubt_since: null,
+      queries: 1,
+      next_attempt_at: null,
+    });
+    expect((await p.booking(g.booking.id)).paymentStatus).toBe('PARTIALLY_REFUNDED');
+    expect(await refundMails(g)).toEqual([{ kind: 'refund-completed', refund_id: g.refundId }]);
+    expect(p.vnpay.refundsOf(g.payment.transactionId)).toHaveLength(1);
+  });
+
+  it('settles the other refunds in doubt when one cannot be asked about (no payment), and leaves that one to staff', async () => {
+    const orphan = await lateRefund();
+    const g = await policyRefund();
+    for (const x of [orphan, g]) p.vnpay.answerRefunds(x.payment.transactionId, vnpayAnswerLost());
+    await runJob();
+    // Its payment unlinked (a row edited by hand): there is nothing to ask querydr about. It
+    // sorts first on every pass.
+    await kit.dataSource.query(
+      `UPDATE refunds SET payment_id = NULL, next_attempt_at = $2 WHERE id = $1`,
+      [orphan.refundId, new Date(0)],
+    );
+    p.vnpay.answerQueries(g.payment.transactionId, vnpayQueryShows('03', '05'));
+    kit.clock.advance(IN_DOUBT_FIRST_QUERY_MS);
+    await expect(reconcile()).resolves.toBeGreaterThanOrEqual(1);
+    expect(await refundRow(g)).toMatchObject({ status: 'COMPLETED', in_doubt_since: null });
+    expect(await refundMails(g)).toHaveLength(1);
+    const aside = await refundRow(orphan);
+    expect(aside).toMatchObject({
+      status: 'PENDING',
+      next_attempt_at: null,
+      last_error: expect.stringMatching(/^In doubt.*by hand/),
+    });
+    expect(aside.in_doubt_since).not.toBeNull();
+
+    // Never resent nor asked about.
+    kit.clock.advance(24 * HOUR);
+    await runJob();
+    await reconcile();
+    expect(p.vnpay.refundsOf(orphan.payment.transactionId)).toHaveLength(1);
+    expect(p.vnpay.queriesOf(orphan.payment.transactionId)).toHaveLength(0);
+    expect((await refundRow(orphan)).status).toBe('PENDING');
+  });
+
   // A late payment refunded (its seats were gone) while another attempt later confirmed the
   // booking (the seats came free): the booking is paid by that attempt and its tickets are
   // valid, so paying the first one back must not mark the booking REFUNDED. Fails today:

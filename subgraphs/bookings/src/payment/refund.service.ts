@@ -92,6 +92,13 @@ export function readRefundQuery(
 /** Refunds sent per pass at most. */
 const REFUND_BATCH = 20;
 
+/**
+ * How long a refund whose handling threw (the database failed under it, or a bug) is set aside
+ * before a pass takes it up again: it must not stay first in line and stop the refunds behind
+ * it on every pass, nor fill the log every two seconds.
+ */
+export const REFUND_FAULT_RETRY_MS = 5 * 60_000;
+
 /** Backoff between attempts: 30 s doubling, at most an hour. */
 export const refundBackoffMs = (attempt: number): number =>
   Math.min(30_000 * 2 ** Math.max(0, attempt - 1), 3_600_000);
@@ -176,48 +183,55 @@ export interface RefundServiceDeps {
 /**
  * The refunds job and the refund reconciliation.
  *
- * `processDue` sends PENDING refunds through VNPay's refund API and records each answer. Each
- * refund is sent inside a transaction that holds its row (`FOR UPDATE SKIP LOCKED`), so
- * instances running the job at once never send one twice. `00` completes it, a definitive
- * refusal fails it, a request that never left (connection refused) is retried with backoff
- * under a new `vnp_RequestId` (VNPay wants each request's id unique). Any other outcome —
- * no answer, an unreadable one, `94`, `99` — leaves it PENDING and IN DOUBT: VNPay may have
- * paid it back, and sending it again could pay a partial refund twice, or see a whole one
- * refused as "already refunded" and fail a refund the customer got.
+ * `processDue` sends PENDING refunds through VNPay's refund API and records each answer, in
+ * three steps. (1) CLAIM, in a transaction of its own that holds the row (`FOR UPDATE SKIP
+ * LOCKED`, due and not in doubt checked under the lock) and commits before anything is sent:
+ * the refund is marked IN DOUBT with the `vnp_RequestId` it is about to be sent with, so
+ * instances running the job at once never send one twice. (2) SEND, holding no transaction.
+ * (3) RECORD the answer, in another transaction, only if the row is still the one claimed.
+ * `00` completes it, a definitive refusal fails it, a request that never left (connection
+ * refused) is no longer in doubt and is retried with backoff under a new `vnp_RequestId`
+ * (VNPay wants each request's id unique). Any other outcome — no answer, an unreadable one,
+ * `94`, `99` — leaves it PENDING and in doubt: VNPay may have paid it back, and sending it
+ * again could pay a partial refund twice, or see a whole one refused as "already refunded"
+ * and fail a refund the customer got. Because the mark is committed first, a crash, a dropped
+ * connection or a failed write anywhere after it also leaves the refund in doubt: it is
+ * settled by querydr, never sent again blindly.
  *
  * `reconcile` settles refunds in doubt by asking VNPay (querydr), as `PaymentService.reconcile`
  * does for payments whose IPN never came.
  *
- *   PENDING ──send──▶ COMPLETED (00) | FAILED (refused for good)
+ *   PENDING ──claim──▶ in doubt ──send──▶ COMPLETED (00) | FAILED (refused for good)
  *                   | PENDING, sent again after backoff (the request never left)
- *                   | PENDING in doubt (no answer, unreadable, 94, 99): never sent
+ *                   | in doubt (no answer, unreadable, 94, 99, or nothing recorded): never sent
  *   in doubt ──querydr──▶ COMPLETED (VNPay shows our refund: 00/05/06)
  *                   | FAILED (VNPay rejected it: 09)
  *                   | PENDING, sent again (VNPay showed no refund for 5 minutes)
  *                   | in doubt, asked again with backoff (no answer, unclear)
- *                   | in doubt, left to staff (VNPay shows another refund)
+ *                   | in doubt, left to staff (VNPay shows another refund, or no payment)
+ *
+ * One refund whose handling throws never ends a pass: it is logged and set aside for
+ * {@link REFUND_FAULT_RETRY_MS}, and the pass goes on to the next.
  */
 export class RefundService {
   constructor(private readonly deps: RefundServiceDeps) {}
 
   /** Sends what is due at `now`; returns how many refunds it settled (completed or failed). */
   async processDue(now: Date = this.deps.clock(), limit = REFUND_BATCH): Promise<number> {
-    // In doubt is checked again under the lock: another instance may have just sent it.
-    return this.settleDue('r.in_doubt_since IS NULL', now, limit, (manager, refund) =>
-      this.send(manager, refund, now),
-    );
+    return this.settleDue('r.in_doubt_since IS NULL', now, limit, (id) => this.send(id, now));
   }
 
   /**
    * Each PENDING refund matching `condition` (SQL over `r`) and due at `now`, oldest first,
-   * handled in its own transaction that holds its row (skipped when another instance holds
-   * it, or when it no longer matches under the lock); one mail wake-up for all.
+   * handed to `handle`, which takes its row under a lock and checks it again (another instance
+   * may have just taken it); one mail wake-up for all. A refund whose handling throws is
+   * logged and set aside ({@link REFUND_FAULT_RETRY_MS}); the pass goes on.
    */
   private async settleDue(
     condition: string,
     now: Date,
     limit: number,
-    handle: (manager: EntityManager, refund: Refund) => Promise<string>,
+    handle: (id: string) => Promise<string>,
   ): Promise<number> {
     const due: { id: string }[] = await this.deps.dataSource.query(
       `SELECT id FROM refunds r
@@ -228,15 +242,13 @@ export class RefundService {
     let settled = 0;
     let mailed = false;
     for (const { id } of due) {
-      const outcome = await this.deps.dataSource.transaction(async (manager) => {
-        const refund = await lockRefund(
-          manager,
-          id,
-          `${condition} AND r.next_attempt_at <= :now`,
-          now,
-        );
-        return refund ? handle(manager, refund) : 'skipped';
-      });
+      let outcome: string;
+      try {
+        outcome = await handle(id);
+      } catch (err) {
+        outcome = 'fault';
+        await this.setAside(id, now, err);
+      }
       if (outcome === 'completed' || outcome === 'failed') settled++;
       if (outcome === 'completed') mailed = true;
     }
@@ -244,28 +256,23 @@ export class RefundService {
     return settled;
   }
 
+  /** Claims the refund, sends it, records the answer (see the class comment). */
   private async send(
-    manager: EntityManager,
-    refund: Refund,
+    id: string,
     now: Date,
-  ): Promise<'completed' | 'failed' | 'retry' | 'in-doubt'> {
-    const payment = refund.paymentId
-      ? await manager.getRepository(Payment).findOneBy({ id: refund.paymentId })
-      : null;
-    if (!payment || !payment.vnpayTransactionNo) {
-      await this.fail(manager, refund, 'No VNPay transaction to refund: refund by hand');
-      return 'failed';
-    }
-    const attempt = refund.attempts + 1;
-    const requestId = `${refund.id.replace(/-/g, '').slice(0, 28)}${String(attempt).padStart(4, '0')}`;
-    let answer: VnpayApiAnswer;
+  ): Promise<'completed' | 'failed' | 'retry' | 'in-doubt' | 'skipped'> {
+    const claim = await this.claim(id, now);
+    if (typeof claim === 'string') return claim;
+    const { payment, requestId, transactionNo } = claim;
+    let answer: VnpayApiAnswer | null = null;
+    let failure: unknown = null;
     try {
       answer = await this.deps.vnpay.refund({
         requestId,
         txnRef: payment.transactionId,
-        amountVnd: refund.amount,
-        transactionType: refund.transactionType ?? '02',
-        transactionNo: payment.vnpayTransactionNo,
+        amountVnd: claim.refund.amount,
+        transactionType: claim.refund.transactionType ?? '02',
+        transactionNo,
         transactionDate: payment.createdAt,
         createBy: 'moviehub',
         createDate: now,
@@ -273,18 +280,97 @@ export class RefundService {
         orderInfo: `Hoan tien ve xem phim ${payment.transactionId}`,
       });
     } catch (err) {
-      const message = err instanceof VnpayUnavailableError ? err.message : String(err);
-      if (!neverSent(err)) {
-        // VNPay may have paid it back and the answer was lost. Sending it again could pay it
-        // back twice (a partial refund) or be refused as already refunded and end FAILED
-        // while the customer has the money (a whole one): only querydr can tell.
-        await this.markInDoubt(manager, refund, attempt, requestId, now, message);
-        return 'in-doubt';
-      }
-      await this.retryLater(manager, refund, attempt, requestId, now, message);
-      this.deps.log?.warn({ err, refundId: refund.id }, 'VNPay refund failed; will retry');
-      return 'retry';
+      failure = err;
     }
+    return this.deps.dataSource.transaction(async (manager) => {
+      // Still PENDING and in doubt under the request id claimed: the reconciliation may have
+      // settled it meanwhile (an answer slower than its first querydr), and then this answer
+      // has nothing left to decide. Waits for the row rather than skipping it, so a querydr
+      // in flight does not leave this answer unrecorded.
+      const refund = await manager
+        .getRepository(Refund)
+        .createQueryBuilder('r')
+        .where('r.id = :id', { id, requestId })
+        .andWhere("r.status = 'PENDING'")
+        .andWhere('r.request_id = :requestId')
+        .andWhere('r.in_doubt_since IS NOT NULL')
+        .setLock('pessimistic_write')
+        .getOne();
+      if (!refund) return 'skipped';
+      return answer
+        ? this.recordAnswer(manager, refund, payment, claim.attempt, requestId, now, answer)
+        : this.recordFailure(manager, refund, claim.attempt, requestId, now, failure);
+    });
+  }
+
+  /**
+   * Step 1 of sending: in a transaction of its own, committed before the request goes out,
+   * the refund (locked, still due and not in doubt) is marked in doubt with the request id it
+   * will be sent with. A refund without a VNPay transaction to refund is FAILED instead.
+   * Returns what to send, or why nothing is.
+   */
+  private claim(
+    id: string,
+    now: Date,
+  ): Promise<
+    | {
+        refund: Refund;
+        payment: Payment;
+        transactionNo: string;
+        attempt: number;
+        requestId: string;
+      }
+    | 'skipped'
+    | 'failed'
+  > {
+    return this.deps.dataSource.transaction(async (manager) => {
+      const refund = await lockRefund(
+        manager,
+        id,
+        'r.in_doubt_since IS NULL AND r.next_attempt_at <= :now',
+        now,
+      );
+      if (!refund) return 'skipped';
+      const payment = refund.paymentId
+        ? await manager.getRepository(Payment).findOneBy({ id: refund.paymentId })
+        : null;
+      if (!payment || !payment.vnpayTransactionNo) {
+        await this.fail(manager, refund, 'No VNPay transaction to refund: refund by hand');
+        return 'failed';
+      }
+      const attempt = refund.attempts + 1;
+      const requestId = `${refund.id.replace(/-/g, '').slice(0, 28)}${String(attempt).padStart(4, '0')}`;
+      // From here until its answer is recorded the refund is in doubt: if nothing is ever
+      // recorded (the process dies, the connection drops, the write fails), the
+      // reconciliation asks VNPay about it at next_attempt_at instead of it being sent again.
+      await manager.query(
+        `UPDATE refunds
+            SET in_doubt_since = $2, queries = 0, request_id = $3, attempts = $4,
+                next_attempt_at = $5, last_error = $6
+          WHERE id = $1`,
+        [
+          refund.id,
+          now,
+          requestId,
+          attempt,
+          new Date(now.getTime() + IN_DOUBT_FIRST_QUERY_MS),
+          'In doubt: sent to VNPay, no answer recorded yet',
+        ],
+      );
+      return { refund, payment, transactionNo: payment.vnpayTransactionNo, attempt, requestId };
+    });
+  }
+
+  /** Step 3 of sending, VNPay having answered: in the transaction that holds the row. */
+  private async recordAnswer(
+    manager: EntityManager,
+    refund: Refund,
+    payment: Payment,
+    attempt: number,
+    requestId: string,
+    now: Date,
+    answer: VnpayApiAnswer,
+  ): Promise<'completed' | 'failed' | 'in-doubt'> {
     const answered = {
       requestId,
       attempts: attempt,
@@ -294,23 +380,72 @@ export class RefundService {
     };
     if (answer.responseCode === '00') {
       await this.complete(manager, refund, payment, now, answered);
+      await this.leaveDoubt(manager, refund, 0);
       return 'completed';
     }
     if (DEFINITIVE_REFUSALS.has(answer.responseCode)) {
       await manager.getRepository(Refund).update(refund.id, answered);
+      await this.leaveDoubt(manager, refund, 0);
       await this.fail(manager, refund, `VNPay refused: ${answer.responseCode} ${answer.message}`);
       return 'failed';
     }
     await this.markInDoubt(
       manager,
       refund,
-      attempt,
       requestId,
       now,
       `VNPay answered ${answer.responseCode} ${answer.message}`,
       answered,
     );
     return 'in-doubt';
+  }
+
+  /** Step 3 of sending, the call having thrown: in the transaction that holds the row. */
+  private async recordFailure(
+    manager: EntityManager,
+    refund: Refund,
+    attempt: number,
+    requestId: string,
+    now: Date,
+    err: unknown,
+  ): Promise<'retry' | 'in-doubt'> {
+    const message = err instanceof VnpayUnavailableError ? err.message : String(err);
+    if (!neverSent(err)) {
+      // VNPay may have paid it back and the answer was lost. Sending it again could pay it
+      // back twice (a partial refund) or be refused as already refunded and end FAILED
+      // while the customer has the money (a whole one): only querydr can tell.
+      await this.markInDoubt(manager, refund, requestId, now, message);
+      return 'in-doubt';
+    }
+    await this.leaveDoubt(manager, refund, 0);
+    await this.retryLater(manager, refund, attempt, requestId, now, message);
+    this.deps.log?.warn({ err, refundId: refund.id }, 'VNPay refund failed; will retry');
+    return 'retry';
+  }
+
+  /**
+   * A refund whose handling threw: logged, and not due again for
+   * {@link REFUND_FAULT_RETRY_MS}, so it does not head every pass and stop those behind it.
+   * Nothing else of it changes: one claimed for sending stays in doubt.
+   */
+  private async setAside(id: string, now: Date, err: unknown): Promise<void> {
+    this.deps.log?.error(
+      { err, refundId: id },
+      'handling a refund failed; set aside, the pass goes on to the next',
+    );
+    try {
+      await this.deps.dataSource.query(
+        `UPDATE refunds
+            SET next_attempt_at = GREATEST(next_attempt_at, $2),
+                last_error = left(CASE WHEN in_doubt_since IS NULL THEN $3
+                                       ELSE 'In doubt: ' || $3 END, 500)
+          WHERE id = $1 AND status = 'PENDING' AND next_attempt_at IS NOT NULL`,
+        [id, new Date(now.getTime() + REFUND_FAULT_RETRY_MS), String(err)],
+      );
+    } catch (again) {
+      // The database itself is failing: the next pass finds the refund as it was.
+      this.deps.log?.error({ err: again, refundId: id }, 'could not set a refund aside');
+    }
   }
 
   /**
@@ -324,8 +459,16 @@ export class RefundService {
    * Returns how many it settled (completed or failed).
    */
   async reconcile(now: Date = this.deps.clock(), limit = REFUND_BATCH): Promise<number> {
-    return this.settleDue('r.in_doubt_since IS NOT NULL', now, limit, (manager, refund) =>
-      this.settleInDoubt(manager, refund, now),
+    return this.settleDue('r.in_doubt_since IS NOT NULL', now, limit, (id) =>
+      this.deps.dataSource.transaction(async (manager) => {
+        const refund = await lockRefund(
+          manager,
+          id,
+          'r.in_doubt_since IS NOT NULL AND r.next_attempt_at <= :now',
+          now,
+        );
+        return refund ? this.settleInDoubt(manager, refund, now) : 'skipped';
+      }),
     );
   }
 
@@ -340,7 +483,19 @@ export class RefundService {
     const payment = refund.paymentId
       ? await manager.getRepository(Payment).findOneBy({ id: refund.paymentId })
       : null;
-    if (!payment) throw new Error(`Refund ${refund.id} in doubt has no payment`);
+    if (!payment) {
+      // Nothing to ask querydr about (its payment link was removed by hand): asking again
+      // would not change that. Stays in doubt (never sent again), no longer due.
+      await manager.query(
+        `UPDATE refunds SET next_attempt_at = NULL, last_error = $2 WHERE id = $1`,
+        [refund.id, 'In doubt, with no payment on record to ask VNPay about: settle it by hand'],
+      );
+      this.deps.log?.error(
+        { refundId: refund.id, bookingId: refund.bookingId, amount: refund.amount },
+        'a refund in doubt has no payment to ask VNPay about: settle it by hand',
+      );
+      return 'left';
+    }
     const queries = asked + 1;
     let answer: VnpayApiAnswer;
     try {
@@ -439,11 +594,13 @@ export class RefundService {
     );
   }
 
-  /** The request may have been carried out: never sent again before querydr settles it. */
+  /**
+   * The request may have been carried out: it stays in doubt as claimed (never sent again
+   * before querydr settles it), with why.
+   */
   private async markInDoubt(
     manager: EntityManager,
     refund: Refund,
-    attempt: number,
     requestId: string,
     now: Date,
     error: string,
@@ -451,15 +608,9 @@ export class RefundService {
   ): Promise<void> {
     await manager.getRepository(Refund).update(refund.id, {
       ...answered,
-      requestId,
-      attempts: attempt,
       lastError: `In doubt: ${error}`.slice(0, 500),
       nextAttemptAt: new Date(now.getTime() + IN_DOUBT_FIRST_QUERY_MS),
     });
-    await manager.query(`UPDATE refunds SET in_doubt_since = $2, queries = 0 WHERE id = $1`, [
-      refund.id,
-      now,
-    ]);
     this.deps.log?.warn(
       { refundId: refund.id, requestId, error },
       'VNPay refund outcome unknown: in doubt until querydr settles it',
