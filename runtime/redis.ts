@@ -122,9 +122,9 @@ function createCluster(url: string, options: RedisOptions): Cluster {
     keyPrefix,
     scaleReads: 'master',
     clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    // A slot map is refreshed on every MOVED and every failed node anyway; the periodic
-    // refresh only finds topology changes that no command has run into yet.
-    slotsRefreshInterval: 5000,
+    // No periodic refresh: the slot map is read again on every MOVED and failed node, and a
+    // refresh still running at close re-armed its timer, keeping a stopped process alive.
+    slotsRefreshInterval: 0,
     slotsRefreshTimeout: 2000,
     redisOptions: {
       maxRetriesPerRequest: 2,

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import {
@@ -10,7 +9,7 @@ import {
 import { RedisStreamsTransport } from '../../runtime/events/redis-streams-transport';
 import { IDENTITY_HEADER, signIdentity, type Identity } from '../../runtime/identity';
 import { createLogger } from '../../runtime/logger';
-import { closeRedis } from '../../runtime/redis';
+import { closeRedis, createRedis } from '../../runtime/redis';
 import { buildDemoPlan } from '../../scripts/seed/demo-plan';
 import {
   RESERVATION_GRACE_MS,
@@ -274,7 +273,7 @@ describe('seat reservations of bookings', () => {
 
     // PostgreSQL is the record: with the hold store's side gone (a Redis that lost its data),
     // the seats are still the booking's, for holds and seat maps alike.
-    const redis = new Redis(t.config.redis.url!);
+    const redis = createRedis(t.config.redis.url!);
     await redis.del(`${t.config.redis.keyPrefix}seat:{${showtime.id}}:reserved`);
     await closeRedis(redis);
     expect((await hold(showtime.id, [a], 'user_bao')).errors?.[0].extensions).toMatchObject({

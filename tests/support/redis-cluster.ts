@@ -43,6 +43,8 @@ export interface RedisClusterHandle {
   readonly nodes: RedisClusterNode[];
   /** Ports of the primaries serving slots now, ascending (asks the cluster). */
   primaries(): Promise<number[]>;
+  /** The port of the live primary serving `key`'s slot now (asks the cluster). */
+  primaryOf(key: string): Promise<number>;
   /**
    * Kills (SIGKILL) a primary — the one on `port`, the one owning `key`'s slot when given
    * `{ key }`, else the first primary — and resolves once one of its replicas has been
@@ -419,22 +421,33 @@ export async function startRedisCluster(
       .map((line) => line.port)
       .sort((a, b) => a - b);
 
+  /** The live primary's line whose slots hold `key`'s. */
+  const primaryLineOf = async (key: string, lines: ClusterNodeLine[]) => {
+    const slot = Number(await nodeCommand(livePorts()[0], 'CLUSTER', 'KEYSLOT', key));
+    return lines.find(
+      (line) =>
+        line.primary &&
+        !line.failed &&
+        line.slots.some((range) => {
+          const [from, to = from] = range.split('-').map(Number);
+          return slot >= from && slot <= to;
+        }),
+    );
+  };
+
+  const primaryOf = async (key: string): Promise<number> => {
+    const line = await primaryLineOf(key, await clusterNodes());
+    if (!line) throw new Error(`Redis Cluster: no live primary serves ${key}`);
+    return line.port;
+  };
+
   const failover = async (target?: number | { key: string }): Promise<void> => {
     const lines = await clusterNodes();
     let victim: ClusterNodeLine | undefined;
     if (typeof target === 'number') {
       victim = lines.find((line) => line.port === target);
     } else if (target) {
-      const slot = Number(await nodeCommand(livePorts()[0], 'CLUSTER', 'KEYSLOT', target.key));
-      victim = lines.find(
-        (line) =>
-          line.primary &&
-          !line.failed &&
-          line.slots.some((range) => {
-            const [from, to = from] = range.split('-').map(Number);
-            return slot >= from && slot <= to;
-          }),
-      );
+      victim = await primaryLineOf(target.key, lines);
     } else {
       victim = lines.find((line) => line.primary && !line.failed && line.slots.length > 0);
     }
@@ -480,6 +493,7 @@ export async function startRedisCluster(
     url: `redis+cluster://${[...processes.keys()].map((port) => `${HOST}:${port}`).join(',')}`,
     nodes,
     primaries,
+    primaryOf,
     failover,
     stop,
   };

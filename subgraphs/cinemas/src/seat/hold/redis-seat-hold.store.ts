@@ -210,6 +210,14 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     for (const [name, lua, readOnly] of SCRIPTS) {
       redis.defineCommand(name, { lua, ...(readOnly ? { readOnly } : {}) });
     }
+    if (redis.isCluster) {
+      // Auto-pipelining on a cluster batches commands by the slot of their first key; with no
+      // numberOfKeys ioredis reads the key count as the key, so calls for different nodes
+      // landed in one batch and failed ("All keys in the pipeline should belong to the same
+      // slots allocation group"). Each script call goes on its own.
+      const ignored = ((redis as Cluster).options.autoPipeliningIgnoredCommands ??= []);
+      for (const [name] of SCRIPTS) if (!ignored.includes(name)) ignored.push(name);
+    }
     this.redis = redis as SeatHoldRedis & SeatHoldCommands;
     this.split = options.splitSlots ?? redis.isCluster;
     this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;

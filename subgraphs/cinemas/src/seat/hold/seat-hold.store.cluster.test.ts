@@ -64,8 +64,8 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1 });
     // What a subgraph gets for REDIS_URL=redis+cluster://...
-    redis = createRedis(cluster.url);
-    peerRedis = createRedis(cluster.url);
+    redis = createRedis(cluster.url, { enableAutoPipelining: true });
+    peerRedis = createRedis(cluster.url, { enableAutoPipelining: true });
     // A PUBLISH reaches every node of a cluster; listen on a primary the failover spares.
     const victim = await primaryOf(`${keyPrefix}seat:{${doomed.id}}:holds`);
     const listenOn = (await cluster.primaries()).find((port) => port !== victim)!;
