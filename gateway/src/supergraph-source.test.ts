@@ -73,7 +73,9 @@ describe('watchSupergraph', () => {
     closers.push(() => watcher.close());
     await waitFor(() => warnings.length > 0, 'the FIFO refused');
     await rm(path);
-    await writeFile(path, Buffer.alloc(MAX_SUPERGRAPH_BYTES + 1, 'x'));
+    // Renamed into place whole: written in place, a part of it could be read before the rest.
+    await writeFile(join(dir, 'large.tmp'), Buffer.alloc(MAX_SUPERGRAPH_BYTES + 1, 'x'));
+    await rename(join(dir, 'large.tmp'), path);
     await waitFor(() => warnings.length > 1, 'the large file refused');
     await writeFile(join(dir, 'next.tmp'), 'v2');
     await rename(join(dir, 'next.tmp'), path);
