@@ -191,6 +191,24 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
     expect(await relay.drainOnce()).toBe(1);
   });
 
+  it('polls an empty outbox without opening a transaction', async () => {
+    const relay = new OutboxRelay({ dataSource, transport, log });
+    // What earlier tests left pending is published first: the outbox is empty after.
+    while ((await relay.drainOnce()) > 0);
+    const transaction = jest.spyOn(dataSource, 'transaction');
+    try {
+      expect(await relay.drainOnce()).toBe(0);
+      expect(transaction).not.toHaveBeenCalled();
+    } finally {
+      transaction.mockRestore();
+    }
+    const stream = nextStream();
+    await dataSource.transaction((tx) =>
+      appendEvents(tx, stream, [{ type: 'test.happened', aggregateId: 'a', payload: {} }]),
+    );
+    expect(await relay.drainOnce()).toBe(1);
+  });
+
   it('relays again after a stop and a start, and stops promptly', async () => {
     const stream = nextStream();
     const relay = new OutboxRelay({ dataSource, transport, log, pollIntervalMs: 60_000 });

@@ -562,6 +562,24 @@ return {released, next}
 `;
 
 /**
+ * KEYS: every expiry shard, in shard order. ARGV: now.
+ * Returns the positions (1-based) of the shards that list a showtime due at `now`.
+ * One Redis only (the keys span slots): lets a sweep ask about all the shards in one round
+ * trip and walk only the ones with something due, instead of one ZRANGEBYSCORE per shard
+ * four times a second while nothing expires. Read-only; an entry that becomes due just after
+ * is found by the next sweep, as it would be by a per-shard walk that had passed its shard.
+ */
+export const DUE_SHARDS_LUA = `
+local due = {}
+for i = 1, #KEYS do
+  if #redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', ARGV[1], 'LIMIT', 0, 1) > 0 then
+    due[#due + 1] = i
+  end
+end
+return due
+`;
+
+/**
  * KEYS: expiryShard. ARGV: showtimeId, at.
  * Split mode, after a hold made a window the showtime's earliest (HOLD_LUA's reindex): the
  * shard must list the showtime no later than `at`. When it already does, the entry is still

@@ -4,6 +4,7 @@ import { isRedisUnavailable, type RedisClient } from '../../../../../runtime/red
 import {
   ADMIT_LUA,
   CLOSE_SHOWTIME_LUA,
+  DUE_SHARDS_LUA,
   HOLD_LUA,
   HOLDER_ENTER_LUA,
   HOLDER_PLACE_LUA,
@@ -99,6 +100,8 @@ export const EXPIRY_SHARDS = 16;
 /** How long a hold under way keeps its claim on the holder's place (split mode). */
 const CLAIM_LEASE_MS = 30_000;
 
+const ALL_SHARDS: readonly number[] = Array.from({ length: EXPIRY_SHARDS }, (_, shard) => shard);
+
 /** Showtime windows a sweep script releases per call. */
 const WINDOWS_PER_SWEEP = 200;
 
@@ -130,6 +133,7 @@ type ScriptName =
   | 'moviehubSeatRelease'
   | 'moviehubSeatSnapshot'
   | 'moviehubSeatSweep'
+  | 'moviehubSeatDueShards'
   | 'moviehubSeatReserve'
   | 'moviehubSeatRetake'
   | 'moviehubSeatPublishChange'
@@ -147,6 +151,7 @@ const SCRIPTS: ReadonlyArray<[ScriptName, string, boolean?]> = [
   ['moviehubSeatRelease', RELEASE_LUA],
   ['moviehubSeatSnapshot', SNAPSHOT_LUA, true],
   ['moviehubSeatSweep', SWEEP_LUA],
+  ['moviehubSeatDueShards', DUE_SHARDS_LUA, true],
   ['moviehubSeatReserve', RESERVE_LUA],
   ['moviehubSeatRetake', RETAKE_LUA],
   ['moviehubSeatPublishChange', PUBLISH_CHANGE_LUA],
@@ -193,6 +198,8 @@ export class RedisSeatHoldStore implements SeatHoldStore {
   private readonly redis: SeatHoldRedis & SeatHoldCommands;
   private readonly rules: CheckedRules;
   private readonly split: boolean;
+  /** Every expiry shard's key, in shard order (built once, not on every sweep). */
+  private readonly shardKeys: string[];
   private readonly rescanIntervalMs: number;
   private readonly replicaAcks: number;
   private readonly replicaAckTimeoutMs: number;
@@ -220,6 +227,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     }
     this.redis = redis as SeatHoldRedis & SeatHoldCommands;
     this.split = options.splitSlots ?? redis.isCluster;
+    this.shardKeys = ALL_SHARDS.map((shard) => this.shardKeyOf(shard));
     this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
     this.replicaAcks = options.replicaAcks ?? (redis.isCluster ? 1 : 0);
     this.replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? 100;
@@ -486,14 +494,21 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     this.assertOpen();
     const at = clock(now);
     if (this.split && this.rescanDue()) await this.rescan();
-    const counts = await Promise.all(
-      Array.from({ length: EXPIRY_SHARDS }, (_, shard) => this.sweepShard(shard, at)),
-    );
+    // Split mode: the shards live in different slots, so no one script can look at them all.
+    const shards = this.split ? ALL_SHARDS : await this.dueShards(at);
+    if (shards.length === 0) return 0;
+    const counts = await Promise.all(shards.map((shard) => this.sweepShard(shard, at)));
     return counts.reduce((sum, n) => sum + n, 0);
   }
 
+  /** One Redis: the shards listing something due at `now`, in one round trip. */
+  private async dueShards(now: number): Promise<number[]> {
+    const due = await this.script<number[]>('moviehubSeatDueShards', this.shardKeys, [now]);
+    return due.map((position) => Number(position) - 1);
+  }
+
   private async sweepShard(shard: number, now: number): Promise<number> {
-    const shardKey = this.shardKeyOf(shard);
+    const shardKey = this.shardKeys[shard];
     let released = 0;
     for (let pass = 0; pass < SWEEP_PASSES; pass++) {
       const flat = await this.run(() =>

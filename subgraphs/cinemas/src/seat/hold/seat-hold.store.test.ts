@@ -1144,3 +1144,47 @@ describe('RedisSeatHoldStore keys', () => {
     expect(ttl[shard]).toBe(-1);
   });
 });
+
+describe('RedisSeatHoldStore sweep on one Redis', () => {
+  let redis: RedisClient;
+  const keyPrefix = `moviehub-test:${uniquePrefix()}`;
+  beforeAll(() => {
+    redis = createRedis(testRedisUrl);
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await closeRedis(redis);
+  });
+
+  it('asks Redis once per sweep while nothing is due, and still sweeps every due shard', async () => {
+    const store = new RedisSeatHoldStore({
+      ...RULES,
+      redis,
+      keyPrefix,
+      channel: (id) => seatChannel(keyPrefix, id),
+    });
+    // Showtimes in several expiry shards, so that the due ones are found in each.
+    const showtimes = new Map<number, ShowtimeRef>();
+    while (showtimes.size < 4) {
+      const showtime = showtimeRef();
+      if (!showtimes.has(expiryShard(showtime.id)))
+        showtimes.set(expiryShard(showtime.id), showtime);
+    }
+    let n = 0;
+    for (const showtime of showtimes.values()) await store.hold(showtime, `h-${n++}`, ['A1'], T0);
+    await store.sweep(T0); // loads the scripts
+
+    // Spied, not replaced: every command still goes to Redis.
+    const sent = jest.spyOn(redis, 'sendCommand');
+    try {
+      expect(await store.sweep(T0 + TTL_MS - 1)).toBe(0);
+      expect(sent).toHaveBeenCalledTimes(1);
+      expect(await store.sweep(T0 + TTL_MS)).toBe(showtimes.size);
+    } finally {
+      sent.mockRestore();
+    }
+    expect(await store.sweep(T0 + TTL_MS)).toBe(0);
+    await store.close();
+  });
+});
