@@ -12,7 +12,6 @@ import {
   type AppConfig,
   type SubgraphName,
 } from '../../runtime/config';
-import { formatError } from '../../runtime/errors';
 import { internalReadinessHeaders, type ReadinessCheck } from '../../runtime/health';
 import type { Identity } from '../../runtime/identity';
 import { startHttpService } from '../../runtime/http-service';
@@ -20,16 +19,14 @@ import type { RunningService } from '../../runtime/lifecycle';
 import { createLogger } from '../../runtime/logger';
 import { metricsAccess, operationMetricsPlugin, subgraphFetchMetrics } from '../../runtime/metrics';
 import {
-  clarifyParseError,
   jsonErrorHandler,
   MAX_BODY_BYTES,
   operationLimitsPlugin,
-  stringifyWithinCap,
   undeclaredListSizes,
 } from '../../runtime/query-limits';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
-import { apolloRoute } from './apollo-route';
+import { apolloRoute, gatewayApolloOptions } from './apollo-route';
 import { createAuthenticator } from './authenticate';
 import {
   catalogCacheUsableFor,
@@ -261,15 +258,7 @@ export async function startGateway(
         gateway,
         introspection: config.introspection,
         csrfPrevention: true,
-        // Signals are ours: stopOnSignals drains every service, then closes connections.
-        stopOnTerminationSignals: false,
-        includeStacktraceInErrorResponses: !config.isProduction,
-        formatError: (formatted) => formatError(clarifyParseError(formatted), config.isProduction),
-        // A huge document fails while parsing; a result over the cap is never sent.
-        parseOptions: { maxTokens: config.limits.maxTokens },
-        stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes, {
-          shareSerialization: true,
-        }),
+        ...gatewayApolloOptions(config),
         plugins: [
           ApolloServerPluginDrainHttpServer({ httpServer }),
           config.introspection

@@ -4,17 +4,14 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import express from 'express';
-import { formatError } from '../../../runtime/errors';
 import { ANONYMOUS } from '../../../runtime/identity';
 import { closeRedis, createRedis } from '../../../runtime/redis';
 import {
-  clarifyParseError,
   jsonErrorHandler,
   MAX_BODY_BYTES,
   operationLimitsPlugin,
-  stringifyWithinCap,
 } from '../../../runtime/query-limits';
-import { apolloRoute } from '../apollo-route';
+import { apolloRoute, gatewayApolloOptions } from '../apollo-route';
 import type { GatewayRoutesContext } from '../routes-context';
 import type { GatewayContext } from '../subgraph-client';
 import { usersApiKeyVerifier } from './api-key-verifier';
@@ -104,13 +101,7 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
     csrfPrevention: {
       requestHeaders: [API_KEY_HEADER, 'x-apollo-operation-name', 'apollo-require-preflight'],
     },
-    stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: !config.isProduction,
-    formatError: (formatted) => formatError(clarifyParseError(formatted), config.isProduction),
-    parseOptions: { maxTokens: config.limits.maxTokens },
-    stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes, {
-      shareSerialization: true,
-    }),
+    ...gatewayApolloOptions(config),
     persistedQueries: {
       ttl: PERSISTED_QUERY_TTL_SECONDS,
       // Without Redis, Apollo's bounded in-memory cache.

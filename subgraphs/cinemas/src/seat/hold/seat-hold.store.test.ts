@@ -1062,17 +1062,28 @@ describe.each([
   });
 });
 
-describe('RedisSeatHoldStore keys', () => {
-  let redis: RedisClient;
-  const keyPrefix = `moviehub-test:${uniquePrefix()}`;
+/**
+ * A connection of the describe block's own (opened before its tests, closed after them) and a
+ * key prefix of its own, whose keys are deleted at the end.
+ */
+function redisOfTheBlock(): { redis: RedisClient; readonly keyPrefix: string } {
+  const block = {
+    redis: undefined as unknown as RedisClient,
+    keyPrefix: `moviehub-test:${uniquePrefix()}`,
+  };
   beforeAll(() => {
-    redis = createRedis(testRedisUrl);
+    block.redis = createRedis(testRedisUrl);
   });
   afterAll(async () => {
-    const keys = await redis.keys(`${keyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await closeRedis(redis);
+    const keys = await block.redis.keys(`${block.keyPrefix}*`);
+    if (keys.length > 0) await block.redis.del(...keys);
+    await closeRedis(block.redis);
   });
+  return block;
+}
+
+describe('RedisSeatHoldStore keys', () => {
+  const own = redisOfTheBlock();
 
   it('load the reservation record again once Redis lost either side of it', async () => {
     // A prefix of its own: the test below lists every key of the other.
@@ -1080,7 +1091,7 @@ describe('RedisSeatHoldStore keys', () => {
     let calls = 0;
     const store = new RedisSeatHoldStore({
       ...RULES,
-      redis,
+      redis: own.redis,
       keyPrefix: ownPrefix,
       channel: (id) => seatChannel(ownPrefix, id),
       records: () => {
@@ -1097,21 +1108,21 @@ describe('RedisSeatHoldStore keys', () => {
     expect(await refused('A1')).toEqual(['A1']);
     expect(calls).toBe(1);
     for (const lost of ['reserved', 'sold']) {
-      await redis.del(`${ownPrefix}seat:{${showtime.id}}:${lost}`);
+      await own.redis.del(`${ownPrefix}seat:{${showtime.id}}:${lost}`);
       expect(await refused('A2')).toEqual(['A2']);
       expect(await refused('A1')).toEqual(['A1']);
     }
     expect(calls).toBe(3);
-    const keys = await redis.keys(`${ownPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    const keys = await own.redis.keys(`${ownPrefix}*`);
+    if (keys.length > 0) await own.redis.del(...keys);
   });
 
   it('expire a day after the showtime ends (a showtime’s), or with their last use (a holder’s)', async () => {
     const store = new RedisSeatHoldStore({
       ...RULES,
-      redis,
-      keyPrefix,
-      channel: (id) => seatChannel(keyPrefix, id),
+      redis: own.redis,
+      keyPrefix: own.keyPrefix,
+      channel: (id) => seatChannel(own.keyPrefix, id),
     });
     const now = Date.now();
     const showtime = { id: randomUUID(), endsAt: now + 3 * 3600_000 };
@@ -1120,9 +1131,11 @@ describe('RedisSeatHoldStore keys', () => {
     await store.release(showtime, 'h', ['A1'], now);
     await store.publishChange(showtime, [{ seatId: 'C1', status: 'BLOCKED' }]);
 
-    const keys = (await redis.keys(`${keyPrefix}*`)).sort();
+    const keys = (await own.redis.keys(`${own.keyPrefix}*`)).sort();
     const ttl = Object.fromEntries(
-      await Promise.all(keys.map(async (k) => [k.slice(keyPrefix.length), await redis.pttl(k)])),
+      await Promise.all(
+        keys.map(async (k) => [k.slice(own.keyPrefix.length), await own.redis.pttl(k)]),
+      ),
     );
     const showtimeKeys = ['cooldowns', 'expiries', 'holds', 'version', 'windows'].map(
       (name) => `seat:{${showtime.id}}:${name}`,
@@ -1146,23 +1159,14 @@ describe('RedisSeatHoldStore keys', () => {
 });
 
 describe('RedisSeatHoldStore sweep on one Redis', () => {
-  let redis: RedisClient;
-  const keyPrefix = `moviehub-test:${uniquePrefix()}`;
-  beforeAll(() => {
-    redis = createRedis(testRedisUrl);
-  });
-  afterAll(async () => {
-    const keys = await redis.keys(`${keyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await closeRedis(redis);
-  });
+  const own = redisOfTheBlock();
 
   it('asks Redis once per sweep while nothing is due, and still sweeps every due shard', async () => {
     const store = new RedisSeatHoldStore({
       ...RULES,
-      redis,
-      keyPrefix,
-      channel: (id) => seatChannel(keyPrefix, id),
+      redis: own.redis,
+      keyPrefix: own.keyPrefix,
+      channel: (id) => seatChannel(own.keyPrefix, id),
     });
     // Showtimes in several expiry shards, so that the due ones are found in each.
     const showtimes = new Map<number, ShowtimeRef>();
@@ -1176,7 +1180,7 @@ describe('RedisSeatHoldStore sweep on one Redis', () => {
     await store.sweep(T0); // loads the scripts
 
     // Spied, not replaced: every command still goes to Redis.
-    const sent = jest.spyOn(redis, 'sendCommand');
+    const sent = jest.spyOn(own.redis, 'sendCommand');
     try {
       expect(await store.sweep(T0 + TTL_MS - 1)).toBe(0);
       expect(sent).toHaveBeenCalledTimes(1);
