@@ -31,6 +31,7 @@ import type { Authentication, Authenticator } from './authenticate';
 import type { Composition, LiveSupergraph } from './live-supergraph';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
 import { FederatedSubscriptions, type ResultSink } from './subscriptions';
+import { frameWriter } from './text-frames';
 
 /** The subgraph's graphql-ws endpoint: the same URL as its HTTP one, on ws(s). */
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
@@ -48,9 +49,7 @@ const DOCUMENTS_KEPT = 500;
 const DOCUMENT_KEPT_MAX_LENGTH = 16 * 1024;
 
 /** `}`, the end of a `next` message around its payload. */
-const CLOSING_BRACE = 0x7d;
-/** A message written as bytes still goes as a text frame, as graphql-ws's strings do. */
-const TEXT_FRAME = { binary: false } as const;
+const CLOSING_BRACE = Buffer.from('}');
 
 /** setTimeout's longest delay (about 24.8 days); longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -403,27 +402,20 @@ export function serveWebSockets(options: {
    * The sink of subscription `id` on `socket`: writes the `next` message graphql-ws would
    * write (`stringifyMessage({ id, type: 'next', payload: onNext(result) })`, the same text:
    * JSON.stringify of an object is its keys' texts in order) straight to the socket, as a
-   * text frame, so that a fan-out costs one copy and one write per subscriber, not
-   * graphql-ws's per-result promises, hooks, serialisation and encoding. `written` waits for
-   * the socket as graphql-ws's own send does, so a client that does not read still fills the
-   * subscriber's bounded queue.
+   * text frame (`text-frames.ts`: one buffer, one write), so that a fan-out costs one copy and
+   * one write per subscriber, not graphql-ws's per-result promises, hooks, serialisation and
+   * encoding. `written` waits for the socket as graphql-ws's own send does, so a client that
+   * does not read still fills the subscriber's bounded queue.
    */
   const sinkFor = (socket: WebSocket, id: string): ResultSink => {
     const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    const frames = frameWriter(socket);
     return {
       write: (result, written) => {
         const payload = directPayload(result);
         if (payload === undefined) return false;
         // As graphql-ws: nothing is sent on a socket that is closing, and that is no error.
-        if (socket.readyState !== socket.OPEN) {
-          queueMicrotask(written);
-          return true;
-        }
-        const message = Buffer.allocUnsafe(head.length + payload.length + 1);
-        head.copy(message, 0);
-        payload.copy(message, head.length);
-        message[message.length - 1] = CLOSING_BRACE;
-        socket.send(message, TEXT_FRAME, written);
+        if (!frames.write(head, payload, CLOSING_BRACE, written)) queueMicrotask(written);
         return true;
       },
     };
