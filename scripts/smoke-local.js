@@ -259,6 +259,31 @@ const MOVIE_DETAIL = `query($id: ID!) { movie(id: $id) { title showtimes { id st
   const sandbox = await fetch(url, { headers: { accept: 'text/html' } });
   if (!/sandbox/i.test(await sandbox.text())) await fail('GET /graphql did not serve Sandbox');
 
+  // The seat map page (issue 15) where the banner says, with its script, and its demo-user
+  // switch: a session for the second demo customer, minted for the page's own origin.
+  const pageUrl = /Seat map page at (http:\/\/\S+)/.exec(output)?.[1];
+  if (!pageUrl) await fail('the banner does not print the seat map page');
+  const seatMapPage = await fetch(pageUrl);
+  const html = await seatMapPage.text();
+  const script = /<script[^>]+src="([^"]+\.js)"/.exec(html)?.[1];
+  if (seatMapPage.status !== 200 || !script) {
+    await fail(`GET ${pageUrl}: ${seatMapPage.status}, no script`);
+  }
+  const bundle = await fetch(new URL(script, pageUrl));
+  if (bundle.status !== 200 || !/javascript/.test(bundle.headers.get('content-type') ?? '')) {
+    await fail(`the page's script ${script}: ${bundle.status}`);
+  }
+  const pageOrigin = new URL(pageUrl).origin;
+  const demoSession = await fetch(`${pageOrigin}/app/demo-session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: pageOrigin },
+    body: JSON.stringify({ userId: 'demo-customer-2' }),
+  }).then((res) => res.json());
+  const second = await gql(url, '{ me { id } }', {}, demoSession.token);
+  if (second.data?.me?.id !== 'demo-customer-2') {
+    await fail(`the page's demo sign-in did not work: ${JSON.stringify(second).slice(0, 300)}`);
+  }
+
   // The demo data adds up: the demo customer's confirmed bookings' seats are BOOKED.
   const token = /Bearer <token>".*\n\s*(\S+)/.exec(output)?.[1];
   if (!token) await fail('no demo token printed');
@@ -483,7 +508,8 @@ const MOVIE_DETAIL = `query($id: ID!) { movie(id: $id) { title showtimes { id st
   console.log(
     `smoke test OK: from a private folder${runDir ? ` (PostgreSQL run from ${runDir})` : ''}, up ` +
       `with demo data in ${upIn} s; MovieDetail answered "${detail.data.movie.title}" with ` +
-      `${shows.length} showtimes; Sandbox served; demo bookings' seats BOOKED; a hold reached a ` +
+      `${shows.length} showtimes; Sandbox and the seat map page served, its demo sign-in working; ` +
+      `demo bookings' seats BOOKED; a hold reached a ` +
       `subscriber (version ${update.version}); a booking paid on the local VNPay was ` +
       `confirmed and its email with QR codes written to .data/mail; Ctrl-C to the process group answered ` +
       `${answers.length} requests in flight, stopped ` +
