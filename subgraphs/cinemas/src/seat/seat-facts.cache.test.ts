@@ -16,22 +16,24 @@ function fakeDataSource() {
   const reads = { showtimes: 0, seats: 0 };
   let gate: Promise<void> = Promise.resolve();
   const dataSource = {
-    getRepository: (entity: { name: string }) =>
-      entity.name === 'Showtime'
-        ? {
-            findOneBy: async ({ id }: { id: string }) => {
-              reads.showtimes += 1;
-              await gate;
-              return showtimes.get(id) ?? null;
-            },
-          }
-        : {
-            find: async ({ where }: { where: { hallId: { value: string[] } } }) => {
-              reads.seats += 1;
-              await gate;
-              return seats.filter((s) => where.hallId.value.includes(s.hallId));
-            },
-          },
+    // The showtime facts query: `WHERE id = ANY($1)`.
+    query: async (_sql: string, [ids]: [string[]]) => {
+      reads.showtimes += 1;
+      // The rows as they were when the query ran, answered when the gate opens.
+      const rows = ids.flatMap((id) => {
+        const row = showtimes.get(id);
+        return row ? [row] : [];
+      });
+      await gate;
+      return rows;
+    },
+    getRepository: () => ({
+      find: async ({ where }: { where: { hallId: { value: string[] } } }) => {
+        reads.seats += 1;
+        await gate;
+        return seats.filter((s) => where.hallId.value.includes(s.hallId));
+      },
+    }),
   } as unknown as DataSource;
   return {
     dataSource,
@@ -52,9 +54,9 @@ function fakeDataSource() {
 
 const showtimeRow = (id: string, hallId: string) => ({
   id,
-  hallId,
-  startsAt: new Date(2030, 0, 1, 10),
-  endsAt: new Date(2030, 0, 1, 12),
+  hall_id: hallId,
+  starts_at: new Date(2030, 0, 1, 10),
+  ends_at: new Date(2030, 0, 1, 12),
   status: 'SCHEDULED',
 });
 
@@ -94,6 +96,71 @@ describe('SeatFactsCache', () => {
     cache.forgetShowtime(id);
     await cache.showtime(id);
     expect(db.reads.showtimes).toBe(3);
+  });
+
+  it('reads the showtimes missed in one turn of the event loop with one query', async () => {
+    const db = fakeDataSource();
+    const cache = new SeatFactsCache(db.dataSource);
+    const [x, y, missing] = [randomUUID(), randomUUID(), randomUUID()];
+    db.showtimes.set(x, showtimeRow(x, 'hall-1'));
+    db.showtimes.set(y, showtimeRow(y, 'hall-2'));
+    const [fx, fy, fmissing, fx2] = await Promise.all([
+      cache.showtime(x),
+      cache.showtime(y),
+      cache.showtime(missing),
+      cache.showtime(x),
+    ]);
+    expect(db.reads.showtimes).toBe(1);
+    expect(fx?.hallId).toBe('hall-1');
+    expect(fy?.hallId).toBe('hall-2');
+    expect(fmissing).toBeNull();
+    expect(fx2).toBe(fx);
+    expect(cache.cachedShowtime(missing)).toBeNull();
+    // Not a showtime id at all: no such showtime, and no query.
+    expect(await cache.showtime('not-a-uuid')).toBeNull();
+    expect(db.reads.showtimes).toBe(1);
+  });
+
+  it('keeps showtimes 10 minutes by default, and never keeps a read overtaken by a forget', async () => {
+    const db = fakeDataSource();
+    let now = 1_000;
+    const cache = new SeatFactsCache(db.dataSource, { now: () => now });
+    const id = randomUUID();
+    db.showtimes.set(id, showtimeRow(id, 'hall-1'));
+    await cache.showtime(id);
+    now += 599_999;
+    expect(cache.cachedShowtime(id)?.status).toBe('SCHEDULED');
+    now += 1;
+    expect(cache.cachedShowtime(id)).toBeUndefined();
+
+    // A cancellation lands while the facts are being read: the read is handed to its
+    // callers, but not kept; the next call reads again and sees the new status.
+    const release = db.hold();
+    const reading = cache.showtime(id);
+    await new Promise((resolve) => setImmediate(resolve)); // the query has started
+    db.showtimes.set(id, { ...showtimeRow(id, 'hall-1'), status: 'CANCELLED' });
+    cache.forgetShowtime(id);
+    release();
+    expect((await reading)?.status).toBe('SCHEDULED');
+    expect(cache.cachedShowtime(id)).toBeUndefined();
+    expect((await cache.showtime(id))?.status).toBe('CANCELLED');
+    expect(db.reads.showtimes).toBe(3);
+  });
+
+  it('answers every caller of a batch, whatever is forgotten before its query', async () => {
+    const db = fakeDataSource();
+    const cache = new SeatFactsCache(db.dataSource);
+    const id = randomUUID();
+    db.showtimes.set(id, showtimeRow(id, 'hall-1'));
+    const first = cache.showtime(id);
+    cache.forgetShowtime(id); // before the batch's query has started
+    const second = cache.showtime(id);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a?.hallId).toBe('hall-1');
+    expect(b).toBe(a);
+    expect(db.reads.showtimes).toBe(1);
+    // Asked again after the forget, in the same batch: read after it, so kept.
+    expect(cache.cachedShowtime(id)).toBe(a);
   });
 
   it('remembers that a showtime does not exist, and keeps at most maxEntries', async () => {

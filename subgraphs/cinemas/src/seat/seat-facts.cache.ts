@@ -1,4 +1,5 @@
 import { In, type DataSource } from 'typeorm';
+import { isUuid } from '../../../../runtime/ids';
 import { groupByKeys } from '../../../../runtime/loaders';
 import { Seat } from '../cinema/cinema.entity';
 import { Showtime } from '../showtime/showtime.entity';
@@ -21,13 +22,39 @@ export interface HallLayout {
 }
 
 export interface SeatFactsCacheOptions {
-  /** How long a showtime's facts are kept (default 60 s). */
+  /** How long a showtime's facts are kept (default 10 min: see the class). */
   showtimeTtlMs?: number;
   /** How long a hall's layout is kept (default 10 min). */
   hallTtlMs?: number;
   /** Showtimes and halls kept at most, each (default 10,000): the oldest go first. */
   maxEntries?: number;
   now?: () => number;
+}
+
+/** A read not answered yet: its promise, and how to settle it. */
+interface Pending<V> {
+  readonly promise: Promise<V>;
+  resolve(value: V): void;
+  reject(err: unknown): void;
+}
+
+function pending<V>(): Pending<V> {
+  let resolve!: (value: V) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<V>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A row of `showtimes`, as the facts query reads it. */
+interface ShowtimeRow {
+  id: string;
+  hall_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  status: Showtime['status'];
 }
 
 interface Entry<V> {
@@ -38,21 +65,28 @@ interface Entry<V> {
 /**
  * Showtime facts and hall layouts for the seat hot path (holds, releases, seat maps), kept
  * in this process so that a hold reads no table. What is kept barely changes: a showtime's
- * hall and times never change once scheduled, its status only goes from SCHEDULED to
- * CANCELLED, and a hall's seats are written with the hall. So:
+ * hall and times never change once scheduled (no write path changes them: scheduling
+ * inserts, cancelling sets the status, `setPrices` the prices, none of them kept here), its
+ * status only goes from SCHEDULED to CANCELLED, and a hall's seats are written with the
+ * hall. So:
  * - a cancellation reaches holds through the hold store (`SeatHoldStore.closeShowtime`,
- *   called on cancel and again from the showtime events: every instance refuses at once),
- *   and this instance forgets its entry (`forgetShowtime`);
+ *   called on cancel and again from the showtime events: every instance refuses at once,
+ *   whatever status it kept), and this instance forgets its entry (`forgetShowtime`; a read
+ *   under way then is not kept);
  * - whatever else changes (a future admin edit of a hall) is picked up within the time to
  *   live, and `forgetHall`/`forgetShowtime` drop an entry at once.
- * A miss reads the table once however many callers wait for it; a showtime that does not
- * exist is remembered too (as null), for as long as one that does. Bounded: beyond
- * `maxEntries` the oldest entries go.
+ * Showtimes are therefore kept 10 minutes (a kept SCHEDULED status of a showtime cancelled
+ * meanwhile only lets a call reach the store, which refuses it).
+ * Misses cost little: those of one turn of the event loop share one query (raw SQL, no
+ * query builder), and a showtime that does not exist is remembered too (as null), for as
+ * long as one that does. Bounded: beyond `maxEntries` the oldest entries go.
  */
 export class SeatFactsCache {
   private readonly showtimes = new Map<string, Entry<ShowtimeFacts | null>>();
   private readonly halls = new Map<string, Entry<HallLayout>>();
   private readonly loadingShowtimes = new Map<string, Promise<ShowtimeFacts | null>>();
+  /** Showtimes missed in this turn of the event loop, read together at its end. */
+  private showtimeBatch: Map<string, Pending<ShowtimeFacts | null>> | undefined;
   private readonly loadingHalls = new Map<string, Promise<HallLayout>>();
   private readonly showtimeTtlMs: number;
   private readonly hallTtlMs: number;
@@ -63,7 +97,7 @@ export class SeatFactsCache {
     private readonly dataSource: DataSource,
     options: SeatFactsCacheOptions = {},
   ) {
-    this.showtimeTtlMs = options.showtimeTtlMs ?? 60_000;
+    this.showtimeTtlMs = options.showtimeTtlMs ?? 600_000;
     this.hallTtlMs = options.hallTtlMs ?? 600_000;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.now = options.now ?? Date.now;
@@ -78,20 +112,60 @@ export class SeatFactsCache {
   showtime(id: string): Promise<ShowtimeFacts | null> {
     const cached = this.cachedShowtime(id);
     if (cached !== undefined) return Promise.resolve(cached);
-    return this.load(this.loadingShowtimes, id, async () => {
-      const row = await this.dataSource.getRepository(Showtime).findOneBy({ id });
-      const facts: ShowtimeFacts | null = row
-        ? {
-            id: row.id,
-            hallId: row.hallId,
-            startsAt: row.startsAt.getTime(),
-            endsAt: row.endsAt.getTime(),
-            status: row.status,
-          }
-        : null;
-      this.keep(this.showtimes, id, facts, this.showtimeTtlMs);
-      return facts;
-    });
+    // Not a showtime id: no such showtime, without a query (and never a query that fails).
+    if (!isUuid(id)) return Promise.resolve(null);
+    const loading = this.loadingShowtimes.get(id);
+    if (loading) return loading;
+    let batch = this.showtimeBatch;
+    if (!batch) {
+      const started = new Map<string, Pending<ShowtimeFacts | null>>();
+      batch = this.showtimeBatch = started;
+      setImmediate(() => void this.readShowtimes(started));
+    }
+    let entry = batch.get(id);
+    if (!entry) {
+      entry = pending();
+      batch.set(id, entry);
+    }
+    this.loadingShowtimes.set(id, entry.promise);
+    return entry.promise;
+  }
+
+  /** One query for the showtimes missed in one turn of the event loop. */
+  private async readShowtimes(batch: Map<string, Pending<ShowtimeFacts | null>>): Promise<void> {
+    if (this.showtimeBatch === batch) this.showtimeBatch = undefined;
+    const ids = [...batch.keys()];
+    const promises = ids.map((id) => batch.get(id)!.promise);
+    try {
+      const rows: ShowtimeRow[] = await this.dataSource.query(
+        `SELECT id, hall_id, starts_at, ends_at, status FROM showtimes WHERE id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const found = new Map(rows.map((row) => [row.id, row]));
+      ids.forEach((id, i) => {
+        const row = found.get(id.toLowerCase());
+        const facts: ShowtimeFacts | null = row
+          ? {
+              id: row.id,
+              hallId: row.hall_id,
+              startsAt: new Date(row.starts_at).getTime(),
+              endsAt: new Date(row.ends_at).getTime(),
+              status: row.status,
+            }
+          : null;
+        // Forgotten while it was read (a cancellation): handed to its callers, not kept.
+        if (this.loadingShowtimes.get(id) === promises[i]) {
+          this.loadingShowtimes.delete(id);
+          this.keep(this.showtimes, id, facts, this.showtimeTtlMs);
+        }
+        batch.get(id)!.resolve(facts);
+      });
+    } catch (err) {
+      ids.forEach((id, i) => {
+        if (this.loadingShowtimes.get(id) === promises[i]) this.loadingShowtimes.delete(id);
+        batch.get(id)!.reject(err);
+      });
+    }
   }
 
   /** The hall's layout if kept, undefined when it must be read. */
@@ -100,8 +174,11 @@ export class SeatFactsCache {
   }
 
   /** The hall's layout, read from the table when not kept. */
-  async hall(hallId: string): Promise<HallLayout> {
-    return (await this.hallsByIds([hallId]))[0];
+  hall(hallId: string): Promise<HallLayout> {
+    // Kept (nearly always): no batch to build for one hall.
+    const cached = this.cachedHall(hallId);
+    if (cached) return Promise.resolve(cached);
+    return this.hallsByIds([hallId]).then((layouts) => layouts[0]);
   }
 
   /** Layouts of several halls (a seat-map loader's batch): one query for those not kept. */
@@ -137,6 +214,7 @@ export class SeatFactsCache {
 
   forgetShowtime(id: string): void {
     this.showtimes.delete(id);
+    this.loadingShowtimes.delete(id);
   }
 
   forgetHall(hallId: string): void {
@@ -163,20 +241,6 @@ export class SeatFactsCache {
       const oldest = entries.keys().next();
       if (!oldest.done) entries.delete(oldest.value);
     }
-  }
-
-  /** One read per key however many callers miss it at once. */
-  private load<V>(
-    loading: Map<string, Promise<V>>,
-    key: string,
-    read: () => Promise<V>,
-  ): Promise<V> {
-    let pending = loading.get(key);
-    if (!pending) {
-      pending = read().finally(() => loading.delete(key));
-      loading.set(key, pending);
-    }
-    return pending;
   }
 }
 

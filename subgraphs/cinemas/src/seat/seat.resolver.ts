@@ -76,9 +76,10 @@ async function withSeatFacts(
 ): Promise<SeatState[]> {
   if (states.length === 0) return [];
   const { facts } = ctx.app.seats;
-  const showtime = await facts.showtime(showtimeId);
+  // Kept in memory nearly always (the hold or release just used them): read without a wait.
+  const showtime = facts.cachedShowtime(showtimeId) ?? (await facts.showtime(showtimeId));
   if (!showtime) throw notFound('Showtime', showtimeId);
-  const { byId } = await facts.hall(showtime.hallId);
+  const { byId } = facts.cachedHall(showtime.hallId) ?? (await facts.hall(showtime.hallId));
   return states.map((state) => {
     const seat = byId.get(state.seatId);
     if (!seat) throw notFound('Seat', state.seatId);

@@ -217,14 +217,21 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     for (const [name, lua, readOnly] of SCRIPTS) {
       redis.defineCommand(name, { lua, ...(readOnly ? { readOnly } : {}) });
     }
-    if (redis.isCluster) {
-      // Auto-pipelining on a cluster batches commands by the slot of their first key; with no
-      // numberOfKeys ioredis reads the key count as the key, so calls for different nodes
-      // landed in one batch and failed ("All keys in the pipeline should belong to the same
-      // slots allocation group"). Each script call goes on its own.
-      const ignored = ((redis as Cluster).options.autoPipeliningIgnoredCommands ??= []);
-      for (const [name] of SCRIPTS) if (!ignored.includes(name)) ignored.push(name);
-    }
+    // Each script call goes on its own, never through auto-pipelining:
+    // - on a cluster, auto-pipelining batches commands by the slot of their first key; with
+    //   no numberOfKeys ioredis reads the key count as the key, so calls for different nodes
+    //   landed in one batch and failed ("All keys in the pipeline should belong to the same
+    //   slots allocation group");
+    // - everywhere, a batch is a new ioredis Pipeline, whose constructor copies every command
+    //   and script defined on the connection onto it: for a hold that is usually alone in its
+    //   batch, that cost more CPU than the rest of its trip through ioredis. Calls issued
+    //   together still share the connection and reach Redis back to back.
+    // A new list, never pushed to: ioredis hands every connection its default list itself.
+    const ignored = redis.options.autoPipeliningIgnoredCommands ?? [];
+    redis.options.autoPipeliningIgnoredCommands = [
+      ...ignored,
+      ...SCRIPTS.map(([name]) => name).filter((name) => !ignored.includes(name)),
+    ];
     this.redis = redis as SeatHoldRedis & SeatHoldCommands;
     this.split = options.splitSlots ?? redis.isCluster;
     this.shardKeys = ALL_SHARDS.map((shard) => this.shardKeyOf(shard));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
 import { closeRedis, createRedis, type RedisClient } from '../../../../../runtime/redis';
 import { testRedisUrl } from '../../../../../tests/support/services';
 import { uniquePrefix } from '../../../../../tests/support/test-config';
@@ -1084,6 +1085,42 @@ function redisOfTheBlock(): { redis: RedisClient; readonly keyPrefix: string } {
 
 describe('RedisSeatHoldStore keys', () => {
   const own = redisOfTheBlock();
+
+  it('send their scripts on their own on an auto-pipelining connection, not as a new Pipeline each', async () => {
+    // As the subgraph's connection is made (runtime/subgraph-server.ts).
+    const redis = createRedis(testRedisUrl, { enableAutoPipelining: true });
+    // A prefix of its own: another test below lists every key of the block's.
+    const ownPrefix = `moviehub-test:${uniquePrefix()}`;
+    try {
+      const store = new RedisSeatHoldStore({
+        ...RULES,
+        redis,
+        keyPrefix: ownPrefix,
+        channel: (id) => seatChannel(ownPrefix, id),
+      });
+      // ioredis gives every connection its default list: left as it was for the others.
+      const defaults = (Redis as unknown as { defaultOptions: RedisOptions }).defaultOptions;
+      expect(defaults.autoPipeliningIgnoredCommands).toEqual([]);
+      const pipelines = jest.spyOn(redis, 'pipeline');
+      const now = Date.now();
+      const showtime = { id: randomUUID(), endsAt: now + 3 * 3600_000 };
+      await Promise.all([
+        store.hold(showtime, 'h1', ['A1'], now),
+        store.hold(showtime, 'h2', ['A2'], now),
+        store.release(showtime, 'h1', ['A1'], now),
+        store.snapshot(showtime.id, now),
+      ]);
+      expect((await store.snapshot(showtime.id, now)).holds).toEqual(new Map([['A2', 'h2']]));
+      expect(pipelines).not.toHaveBeenCalled();
+      // Other commands on the connection are still auto-pipelined.
+      await redis.get(`${ownPrefix}nothing`);
+      expect(pipelines).toHaveBeenCalledTimes(1);
+    } finally {
+      const keys = await redis.keys(`${ownPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await closeRedis(redis);
+    }
+  });
 
   it('load the reservation record again once Redis lost either side of it', async () => {
     // A prefix of its own: the test below lists every key of the other.

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { reservationRecords } from './reservation-records';
+
+/** A DataSource answering the records query from fixed rows, each answer held until released. */
+function fakeDataSource() {
+  const rows: Array<{
+    showtime_id: string;
+    seat_id: string;
+    status: 'PENDING' | 'ACTIVE';
+    holder: string | null;
+    expires_at: Date | null;
+  }> = [];
+  const queries: string[][] = [];
+  let gate: Promise<void> = Promise.resolve();
+  const dataSource = {
+    query: async (_sql: string, [ids]: [string[]]) => {
+      queries.push(ids);
+      const answer = rows.filter((r) => ids.includes(r.showtime_id));
+      await gate;
+      return answer;
+    },
+  } as unknown as DataSource;
+  return {
+    dataSource,
+    rows,
+    queries,
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise((resolve) => (release = resolve));
+      return () => {
+        gate = Promise.resolve();
+        release();
+      };
+    },
+  };
+}
+
+describe('reservationRecords', () => {
+  it('reads the showtimes asked for in one turn of the event loop with one query', async () => {
+    const db = fakeDataSource();
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const expiresAt = new Date(2030, 0, 1, 10);
+    db.rows.push(
+      { showtime_id: a, seat_id: 's1', status: 'ACTIVE', holder: null, expires_at: null },
+      { showtime_id: a, seat_id: 's2', status: 'PENDING', holder: 'tag', expires_at: expiresAt },
+      { showtime_id: b, seat_id: 's3', status: 'ACTIVE', holder: null, expires_at: null },
+    );
+    const records = reservationRecords(db.dataSource, 1_000);
+    const [ra, rb, rc, ra2] = await Promise.all([records(a), records(b), records(c), records(a)]);
+    expect(db.queries).toEqual([[a, b, c]]);
+    expect(ra).toEqual({
+      sold: ['s1'],
+      pending: [{ seatId: 's2', holder: 'tag', until: expiresAt.getTime() + 1_000 }],
+    });
+    expect(ra2).toEqual(ra);
+    expect(rb).toEqual({ sold: ['s3'], pending: [] });
+    expect(rc).toEqual({ sold: [], pending: [] });
+    // Not a showtime id: nothing reserved, and no query.
+    expect(await records('not-a-uuid')).toEqual({ sold: [], pending: [] });
+    expect(db.queries).toHaveLength(1);
+  });
+
+  it('never answers a call with a query that started before it', async () => {
+    const db = fakeDataSource();
+    const id = randomUUID();
+    const records = reservationRecords(db.dataSource, 0);
+    const release = db.hold();
+    const first = records(id);
+    await new Promise((resolve) => setImmediate(resolve)); // its query has started
+    db.rows.push({
+      showtime_id: id,
+      seat_id: 's1',
+      status: 'ACTIVE',
+      holder: null,
+      expires_at: null,
+    });
+    const second = records(id);
+    release();
+    expect(await first).toEqual({ sold: [], pending: [] });
+    expect(await second).toEqual({ sold: ['s1'], pending: [] });
+    expect(db.queries).toEqual([[id], [id]]);
+  });
+
+  it('fails every call of a batch whose query fails', async () => {
+    const dataSource = {
+      query: () => Promise.reject(new Error('connection lost')),
+    } as unknown as DataSource;
+    const records = reservationRecords(dataSource, 0);
+    const results = await Promise.allSettled([records(randomUUID()), records(randomUUID())]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});
