@@ -159,7 +159,7 @@ export async function startHttpService<T>(
       app.use(gate.middleware);
     }
     app.use((req, res, next) => {
-      const incoming = req.header(REQUEST_ID_HEADER);
+      const incoming = req.headers[REQUEST_ID_HEADER] as string | undefined;
       const keep = options.requestIds === 'trust' || (incoming && SAFE_REQUEST_ID.test(incoming));
       const requestId = incoming && keep ? incoming : randomUUID();
       res.locals.requestId = requestId;

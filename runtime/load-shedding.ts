@@ -113,6 +113,19 @@ export interface LoadGate {
 
 type ShedReason = 'event_loop_delay' | 'queueing' | 'in_flight';
 
+/** An admitted request: its body still coming, counted in flight (since when), or done. */
+interface GateEntry {
+  state: typeof BODY | typeof COUNTED | typeof DONE;
+  since: number;
+}
+const BODY = 0;
+const COUNTED = 1;
+const DONE = 2;
+const GATE = Symbol('loadGate');
+type Gated = { [GATE]?: GateEntry };
+/** Distinct request paths whose exemption is remembered (then forgotten all at once). */
+const MAX_PATHS_KEPT = 256;
+
 /**
  * Sheds load at the door: while the service is saturated (with at least `minInFlight`
  * requests in flight, its event loop late by more than `maxEventLoopDelayMs`, or requests
@@ -205,8 +218,41 @@ export function createLoadGate(
     res.end(body);
   };
 
+  /** Whether a path is exempt, by path as it came: a few distinct paths, looked up once. */
+  const exemptByPath = new Map<string, boolean>();
+  const isExempt = (path: string): boolean => {
+    let known = exemptByPath.get(path);
+    if (known === undefined) {
+      known = exempt.has(normalize(path));
+      // Any path a client makes up comes here: bounded.
+      if (exemptByPath.size >= MAX_PATHS_KEPT) exemptByPath.clear();
+      exemptByPath.set(path, known);
+    }
+    return known;
+  };
+
+  // Shared listeners (none made per request): each finds its request's entry on `this`.
+  function count(this: Request) {
+    const entry = (this as Gated)[GATE];
+    if (entry === undefined || entry.state !== BODY) return;
+    entry.state = COUNTED;
+    inFlight += 1;
+    entry.since = now();
+  }
+  function finish(this: Response) {
+    const entry = (this as Gated)[GATE];
+    if (entry === undefined) return;
+    if (entry.state === COUNTED) {
+      inFlight -= 1;
+      const at = now();
+      if (at - entry.since <= target) lastUnqueued = at;
+      else lastSlow = at;
+    }
+    entry.state = DONE;
+  }
+
   const middleware: RequestHandler = (req, res, next) => {
-    if (exempt.has(normalize(req.path))) return next();
+    if (isExempt(req.path)) return next();
     const arrived = now();
     const reason = reasonToShed(arrived);
     if (reason) return refuse(res, reason);
@@ -214,32 +260,18 @@ export function createLoadGate(
       context.log.info({ inFlight }, 'load back under the bounds: admitting requests again');
       shedding = undefined;
     }
-    let state: 'body' | 'counted' | 'done' = 'body';
-    let since = 0;
-    const count = () => {
-      if (state !== 'body') return;
-      state = 'counted';
-      inFlight += 1;
-      since = now();
-    };
-    const finish = () => {
-      if (state === 'counted') {
-        inFlight -= 1;
-        const at = now();
-        if (at - since <= target) lastUnqueued = at;
-        else lastSlow = at;
-      }
-      state = 'done';
-    };
+    const entry: GateEntry = { state: BODY, since: 0 };
+    (req as Gated)[GATE] = entry;
+    (res as Gated)[GATE] = entry;
     // 'prefinish' comes when the handler ends the answer (before a client that does not read
     // has taken it), 'close' when the client goes first: either way the request no longer
-    // waits for anything of ours.
-    res.once('prefinish', finish);
-    res.once('close', finish);
+    // waits for anything of ours. Each comes once.
+    res.on('prefinish', finish);
+    res.on('close', finish);
     // 'end' comes once the body has been read whole (by the body parser); a request whose
     // handler answers without reading it is never counted, and it waited for nothing.
-    if (announcesBody(req)) req.once('end', count);
-    else count();
+    if (announcesBody(req)) req.on('end', count);
+    else count.call(req);
     next();
   };
 

@@ -1,7 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -30,6 +29,7 @@ import {
   parseWithLimits,
   stringifyWithinCap,
 } from './query-limits';
+import { apolloHandler, jsonBody } from './apollo-http';
 import { buildFederatedSchema } from './federation';
 import { startHttpService } from './http-service';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
@@ -250,7 +250,7 @@ export async function startSubgraph(
 
       if (definition.mountInternalRoutes) {
         const router = express.Router();
-        router.use(express.json({ limit: MAX_BODY_BYTES }), (req, res, next) => {
+        router.use(jsonBody(MAX_BODY_BYTES), (req, res, next) => {
           const identity = verifyIdentity(
             req.header(IDENTITY_HEADER),
             config.internalSecret,
@@ -269,50 +269,45 @@ export async function startSubgraph(
         app.use('/internal', router);
       }
 
-      app.use(
-        '/graphql',
-        express.json({ limit: MAX_BODY_BYTES }),
-        (req, res, next) => {
-          // A subgraph port reached directly grants nothing: only signed callers get in.
-          const identity = verifyIdentity(
-            req.header(IDENTITY_HEADER),
-            config.internalSecret,
-            definition.name,
+      const graphql = apolloHandler(apollo, ({ req, res }) => {
+        const requestId = res.locals.requestId as string;
+        const base: RequestContext = {
+          requestId,
+          idempotencyKey: req.header('idempotency-key') ?? null,
+          identity: res.locals.identity as Identity,
+          log: log.child({ requestId }),
+        };
+        return Promise.resolve(definition.createContext(base, domain) as RequestContext);
+      });
+      // One layer after the body: every layer is a turn of Express's router per request.
+      app.use('/graphql', jsonBody(MAX_BODY_BYTES), (req, res) => {
+        // A subgraph port reached directly grants nothing: only signed callers get in.
+        const identity = verifyIdentity(
+          req.header(IDENTITY_HEADER),
+          config.internalSecret,
+          definition.name,
+        );
+        if (!identity) {
+          log.warn(
+            { requestId: res.locals.requestId as string, ip: req.ip },
+            'refused a call without a valid identity',
           );
-          if (!identity) {
-            log.warn(
-              { requestId: res.locals.requestId as string, ip: req.ip },
-              'refused a call without a valid identity',
-            );
-            res.status(401).json({
-              errors: [
-                {
-                  message: 'Missing or invalid internal identity',
-                  extensions: { code: 'UNAUTHENTICATED' },
-                },
-              ],
-            });
-            return;
-          }
-          res.locals.identity = identity;
-          // Statement counting (N+1 tests) needs async context tracking, which costs on every
-          // promise: only under test.
-          if (config.env === 'test') requestScope.run(true, next);
-          else next();
-        },
-        expressMiddleware(apollo, {
-          context: ({ req, res }) => {
-            const requestId = res.locals.requestId as string;
-            const base: RequestContext = {
-              requestId,
-              idempotencyKey: req.header('idempotency-key') ?? null,
-              identity: res.locals.identity as Identity,
-              log: log.child({ requestId }),
-            };
-            return Promise.resolve(definition.createContext(base, domain) as RequestContext);
-          },
-        }),
-      );
+          res.status(401).json({
+            errors: [
+              {
+                message: 'Missing or invalid internal identity',
+                extensions: { code: 'UNAUTHENTICATED' },
+              },
+            ],
+          });
+          return;
+        }
+        res.locals.identity = identity;
+        // Statement counting (N+1 tests) needs async context tracking, which costs on every
+        // promise: only under test.
+        if (config.env === 'test') return requestScope.run(true, () => graphql(req, res));
+        return graphql(req, res);
+      });
       // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
       app.use('/graphql', jsonErrorHandler(log));
 
