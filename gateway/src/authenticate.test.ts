@@ -1,8 +1,9 @@
 import { verifyToken } from '@clerk/backend';
+import { decodeJwt } from '@clerk/backend/jwt';
 import * as nodeCrypto from 'node:crypto';
 import { createHmac, createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { generateKeyPair, mintToken } from '../../scripts/dev-token';
-import { createAuthenticator } from './authenticate';
+import { createAuthenticator, decodeToken } from './authenticate';
 
 // Clerk's own verification, counted: the cache must spare it, never replace it.
 jest.mock('@clerk/backend', () => {
@@ -329,5 +330,73 @@ describe('createAuthenticator refuses whatever Clerk refuses', () => {
     } finally {
       subtleImports.mockRestore();
     }
+  });
+});
+
+describe('decodeToken', () => {
+  /** Clerk's `decodeJwt`, as far as `verifyLocally` reads it; null where it throws. */
+  const clerkDecode = (t: string) => {
+    try {
+      const { header, payload, signature, raw } = decodeJwt(t);
+      return { header, payload, signature: [...signature], raw: [raw.header, raw.payload] };
+    } catch {
+      return null;
+    }
+  };
+  const ours = (t: string) => {
+    const decoded = decodeToken(t);
+    if (!decoded) return null;
+    const { header, payload, signature, raw } = decoded;
+    return { header, payload, signature: [...signature], raw: [raw.header, raw.payload] };
+  };
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+  it('decodes what Clerk decodes, and refuses what Clerk refuses, part by part', () => {
+    const t = valid();
+    const [h, p, sig] = t.split('.');
+    const tokens = [
+      t,
+      `${t}=`,
+      `${t}===`,
+      `${h}=.${p}.${sig}`,
+      `${h}.${p}=.${sig}`,
+      `${h}.${p}.${sig}=a`,
+      `${h}.${p}.`,
+      `.${p}.${sig}`,
+      `${h}.${p}.${sig}.`,
+      `${h}.${p}`,
+      // Stray characters and stray bits at the end of a part, of every length.
+      ...['A', 'B', 'Q', 'g', 'AB', 'AQ', 'AE', 'AAB', 'AAE', 'AAg', '_', '-'].map(
+        (end) => `${h}.${p}.${sig}${end}`,
+      ),
+      ...['AA', 'AB', 'AQ', 'E', 'AAB', 'AAE'].map(
+        (end) => `${b64('{"alg":"RS256"}')}${end}.${p}.${sig}`,
+      ),
+      // Text: a BOM, bad UTF-8, not JSON, not an object (decoding leaves that to the checks).
+      `${Buffer.from('\uFEFF{"alg":"RS256"}', 'utf8').toString('base64url')}.${p}.${sig}`,
+      `${Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xc3, 0x22, 0x7d]).toString('base64url')}.${p}.${sig}`,
+      `${b64('{"alg":')}.${p}.${sig}`,
+      `${b64('[1,2]')}.${b64('null')}.${sig}`,
+      `${h}.${p}.${sig.replace(/-/g, '+').replace(/_/g, '/')}+/`,
+      `${h} .${p}.${sig}`,
+      `${h}.${p}.${sig}\n`,
+    ];
+    // And a fixed walk of one-character changes over every part.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ';
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 2000; i += 1) {
+      const at = next() % t.length;
+      tokens.push(t.slice(0, at) + alphabet[next() % alphabet.length] + t.slice(at + 1));
+    }
+    let refused = 0;
+    for (const candidate of tokens) {
+      const expected = clerkDecode(candidate);
+      if (expected === null) refused += 1;
+      expect({ candidate, decoded: ours(candidate) }).toEqual({ candidate, decoded: expected });
+    }
+    // The walk reaches both answers, many times each.
+    expect(refused).toBeGreaterThan(100);
+    expect(tokens.length - refused).toBeGreaterThan(100);
   });
 });

@@ -3,7 +3,6 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import cors from 'cors';
-import express from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -44,6 +43,7 @@ import { composition, LiveSupergraph, type Composition } from './live-supergraph
 import { subgraphUrl } from './subgraph-urls';
 import { watchSupergraph } from './supergraph-source';
 import { serveWebSockets } from './websocket';
+import { jsonBody } from '../../runtime/apollo-http';
 
 export interface GatewayOptions {
   /**
@@ -318,7 +318,7 @@ export async function startGateway(
 
       app.use(
         '/graphql',
-        express.json({ limit: MAX_BODY_BYTES }),
+        jsonBody(MAX_BODY_BYTES),
         apolloRoute(apollo, async ({ req, res }) => {
           const requestId = res.locals.requestId as string;
           const { identity } = await authenticate(req.header('authorization'));

@@ -12,7 +12,7 @@ const SECRET = 'subgraph-client-test-secret';
 interface Held {
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
-  answer(status: number, body: unknown): void;
+  answer(status: number, body: unknown, headers?: Record<string, string>): void;
 }
 
 /**
@@ -35,9 +35,9 @@ async function holdingSubgraph(): Promise<{
       const request: Held = {
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
-        answer: (status, body) => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(body));
+        answer: (status, body, headers = {}) => {
+          res.writeHead(status, { 'content-type': 'application/json', ...headers });
+          res.end(typeof body === 'string' ? body : JSON.stringify(body));
         },
       };
       held.push(request);
@@ -79,12 +79,21 @@ function operation(
   requestId = 'r1',
   variables: Record<string, unknown> = {},
   clientIp?: string,
+  overallCachePolicy?: { restrict(hint: { maxAge?: number; scope?: string }): void },
 ): GraphQLDataSourceProcessOptions<GatewayContext> {
   const context: GatewayContext = { requestId, identity, ...(clientIp ? { clientIp } : {}) };
-  // As the executor calls it; of the incoming request, only its headers are read.
+  // As the executor calls it; of the incoming request, only its headers (and the cache
+  // policy a subgraph's Cache-Control restricts) are read.
   const incomingRequestContext = {
-    request: { http: { method: 'POST', url: '/', headers: new Map<string, string>() } },
+    request: {
+      http: {
+        method: 'POST',
+        url: '/',
+        headers: new Map<string, string>([['idempotency-key', 'key-1']]),
+      },
+    },
     context,
+    overallCachePolicy,
   };
   return {
     kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
@@ -239,5 +248,66 @@ describe('SubgraphClient with the upstream fetcher', () => {
     // Without an address (or with one that is none), the subgraph's default applies.
     expect(await sent(MUTATION, dave)).toEqual(dave);
     expect(await sent(MUTATION, dave, 'not-an-address')).toEqual(dave);
+  });
+
+  it('posts the request as Apollo’s data source does: its body, our headers', async () => {
+    const pending = client.process({
+      ...operation(QUERY, ANONYMOUS, 'r7', { first: 2 }),
+      request: {
+        query: QUERY,
+        variables: { first: 2 },
+        operationName: 'Q__movies__0',
+        http: { method: 'POST', url: '', headers: new Map([['X-Extra', 'yes']]) as never },
+      },
+    });
+    const request = await subgraph.nextRequest();
+    request.answer(200, { data: {} });
+    await pending;
+    expect(JSON.parse(request.body)).toEqual({
+      query: QUERY,
+      variables: { first: 2 },
+      operationName: 'Q__movies__0',
+    });
+    expect(request.body.startsWith('{"query":')).toBe(true);
+    expect(request.headers).toMatchObject({
+      'content-type': 'application/json',
+      'x-request-id': 'r7',
+      'idempotency-key': 'key-1',
+      'x-extra': 'yes',
+    });
+    expect(verifyIdentity(request.headers[IDENTITY_HEADER] as string, SECRET, 'movies')).toEqual(
+      ANONYMOUS,
+    );
+  });
+
+  it('restricts the request’s cache policy by the subgraph’s Cache-Control', async () => {
+    const hints: Array<{ maxAge?: number; scope?: string }> = [];
+    const policy = { restrict: (hint: { maxAge?: number; scope?: string }) => hints.push(hint) };
+    for (const cacheControl of ['max-age=30, public', 'private, max-age=5', undefined]) {
+      const pending = client.process(operation(QUERY, ANONYMOUS, 'r1', {}, undefined, policy));
+      (await subgraph.nextRequest()).answer(
+        200,
+        { data: {} },
+        cacheControl ? { 'cache-control': cacheControl } : {},
+      );
+      const response = await pending;
+      // The answer keeps its response, whose headers the catalog cache reads.
+      expect(response.http?.headers.get('cache-control') ?? null).toBe(cacheControl ?? null);
+    }
+    expect(hints).toEqual([
+      { maxAge: 30, scope: 'PUBLIC' },
+      { maxAge: 5, scope: 'PRIVATE' },
+      { maxAge: 0 },
+    ]);
+  });
+
+  it('refuses an answer that is not a JSON object, and a request without a query', async () => {
+    const pending = client.process(operation(QUERY, ANONYMOUS));
+    (await subgraph.nextRequest()).answer(200, 'not json', { 'content-type': 'text/plain' });
+    await expect(pending).rejects.toThrow('Expected JSON response body, but received: not json');
+    const list = client.process(operation(QUERY, ANONYMOUS));
+    (await subgraph.nextRequest()).answer(200, [1]);
+    await expect(list).rejects.toThrow('Expected JSON response body');
+    await expect(client.process(operation('', ANONYMOUS))).rejects.toThrow('Missing query');
   });
 });

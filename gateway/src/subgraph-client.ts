@@ -1,4 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader';
+import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { isPublicCode } from '../../runtime/errors';
@@ -6,7 +9,11 @@ import type { Identity } from '../../runtime/identity';
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER } from '../../runtime/logger';
 import type { SubgraphFetchMetrics } from '../../runtime/metrics';
-import { createUpstreamFetcher, type UpstreamFetcher } from './upstream-fetcher';
+import {
+  createUpstreamFetcher,
+  type UpstreamFetcher,
+  type UpstreamResponse,
+} from './upstream-fetcher';
 
 /** What the gateway knows about the request it is planning. */
 export interface GatewayContext {
@@ -41,6 +48,40 @@ const SIGNED_HEADER_REUSE_MS = 30_000;
 /** A subgraph operation that is a mutation (the query planner writes the keyword first). */
 const MUTATION = /^\s*mutation\b/;
 
+/** A subgraph's answer as the executor takes it, with the response it came in. */
+type SubgraphResponse = GatewayGraphQLResponse & { http?: FetcherResponse };
+
+/** A request's cache policy narrowed by a subgraph's answer (Apollo's data source's hint). */
+interface CacheHint {
+  maxAge: number;
+  scope?: 'PRIVATE' | 'PUBLIC';
+}
+
+/** The few Cache-Control values subgraphs send, each parsed once. */
+const cacheHints = new Map<string, Readonly<CacheHint>>();
+const NO_CACHE_CONTROL: Readonly<CacheHint> = Object.freeze({ maxAge: 0 });
+
+/** `RemoteGraphQLDataSource.respond`'s hint from a Cache-Control header (a copy each call). */
+function cacheHintOf(header: string | null): CacheHint {
+  if (!header) return { ...NO_CACHE_CONTROL };
+  let hint = cacheHints.get(header);
+  if (!hint) {
+    const parsed = parseCacheControlHeader(header);
+    const made: CacheHint = { maxAge: 0 };
+    const maxAge = parsed['max-age'];
+    if (typeof maxAge === 'string' && /^[0-9]+$/.test(maxAge)) made.maxAge = +maxAge;
+    if (parsed['private'] === true) made.scope = 'PRIVATE';
+    if (parsed['public'] === true) made.scope = 'PUBLIC';
+    hint = Object.freeze(made);
+    if (cacheHints.size < 256) cacheHints.set(header, hint);
+  }
+  return { ...hint };
+}
+
+/** As `@apollo/gateway`'s `isObject`: a JSON object, not an array. */
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** Every client shares one pool per subgraph origin unless given its own fetcher. */
 let sharedFetcher: UpstreamFetcher | undefined;
 
@@ -71,6 +112,7 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   // one object), so a caller's requests find theirs without building a key.
   private readonly signedHeaders = new WeakMap<Identity, { header: string; signedAt: number }>();
   private readonly metrics: SubgraphFetchMetrics | undefined;
+  private readonly upstream: UpstreamFetcher;
 
   constructor(
     readonly name: string,
@@ -80,19 +122,21 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   ) {
     // Instead of the default make-fetch-happen (and of Node's fetch), whose per-request
     // machinery showed up in profiles of every subgraph call.
-    super({ url, fetcher: (options.fetcher ?? sharedUpstreamFetcher()).fetch });
+    const upstream = options.fetcher ?? sharedUpstreamFetcher();
+    super({ url, fetcher: upstream.fetch });
+    this.upstream = upstream;
     this.metrics = options.metrics;
   }
 
   /** Apollo's fetch, counted and timed: answered, answered with errors, or not answered. */
   override async process(
     options: GraphQLDataSourceProcessOptions<GatewayContext>,
-  ): ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']> {
+  ): Promise<SubgraphResponse> {
     const metrics = this.metrics;
-    if (!metrics) return super.process(options);
+    if (!metrics) return this.send(options);
     const start = performance.now();
     try {
-      const response = await super.process(options);
+      const response = await this.send(options);
       (response.errors ? metrics.errors : metrics.ok).inc();
       return response;
     } catch (error) {
@@ -103,27 +147,100 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     }
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  /**
+   * `RemoteGraphQLDataSource.process` (`@apollo/gateway` 2.14, without APQ, which is off),
+   * step for step: the request's headers and ours, the body serialised once and posted by
+   * the fetcher, a refusal through `errorFromResponse`, a failure through
+   * `didEncounterError`, the subgraph's Cache-Control restricting the request's cache
+   * policy. Without its per-call `Headers` and `Request` objects (node-fetch's, validated
+   * again for every subgraph call, the `Request` only for an error hook that does not read
+   * it) nor an object rest copy: a subgraph call costs the gateway about a quarter less CPU
+   * (~100 → ~70 µs, fetch and HTTP client included, measured alone).
+   */
+  private async send(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+  ): Promise<SubgraphResponse> {
+    const { request } = options;
+    const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+    const given = request.http?.headers;
+    if (given) {
+      // As node-fetch's `Headers` keeps them: lower-case names, repeated ones joined.
+      for (const [name, value] of given) {
+        const key = name.toLowerCase();
+        headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+      }
+    }
+    headers['content-type'] = 'application/json';
+    this.setHeaders(options, headers);
+    const { query } = request;
+    if (!query) throw new Error('Missing query');
+    // The request without `http`, the query first (what the fetcher's sharing looks for):
+    // its fields named rather than copied with a rest pattern, a slow path in V8.
+    const body = JSON.stringify({
+      query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
+    let response: UpstreamResponse | undefined;
+    let parsed: unknown;
+    try {
+      response = await this.upstream.post(this.url, headers, body);
+      if (!response.ok) throw await this.errorFromResponse(response);
+      const contentType = response.headers.get('content-type');
+      parsed =
+        contentType &&
+        (contentType.startsWith('application/json') ||
+          contentType.startsWith('application/graphql-response+json'))
+          ? await response.json()
+          : await response.text();
+      if (!isObject(parsed)) {
+        throw new Error(`Expected JSON response body, but received: ${String(parsed)}`);
+      }
+    } catch (error) {
+      this.didEncounterError(error as Error, undefined, response);
+    }
+    const result = parsed as SubgraphResponse;
+    result.http = response;
+    if (
+      options.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION &&
+      this.honorSubgraphCacheControlHeader
+    ) {
+      const policy = options.incomingRequestContext.overallCachePolicy as
+        { restrict?: (hint: CacheHint) => void } | undefined;
+      if (policy && 'restrict' in policy) {
+        policy.restrict!(cacheHintOf(response.headers.get('cache-control')));
+      }
+    }
+    return result;
+  }
+
+  /**
+   * What Apollo's `willSendRequest` hook did here: the caller's identity (signed), the
+   * request id and the client's Idempotency-Key, into the headers of a subgraph request.
+   */
+  private setHeaders(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+    headers: Record<string, string>,
+  ): void {
     const { request, context } = options;
     // Health probes and other internal calls carry no caller: they travel as anonymous.
     const identity = (context as Partial<GatewayContext>).identity ?? ANONYMOUS;
     const clientIp = (context as Partial<GatewayContext>).clientIp;
-    request.http?.headers.set(
-      IDENTITY_HEADER,
-      // A signed-in caller's mutation carries the client's address (VNPay's vnp_IpAddr), signed
-      // with the identity so that no caller can forge it, in a header of its own: mutations
-      // are never shared in flight nor cached, so nothing that is keyed by the header changes;
-      // queries and anonymous callers keep the header reused per identity.
+    // A signed-in caller's mutation carries the client's address (VNPay's vnp_IpAddr), signed
+    // with the identity so that no caller can forge it, in a header of its own: mutations
+    // are never shared in flight nor cached, so nothing that is keyed by the header changes;
+    // queries and anonymous callers keep the header reused per identity.
+    headers[IDENTITY_HEADER] =
       clientIp && identity.userId !== null && MUTATION.test(request.query ?? '')
         ? signIdentity(identity, this.internalSecret, this.name, Date.now(), clientIp)
-        : this.identityHeader(identity),
-    );
+        : this.identityHeader(identity);
     const requestId = (context as Partial<GatewayContext>).requestId;
-    if (requestId) request.http?.headers.set(REQUEST_ID_HEADER, requestId);
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
     // Only a client's operation has one; health checks and schema loads do not.
     if ('incomingRequestContext' in options) {
       const key = options.incomingRequestContext.request.http?.headers.get(IDEMPOTENCY_KEY_HEADER);
-      if (key) request.http?.headers.set(IDEMPOTENCY_KEY_HEADER, key);
+      if (key) headers[IDEMPOTENCY_KEY_HEADER] = key;
     }
   }
 

@@ -1,9 +1,4 @@
-import type {
-  Fetcher,
-  FetcherHeaders,
-  FetcherRequestInit,
-  FetcherResponse,
-} from '@apollo/utils.fetcher';
+import type { Fetcher, FetcherHeaders, FetcherResponse } from '@apollo/utils.fetcher';
 import {
   Agent as HttpAgent,
   request as httpRequest,
@@ -36,6 +31,15 @@ export interface UpstreamFetcherOptions {
 /** What {@link createUpstreamFetcher} returns: Apollo's fetcher, and its figures and pools. */
 export interface UpstreamFetcher {
   readonly fetch: Fetcher;
+  /**
+   * A POST of a body already serialised, with its headers as they go out (lower-case names,
+   * no `content-length`: added here): what `fetch` does, without Apollo's request objects.
+   */
+  readonly post: (
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+  ) => Promise<UpstreamResponse>;
   /** Requests sent to a subgraph, and requests answered by one already in flight. */
   readonly stats: () => { sent: number; shared: number; inFlight: number };
   /** Closes the idle keep-alive sockets (the busy ones close as their requests end). */
@@ -76,19 +80,26 @@ export function createUpstreamFetcher(options: UpstreamFetcherOptions = {}): Ups
 
   // The handful of subgraph URLs, parsed once.
   const targets = new Map<string, URL>();
-  const send = (url: string, init: FetcherRequestInit, retryStale: boolean) =>
+  /** `headers` are the request's own: `content-length` is set in them. */
+  const send = (
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    body: string | Buffer,
+    retryStale: boolean,
+  ) =>
     new Promise<RawResponse>((resolve, reject) => {
       const target = targets.get(url) ?? new URL(url);
       if (targets.size < 64) targets.set(url, target);
       const secure = target.protocol === 'https:';
-      const body = init.body ?? '';
+      headers['content-length'] = String(Buffer.byteLength(body));
       const requestOptions: RequestOptions = {
         protocol: target.protocol,
         hostname: target.hostname,
         port: target.port,
         path: target.pathname + target.search,
-        method: init.method ?? 'POST',
-        headers: { ...init.headers, 'content-length': String(Buffer.byteLength(body)) },
+        method,
+        headers,
         agent: secure ? https : http,
         timeout: timeoutMs,
       };
@@ -113,7 +124,7 @@ export function createUpstreamFetcher(options: UpstreamFetcherOptions = {}): Ups
         // A kept-alive socket the subgraph closed just as it was reused: the request never
         // reached it, so sending it again on a fresh socket is safe (queries only).
         if (retryStale && req.reusedSocket && error.code === 'ECONNRESET') {
-          send(url, init, false).then(resolve, reject);
+          send(url, method, headers, body, false).then(resolve, reject);
         } else {
           reject(error);
         }
@@ -121,27 +132,34 @@ export function createUpstreamFetcher(options: UpstreamFetcherOptions = {}): Ups
       req.end(body);
     });
 
-  const fetch: Fetcher = async (url, init = {}) => {
-    const body = typeof init.body === 'string' ? init.body : undefined;
-    const shareable = body !== undefined && QUERY_BODY.test(body);
-    if (!shareable) {
+  const request = async (
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    body: string | Buffer,
+  ): Promise<UpstreamResponse> => {
+    if (typeof body !== 'string' || !QUERY_BODY.test(body)) {
       sent += 1;
-      return new UpstreamResponse(await send(url, init, false));
+      return new UpstreamResponse(await send(url, method, headers, body, false));
     }
-    const key = dedupeKey(url, init.headers, body);
+    const key = dedupeKey(url, headers, body);
     let pending = inFlight.get(key);
     if (pending) {
       shared += 1;
     } else {
       sent += 1;
-      pending = send(url, init, true).finally(() => inFlight.delete(key));
+      pending = send(url, method, headers, body, true).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
     }
     return new UpstreamResponse(await pending);
   };
 
+  const fetch: Fetcher = (url, init = {}) =>
+    request(url, init.method ?? 'POST', { ...init.headers }, init.body ?? '');
+
   return {
     fetch,
+    post: (url, headers, body) => request(url, 'POST', headers, body),
     stats: () => ({ sent, shared, inFlight: inFlight.size }),
     close: () => {
       http.destroy();
@@ -160,7 +178,7 @@ function dedupeKey(url: string, headers: Record<string, string> | undefined, bod
 }
 
 /** Response headers as Apollo's data source reads them (`get`); read-only. */
-class UpstreamHeaders implements FetcherHeaders {
+export class UpstreamHeaders implements FetcherHeaders {
   constructor(private readonly raw: IncomingHttpHeaders) {}
 
   get(name: string): string | null {
@@ -203,7 +221,7 @@ class UpstreamHeaders implements FetcherHeaders {
 }
 
 /** One caller's view of a subgraph answer: its own body reads, its own parsed objects. */
-class UpstreamResponse implements FetcherResponse {
+export class UpstreamResponse implements FetcherResponse {
   bodyUsed = false;
   readonly redirected = false;
   readonly headers: UpstreamHeaders;

@@ -3,7 +3,6 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import express from 'express';
 import { ANONYMOUS } from '../../../runtime/identity';
 import { closeRedis, createRedis } from '../../../runtime/redis';
 import {
@@ -24,6 +23,7 @@ import { PERSISTED_QUERY_TTL_SECONDS, redisPersistedQueryCache } from './persist
 import { publicOperationLimits } from './public-limits';
 import { publicApiSchema } from './public-schema';
 import { RedisPartnerAccess } from './redis-partner-access';
+import { jsonBody } from '../../../runtime/apollo-http';
 
 /** Where partners send their operations (and browsers find Sandbox). */
 export const PUBLIC_GRAPH_PATH = '/public/graphql';
@@ -128,7 +128,7 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
     },
     // The key first: a request without a good one is refused before its body is read.
     partnerGate(access, log),
-    express.json({ limit: MAX_BODY_BYTES }),
+    jsonBody(MAX_BODY_BYTES),
     // Partners are anonymous callers: a key opens the public graph, nothing else.
     apolloRoute(apollo, ({ res }) =>
       Promise.resolve({ requestId: res.locals.requestId as string, identity: ANONYMOUS }),
