@@ -43,7 +43,12 @@ export function holdPairs(plan: Plan, exclude: ReadonlySet<string>): PlannedHold
 export class HoldSupply {
   private next = 0;
 
-  constructor(private readonly pairs: readonly PlannedHold[]) {}
+  /** How many showtimes the plan's holds are on. */
+  readonly showtimeCount: number;
+
+  constructor(private readonly pairs: readonly PlannedHold[]) {
+    this.showtimeCount = new Set(pairs.map((p) => p.showtimeId)).size;
+  }
 
   take(count: number): PlannedHold[] {
     if (this.next + count > this.pairs.length) {
