@@ -1,5 +1,6 @@
 import express from 'express';
 import { request, type Server } from 'node:http';
+import { parse } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { jsonBody, searchOf } from './apollo-http';
 import { createLogger } from './logger';
@@ -137,8 +138,15 @@ describe('jsonBody', () => {
 
 describe('searchOf', () => {
   it('is the query string of a request target, as url.parse gives it', () => {
-    expect(searchOf('/graphql')).toBe('');
-    expect(searchOf('/graphql?query=%7Ba%7D&x=1')).toBe('?query=%7Ba%7D&x=1');
-    expect(searchOf('/graphql?a=1#frag')).toBe('?a=1');
+    const targets = [
+      '/graphql',
+      '/graphql?query=%7Ba%7D&x=1',
+      '/graphql?a=1#frag',
+      '/graphql#x?query=%7B__typename%7D',
+      '/graphql?',
+      '/graphql#',
+    ];
+    const reference = (target: string) => parse(target).search ?? '';
+    expect(targets.map(searchOf)).toEqual(targets.map(reference));
   });
 });

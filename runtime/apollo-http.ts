@@ -251,10 +251,13 @@ export function apolloHandler<TContext extends BaseContext>(
   };
 }
 
-/** The query string of a request target, `?` included (`url.parse(...).search`), or ''. */
+/**
+ * The query string of a request target, `?` included, or '': `url.parse(...).search`, so a
+ * `?` after a `#` (the fragment, which a browser never sends) starts no query string.
+ */
 export function searchOf(url: string): string {
+  const hash = url.indexOf('#');
+  const end = hash < 0 ? url.length : hash;
   const start = url.indexOf('?');
-  if (start < 0) return '';
-  const hash = url.indexOf('#', start);
-  return hash < 0 ? url.slice(start) : url.slice(start, hash);
+  return start < 0 || start > end ? '' : url.slice(start, end);
 }
