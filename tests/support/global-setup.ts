@@ -12,9 +12,14 @@ function reachable(url: string, defaultPort: number): Promise<boolean> {
     : new URL(url);
   return new Promise((resolve) => {
     const socket = net.connect({ host: hostname, port: Number(port || defaultPort) });
+    let answered = false;
     const done = (ok: boolean) => {
+      if (answered) return;
+      answered = true;
+      // Answered once the socket is closed: a test run in this process (one test file runs
+      // in band) must not find the probe among its open sockets.
+      socket.once('close', () => resolve(ok));
       socket.destroy();
-      resolve(ok);
     };
     socket.setTimeout(2000, () => done(false));
     socket.once('connect', () => done(true));
