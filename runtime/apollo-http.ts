@@ -102,18 +102,18 @@ function readBody(req: Request, length: number, next: (err?: unknown) => void): 
     req.once('close', pass);
     req.resume();
   };
+  const sizeMismatch = () =>
+    bodyError(400, 'request size did not match content length', 'request.size.invalid', {
+      expected: length,
+      length,
+      received,
+    });
   function onData(chunk: Buffer) {
     if (complete) return;
     received += chunk.length;
     // Node's parser never delivers more than Content-Length; raw-body checks it all the same.
     if (received > length) {
-      fail(
-        bodyError(400, 'request size did not match content length', 'request.size.invalid', {
-          expected: length,
-          length,
-          received,
-        }),
-      );
+      fail(sizeMismatch());
       return;
     }
     chunks.push(chunk);
@@ -123,13 +123,7 @@ function readBody(req: Request, length: number, next: (err?: unknown) => void): 
     complete = true;
     cleanup();
     if (received !== length) {
-      fail(
-        bodyError(400, 'request size did not match content length', 'request.size.invalid', {
-          expected: length,
-          length,
-          received,
-        }),
-      );
+      fail(sizeMismatch());
       return;
     }
     const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);

@@ -1,3 +1,15 @@
+import DataLoader from 'dataloader';
+
+/**
+ * A DataLoader for reads outside a request (a process-wide cache's misses): the keys asked for
+ * in one turn of the event loop (every request read in it, not only one request's resolvers)
+ * go in one batch, and nothing is cached, so a load is always answered by a batch that started
+ * after it was made.
+ */
+export function batchPerTurn<K, V>(batch: DataLoader.BatchLoadFn<K, V>): DataLoader<K, V> {
+  return new DataLoader(batch, { cache: false, batchScheduleFn: (run) => setImmediate(run) });
+}
+
 /**
  * DataLoader's contract: a batch function answers in the order of its keys. These order rows
  * fetched with one `IN (...)` query accordingly.

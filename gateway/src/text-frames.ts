@@ -55,26 +55,29 @@ function writeHeader(frame: Buffer, length: number): void {
   }
 }
 
-/** Whether `ws` would write a message to this socket now, as one frame, uncompressed. */
-function writesAtOnce(socket: WsInternals): boolean {
+/** Whether `ws`'s sender would write a message to this socket now (nothing queued before it). */
+function senderIdle(socket: WsInternals): boolean {
   const sender = socket._sender;
   return (
     sender !== undefined &&
     sender._state === SENDER_IDLE &&
     Array.isArray(sender._queue) &&
     sender._queue.length === 0 &&
-    typeof socket._socket?.write === 'function' &&
-    (socket._extensions === undefined || Object.keys(socket._extensions).length === 0)
+    typeof socket._socket?.write === 'function'
   );
 }
 
 export function frameWriter(socket: WebSocket): FrameWriter {
   const internals = socket as unknown as WsInternals;
+  // Extensions are agreed in the handshake, before the socket opens: looked at once (none
+  // known, if ws stops keeping them there: ws's own way, to be safe).
+  const compressing =
+    internals._extensions === undefined || Object.keys(internals._extensions).length > 0;
   return {
     write(prefix, payload, suffix, written) {
       if (socket.readyState !== socket.OPEN) return false;
       const length = prefix.length + payload.length + suffix.length;
-      if (!writesAtOnce(internals)) {
+      if (compressing || !senderIdle(internals)) {
         socket.send(Buffer.concat([prefix, payload, suffix], length), { binary: false }, () =>
           written(),
         );

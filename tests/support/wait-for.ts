@@ -36,3 +36,22 @@ export function deferred<T = void>() {
   };
   return { promise, resolve, wait };
 }
+
+/**
+ * A gate for a fake dependency's answers: each answer awaits `passed()`; `hold()` closes the
+ * gate until the function it returns is called (to see what callers do meanwhile).
+ */
+export function answerGate() {
+  let open: Promise<void> = Promise.resolve();
+  return {
+    passed: () => open,
+    hold: (): (() => void) => {
+      let release!: () => void;
+      open = new Promise((resolve) => (release = resolve));
+      return () => {
+        open = Promise.resolve();
+        release();
+      };
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { answerGate } from '../../../../tests/support/wait-for';
 import { reservationRecords } from './reservation-records';
 
 /** A DataSource answering the records query from fixed rows, each answer held until released. */
@@ -12,12 +13,12 @@ function fakeDataSource() {
     expires_at: Date | null;
   }> = [];
   const queries: string[][] = [];
-  let gate: Promise<void> = Promise.resolve();
+  const gate = answerGate();
   const dataSource = {
     query: async (_sql: string, [ids]: [string[]]) => {
       queries.push(ids);
       const answer = rows.filter((r) => ids.includes(r.showtime_id));
-      await gate;
+      await gate.passed();
       return answer;
     },
   } as unknown as DataSource;
@@ -25,14 +26,7 @@ function fakeDataSource() {
     dataSource,
     rows,
     queries,
-    hold: () => {
-      let release!: () => void;
-      gate = new Promise((resolve) => (release = resolve));
-      return () => {
-        gate = Promise.resolve();
-        release();
-      };
-    },
+    hold: gate.hold,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { isUuid } from '../../../../runtime/ids';
+import { batchPerTurn, groupByKeys } from '../../../../runtime/loaders';
 import type { ReservationRecord, ReservationRecords } from './hold/seat-hold.store';
 
 interface RecordRow {
@@ -10,11 +11,6 @@ interface RecordRow {
   expires_at: Date | null;
 }
 
-interface Waiter {
-  resolve(record: ReservationRecord): void;
-  reject(err: unknown): void;
-}
-
 /**
  * Reads a showtime's live reservations from `seat_reservations` for the hold store, which
  * loads them once per showtime (see `ReservationRecord`): ACTIVE rows are sold, PENDING rows
@@ -23,25 +19,19 @@ interface Waiter {
  *
  * The showtimes asked for in one turn of the event loop (the first holds of a rush over many
  * showtimes) are read with one query. Every call is answered by a query that started after
- * it was made, never by one already under way: the store relies on reading after it was told
- * to (its epoch), so only calls still waiting for their query share it.
+ * it was made, never by one already under way (`batchPerTurn` caches nothing): the store
+ * relies on reading after it was told to (its epoch).
  */
 export function reservationRecords(dataSource: DataSource, graceMs: number): ReservationRecords {
-  let batch: Map<string, Waiter[]> | undefined;
-
-  const read = async (waiting: Map<string, Waiter[]>): Promise<void> => {
-    if (batch === waiting) batch = undefined;
-    try {
-      const rows: RecordRow[] = await dataSource.query(
-        `SELECT showtime_id, seat_id, status, holder, expires_at FROM seat_reservations
-          WHERE showtime_id = ANY($1::uuid[]) AND status IN ('PENDING', 'ACTIVE')`,
-        [[...waiting.keys()]],
-      );
-      const records = new Map<string, ReturnType<typeof emptyRecord>>();
-      for (const showtimeId of waiting.keys()) records.set(showtimeId, emptyRecord());
-      for (const row of rows) {
-        const record = records.get(row.showtime_id);
-        if (!record) continue;
+  const loader = batchPerTurn(async (showtimeIds: readonly string[]) => {
+    const rows: RecordRow[] = await dataSource.query(
+      `SELECT showtime_id, seat_id, status, holder, expires_at FROM seat_reservations
+        WHERE showtime_id = ANY($1::uuid[]) AND status IN ('PENDING', 'ACTIVE')`,
+      [[...new Set(showtimeIds)]],
+    );
+    return groupByKeys(showtimeIds, rows, (row) => row.showtime_id).map((group) => {
+      const record = emptyRecord();
+      for (const row of group) {
         if (row.status === 'ACTIVE') record.sold.push(row.seat_id);
         // PENDING rows always have both (a check constraint); a row without would block
         // nothing it should not.
@@ -53,31 +43,13 @@ export function reservationRecords(dataSource: DataSource, graceMs: number): Res
           });
         }
       }
-      for (const [showtimeId, waiters] of waiting) {
-        for (const waiter of waiters) waiter.resolve(records.get(showtimeId)!);
-      }
-    } catch (err) {
-      for (const waiters of waiting.values()) for (const waiter of waiters) waiter.reject(err);
-    }
-  };
-
-  return (showtimeId) => {
-    // No showtime has such an id, so it has no reservations (and it cannot fail the batch).
-    if (!isUuid(showtimeId)) return Promise.resolve(emptyRecord());
-    return new Promise<ReservationRecord>((resolve, reject) => {
-      let waiting = batch;
-      if (!waiting) {
-        const started = new Map<string, Waiter[]>();
-        waiting = batch = started;
-        setImmediate(() => void read(started));
-      }
-      // Ids come from the store's checked showtimes; PostgreSQL answers in lower case.
-      const key = showtimeId.toLowerCase();
-      const waiters = waiting.get(key);
-      if (waiters) waiters.push({ resolve, reject });
-      else waiting.set(key, [{ resolve, reject }]);
+      return record;
     });
-  };
+  });
+  // No showtime has an id that is not a UUID, so it has no reservations (and it cannot fail
+  // the batch). Ids come from the store's checked showtimes; PostgreSQL answers in lower case.
+  return (showtimeId) =>
+    isUuid(showtimeId) ? loader.load(showtimeId.toLowerCase()) : Promise.resolve(emptyRecord());
 }
 
 const emptyRecord = () => ({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { answerGate } from '../../../../tests/support/wait-for';
 import { CINEMAS_STREAM } from '../../../../runtime/contracts/showtime-events';
 import { InProcessTransport } from '../../../../runtime/events/in-process-transport';
 import { createLogger } from '../../../../runtime/logger';
@@ -14,7 +15,7 @@ function fakeDataSource() {
   const showtimes = new Map<string, object>();
   const seats: Array<{ id: string; hallId: string; blocked: boolean }> = [];
   const reads = { showtimes: 0, seats: 0 };
-  let gate: Promise<void> = Promise.resolve();
+  const gate = answerGate();
   const dataSource = {
     // The showtime facts query: `WHERE id = ANY($1)`.
     query: async (_sql: string, [ids]: [string[]]) => {
@@ -24,13 +25,13 @@ function fakeDataSource() {
         const row = showtimes.get(id);
         return row ? [row] : [];
       });
-      await gate;
+      await gate.passed();
       return rows;
     },
     getRepository: () => ({
       find: async ({ where }: { where: { hallId: { value: string[] } } }) => {
         reads.seats += 1;
-        await gate;
+        await gate.passed();
         return seats.filter((s) => where.hallId.value.includes(s.hallId));
       },
     }),
@@ -41,14 +42,7 @@ function fakeDataSource() {
     showtimes,
     seats,
     /** Holds every read until the returned function is called. */
-    hold: () => {
-      let release!: () => void;
-      gate = new Promise((resolve) => (release = resolve));
-      return () => {
-        gate = Promise.resolve();
-        release();
-      };
-    },
+    hold: gate.hold,
   };
 }
 

@@ -1,6 +1,6 @@
 import { In, type DataSource } from 'typeorm';
 import { isUuid } from '../../../../runtime/ids';
-import { groupByKeys } from '../../../../runtime/loaders';
+import { batchPerTurn, groupByKeys } from '../../../../runtime/loaders';
 import { Seat } from '../cinema/cinema.entity';
 import { Showtime } from '../showtime/showtime.entity';
 
@@ -32,23 +32,6 @@ export interface SeatFactsCacheOptions {
 }
 
 /** A read not answered yet: its promise, and how to settle it. */
-interface Pending<V> {
-  readonly promise: Promise<V>;
-  resolve(value: V): void;
-  reject(err: unknown): void;
-}
-
-function pending<V>(): Pending<V> {
-  let resolve!: (value: V) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<V>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** A row of `showtimes`, as the facts query reads it. */
 interface ShowtimeRow {
   id: string;
   hall_id: string;
@@ -85,8 +68,10 @@ export class SeatFactsCache {
   private readonly showtimes = new Map<string, Entry<ShowtimeFacts | null>>();
   private readonly halls = new Map<string, Entry<HallLayout>>();
   private readonly loadingShowtimes = new Map<string, Promise<ShowtimeFacts | null>>();
-  /** Showtimes missed in this turn of the event loop, read together at its end. */
-  private showtimeBatch: Map<string, Pending<ShowtimeFacts | null>> | undefined;
+  /** Showtimes missed in one turn of the event loop, read together at its end. */
+  private readonly showtimeReads = batchPerTurn((ids: readonly string[]) =>
+    this.readShowtimes(ids),
+  );
   private readonly loadingHalls = new Map<string, Promise<HallLayout>>();
   private readonly showtimeTtlMs: number;
   private readonly hallTtlMs: number;
@@ -116,56 +101,44 @@ export class SeatFactsCache {
     if (!isUuid(id)) return Promise.resolve(null);
     const loading = this.loadingShowtimes.get(id);
     if (loading) return loading;
-    let batch = this.showtimeBatch;
-    if (!batch) {
-      const started = new Map<string, Pending<ShowtimeFacts | null>>();
-      batch = this.showtimeBatch = started;
-      setImmediate(() => void this.readShowtimes(started));
-    }
-    let entry = batch.get(id);
-    if (!entry) {
-      entry = pending();
-      batch.set(id, entry);
-    }
-    this.loadingShowtimes.set(id, entry.promise);
-    return entry.promise;
-  }
-
-  /** One query for the showtimes missed in one turn of the event loop. */
-  private async readShowtimes(batch: Map<string, Pending<ShowtimeFacts | null>>): Promise<void> {
-    if (this.showtimeBatch === batch) this.showtimeBatch = undefined;
-    const ids = [...batch.keys()];
-    const promises = ids.map((id) => batch.get(id)!.promise);
-    try {
-      const rows: ShowtimeRow[] = await this.dataSource.query(
-        `SELECT id, hall_id, starts_at, ends_at, status FROM showtimes WHERE id = ANY($1::uuid[])`,
-        [ids],
-      );
-      const found = new Map(rows.map((row) => [row.id, row]));
-      ids.forEach((id, i) => {
-        const row = found.get(id.toLowerCase());
-        const facts: ShowtimeFacts | null = row
-          ? {
-              id: row.id,
-              hallId: row.hall_id,
-              startsAt: new Date(row.starts_at).getTime(),
-              endsAt: new Date(row.ends_at).getTime(),
-              status: row.status,
-            }
-          : null;
+    const read: Promise<ShowtimeFacts | null> = this.showtimeReads.load(id).then(
+      (facts) => {
         // Forgotten while it was read (a cancellation): handed to its callers, not kept.
-        if (this.loadingShowtimes.get(id) === promises[i]) {
+        if (this.loadingShowtimes.get(id) === read) {
           this.loadingShowtimes.delete(id);
           this.keep(this.showtimes, id, facts, this.showtimeTtlMs);
         }
-        batch.get(id)!.resolve(facts);
-      });
-    } catch (err) {
-      ids.forEach((id, i) => {
-        if (this.loadingShowtimes.get(id) === promises[i]) this.loadingShowtimes.delete(id);
-        batch.get(id)!.reject(err);
-      });
-    }
+        return facts;
+      },
+      (err: unknown) => {
+        if (this.loadingShowtimes.get(id) === read) this.loadingShowtimes.delete(id);
+        throw err;
+      },
+    );
+    this.loadingShowtimes.set(id, read);
+    return read;
+  }
+
+  /** One query for the showtimes missed in one turn of the event loop, in their order. */
+  private async readShowtimes(ids: readonly string[]): Promise<(ShowtimeFacts | null)[]> {
+    const rows: ShowtimeRow[] = await this.dataSource.query(
+      `SELECT id, hall_id, starts_at, ends_at, status FROM showtimes WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const facts = new Map(
+      rows.map((row): [string, ShowtimeFacts] => [
+        row.id,
+        {
+          id: row.id,
+          hallId: row.hall_id,
+          startsAt: new Date(row.starts_at).getTime(),
+          endsAt: new Date(row.ends_at).getTime(),
+          status: row.status,
+        },
+      ]),
+    );
+    // PostgreSQL answers ids in lower case; an id asked twice gets the same facts.
+    return ids.map((id) => facts.get(id.toLowerCase()) ?? null);
   }
 
   /** The hall's layout if kept, undefined when it must be read. */

@@ -2,14 +2,14 @@
 // touches two slots, the expiry index is sharded, the holder-wide rules hold across slots,
 // and a primary killed mid-rush loses no acknowledged hold.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { closeRedis, createRedis, type RedisClient } from '../../../../../runtime/redis';
 import {
   redisServerAvailable,
   startRedisCluster,
   type RedisClusterHandle,
 } from '../../../../../tests/support/redis-cluster';
-import { waitFor } from '../../../../../tests/support/wait-for';
+import { deferred } from '../../../../../tests/support/wait-for';
 import { seatChannel } from '../seat-topic';
 import { EXPIRY_SHARDS, RedisSeatHoldStore } from './redis-seat-hold.store';
 import type { SeatEvent, ShowtimeRef } from './seat-hold.store';
@@ -51,6 +51,22 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
   const doomed = showtimeRef();
   const received = new Map<string, SeatEvent[]>();
   const events = (showtimeId: string) => received.get(channel(showtimeId)) ?? [];
+  /** Checked again on every event received, until they hold. */
+  const watchers = new Set<() => void>();
+  /** Resolves once `check` holds, checked now and on each event the subscriber receives. */
+  const untilReceived = async (check: () => boolean, what: string) => {
+    if (check()) return;
+    const done = deferred();
+    const watcher = () => {
+      if (check()) done.resolve();
+    };
+    watchers.add(watcher);
+    try {
+      await done.wait(what);
+    } finally {
+      watchers.delete(watcher);
+    }
+  };
   const open = (connection: RedisClient, extra = {}) =>
     new RedisSeatHoldStore({ ...RULES, redis: connection, keyPrefix, channel, ...extra });
 
@@ -73,6 +89,7 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
     subscriber.on('error', () => {});
     subscriber.on('pmessage', (_pattern: string, name: string, message: string) => {
       received.set(name, [...(received.get(name) ?? []), JSON.parse(message) as SeatEvent]);
+      for (const watcher of [...watchers]) watcher();
     });
     await subscriber.psubscribe(`${keyPrefix}*`);
     store = open(redis);
@@ -88,7 +105,7 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
   /** Waits until every version up to the showtime's current one has arrived. */
   const arrived = async (showtimeId: string) => {
     const { version } = await store.snapshot(showtimeId, T0);
-    await waitFor(() => events(showtimeId).length >= version, `events of ${showtimeId}`);
+    await untilReceived(() => events(showtimeId).length >= version, `events of ${showtimeId}`);
     return version;
   };
 
@@ -243,11 +260,13 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
     const seats = Array.from({ length: 120 }, (_, i) => `R${i + 1}`);
     const acknowledged: Array<{ holder: string; seat: string; version: number }> = [];
     const failures: string[] = [];
+    const firstHolds = deferred();
     const attempt = async (i: number, seat = seats[i % seats.length]) => {
       const holder = `fo-${i}`;
       try {
         const result = await (i % 2 ? peer : store).hold(doomed, holder, [seat], start);
         acknowledged.push({ holder, seat, version: result.version });
+        if (acknowledged.length === 10) firstHolds.resolve();
       } catch (err) {
         // Refused (taken) or failed (the primary is gone): not acknowledged.
         const { extensions, cause } = err as { extensions?: { code?: string }; cause?: Error };
@@ -256,17 +275,20 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
     };
     // Two holders per seat, racing; the failover starts once the first holds are in.
     const first = Promise.all(Array.from({ length: 60 }, (_, i) => attempt(i)));
-    await waitFor(() => acknowledged.length >= 10, 'the first holds');
+    await firstHolds.wait('the first holds');
     const failover = cluster.failover({ key: `${keyPrefix}seat:{${doomed.id}}:holds` });
     const during = Promise.all(Array.from({ length: 120 }, (_, i) => attempt(60 + i)));
     await Promise.all([first, failover, during]);
-    // After the failover, holds work again on the promoted replica.
-    await waitFor(async () => {
-      await attempt(1000, 'Z1');
-      return acknowledged.some((a) => a.holder === 'fo-1000');
-    }, 'a hold on the promoted replica').catch((err: Error) => {
-      throw new Error(`${err.message}; last failures: ${failures.slice(-3).join('; ')}`);
-    });
+    // After the failover, holds work again on the promoted replica. The harness answered
+    // once the replica was promoted and every node reports cluster_state:ok; the client
+    // learns the new slot map when it next asks (as on its next MOVED or failed command).
+    await new Promise<void>((resolve, reject) =>
+      (redis as Cluster).refreshSlotsCache((err) => (err ? reject(err) : resolve())),
+    );
+    await attempt(1000, 'Z1');
+    expect(acknowledged.some((a) => a.holder === 'fo-1000') ? 'held' : failures.slice(-3)).toBe(
+      'held',
+    );
 
     // No seat was acknowledged to two holders, and every acknowledged hold stays.
     const bySeat = new Map<string, string>();
@@ -287,7 +309,7 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
     // published.
     expect(await store.sweep(start + TTL_MS)).toBeGreaterThanOrEqual(holds.size);
     expect((await store.snapshot(doomed.id, start)).holds.size).toBe(0);
-    await waitFor(() => {
+    await untilReceived(() => {
       const released = new Set(
         events(doomed.id)
           .flatMap((e) => e.seats)
