@@ -100,7 +100,12 @@ async function main(): Promise<void> {
   const supply = new HoldSupply(
     holdPairs(
       plan,
-      new Set([choice.rush.showtime.id, choice.fanout.showtime.id, choice.warmup.showtime.id]),
+      new Set([
+        choice.rush.showtime.id,
+        choice.rushAgain.showtime.id,
+        choice.fanout.showtime.id,
+        choice.warmup.showtime.id,
+      ]),
     ),
   );
   const loadBefore = loadavg();
@@ -235,23 +240,37 @@ async function main(): Promise<void> {
     }
 
     if (options.only !== 'open' && !isInterrupted()) {
-      const rush = await runSeatRush(
-        {
-          gatewayUrls: [gateway.url, gateway2.url],
-          cpuWindow: () => serversCpuWindow([...topology.gateways, ...topology.cinemas]),
-        },
-        {
-          users: options.rushUsers,
-          rushConcurrency: undefined,
-          warmupSeconds: Math.min(3, options.warmupSeconds),
-          seed: 1,
-          p99TargetMs: RUSH_P99_TARGET_MS,
-        },
+      const target = {
+        gatewayUrls: [gateway.url, gateway2.url],
+        cpuWindow: () => serversCpuWindow([...topology.gateways, ...topology.cinemas]),
+      };
+      const rushOptions = {
+        users: options.rushUsers,
+        rushConcurrency: undefined,
+        seed: 1,
+        p99TargetMs: RUSH_P99_TARGET_MS,
+      };
+      // Cold: every hold on a new connection with a token the gateways have not seen. Then
+      // the same rush on another showtime of the hall, by other users who each loaded the
+      // seat map first, as they would have on the page.
+      const cold = await runSeatRush(
+        target,
+        { ...rushOptions, warmupSeconds: Math.min(3, options.warmupSeconds) },
         mint,
         choice,
       );
-      parts.rush = rush.result;
-      lines.push('', rush.text.replace('cpu: stack', 'cpu: gateways + cinemas'));
+      lines.push('', cold.text.replace('cpu: stack', 'cpu: gateways + cinemas'));
+      const fromPage = isInterrupted()
+        ? undefined
+        : await runSeatRush(
+            target,
+            { ...rushOptions, warmupSeconds: 0, fromPage: true, userPrefix: 'bench-rush-page-' },
+            mint,
+            choice,
+            choice.rushAgain,
+          );
+      if (fromPage) lines.push('', fromPage.text.replace('cpu: stack', 'cpu: gateways + cinemas'));
+      parts.rush = { cold: cold.result, fromPage: fromPage?.result };
     }
   } finally {
     if (!isInterrupted()) {

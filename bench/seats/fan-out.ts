@@ -11,6 +11,7 @@ import { pool, sleep } from '../common/pool';
 import { round } from '../common/report';
 import { makeChanges } from './fan-out-changes';
 import { tallyDeliveries, waitForDeliveries } from './fan-out-deliveries';
+import { runFanOutFloor } from './fan-out-floor';
 import { cpuLine, fmt, latencyStats, mib, statsJson, type RoundedCpu } from './figures';
 import {
   describeErrors,
@@ -61,6 +62,8 @@ export interface FanOutOptions {
   batch: number;
   /** Pause between changes (0: back to back). */
   intervalMs: number;
+  /** Then measure the floor (`fan-out-floor.ts`) with as many subscribers, and compare. */
+  floor: boolean;
 }
 
 /**
@@ -100,8 +103,11 @@ export async function runFanOut(
   const contentProblems: string[] = [];
   /** Expected seat status per version (filled as changes are made). */
   const expectedStatus = new Map<number, string>();
+  /** An event as subscribers got it: the floor writes the same one. */
+  let sample: SeatEventPayload | undefined;
   const onEvent = (version: number, payload: SeatEventPayload) => {
     arrivals.set(version, (arrivals.get(version) ?? 0) + 1);
+    sample = payload;
     if (contentProblems.length < 20) {
       const s = payload.seats.find((x) => x.seatId === seat.seatId);
       const want = expectedStatus.get(version);
@@ -232,6 +238,22 @@ export async function runFanOut(
   const redisClosed = await target.redisSubscribers(showtime.id);
   const memClosed = await settledMemory(target);
 
+  // ---- The floor: the same frames from a bare server, to as many subscribers, same client.
+  const floor =
+    options.floor && sample
+      ? await runFanOutFloor(
+          {
+            servers: target.gatewayUrls.length,
+            subscribers: live,
+            batch: options.batch,
+            changes: Math.min(options.changes, 50),
+            intervalMs: options.intervalMs,
+          },
+          sample,
+          mint,
+        )
+      : undefined;
+
   const perSub = (a: FanOutMemory, b: FanOutMemory, key: 'rss' | 'heapUsed' | 'external') =>
     (b[key] - a[key]) / n;
   const memory = {
@@ -308,6 +330,7 @@ export async function runFanOut(
       perDeliveryMicros: round((1000 * deliveryCpuMs) / Math.max(1, received), 1),
     },
     memory,
+    floor: floor?.result,
     cpu: cpuUsed,
     loadAverageBefore: loadBefore.map((x) => round(x, 2)),
     loadAverageAfter: loadAfter.map((x) => round(x, 2)),
@@ -365,6 +388,14 @@ export async function runFanOut(
       `(${fmt((1000 * deliveryCpuMs) / Math.max(1, received))} µs per delivery; gateway processes, or the whole stack process without --gateways)`,
     `  redis subscribers on the channel: ${redisBefore} before, ${redisConnected} connected, ${redisClosed} after closing`,
     cpuLine(cpuUsed, loadBefore, loadAfter),
+    ...(floor
+      ? [
+          ...floor.lines,
+          `  ours / floor       p50 ${fmt(stats.p50Ms / floor.stats.p50Ms)}×   p99 ${fmt(stats.p99Ms / floor.stats.p99Ms)}×   ` +
+            `CPU per delivery ${fmt((1000 * deliveryCpuMs) / Math.max(1, received) / floor.perDeliveryMicros)}× ` +
+            `(ours includes the mutation, Redis and one federated execution per change)`,
+        ]
+      : []),
   ];
   return { result, text: lines.join('\n') };
 }

@@ -60,6 +60,8 @@ const USAGE = `usage: node dist/bench/seats/run.js [--only rush|fanout] [options
   --changes N             fanout: hold/release changes, one after another (default 200)
   --batch N               fanout: subscribers opened at a time, awaiting connection_ack (default 50)
   --interval MS           fanout: pause between changes (default 0: back to back)
+  --no-floor              fanout: skip the floor (the same frames from a bare graphql-ws
+                          server to as many subscribers, measured after the fan-out)
   --seed N                random seat choice (default 1)
   --gateways N            N gateway processes, each in front of its own cinemas process, on a
                           stack process; rush users and subscribers spread over them
@@ -79,6 +81,7 @@ function parseOptions(argv: string[]): Options {
     changes: 200,
     batch: 50,
     intervalMs: 0,
+    floor: true,
     warmupSeconds: 3,
     seed: 1,
   };
@@ -96,6 +99,7 @@ function parseOptions(argv: string[]): Options {
     '--changes': (v) => void (options.changes = atLeastOne(v.number())),
     '--batch': (v) => void (options.batch = atLeastOne(v.number())),
     '--interval': (v) => void (options.intervalMs = v.number()),
+    '--no-floor': () => void (options.floor = false),
     '--seed': (v) => void (options.seed = Math.round(v.number())),
     '--gateways': (v) => void (options.gateways = Math.round(v.number())),
     '--profile': (v) => void (options.profileDir = resolve(v.string())),

@@ -5,7 +5,7 @@
  * checks the result against the SeatMap afterwards (`rush-check.ts`).
  */
 import { loadavg } from 'node:os';
-import { pool } from '../common/pool';
+import { pool, sleep } from '../common/pool';
 import { round } from '../common/report';
 import { cpuLine, fmt, latencyStats, statsJson, type RoundedCpu } from './figures';
 import { checkRush, type RushRequest } from './rush-check';
@@ -17,6 +17,7 @@ import {
   seatMap,
   type GraphQLReply,
   type HoldData,
+  type SeatMapData,
 } from './seat-client';
 import { RUSH_HALL_SEATS, type ShowtimeChoice } from './showtimes';
 
@@ -41,6 +42,16 @@ export interface RushOptions {
   seed: number;
   /** The p99 printed as met / not met (default `RUSH_P99_TARGET_MS`). */
   p99TargetMs?: number;
+  /**
+   * Each user has the seat map open when the sale starts: before the measured rush, every
+   * user loads `SeatMap` with their own token, all at once (so the client holds as many
+   * open keep-alive connections as users, and the gateways have verified every token), as
+   * the seat map page does before anyone can click. Without it, every hold opens a new
+   * connection and brings a token the gateway has never seen.
+   */
+  fromPage?: boolean;
+  /** User ids are `<prefix><i>` (default `bench-rush-`): two rushes in one run use two sets. */
+  userPrefix?: string;
 }
 
 /** mulberry32: a small seeded PRNG, so a run's seat choices can be repeated. */
@@ -70,11 +81,25 @@ async function warmUp(
   const wSeats = wMap.seatMap.seats.filter((s) => s.status === 'AVAILABLE');
   const workers = 16;
   const tokens = Array.from({ length: workers }, (_, i) => mint(`bench-warmup-${i}`));
+  // Most of a rush's holds are refused (SEAT_UNAVAILABLE, often for several seats): that
+  // path is warmed up too, on a seat one more user holds throughout.
+  const blocker = mint('bench-warmup-blocker');
+  const blocked = wSeats[workers % wSeats.length].seatId;
+  const blockerReply = await post(
+    gatewayUrls[0],
+    OPS.hold,
+    { showtimeId: w.id, seatIds: [blocked] },
+    blocker,
+  );
+  if (blockerReply.errors?.length) {
+    throw new Error(`rush warm-up: holding the blocked seat: ${describeErrors(blockerReply)}`);
+  }
   const deadline = performance.now() + options.warmupSeconds * 1000;
   let done = 0;
   let errors = 0;
+  let refused = 0;
   process.stderr.write(
-    `bench: rush: warming up ${options.warmupSeconds} s (hold/release/SeatMap on showtime ${w.id})... `,
+    `bench: rush: warming up ${options.warmupSeconds} s (hold/release/SeatMap and refused holds on showtime ${w.id})... `,
   );
   await Promise.all(
     tokens.map(async (token, i) => {
@@ -82,14 +107,23 @@ async function warmUp(
       const gatewayUrl = gatewayUrls[i % gatewayUrls.length];
       while (performance.now() < deadline) {
         const h = await post(gatewayUrl, OPS.hold, { showtimeId: w.id, seatIds }, token);
+        const x = await post(
+          gatewayUrl,
+          OPS.hold,
+          { showtimeId: w.id, seatIds: [...seatIds, blocked] },
+          token,
+        );
         const r = await post(gatewayUrl, OPS.release, { showtimeId: w.id, seatIds }, token);
         const m = await post(gatewayUrl, OPS.seatMap, { showtimeId: w.id }, token);
-        done += 3;
-        errors += [h, r, m].filter((x) => x.errors?.length).length;
+        done += 4;
+        if (codeOf(x) === 'SEAT_UNAVAILABLE') refused += 1;
+        errors += [h, r, m].filter((y) => y.errors?.length).length;
+        if (codeOf(x) !== 'SEAT_UNAVAILABLE') errors += 1;
       }
     }),
   );
-  process.stderr.write(`${done} requests, ${errors} errors\n`);
+  await post(gatewayUrls[0], OPS.release, { showtimeId: w.id, seatIds: [blocked] }, blocker);
+  process.stderr.write(`${done} requests (${refused} refused as meant), ${errors} errors\n`);
 }
 
 /** Sends one user's HoldSeats and records how it ended. */
@@ -129,11 +163,12 @@ export async function runSeatRush(
   options: RushOptions,
   mint: (userId: string) => string,
   choice: ShowtimeChoice,
+  part: ShowtimeChoice['rush'] = choice.rush,
 ) {
   const { gatewayUrls } = target;
   const gatewayUrl = gatewayUrls[0];
   const p99Target = options.p99TargetMs ?? RUSH_P99_TARGET_MS;
-  const { showtime, hall } = choice.rush;
+  const { showtime, hall } = part;
   const rand = random(options.seed);
 
   const before = await seatMap(gatewayUrl, showtime.id);
@@ -154,7 +189,7 @@ export async function runSeatRush(
       seatIds.add(available[Math.floor(rand() * available.length)].seatId);
     }
     return {
-      userId: `bench-rush-${i}`,
+      userId: `${options.userPrefix ?? 'bench-rush-'}${i}`,
       seatIds: [...seatIds],
       latencyMs: NaN,
       outcome: 'other',
@@ -170,6 +205,27 @@ export async function runSeatRush(
       `${concurrency === options.users ? 'all at once' : `${concurrency} in flight at most`}... `,
   );
 
+  if (options.fromPage) {
+    process.stderr.write('every user loads the seat map first... ');
+    const loads = await Promise.all(
+      tokens.map((token, i) =>
+        post<SeatMapData>(
+          gatewayUrls[i % gatewayUrls.length],
+          OPS.seatMap,
+          { showtimeId: showtime.id },
+          token,
+        ),
+      ),
+    );
+    const failed = loads.filter((reply) => reply.errors?.length || !reply.data?.showtime);
+    if (failed.length > 0) {
+      throw new Error(`rush: ${failed.length} seat map loads failed: ${describeErrors(failed[0])}`);
+    }
+    // The servers finish what those loads left (answers written, buffers freed) before the
+    // start; well under the servers' keep-alive timeout, so the connections stay open.
+    await sleep(1000);
+    process.stderr.write('then they all hold... ');
+  }
   const loadBefore = loadavg();
   const cpu = await target.cpuWindow();
   const start = performance.now();
@@ -208,6 +264,7 @@ export async function runSeatRush(
       availableBefore: available.length,
     },
     users: options.users,
+    fromPage: options.fromPage ?? false,
     gateways: gatewayUrls.length,
     concurrency,
     seatsAsked,
@@ -238,7 +295,8 @@ export async function runSeatRush(
   };
 
   const lines = [
-    `Seat rush: ${options.users} users, one HoldSeats each (1–4 random seats, ${seatsAsked} asked), ` +
+    `Seat rush${options.fromPage ? ', users on the seat map page (connections open, tokens verified)' : ', cold (a new connection and an unseen token per hold)'}: ` +
+      `${options.users} users, one HoldSeats each (1–4 random seats, ${seatsAsked} asked), ` +
       `${concurrency === options.users ? 'all at once' : `≤ ${concurrency} in flight`}` +
       `, over ${gatewayUrls.length} gateway${gatewayUrls.length === 1 ? '' : 's'}`,
     `  showtime ${showtime.id} ${after.startsAt} (${after.movie.title})`,

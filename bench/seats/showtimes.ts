@@ -45,6 +45,11 @@ export function chooseShowtimes(plan: Plan) {
   const warmupHall = others[1] ?? others[0] ?? rushHall;
   return {
     rush: { showtime: first(rushHall.id), hall: rushHall },
+    /** A second rush in the same hall (`bench:holds` runs one from cold, one from the page). */
+    rushAgain: {
+      showtime: upcoming.filter((s) => s.hallId === rushHall.id)[1] ?? first(rushHall.id),
+      hall: rushHall,
+    },
     fanout: { showtime: first(fanoutHall.id), hall: fanoutHall },
     warmup: {
       showtime: upcoming.filter((s) => s.hallId === warmupHall.id)[1] ?? first(warmupHall.id),
