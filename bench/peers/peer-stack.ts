@@ -202,6 +202,10 @@ export function peerStack(): PeerStackControl {
       VNPAY_API_URL: 'http://127.0.0.1:1/merchant_webapi/api/transaction',
       VNPAY_RETURN_URL: `http://127.0.0.1:${gatewayPort}/payments/vnpay/return`,
       SMTP_URL: 'smtp://127.0.0.1:1',
+      // The rush's warm-up holds and releases back to back for a few users: the per-user
+      // hold rate and cooldown that protect a real deployment would measure themselves.
+      SEAT_HOLD_RATE_PER_MINUTE: '100000',
+      SEAT_HOLD_COOLDOWN_SECONDS: '0',
       FRONTEND_URL: AUTHORIZED_PARTY,
     };
 

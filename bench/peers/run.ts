@@ -27,6 +27,7 @@ import {
 } from './figures';
 import { buildMix, QUERIES, type MixRow, type QueryName, type VariablesKind } from './mix';
 import { peerStack, type PeerGateway, type PeerStack } from './peer-stack';
+import { rushBothGateways } from './rush';
 import { waitForQuiet } from './processes';
 
 interface Options {
@@ -38,6 +39,7 @@ interface Options {
   variables: VariablesKind[];
   rounds: number;
   keepLogs: boolean;
+  rushUsers: number;
 }
 
 const USAGE = `usage: node dist/bench/peers/run.js [options]
@@ -49,6 +51,8 @@ const USAGE = `usage: node dist/bench/peers/run.js [options]
   --only Q[,Q]          queries of the mix to run: ${QUERIES.join(', ')} (default all)
   --variables V[,V]     fixed, varied or both (default fixed,varied)
   --rounds N            rounds, the gateway measured first alternating (default 2)
+  --rush-users N        then a HoldSeats rush through each gateway: N users at once, from the
+                        seat map page (default 1000; 0 skips it)
   --keep-logs           keep the services' logs (printed where) instead of deleting them`;
 
 function list(raw: string): string[] {
@@ -68,6 +72,7 @@ function parseOptions(argv: string[]): Options {
     variables: ['fixed', 'varied'],
     rounds: 2,
     keepLogs: false,
+    rushUsers: 1000,
   };
   parseFlags(argv, USAGE, {
     '--duration': (v) => void (options.durationSeconds = v.number()),
@@ -75,6 +80,7 @@ function parseOptions(argv: string[]): Options {
     '--prewarm': (v) => void (options.prewarmSeconds = v.number()),
     '--rounds': (v) => void (options.rounds = atLeastOne(v.number())),
     '--keep-logs': () => void (options.keepLogs = true),
+    '--rush-users': (v) => void (options.rushUsers = Math.round(v.number())),
     '--connections': (v) => {
       options.connections = list(v.string()).map((n) => {
         const count = Number(n);
@@ -235,6 +241,9 @@ async function main(): Promise<void> {
     }
     const figures = await runRounds(stack, rows, options);
     if (interrupted) return;
+    const rush =
+      options.rushUsers > 0 ? await rushBothGateways(stack, options.rushUsers) : undefined;
+    if (interrupted) return;
 
     const loadAfter = loadavg();
     console.log(
@@ -255,6 +264,7 @@ async function main(): Promise<void> {
       '(gw cpu: the gateway process, % of one core; host cpu: the whole machine incl. the load\n' +
         ' generator, PostgreSQL and Redis, % of all cores; autocannon latencies have 1 ms resolution)',
     );
+    if (rush) console.log(`\n${rush.text}`);
 
     const finishedAt = new Date();
     writeResults('peers', finishedAt, {
@@ -275,6 +285,7 @@ async function main(): Promise<void> {
       data: mix.data,
       comparedRequests: compared,
       rows: figures.map(rowRecord),
+      rush: rush?.result,
     });
   } catch (err) {
     failed = true;
