@@ -74,8 +74,8 @@ export async function openLoop(
           }
         },
         (err: Error) => {
-          // fetch says only "fetch failed": the cause (a connect timeout, a reset, no free
-          // port) is what tells a server that stopped accepting from a client that gave up.
+          // The error's code (a reset, a refused or timed-out connect, no free port) is what
+          // tells a server that stopped accepting from a client that gave up.
           const cause = causeOf(err);
           count(cause ? `FETCH_FAILED ${cause}` : 'FETCH_FAILED');
           run.firstError ??= cause ? `${err.message} (${cause})` : err.message;
@@ -93,8 +93,10 @@ export async function openLoop(
   return run;
 }
 
-/** The code or name of what made a fetch fail (`UND_ERR_CONNECT_TIMEOUT`, `ECONNRESET`, ...). */
+/** The code or name of what made a request fail (`ECONNRESET`, `ECONNREFUSED`, ...). */
 function causeOf(err: Error): string | undefined {
+  const direct = (err as { code?: unknown }).code;
+  if (typeof direct === 'string') return direct;
   const cause = (err as { cause?: { code?: unknown; name?: unknown } }).cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.name === 'string') return cause.name;

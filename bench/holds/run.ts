@@ -150,9 +150,11 @@ async function main(): Promise<void> {
         const tokens = holds.map((_, i) => mint(`bench-hold-${round_}-${i}`));
         process.stderr.write('sending... ');
         const cpu = await cpuOf([gateway, cinemas, topology.stack]);
+        const client = process.cpuUsage();
         const host = hostTimes();
         const run = await openLoop(gateway.url, holds, tokens, rate);
         const [gw, cin, stack] = await cpu();
+        const clientUsed = process.cpuUsage(client);
         const hostPercent = hostBusyPercent(host, hostTimes());
         const ok = run.outcomes.get('ok') ?? 0;
         process.stderr.write(`${ok}/${run.sent} ok\n`);
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
             cinemas: round(perHoldMs(cin.micros), 3),
             total: round(perHoldMs(gw.micros + cin.micros), 3),
             stackProcess: round(perHoldMs(stack.micros), 3),
+            client: round(perHoldMs(clientUsed.user + clientUsed.system), 3),
           },
           cpuPercent: {
             gateway: round(gw.percent, 1),
@@ -202,7 +205,7 @@ async function main(): Promise<void> {
       lines.push(
         `Open-loop HoldSeats through one gateway and one cinemas process (one seat, one user per hold, ${options.durationSeconds} s per rate)`,
         `  (first: one hold on each of the run's ${supply.showtimeCount} showtimes, each its showtime's first; then the rates, on showtimes already open)`,
-        '  rate/s   sent     ok   p50 ms   p99 ms   max ms  lag p99  CPU/successful hold ms (gw + cinemas = total)  cpu% gw/cin/host  errors',
+        '  rate/s   sent     ok   p50 ms   p99 ms   max ms  lag p99  CPU/successful hold ms (gw + cinemas = total)  client ms  cpu% gw/cin/host  errors',
         ...rows.map((r) => {
           const l = r.latency as ReturnType<typeof statsJson>;
           const lag = r.sendLag as ReturnType<typeof statsJson>;
@@ -216,7 +219,7 @@ async function main(): Promise<void> {
             `  ${(r.kind === 'first holds' ? `${String(r.rate)}*` : String(r.rate)).padStart(6)} ${String(r.sent).padStart(6)} ${String(r.ok).padStart(6)}` +
             ` ${fmt(l.p50Ms ?? NaN).padStart(8)} ${fmt(l.p99Ms ?? NaN).padStart(8)} ${fmt(l.maxMs ?? NaN).padStart(8)}` +
             ` ${fmt(lag.p99Ms ?? NaN).padStart(8)}  ${fmt(c.gateway ?? NaN, 3)} + ${fmt(c.cinemas ?? NaN, 3)} = ${fmt(c.total ?? NaN, 3)}` +
-            `            ${fmt(p.gateway ?? NaN, 0)}/${fmt(p.cinemas ?? NaN, 0)}/${fmt(p.host ?? NaN, 0)}` +
+            `            ${fmt(c.client ?? NaN, 3).padStart(9)}  ${fmt(p.gateway ?? NaN, 0)}/${fmt(p.cinemas ?? NaN, 0)}/${fmt(p.host ?? NaN, 0)}` +
             `  ${errors || '-'}${typeof r.firstError === 'string' ? ` (first: ${r.firstError})` : ''}`
           );
         }),

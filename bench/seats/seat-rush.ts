@@ -133,10 +133,15 @@ async function hold(gatewayUrl: string, showtimeId: string, r: RushRequest, toke
   try {
     reply = await post<HoldData>(gatewayUrl, OPS.hold, { showtimeId, seatIds: r.seatIds }, token);
   } catch (err) {
+    const failure = err as Error & { code?: string };
     reply = {
       status: 0,
-      headers: new Headers(),
-      errors: [{ message: (err as Error).message, extensions: { code: 'FETCH_FAILED' } }],
+      errors: [
+        {
+          message: `${failure.message}${failure.code ? ` (${failure.code})` : ''}`,
+          extensions: { code: 'FETCH_FAILED' },
+        },
+      ],
     };
   }
   r.latencyMs = performance.now() - t0;
