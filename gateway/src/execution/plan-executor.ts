@@ -25,6 +25,7 @@ import {
   type SelectionNode,
   type VariableDefinitionNode,
 } from 'graphql';
+import { withoutStackTrace } from '../../../runtime/errors';
 import type { ResultShaper } from './result-shaper';
 
 /** A cache of subgraph answers (the catalog cache), as the executor uses it. */
@@ -132,19 +133,19 @@ export async function executePlan(
   const { errors } = run;
   const variables = requestContext.request.variables;
   try {
-    const { data, errors: completionErrors } = planned.shaper.shape(
-      unfilteredData,
-      variables,
-      (selection) =>
-        executeIntrospection(
-          planned.operationContext.schema,
-          selection,
-          planned.operationContext.operation.variableDefinitions,
-          variables,
-        ),
+    // The completion errors are built only when they are used: with errors from the
+    // subgraphs they are dropped (Apollo's rule), and a refused hold's null would build one.
+    const shaped = planned.shaper.shape(unfilteredData, variables, (selection) =>
+      executeIntrospection(
+        planned.operationContext.schema,
+        selection,
+        planned.operationContext.operation.variableDefinitions,
+        variables,
+      ),
     );
-    if (errors.length === 0 && completionErrors.length > 0) {
-      return { extensions: { valueCompletion: completionErrors }, data };
+    const { data } = shaped;
+    if (errors.length === 0 && shaped.errors.length > 0) {
+      return { extensions: { valueCompletion: shaped.errors }, data };
     }
     return errors.length === 0 ? { data } : { errors, data };
   } catch (error) {
@@ -338,8 +339,12 @@ function downstreamServiceError(
     extensions: { ...original.extensions, serviceName },
   };
   const codeDef = errorCodeDef(original);
-  if (!codeDef && original.extensions?.code) return new GraphQLError(message, options);
-  return (codeDef ?? ERRORS.DOWNSTREAM_SERVICE_ERROR).err(message, options);
+  // The subgraph's error, passed on: a stack trace of the gateway's executor would say nothing.
+  return withoutStackTrace(() =>
+    !codeDef && original.extensions?.code
+      ? new GraphQLError(message, options)
+      : (codeDef ?? ERRORS.DOWNSTREAM_SERVICE_ERROR).err(message, options),
+  );
 }
 
 function executeSelectionSet(

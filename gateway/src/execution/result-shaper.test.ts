@@ -1,4 +1,9 @@
-import { buildSchema, operationFromDocument, type Schema } from '@apollo/federation-internals';
+import {
+  buildSchema,
+  ERRORS,
+  operationFromDocument,
+  type Schema,
+} from '@apollo/federation-internals';
 import { computeResponse } from '@apollo/gateway/dist/resultShaping';
 import { OperationTypeNode, parse, type SelectionNode } from 'graphql';
 import { readFileSync } from 'node:fs';
@@ -162,6 +167,26 @@ describe('compileResultShaper', () => {
       }
     },
   );
+
+  it('builds its completion errors only when they are read (a subgraph error drops them)', () => {
+    const operation = operationFromDocument(schema, parse('{ strict { id } }'), {
+      validate: false,
+    });
+    const shaper = compileResultShaper(operation);
+    const build = jest.spyOn(ERRORS.INVALID_GRAPHQL, 'err');
+    try {
+      const shaped = shaper.shape({ strict: null }, {}, () => null);
+      expect(shaped.data).toBeNull();
+      expect(build).not.toHaveBeenCalled();
+      expect(shaped.errors.map((e) => [e.message, e.path])).toEqual([
+        ['Cannot return null for non-nullable field Query.strict.', ['strict']],
+      ]);
+      expect(shaped.errors).toBe(shaped.errors);
+      expect(build).toHaveBeenCalledTimes(1);
+    } finally {
+      build.mockRestore();
+    }
+  });
 
   it('throws as Apollo does for a skip condition without a boolean value', () => {
     const query = QUERIES[0];

@@ -34,7 +34,10 @@ import type { GraphQLError, SelectionNode } from 'graphql';
  * inputs.
  */
 export interface ResultShaper {
-  /** The shaped data (null when a null bubbled up to the root) and the completion errors. */
+  /**
+   * The shaped data (null when a null bubbled up to the root) and the completion errors,
+   * built when `errors` is first read (the executor drops them when a subgraph sent errors).
+   */
   shape(
     input: Record<string, unknown> | null | undefined,
     variables: Record<string, unknown> | undefined,
@@ -216,7 +219,13 @@ export function compileResultShaper(operation: Operation): ResultShaper {
       );
       const data = newObject();
       const bubbled = run.applySelections(input, root, data, rootType);
-      return { data: bubbled ? null : data, errors: run.errors };
+      let errors: GraphQLError[] | undefined;
+      return {
+        data: bubbled ? null : data,
+        get errors() {
+          return (errors ??= run.errors());
+        },
+      };
     },
   };
 }
@@ -230,7 +239,8 @@ const assert = (condition: unknown, message: () => string): void => {
 
 /** One request's walk of its data; the flags stand for `computeResponse`'s result objects. */
 class ShapingRun {
-  readonly errors: GraphQLError[] = [];
+  /** What `report` was told: message and path, made GraphQLErrors only when read. */
+  readonly problems: Array<{ message: string; path: (string | number)[] }> = [];
   readonly path: (string | number)[] = [];
   /** Set by `update`: the value must not stand (a null in a non-null position). */
   private invalid = false;
@@ -271,7 +281,12 @@ class ShapingRun {
   }
 
   private report(message: string): void {
-    this.errors.push(ERRORS.INVALID_GRAPHQL.err(message, { path: Array.from(this.path) }));
+    this.problems.push({ message, path: Array.from(this.path) });
+  }
+
+  /** The reported problems as `computeResponse`'s errors. */
+  errors(): GraphQLError[] {
+    return this.problems.map(({ message, path }) => ERRORS.INVALID_GRAPHQL.err(message, { path }));
   }
 
   /** Applies `steps` to `input` into `output`; true when a null must bubble up. */
