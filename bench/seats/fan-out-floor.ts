@@ -10,6 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { deferred } from '../../tests/support/wait-for';
 import { sleep } from '../common/pool';
 import { round } from '../common/report';
 import { tallyDeliveries, waitForDeliveries } from './fan-out-deliveries';
@@ -59,15 +60,23 @@ export async function runFanOutFloor(
   try {
     const ports = await Promise.all(children.map((c) => reply<number>(c, 'listening')));
     const arrivals = new Map<number, number>();
+    /** The event being waited for, resolved when it has reached every live subscriber. */
+    let awaited: { version: number; reached: ReturnType<typeof deferred<void>> } | undefined;
+    let live = Infinity;
     const opened = await openSubscribers(
       ports.map((port) => `ws://127.0.0.1:${port}/graphql`),
       sample.showtimeId,
       { subscribers: options.subscribers, signedIn: 0, batch: options.batch },
       mint,
-      (version) => arrivals.set(version, (arrivals.get(version) ?? 0) + 1),
+      (version) => {
+        const count = (arrivals.get(version) ?? 0) + 1;
+        arrivals.set(version, count);
+        if (awaited?.version === version && count >= live) awaited.reached.resolve();
+      },
     );
     const { subscribers } = opened;
-    const live = subscribers.length - opened.failedToConnect;
+    live = subscribers.length - opened.failedToConnect;
+    if (live === 0) throw new Error('floor: no subscriber could connect');
     const base = 1_000_000;
     const sentAt = new Map<number, number>();
     /** Sends one event to every server and waits until it has reached every subscriber. */
@@ -75,10 +84,12 @@ export async function runFanOutFloor(
       const emit = JSON.stringify({ data: { seatUpdates: { ...sample, version } } });
       const t0 = performance.now();
       if (version > base) sentAt.set(version, t0);
+      const dead = children.find((child) => child.exitCode !== null || child.signalCode !== null);
+      if (dead) throw new Error(`floor server exited (${dead.exitCode ?? dead.signalCode})`);
+      awaited = { version, reached: deferred() };
       for (const child of children) child.send({ emit });
-      while ((arrivals.get(version) ?? 0) < live && performance.now() - t0 < 10_000) {
-        await sleep(5);
-      }
+      // A delivery that never comes is counted missing by the tally; the run goes on.
+      await awaited.reached.wait(`floor event ${version}`).catch(() => undefined);
     };
     // Not counted: as the fan-out's probe events, a few first so that the servers' write
     // loop is compiled (versions below the measured ones: the tally ignores them).

@@ -55,6 +55,8 @@ export interface SeatEventPayload {
  * (a rush of 1,000 at once opens 1,000, as 1,000 browsers would).
  */
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+/** Idle time after which a request fails (fetch, before, gave up after 300 s without headers). */
+const REQUEST_TIMEOUT_MS = 120_000;
 
 /**
  * One GraphQL POST, over `node:http` rather than `fetch`: the benchmarks run their load
@@ -100,6 +102,10 @@ export function post<T>(
       },
     );
     req.on('error', reject);
+    // A server that stops answering fails the request, instead of holding the run forever.
+    req.setTimeout(REQUEST_TIMEOUT_MS, () =>
+      req.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })),
+    );
     req.end(body);
   });
 }
