@@ -20,6 +20,3 @@ export function gatewayApolloOptions(config: AppConfig) {
     }),
   } as const;
 }
-
-/** Apollo Server as an Express handler, as every subgraph mounts it (`runtime/apollo-http.ts`). */
-export { apolloHandler as apolloRoute } from '../../runtime/apollo-http';

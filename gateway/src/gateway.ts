@@ -25,7 +25,7 @@ import {
 } from '../../runtime/query-limits';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis, createRedis } from '../../runtime/redis';
-import { apolloRoute, gatewayApolloOptions } from './apollo-route';
+import { gatewayApolloOptions } from './apollo-route';
 import { createAuthenticator } from './authenticate';
 import {
   catalogCacheUsableFor,
@@ -43,7 +43,7 @@ import { composition, LiveSupergraph, type Composition } from './live-supergraph
 import { subgraphUrl } from './subgraph-urls';
 import { watchSupergraph } from './supergraph-source';
 import { serveWebSockets } from './websocket';
-import { jsonBody } from '../../runtime/apollo-http';
+import { apolloHandler, jsonBody } from '../../runtime/apollo-http';
 
 export interface GatewayOptions {
   /**
@@ -319,7 +319,7 @@ export async function startGateway(
       app.use(
         '/graphql',
         jsonBody(MAX_BODY_BYTES),
-        apolloRoute(apollo, async ({ req, res }) => {
+        apolloHandler(apollo, async ({ req, res }) => {
           const requestId = res.locals.requestId as string;
           const { identity } = await authenticate(req.header('authorization'));
           return { requestId, identity, clientIp: req.ip };

@@ -1,6 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader';
-import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
@@ -103,9 +102,10 @@ export interface SubgraphClientOptions {
 /**
  * The gateway's call to one subgraph: signs the caller's identity (short-lived HMAC with
  * INTERNAL_SECRET), forwards the request id and the client's Idempotency-Key, and turns a
- * subgraph that cannot be reached into an error naming it. Through Apollo's hooks only
- * (`willSendRequest`, `errorFromResponse`, `didEncounterError` and the `fetcher`, which is
- * ours: keep-alive pools, identical queries in flight shared).
+ * subgraph that cannot be reached into an error naming it. It overrides Apollo's
+ * `process` (what `RemoteGraphQLDataSource` does per call, without its Request and Headers
+ * objects) and posts through our upstream fetcher: keep-alive pools, identical queries in
+ * flight shared. The copied steps follow `@apollo/gateway` 2.14.x, which package.json pins (2.14.4).
  */
 export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   // By identity object: the authenticator hands out one per verified token (and ANONYMOUS is
@@ -202,10 +202,8 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     }
     const result = parsed as SubgraphResponse;
     result.http = response;
-    if (
-      options.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION &&
-      this.honorSubgraphCacheControlHeader
-    ) {
+    // A client's operation (it has an incoming request), not the gateway's own health check.
+    if ('incomingRequestContext' in options && this.honorSubgraphCacheControlHeader) {
       const policy = options.incomingRequestContext.overallCachePolicy as
         { restrict?: (hint: CacheHint) => void } | undefined;
       if (policy && 'restrict' in policy) {

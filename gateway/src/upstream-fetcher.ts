@@ -178,7 +178,7 @@ function dedupeKey(url: string, headers: Record<string, string> | undefined, bod
 }
 
 /** Response headers as Apollo's data source reads them (`get`); read-only. */
-export class UpstreamHeaders implements FetcherHeaders {
+class UpstreamHeaders implements FetcherHeaders {
   constructor(private readonly raw: IncomingHttpHeaders) {}
 
   get(name: string): string | null {

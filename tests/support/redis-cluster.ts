@@ -26,6 +26,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { waitFor } from './wait-for';
 
 export type RedisClusterRole = 'primary' | 'replica';
 
@@ -148,20 +149,14 @@ async function tryNodeCommand(port: number, ...args: (string | number)[]): Promi
   }
 }
 
-/** Polls `probe` until it is true, failing with `what` (and `detail()`) past the deadline. */
+/** Polls `probe` (each probe asks the nodes) until it is true, as `waitFor`. */
 async function until(
   probe: () => Promise<boolean>,
   what: string,
   timeoutMs: number,
-  detail: () => string = () => '',
+  detail?: () => string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline)
-      throw new Error(`Redis Cluster: timed out waiting for ${what}${detail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitFor(probe, `Redis Cluster: ${what}`, timeoutMs, { detail, intervalMs: 25 });
 }
 
 interface ClusterNodeLine {

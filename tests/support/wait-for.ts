@@ -7,13 +7,15 @@ export async function waitFor<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
   what: string,
   timeoutMs = 10_000,
+  /** `detail`: appended to the timeout's message (a log's end); `intervalMs` between probes. */
+  { detail = () => '', intervalMs = 5 }: { detail?: () => string; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail()}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

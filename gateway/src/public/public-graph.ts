@@ -10,7 +10,7 @@ import {
   MAX_BODY_BYTES,
   operationLimitsPlugin,
 } from '../../../runtime/query-limits';
-import { apolloRoute, gatewayApolloOptions } from '../apollo-route';
+import { gatewayApolloOptions } from '../apollo-route';
 import type { GatewayRoutesContext } from '../routes-context';
 import type { GatewayContext } from '../subgraph-client';
 import { usersApiKeyVerifier } from './api-key-verifier';
@@ -23,7 +23,7 @@ import { PERSISTED_QUERY_TTL_SECONDS, redisPersistedQueryCache } from './persist
 import { publicOperationLimits } from './public-limits';
 import { publicApiSchema } from './public-schema';
 import { RedisPartnerAccess } from './redis-partner-access';
-import { jsonBody } from '../../../runtime/apollo-http';
+import { apolloHandler, jsonBody } from '../../../runtime/apollo-http';
 
 /** Where partners send their operations (and browsers find Sandbox). */
 export const PUBLIC_GRAPH_PATH = '/public/graphql';
@@ -130,7 +130,7 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
     partnerGate(access, log),
     jsonBody(MAX_BODY_BYTES),
     // Partners are anonymous callers: a key opens the public graph, nothing else.
-    apolloRoute(apollo, ({ res }) =>
+    apolloHandler(apollo, ({ res }) =>
       Promise.resolve({ requestId: res.locals.requestId as string, identity: ANONYMOUS }),
     ),
   );

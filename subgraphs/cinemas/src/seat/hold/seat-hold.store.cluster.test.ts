@@ -282,9 +282,15 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
     // After the failover, holds work again on the promoted replica. The harness answered
     // once the replica was promoted and every node reports cluster_state:ok; the client
     // learns the new slot map when it next asks (as on its next MOVED or failed command).
-    await new Promise<void>((resolve, reject) =>
-      (redis as Cluster).refreshSlotsCache((err) => (err ? reject(err) : resolve())),
-    );
+    // Asked twice: a refresh already under way (started by a failed command) answers the
+    // first call, and may have read the map from before the promotion; the second starts
+    // after it.
+    const refreshSlots = () =>
+      new Promise<void>((resolve, reject) =>
+        (redis as Cluster).refreshSlotsCache((err) => (err ? reject(err) : resolve())),
+      );
+    await refreshSlots();
+    await refreshSlots();
     await attempt(1000, 'Z1');
     expect(acknowledged.some((a) => a.holder === 'fo-1000') ? 'held' : failures.slice(-3)).toBe(
       'held',
