@@ -3,7 +3,11 @@ import type { DataSource } from 'typeorm';
 import { answerGate } from '../../../../tests/support/wait-for';
 import { reservationRecords } from './reservation-records';
 
-/** A DataSource answering the records query from fixed rows, each answer held until released. */
+/**
+ * A DataSource answering the records query from fixed reservation rows, as its join does
+ * (every showtime asked for exists: one row per reservation, or one without a seat), each
+ * answer held until released.
+ */
 function fakeDataSource() {
   const rows: Array<{
     showtime_id: string;
@@ -12,12 +16,21 @@ function fakeDataSource() {
     holder: string | null;
     expires_at: Date | null;
   }> = [];
+  const cancelled = new Set<string>();
   const queries: string[][] = [];
   const gate = answerGate();
   const dataSource = {
     query: async (_sql: string, [ids]: [string[]]) => {
       queries.push(ids);
-      const answer = rows.filter((r) => ids.includes(r.showtime_id));
+      const answer = ids.flatMap((id) => {
+        const showtime_status = cancelled.has(id) ? 'CANCELLED' : 'SCHEDULED';
+        const own = rows.filter((r) => r.showtime_id === id);
+        const empty = { seat_id: null, status: null, holder: null, expires_at: null };
+        return (own.length > 0 ? own : [{ showtime_id: id, ...empty }]).map((r) => ({
+          ...r,
+          showtime_status,
+        }));
+      });
       await gate.passed();
       return answer;
     },
@@ -25,6 +38,7 @@ function fakeDataSource() {
   return {
     dataSource,
     rows,
+    cancelled,
     queries,
     hold: gate.hold,
   };
@@ -44,15 +58,35 @@ describe('reservationRecords', () => {
     const [ra, rb, rc, ra2] = await Promise.all([records(a), records(b), records(c), records(a)]);
     expect(db.queries).toEqual([[a, b, c]]);
     expect(ra).toEqual({
+      closed: false,
       sold: ['s1'],
       pending: [{ seatId: 's2', holder: 'tag', until: expiresAt.getTime() + 1_000 }],
     });
     expect(ra2).toEqual(ra);
-    expect(rb).toEqual({ sold: ['s3'], pending: [] });
-    expect(rc).toEqual({ sold: [], pending: [] });
+    expect(rb).toEqual({ closed: false, sold: ['s3'], pending: [] });
+    expect(rc).toEqual({ closed: false, sold: [], pending: [] });
     // Not a showtime id: nothing reserved, and no query.
-    expect(await records('not-a-uuid')).toEqual({ sold: [], pending: [] });
+    expect(await records('not-a-uuid')).toEqual({ closed: false, sold: [], pending: [] });
     expect(db.queries).toHaveLength(1);
+  });
+
+  it('says whether the showtime was cancelled, with or without reservations', async () => {
+    const db = fakeDataSource();
+    const [a, b] = [randomUUID(), randomUUID()];
+    db.rows.push({
+      showtime_id: a,
+      seat_id: 's1',
+      status: 'ACTIVE',
+      holder: null,
+      expires_at: null,
+    });
+    db.cancelled.add(a);
+    db.cancelled.add(b);
+    const records = reservationRecords(db.dataSource, 0);
+    expect(await Promise.all([records(a), records(b)])).toEqual([
+      { closed: true, sold: ['s1'], pending: [] },
+      { closed: true, sold: [], pending: [] },
+    ]);
   });
 
   it('never answers a call with a query that started before it', async () => {
@@ -71,8 +105,8 @@ describe('reservationRecords', () => {
     });
     const second = records(id);
     release();
-    expect(await first).toEqual({ sold: [], pending: [] });
-    expect(await second).toEqual({ sold: ['s1'], pending: [] });
+    expect(await first).toEqual({ closed: false, sold: [], pending: [] });
+    expect(await second).toEqual({ closed: false, sold: ['s1'], pending: [] });
     expect(db.queries).toEqual([[id], [id]]);
   });
 

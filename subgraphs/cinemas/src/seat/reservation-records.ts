@@ -3,16 +3,19 @@ import { isUuid } from '../../../../runtime/ids';
 import { batchPerTurn, groupByKeys } from '../../../../runtime/loaders';
 import type { ReservationRecord, ReservationRecords } from './hold/seat-hold.store';
 
+/** One live reservation of a showtime, or the showtime alone (no reservation: `seat_id` null). */
 interface RecordRow {
   showtime_id: string;
-  seat_id: string;
-  status: 'PENDING' | 'ACTIVE';
+  showtime_status: 'SCHEDULED' | 'CANCELLED';
+  seat_id: string | null;
+  status: 'PENDING' | 'ACTIVE' | null;
   holder: string | null;
   expires_at: Date | null;
 }
 
 /**
- * Reads a showtime's live reservations from `seat_reservations` for the hold store, which
+ * Reads a showtime's live reservations from `seat_reservations`, and its status from
+ * `showtimes` (a cancelled showtime is closed to holds), for the hold store, which
  * loads them once per showtime (see `ReservationRecord`): ACTIVE rows are sold, PENDING rows
  * block holds until their expiry plus `graceMs`, the end the booking engine gave their
  * reservation in the store (`ReservationService.reservePending`).
@@ -25,13 +28,19 @@ interface RecordRow {
 export function reservationRecords(dataSource: DataSource, graceMs: number): ReservationRecords {
   const loader = batchPerTurn(async (showtimeIds: readonly string[]) => {
     const rows: RecordRow[] = await dataSource.query(
-      `SELECT showtime_id, seat_id, status, holder, expires_at FROM seat_reservations
-        WHERE showtime_id = ANY($1::uuid[]) AND status IN ('PENDING', 'ACTIVE')`,
+      `SELECT s.id AS showtime_id, s.status AS showtime_status,
+              r.seat_id, r.status, r.holder, r.expires_at
+         FROM showtimes s
+         LEFT JOIN seat_reservations r
+           ON r.showtime_id = s.id AND r.status IN ('PENDING', 'ACTIVE')
+        WHERE s.id = ANY($1::uuid[])`,
       [[...new Set(showtimeIds)]],
     );
     return groupByKeys(showtimeIds, rows, (row) => row.showtime_id).map((group) => {
       const record = emptyRecord();
       for (const row of group) {
+        if (row.showtime_status === 'CANCELLED') record.closed = true;
+        if (row.seat_id === null) continue;
         if (row.status === 'ACTIVE') record.sold.push(row.seat_id);
         // PENDING rows always have both (a check constraint); a row without would block
         // nothing it should not.
@@ -53,6 +62,7 @@ export function reservationRecords(dataSource: DataSource, graceMs: number): Res
 }
 
 const emptyRecord = () => ({
+  closed: false,
   sold: [] as string[],
   pending: [] as Array<ReservationRecord['pending'][number]>,
 });

@@ -2,6 +2,7 @@
 // showtime's facts in memory as still scheduled (the hold store closes it for all).
 import { startGateway } from '../../../../gateway/src/gateway';
 import { withOverrides } from '../../../../runtime/config';
+import { closeRedis, createRedis } from '../../../../runtime/redis';
 import type { RunningService } from '../../../../runtime/lifecycle';
 import { startSubgraph, type RunningSubgraph } from '../../../../runtime/subgraph-server';
 import { buildDemoPlan } from '../../../../scripts/seed/demo-plan';
@@ -80,5 +81,18 @@ describe('holds in a cancelled showtime', () => {
     expect(released.data?.releaseSeats).toEqual({
       seats: [{ seatId: a.id, status: 'AVAILABLE', heldByMe: false }],
     });
+
+    // Redis loses everything of the showtime (a restart, an eviction): its reservation record
+    // closes it again, while instance 2 still keeps it as scheduled.
+    const redis = createRedis(t.config.redis.url!);
+    try {
+      const base = `${t.config.redis.keyPrefix}seat:{${showtime.id}}`;
+      const kinds = ['holds', 'windows', 'expiries', 'cooldowns', 'reserved', 'sold', 'facts'];
+      expect(await redis.del(...kinds.map((k) => `${base}:${k}`))).toBeGreaterThan(0);
+    } finally {
+      await closeRedis(redis);
+    }
+    const afterLoss = await viaTwo(hold, { showtimeId: showtime.id, seatIds: [b.id] }, 'user_x');
+    expect(afterLoss.errors?.[0]).toMatchObject(cancelledError);
   });
 });

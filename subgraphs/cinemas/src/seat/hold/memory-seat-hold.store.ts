@@ -157,6 +157,8 @@ export class MemorySeatHoldStore implements SeatHoldStore {
       const record = await records(showtimeId);
       this.assertOpen();
       const current = this.state(showtimeId);
+      // A cancellation is never undone: closed whatever was published meanwhile.
+      if (record.closed) current.closed = true;
       if (current.recordLoaded || current.epoch !== epoch) continue;
       for (const seat of record.sold) current.sold.add(seat);
       for (const { seatId, holder: booker, until } of record.pending) {

@@ -713,21 +713,28 @@ return version
 
 /**
  * KEYS: sold, facts, reserved.
- * ARGV: epoch, now, keepMs, soldCount, soldSeatId..., then seatId, until, holder per PENDING
- * reservation.
+ * ARGV: epoch, now, keepMs, closed ('1': the showtime was cancelled), soldCount,
+ * soldSeatId..., then seatId, until, holder per PENDING reservation.
  * Returns 1 when the record is loaded (by this call or an earlier one), 0 when a change was
  * published since the caller was given `epoch`: its record may predate that change, so it
- * must read it again. Markers already there (a reservation made since) are kept.
+ * must read it again. Markers already there (a reservation made since) are kept. A cancelled
+ * showtime is closed whatever the epoch (a cancellation is never undone), so that losing the
+ * showtime's facts never reopens it to holds.
  */
 export const LOAD_RECORD_LUA = `${PRELUDE}
 local soldKey, factsKey, reservedKey = KEYS[1], KEYS[2], KEYS[3]
-local epoch, now, keepTtl, soldCount = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local epoch, now, keepTtl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local closed, soldCount = ARGV[4] == '1', tonumber(ARGV[5])
+if closed then
+  redis.call('HSET', factsKey, 'closed', '1')
+  redis.call('PEXPIRE', factsKey, keepTtl)
+end
 if redis.call('HEXISTS', reservedKey, '') == 1 and redis.call('HEXISTS', soldKey, '') == 1 then
   return 1
 end
 if redis.call('HGET', factsKey, 'epoch') ~= epoch then return 0 end
-for i = 5, 4 + soldCount do redis.call('HSET', soldKey, ARGV[i], '1') end
-for i = 5 + soldCount, #ARGV, 3 do
+for i = 6, 5 + soldCount do redis.call('HSET', soldKey, ARGV[i], '1') end
+for i = 6 + soldCount, #ARGV, 3 do
   local untilMs = tonumber(ARGV[i + 1])
   if untilMs > now then redis.call('HSETNX', reservedKey, ARGV[i], untilMs .. ':' .. ARGV[i + 2]) end
 end

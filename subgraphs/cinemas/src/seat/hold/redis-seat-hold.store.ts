@@ -409,6 +409,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
         epoch,
         now,
         keepMs(showtime, now),
+        record.closed ? '1' : '0',
         record.sold.length,
         ...record.sold,
         ...record.pending.flatMap((p) => [p.seatId, p.until, p.holder]),

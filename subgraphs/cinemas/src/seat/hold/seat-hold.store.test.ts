@@ -925,13 +925,16 @@ describe.each([
   describe('with the reservation record', () => {
     /** A record source that counts its reads and can act while one is under way. */
     const source = (
-      read: (call: number) => Promise<{ sold: string[]; pending?: [string, string, number][] }>,
+      read: (
+        call: number,
+      ) => Promise<{ sold: string[]; pending?: [string, string, number][]; closed?: boolean }>,
     ) => {
       let calls = 0;
       const records: ReservationRecords = async () => {
         calls += 1;
-        const { sold, pending = [] } = await read(calls);
+        const { sold, pending = [], closed = false } = await read(calls);
         return {
+          closed,
           sold,
           pending: pending.map(([seatId, holder, until]) => ({ seatId, holder, until })),
         };
@@ -997,6 +1000,19 @@ describe.each([
       stores.peer = withRecords.peer;
       expect((await withRecords.store.hold(showtime, 'h', ['A1'], T0)).seatIds).toEqual(['A1']);
       expect(record.calls()).toBe(2);
+    });
+
+    it('closes the showtime on every instance when the record says it was cancelled', async () => {
+      // As after a store lost its mark of the cancellation: the record brings it back.
+      const record = source(() => Promise.resolve({ sold: [], closed: true }));
+      withRecords = await implementation.harness({ records: record.records });
+      for (const store of [withRecords.store, withRecords.peer]) {
+        expect(await failure(store.hold(showtime, 'h', ['A1'], T0))).toEqual({
+          code: 'BAD_USER_INPUT',
+          field: 'showtimeId',
+        });
+      }
+      expect((await withRecords.store.snapshot(showtimeId, T0)).holds.size).toBe(0);
     });
   });
 
@@ -1085,6 +1101,18 @@ function redisOfTheBlock(): { redis: RedisClient; readonly keyPrefix: string } {
 
 describe('RedisSeatHoldStore keys', () => {
   const own = redisOfTheBlock();
+  /** A store under a prefix of its own (tests below list every key of `own`'s). */
+  const storeOfItsOwn = (records: ReservationRecords) => {
+    const keyPrefix = `moviehub-test:${uniquePrefix()}`;
+    const store = new RedisSeatHoldStore({
+      ...RULES,
+      redis: own.redis,
+      keyPrefix,
+      channel: (id) => seatChannel(keyPrefix, id),
+      records,
+    });
+    return { store, keyPrefix };
+  };
 
   it('send their scripts on their own on an auto-pipelining connection, not as a new Pipeline each', async () => {
     // As the subgraph's connection is made (runtime/subgraph-server.ts).
@@ -1123,21 +1151,14 @@ describe('RedisSeatHoldStore keys', () => {
   });
 
   it('load the reservation record again once Redis lost either side of it', async () => {
-    // A prefix of its own: the test below lists every key of the other.
-    const ownPrefix = `moviehub-test:${uniquePrefix()}`;
     let calls = 0;
-    const store = new RedisSeatHoldStore({
-      ...RULES,
-      redis: own.redis,
-      keyPrefix: ownPrefix,
-      channel: (id) => seatChannel(ownPrefix, id),
-      records: () => {
-        calls += 1;
-        return Promise.resolve({
-          sold: ['A1'],
-          pending: [{ seatId: 'A2', holder: 'booker', until: Date.now() + 60_000 }],
-        });
-      },
+    const { store, keyPrefix: ownPrefix } = storeOfItsOwn(() => {
+      calls += 1;
+      return Promise.resolve({
+        closed: false,
+        sold: ['A1'],
+        pending: [{ seatId: 'A2', holder: 'booker', until: Date.now() + 60_000 }],
+      });
     });
     const showtime = { id: randomUUID(), endsAt: Date.now() + 3 * 3600_000 };
     const refused = async (seat: string) =>
@@ -1152,6 +1173,34 @@ describe('RedisSeatHoldStore keys', () => {
     expect(calls).toBe(3);
     const keys = await own.redis.keys(`${ownPrefix}*`);
     if (keys.length > 0) await own.redis.del(...keys);
+  });
+
+  it('keep a cancelled showtime closed after Redis lost everything of it', async () => {
+    let cancelled = false;
+    let calls = 0;
+    const { store, keyPrefix: ownPrefix } = storeOfItsOwn(() => {
+      calls += 1;
+      return Promise.resolve({ closed: cancelled, sold: [], pending: [] });
+    });
+    const showtime = { id: randomUUID(), endsAt: Date.now() + 3 * 3600_000 };
+    expect((await store.hold(showtime, 'h', ['A1'])).seatIds).toEqual(['A1']);
+    cancelled = true;
+    await store.closeShowtime(showtime);
+    const keys = await own.redis.keys(`${ownPrefix}*`);
+    expect(keys).toContain(`${ownPrefix}seat:{${showtime.id}}:facts`);
+    await own.redis.del(...keys);
+    expect(await failure(store.hold(showtime, 'g', ['A2']))).toEqual({
+      code: 'BAD_USER_INPUT',
+      field: 'showtimeId',
+    });
+    expect(calls).toBe(2);
+    // Closed for good: no further read of the record.
+    expect(await failure(store.hold(showtime, 'g', ['A3']))).toMatchObject({
+      field: 'showtimeId',
+    });
+    expect(calls).toBe(2);
+    const left = await own.redis.keys(`${ownPrefix}*`);
+    if (left.length > 0) await own.redis.del(...left);
   });
 
   it('expire a day after the showtime ends (a showtime’s), or with their last use (a holder’s)', async () => {

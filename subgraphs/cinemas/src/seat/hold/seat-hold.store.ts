@@ -107,10 +107,16 @@ export interface SeatVersionLedger {
 }
 
 /**
- * A showtime's live reservations as PostgreSQL records them (`seat_reservations`): what a
- * store with a `ReservationRecords` source loads before it holds seats in the showtime.
+ * A showtime's live reservations as PostgreSQL records them (`seat_reservations`), and whether
+ * it was cancelled (`showtimes.status`): what a store with a `ReservationRecords` source loads
+ * before it holds seats in the showtime.
  */
 export interface ReservationRecord {
+  /**
+   * The showtime was cancelled: the store closes it (as `closeShowtime` does), so that a store
+   * that lost its mark of the cancellation learns it again with the record.
+   */
+  readonly closed: boolean;
   /** Seats of ACTIVE reservations: sold. */
   readonly sold: readonly string[];
   /** PENDING reservations: the booker's tag, and when the hold store lets them lapse (ms). */
