@@ -12,6 +12,7 @@ import { databaseUrlFor, type AppConfig, type SubgraphName } from './config';
 import {
   createDataSource,
   ensureDatabase,
+  isDatabaseUnavailable,
   isStatementTimeout,
   QueryCounter,
   requestScope,
@@ -48,21 +49,28 @@ export interface RunningSubgraph extends RunningService {
 }
 
 /**
- * A subgraph's `formatError`: a statement cancelled by `statement_timeout` becomes a coded
- * `SERVICE_UNAVAILABLE` saying so (never the SQL); then the registry's masking.
+ * A subgraph's `formatError`: a statement cancelled by `statement_timeout`, and a database
+ * that cannot be reached or is not serving (a lost connection, a restart), become a coded
+ * `SERVICE_UNAVAILABLE` saying so, retryable (never the SQL or the driver's message); then
+ * the registry's masking.
  */
 export function subgraphErrorFormatter(config: AppConfig) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? error.originalError : error;
+    const unavailable = (message: string): GraphQLFormattedError => ({
+      message,
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
     if (isStatementTimeout(original)) {
-      return {
-        message:
-          `The database did not answer within the ${config.limits.statementTimeoutMs} ms ` +
+      return unavailable(
+        `The database did not answer within the ${config.limits.statementTimeoutMs} ms ` +
           'statement timeout (DATABASE_STATEMENT_TIMEOUT_MS); try again, or ask for less',
-        ...(formatted.path ? { path: formatted.path } : {}),
-        ...(formatted.locations ? { locations: formatted.locations } : {}),
-        extensions: { code: 'SERVICE_UNAVAILABLE' },
-      };
+      );
+    }
+    if (isDatabaseUnavailable(original)) {
+      return unavailable('The database cannot be reached now; try again shortly');
     }
     return formatError(clarifyParseError(formatted), config.isProduction);
   };
@@ -279,9 +287,11 @@ export async function startSubgraph(
         };
         return Promise.resolve(definition.createContext(base, domain) as RequestContext);
       });
-      // One layer after the body: every layer is a turn of Express's router per request.
-      app.use('/graphql', jsonBody(MAX_BODY_BYTES), (req, res) => {
-        // A subgraph port reached directly grants nothing: only signed callers get in.
+      const readBody = jsonBody(MAX_BODY_BYTES);
+      // One layer: every layer is a turn of Express's router per request.
+      app.use('/graphql', (req, res, next) => {
+        // A subgraph port reached directly grants nothing: only signed callers get in, and
+        // only their bodies are parsed (an unsigned caller's is drained unread).
         const identity = verifyIdentity(
           req.header(IDENTITY_HEADER),
           config.internalSecret,
@@ -303,10 +313,13 @@ export async function startSubgraph(
           return;
         }
         res.locals.identity = identity;
-        // Statement counting (N+1 tests) needs async context tracking, which costs on every
-        // promise: only under test.
-        if (config.env === 'test') return requestScope.run(true, () => graphql(req, res));
-        return graphql(req, res);
+        readBody(req, res, (error?: unknown) => {
+          if (error) return next(error);
+          const answer = () => graphql(req, res);
+          // Statement counting (N+1 tests) needs async context tracking, which costs on
+          // every promise: only under test. A rejection is Express's to pass on (a 500).
+          (config.env === 'test' ? requestScope.run(true, answer) : answer()).catch(next);
+        });
       });
       // Malformed or oversized bodies: coded JSON errors, never Express's HTML page.
       app.use('/graphql', jsonErrorHandler(log));

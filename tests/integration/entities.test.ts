@@ -142,5 +142,15 @@ describe('each subgraph resolves every @key it declares through _entities', () =
       { headers: { [IDENTITY_HEADER]: signIdentity(ADMIN, t.config.internalSecret, other) } },
     );
     expect(misdirected.status).toBe(401);
+    // An unsigned caller's body is not even parsed: refused as unsigned, not as malformed.
+    const unread = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
+    expect(unread.status).toBe(401);
+    expect(await unread.json()).toMatchObject({
+      errors: [{ extensions: { code: 'UNAUTHENTICATED' } }],
+    });
   });
 });
