@@ -128,6 +128,35 @@ export function isStatementTimeout(error: unknown): boolean {
   return e?.code === '57014' || e?.driverError?.code === '57014';
 }
 
+/**
+ * SQLSTATEs that say the database cannot serve now, whatever was asked: class 08 (connection
+ * exception), 53300 (too many connections), 57P01–57P03 (shut down, crashed, starting up).
+ */
+const UNAVAILABLE_STATES = /^(08...|53300|57P0[123])$/;
+
+/** What pg and Node's sockets say when the connection is gone or cannot be made. */
+const UNREACHABLE =
+  /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
+
+/**
+ * Whether `error` (pg's, or TypeORM's wrapping it) says PostgreSQL cannot be reached or is
+ * not serving now, as opposed to a bug or a refused statement: callers answer those with a
+ * retryable `SERVICE_UNAVAILABLE` rather than an internal error.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  // Duck-typed: errors from Node's own modules may come from another realm (`instanceof`).
+  let e = error;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const { code, message, driverError, cause } = e as Record<string, unknown>;
+    if (typeof code === 'string' && (UNAVAILABLE_STATES.test(code) || UNREACHABLE.test(code))) {
+      return true;
+    }
+    if (typeof message === 'string' && UNREACHABLE.test(message)) return true;
+    e = driverError ?? cause;
+  }
+  return false;
+}
+
 /** A subgraph's TypeORM DataSource: schema changes only through migrations, never synchronize. */
 export function createDataSource(options: DataSourceOptions): DataSource {
   return new DataSource({

@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   SUPERGRAPH_CHANGED: 'A new composition cannot run this subscription; it ended: resubscribe.',
   PAYLOAD_TOO_LARGE: 'The request body is over the size limit (the limit is in the message).',
   SERVICE_UNAVAILABLE:
-    'A subgraph or Redis could not be reached (`extensions.serviceName`), or the gateway is overloaded (HTTP 503, `Retry-After` and `extensions.retryAfter`); retry.',
+    'A subgraph (`extensions.serviceName`), its database or Redis could not be reached, or the gateway is overloaded (HTTP 503, `Retry-After` and `extensions.retryAfter`); retry.',
   INTERNAL_SERVER_ERROR: 'Anything unexpected (message masked in production).',
 } as const;
 
