@@ -1,10 +1,12 @@
 import express from 'express';
 import { request, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { parse } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { jsonBody, searchOf } from './apollo-http';
 import { createLogger } from './logger';
 import { jsonErrorHandler } from './query-limits';
+import { waitFor } from '../tests/support/wait-for';
 
 const LIMIT = 1024;
 
@@ -20,14 +22,21 @@ interface Answer {
 describe('jsonBody', () => {
   let server: Server;
   let port: number;
+  /** How each request ended on the server: its body read, or the reader's error type. */
+  const outcomes: Array<{ path: string; outcome: string }> = [];
 
   beforeAll(async () => {
     const app = express();
     const echo: express.RequestHandler = (req, res) => {
+      outcomes.push({ path: req.path, outcome: 'body' });
       res.json({ hasBody: 'body' in req, body: req.body as unknown });
     };
     app.post('/stock', express.json({ limit: LIMIT }), echo);
     app.post('/lean', jsonBody(LIMIT), echo);
+    app.use(((err: { type?: string }, req, _res, next) => {
+      outcomes.push({ path: req.path, outcome: err.type ?? 'error' });
+      next(err);
+    }) as express.ErrorRequestHandler);
     app.use(jsonErrorHandler(createLogger('apollo-http-test', 'silent')));
     server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -116,6 +125,34 @@ describe('jsonBody', () => {
     expect(
       (await json('{"a":1}', 'application/json', { 'content-encoding': 'compress' })).status,
     ).toBe(415);
+  });
+
+  it('passes on a body cut short by the client going away, as express.json does', async () => {
+    outcomes.length = 0;
+    for (const path of ['/stock', '/lean']) {
+      // The server has the request (headers and the first part, sent together) before it goes.
+      const received = new Promise((resolve) =>
+        server.once('request', () => setImmediate(resolve)),
+      );
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) =>
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+            'Content-Length: 100\r\n\r\n{"query":',
+          () => resolve(),
+        ),
+      );
+      await received;
+      socket.destroy();
+      await waitFor(() => outcomes.find((o) => o.path === path), `how ${path} ended`);
+    }
+    expect(outcomes).toEqual([
+      { path: '/stock', outcome: 'request.aborted' },
+      { path: '/lean', outcome: 'request.aborted' },
+    ]);
+    // And the server goes on answering.
+    expect((await json('{"a":1}')).status).toBe(200);
   });
 
   it('leaves the rest to express.json: other types, compressed, chunked and empty bodies', async () => {

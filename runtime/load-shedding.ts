@@ -123,10 +123,6 @@ const COUNTED = 1;
 const DONE = 2;
 const GATE = Symbol('loadGate');
 type Gated = { [GATE]?: GateEntry };
-/** Distinct request paths whose exemption is remembered (then forgotten all at once). */
-const MAX_PATHS_KEPT = 256;
-/** Longer paths are not kept (no exempt path is that long): 256 × 256 characters at most. */
-const MAX_PATH_LENGTH_KEPT = 256;
 
 /**
  * Sheds load at the door: while the service is saturated (with at least `minInFlight`
@@ -220,19 +216,8 @@ export function createLoadGate(
     res.end(body);
   };
 
-  /** Whether a path is exempt, by path as it came: a few distinct paths, looked up once. */
-  const exemptByPath = new Map<string, boolean>();
-  const isExempt = (path: string): boolean => {
-    let known = exemptByPath.get(path);
-    if (known === undefined) {
-      known = exempt.has(normalize(path));
-      // Any path a client makes up comes here: bounded, in number and in length.
-      if (path.length > MAX_PATH_LENGTH_KEPT) return known;
-      if (exemptByPath.size >= MAX_PATHS_KEPT) exemptByPath.clear();
-      exemptByPath.set(path, known);
-    }
-    return known;
-  };
+  /** Whether a path is exempt (`normalize` is linear in the path: nothing worth keeping). */
+  const isExempt = (path: string): boolean => exempt.has(normalize(path));
 
   // Shared listeners (none made per request): each finds its request's entry on `this`.
   function count(this: Request) {

@@ -9,6 +9,7 @@ import type { AppConfig } from '../../runtime/config';
 import { AppError } from '../../runtime/errors';
 import { ANONYMOUS, ROLES, type Identity, type Role } from '../../runtime/identity';
 import { LruCache } from './lru-cache';
+import { isJsonObject } from '../../runtime/json';
 
 /** Who the token says the caller is, and until when (epoch seconds; null: anonymous). */
 export interface Authentication {
@@ -166,7 +167,7 @@ function verifyLocally(
   if (!jwt) return refuse('token-invalid');
   const header = jwt.header;
   const payload = jwt.payload;
-  if (!isObject(header) || !isObject(payload)) return refuse('token-invalid');
+  if (!isJsonObject(header) || !isJsonObject(payload)) return refuse('token-invalid');
   if (header.cat === M2M_TOKEN_CATEGORY) return refuse('token-invalid');
   if (header.typ !== undefined && header.typ !== 'JWT') return refuse('token-invalid');
   // The algorithm is the key's, never the token's choice: `none` and HS256 (the public key
@@ -299,9 +300,6 @@ function clerkJwkFromPem(pem: string): JsonWebKey {
     .replace(/\//g, '_');
   return { kty: 'RSA', alg: 'RS256', n, e: 'AQAB' };
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function authenticationOf(payload: Record<string, unknown>): Authentication {
   const sub = payload.sub;

@@ -13,6 +13,7 @@ import {
   type UpstreamFetcher,
   type UpstreamResponse,
 } from './upstream-fetcher';
+import { isJsonObject } from '../../runtime/json';
 
 /** What the gateway knows about the request it is planning. */
 export interface GatewayContext {
@@ -76,10 +77,6 @@ function cacheHintOf(header: string | null): CacheHint {
   }
   return { ...hint };
 }
-
-/** As `@apollo/gateway`'s `isObject`: a JSON object, not an array. */
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Every client shares one pool per subgraph origin unless given its own fetcher. */
 let sharedFetcher: UpstreamFetcher | undefined;
@@ -194,7 +191,7 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
           contentType.startsWith('application/graphql-response+json'))
           ? await response.json()
           : await response.text();
-      if (!isObject(parsed)) {
+      if (!isJsonObject(parsed)) {
         throw new Error(`Expected JSON response body, but received: ${String(parsed)}`);
       }
     } catch (error) {
