@@ -177,7 +177,8 @@ describe('SeatFactsCache', () => {
       { id: 'a2', hallId: 'h1', blocked: true },
       { id: 'b1', hallId: 'h2', blocked: false },
     );
-    const cache = new SeatFactsCache(db.dataSource);
+    let now = 0;
+    const cache = new SeatFactsCache(db.dataSource, { hallTtlMs: 60_000, now: () => now });
     const release = db.hold();
     const both = cache.hallsByIds(['h1', 'h2', 'h1']);
     const again = cache.hall('h2');
@@ -189,7 +190,12 @@ describe('SeatFactsCache', () => {
     expect(h1again).toBe(h1);
     expect(await again).toBe(h2);
     expect(cache.cachedHall('h1')).toBe(h1);
-    cache.forgetHall('h1');
+    // Kept for its time to live, then read again.
+    now = 59_999;
+    await cache.hall('h1');
+    expect(db.reads.seats).toBe(1);
+    now = 60_000;
+    expect(cache.cachedHall('h1')).toBeUndefined();
     await cache.hall('h1');
     expect(db.reads.seats).toBe(2);
   });

@@ -31,7 +31,7 @@ export interface SeatFactsCacheOptions {
   now?: () => number;
 }
 
-/** A read not answered yet: its promise, and how to settle it. */
+/** A row of the showtimes query, as PostgreSQL answers it. */
 interface ShowtimeRow {
   id: string;
   hall_id: string;
@@ -54,10 +54,11 @@ interface Entry<V> {
  * hall. So:
  * - a cancellation reaches holds through the hold store (`SeatHoldStore.closeShowtime`,
  *   called on cancel and again from the showtime events: every instance refuses at once,
- *   whatever status it kept), and this instance forgets its entry (`forgetShowtime`; a read
- *   under way then is not kept);
+ *   whatever status it kept; a store that lost its mark learns it again with the showtime's
+ *   reservation record), and this instance forgets its entry (`forgetShowtime`; a read under
+ *   way then is not kept);
  * - whatever else changes (a future admin edit of a hall) is picked up within the time to
- *   live, and `forgetHall`/`forgetShowtime` drop an entry at once.
+ *   live.
  * Showtimes are therefore kept 10 minutes (a kept SCHEDULED status of a showtime cancelled
  * meanwhile only lets a call reach the store, which refuses it).
  * Misses cost little: those of one turn of the event loop share one query (raw SQL, no
@@ -188,15 +189,6 @@ export class SeatFactsCache {
   forgetShowtime(id: string): void {
     this.showtimes.delete(id);
     this.loadingShowtimes.delete(id);
-  }
-
-  forgetHall(hallId: string): void {
-    this.halls.delete(hallId);
-  }
-
-  clear(): void {
-    this.showtimes.clear();
-    this.halls.clear();
   }
 
   private fresh<V>(entries: Map<string, Entry<V>>, key: string): V | undefined {
