@@ -9,6 +9,19 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.db)).toBe(true);
   });
 
+  it('takes VNPay’s server address from VNPAY_SERVER_IP, else from the host', () => {
+    expect(loadConfig('bookings', { VNPAY_SERVER_IP: '203.0.113.5' }).vnpay.serverIp).toBe(
+      '203.0.113.5',
+    );
+    expect(loadConfig('bookings', { VNPAY_SERVER_IP: '2001:db8::1' }).vnpay.serverIp).toBe(
+      '2001:db8::1',
+    );
+    expect(loadConfig('bookings', {}).vnpay.serverIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    for (const bad of ['localhost', '::ffff:10.0.0.1', 'fe80::1%eth0', '10.0.0.1; rm']) {
+      expect(() => loadConfig('bookings', { VNPAY_SERVER_IP: bad })).toThrow(/VNPAY_SERVER_IP/);
+    }
+  });
+
   it('reports every problem at once', () => {
     let error: ConfigError | undefined;
     try {

@@ -1,4 +1,6 @@
+import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
+import { clientIpOrNull } from './identity';
 
 /**
  * The only module that reads `process.env`. Every variable of DESIGN.md section 5 is
@@ -148,6 +150,10 @@ const envSchema = z.object({
   VNPAY_PAY_URL: optionalUrl,
   VNPAY_API_URL: optionalUrl,
   VNPAY_RETURN_URL: optionalUrl,
+  VNPAY_SERVER_IP: optionalString.refine(
+    (value) => value === undefined || clientIpOrNull(value) === value,
+    'an IPv4 or IPv6 address (no zone, IPv4 written as such)',
+  ),
   SMTP_URL: optionalString,
   MAIL_FROM: optionalString,
   // Where mail is written as .eml files when SMTP_URL is not set (default: <EMBEDDED_DATA_DIR>/mail).
@@ -270,6 +276,7 @@ const SERVICE_VARIABLES: Readonly<Partial<Record<ServiceName, readonly EnvName[]
     'VNPAY_PAY_URL',
     'VNPAY_API_URL',
     'VNPAY_RETURN_URL',
+    'VNPAY_SERVER_IP',
     'SMTP_URL',
     'MAIL_FROM',
     'MAIL_DIR',
@@ -335,6 +342,12 @@ export interface AppConfig {
     readonly returnUrl: string;
     /** True when none of the VNPay URLs was configured (the local simulator stands in). */
     readonly simulated: boolean;
+    /**
+     * This server's address as `vnp_IpAddr` of its own calls to VNPay's API (querydr,
+     * refund), and of a payment whose customer's address is unknown: `VNPAY_SERVER_IP`, else
+     * the host's first external IPv4 address, else 127.0.0.1.
+     */
+    readonly serverIp: string;
   };
   /** Email (bookings): SMTP when `smtpUrl` is set, else one `.eml` file per message in `dir`. */
   readonly mail: { readonly smtpUrl?: string; readonly from: string; readonly dir: string };
@@ -549,6 +562,7 @@ export function loadConfig(
       returnUrl:
         e.VNPAY_RETURN_URL ?? `http://localhost:${DEFAULT_PORTS.gateway}/payments/vnpay/return`,
       simulated: !e.VNPAY_PAY_URL && !e.VNPAY_API_URL,
+      serverIp: e.VNPAY_SERVER_IP ?? hostIpv4(),
     },
     mail: {
       smtpUrl: e.SMTP_URL,
@@ -657,4 +671,14 @@ function deepFreeze<T>(value: T): T {
  */
 export function keepApolloTelemetryOff(): void {
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+}
+
+/** The host's first external (non-loopback) IPv4 address, else 127.0.0.1. */
+function hostIpv4(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  return '127.0.0.1';
 }

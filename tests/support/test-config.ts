@@ -21,6 +21,9 @@ export const testKeys = (): KeyPair => (keys ??= generateKeyPair());
 export const uniquePrefix = (): string =>
   `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}_`;
 
+/** `VNPAY_SERVER_IP` of every test configuration. */
+export const TEST_SERVER_IP = '192.0.2.10';
+
 /** A configuration for tests: real PostgreSQL and Redis, unique databases and key prefix. */
 export function testConfig(env: Record<string, string> = {}): AppConfig {
   const prefix = uniquePrefix();
@@ -35,6 +38,8 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     REDIS_KEY_PREFIX: `moviehub-test:${prefix}`,
     CLERK_JWT_KEY: testKeys().publicKeyPem,
     INTERNAL_SECRET: randomBytes(24).toString('hex'),
+    // A documentation address (RFC 5737): tests tell it from the loopback and the host's.
+    VNPAY_SERVER_IP: TEST_SERVER_IP,
     // Mail of a test goes to a folder of its own, never into the checkout.
     MAIL_DIR: join(tmpdir(), `moviehub-mail-${prefix}`),
     ...env,

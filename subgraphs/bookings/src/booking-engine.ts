@@ -108,7 +108,14 @@ export function createBookingEngine(options: BookingEngineOptions): BookingEngin
       log,
       wake: notifyMail,
     }),
-    refunds: new RefundService({ dataSource, vnpay: vnpayApi, clock, log, notifyMail }),
+    refunds: new RefundService({
+      dataSource,
+      vnpay: vnpayApi,
+      serverIp: config.vnpay.serverIp,
+      clock,
+      log,
+      notifyMail,
+    }),
     clock,
   };
 }

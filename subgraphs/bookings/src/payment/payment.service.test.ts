@@ -25,6 +25,7 @@ import {
   vnpDate,
   type VnpParams,
 } from './vnpay/vnpay-signing';
+import { TEST_SERVER_IP } from '../../../../tests/support/test-config';
 
 /**
  * The payment flow's rules on the engine (no gateway), on a real bookings database with an
@@ -207,6 +208,9 @@ describe('payments (engine)', () => {
           pointsToRedeem: 100,
         });
         const payment = await p.start(booking);
+        // No customer address (a call not through the gateway): VNPay is told this server's.
+        expect(payment.ipAddr).toBe(TEST_SERVER_IP);
+        expect(new URL(payment.paymentUrl).searchParams.get('vnp_IpAddr')).toBe(TEST_SERVER_IP);
         expect(await p.holdings(booking, [popcorn.id])).toMatchObject({
           points: 50,
           promotionUsed: 1,
@@ -574,6 +578,8 @@ describe('payments (engine)', () => {
       const [query] = p.vnpay.queriesOf(payment.transactionId);
       expect(query.requestId).toMatch(/^[A-Za-z0-9]{1,32}$/);
       expect(query.transactionDate).toEqual(payment.createdAt);
+      // VNPay's API is told this server's address (VNPAY_SERVER_IP).
+      expect(query.ipAddr).toBe(TEST_SERVER_IP);
       expect(await p.paymentRow(payment.transactionId)).toMatchObject({
         status: 'COMPLETED',
         settled_by: 'QUERYDR',

@@ -86,6 +86,8 @@ export interface PaymentServiceDeps {
     hashSecret: string;
     payUrl: string;
     returnUrl: string;
+    /** `vnp_IpAddr` of querydr, and of a payment whose customer's address is unknown. */
+    serverIp: string;
   };
   api: VnpayQueries;
   clock: () => Date;
@@ -158,8 +160,8 @@ export class PaymentService {
         Math.min(now.getTime() + PAY_URL_TTL_MS, booking.expiresAt.getTime()),
       );
       // The customer's address for VNPay's fraud checks; without a valid one (a caller not
-      // through the gateway), this server's loopback, as before.
-      const ipAddr = clientIpOrNull(caller.ipAddr) ?? '127.0.0.1';
+      // through the gateway), this server's.
+      const ipAddr = clientIpOrNull(caller.ipAddr) ?? this.deps.vnpay.serverIp;
       const free = booking.finalAmount === 0;
       const row = manager.getRepository(Payment).create({
         id: randomUUID(),
@@ -463,7 +465,7 @@ export class PaymentService {
           txnRef: payment.transactionId,
           transactionDate: payment.createdAt,
           createDate: now,
-          ipAddr: '127.0.0.1',
+          ipAddr: this.deps.vnpay.serverIp,
           orderInfo: `Truy van giao dich ${payment.transactionId}`,
         });
       } catch (err) {

@@ -26,6 +26,7 @@ import {
   readRefundQuery,
   refundBackoffMs,
 } from './refund.service';
+import { TEST_SERVER_IP } from '../../../../tests/support/test-config';
 
 /**
  * The refunds job on the engine (no gateway): each refund sent through VNPay's refund API
@@ -171,7 +172,7 @@ describe('refunds (engine)', () => {
         transactionDate: g.payment.createdAt,
         createBy: 'moviehub',
         createDate: now,
-        ipAddr: '127.0.0.1',
+        ipAddr: TEST_SERVER_IP,
         orderInfo: expect.stringMatching(/^[\x20-\x7e]+$/),
       });
       expect(await refundRow(g)).toMatchObject({
@@ -356,6 +357,7 @@ describe('refunds (engine)', () => {
         requestId: expect.stringMatching(REQUEST_ID),
         txnRef: g.payment.transactionId,
         transactionDate: g.payment.createdAt,
+        ipAddr: TEST_SERVER_IP,
       });
       expect(query.requestId).not.toBe(sent.requestId);
       expect(await refundRow(g)).toMatchObject({

@@ -174,6 +174,8 @@ export async function grantRefund(
 export interface RefundServiceDeps {
   dataSource: DataSource;
   vnpay: VnpayRefunds;
+  /** `vnp_IpAddr` of the refund and querydr calls: this server's address. */
+  serverIp: string;
   clock: () => Date;
   log?: Logger;
   /** Called after a pass completed refunds (their emails are in the mail outbox). */
@@ -276,7 +278,7 @@ export class RefundService {
         transactionDate: payment.createdAt,
         createBy: 'moviehub',
         createDate: now,
-        ipAddr: '127.0.0.1',
+        ipAddr: this.deps.serverIp,
         orderInfo: `Hoan tien ve xem phim ${payment.transactionId}`,
       });
     } catch (err) {
@@ -504,7 +506,7 @@ export class RefundService {
         txnRef: payment.transactionId,
         transactionDate: payment.createdAt,
         createDate: now,
-        ipAddr: '127.0.0.1',
+        ipAddr: this.deps.serverIp,
         orderInfo: `Truy van hoan tien ${payment.transactionId}`,
       });
     } catch (err) {
