@@ -17,7 +17,13 @@ export function clerkEventsUrl(usersGraphqlUrl: string): string {
  * `@clerk/backend/webhooks`, then relays the event to the users subgraph, which applies each
  * event id once. A 5xx answer makes Clerk deliver again later; nothing is lost.
  */
-export function mountClerkWebhook(app: Express, config: AppConfig, log: Logger): void {
+export function mountClerkWebhook(
+  app: Express,
+  config: AppConfig,
+  log: Logger,
+  /** The users subgraph's GraphQL URL now (it follows a supergraph reload); may throw. */
+  subgraphUrl: (name: 'users') => string,
+): void {
   const signingSecret = config.clerk.webhookSigningSecret;
   app.post('/webhooks/clerk', express.raw({ type: '*/*', limit: '512kb' }), async (req, res) => {
     if (!signingSecret) {
@@ -44,7 +50,7 @@ export function mountClerkWebhook(app: Express, config: AppConfig, log: Logger):
     try {
       const relayed = await callInternal<{ outcome: string }>(
         'users',
-        clerkEventsUrl(config.subgraphUrls.users),
+        clerkEventsUrl(subgraphUrl('users')),
         { id: req.header('svix-id'), type: event.type, data: event.data },
         {
           identity: { userId: null, role: null, service: 'gateway' },

@@ -5,12 +5,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import cors from 'cors';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  SUBGRAPH_NAMES,
-  withOverrides,
-  type AppConfig,
-  type SubgraphName,
-} from '../../runtime/config';
+import { SUBGRAPH_NAMES, type AppConfig, type SubgraphName } from '../../runtime/config';
+import { AppError } from '../../runtime/errors';
 import { internalReadinessHeaders, type ReadinessCheck } from '../../runtime/health';
 import type { Identity } from '../../runtime/identity';
 import { startHttpService } from '../../runtime/http-service';
@@ -291,17 +287,21 @@ export async function startGateway(
         }
       };
       warnUndeclaredLists();
-      // The routes that call our subgraphs directly go where the gateway's fetches go (as
-      // resolved at start: they do not follow a reload, see the README).
-      const reachable = withOverrides(config, {
-        subgraphUrls: Object.fromEntries(
-          [...initial.subgraphUrls].filter(([name]) => isOurs(name)),
-        ),
-      });
+      // The routes that call our subgraphs directly go where the gateway's fetches go now: the
+      // URL of the composition served (USERS_URL … still win), read per call.
+      const ourSubgraphUrl = (name: 'users' | 'bookings'): string => {
+        const url = supergraph.current.subgraphUrls.get(name);
+        if (url === undefined) {
+          throw new AppError('SERVICE_UNAVAILABLE', `Service "${name}" is not composed`, {
+            serviceName: name,
+          });
+        }
+        return url;
+      };
 
       if (catalogCache) mountCatalogCacheStats(app, catalogCache, config);
-      mountClerkWebhook(app, reachable, log);
-      mountVnpayRoutes(app, reachable, log);
+      mountClerkWebhook(app, config, log, ourSubgraphUrl);
+      mountVnpayRoutes(app, config, log, ourSubgraphUrl);
       const routes: GatewayRoutesContext = {
         app,
         httpServer,
@@ -332,7 +332,7 @@ export async function startGateway(
         httpServer,
         apollo,
         supergraph,
-        config: reachable,
+        config,
         authenticate,
         log,
         metrics,

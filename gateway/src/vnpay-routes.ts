@@ -30,11 +30,17 @@ const queryTooLong = (req: Request) =>
  *   end (`FRONTEND_URL/payment/result?bookingId=…&result=success|failed|invalid|unknown`).
  *   It changes nothing: the IPN decides, the page shows what the booking says.
  */
-export function mountVnpayRoutes(app: Express, config: AppConfig, log: Logger): void {
+export function mountVnpayRoutes(
+  app: Express,
+  config: AppConfig,
+  log: Logger,
+  /** The bookings subgraph's GraphQL URL now (it follows a supergraph reload); may throw. */
+  subgraphUrl: (name: 'bookings') => string,
+): void {
   const relay = async (route: 'ipn' | 'return', req: Request, requestId: string) =>
     callInternal<Record<string, unknown>>(
       'bookings',
-      bookingsUrl(config.subgraphUrls.bookings, route),
+      bookingsUrl(subgraphUrl('bookings'), route),
       { query: req.query },
       {
         identity: { userId: null, role: null, service: 'gateway' },
