@@ -22,7 +22,7 @@ export const ERROR_CODES = {
   CANCELLATION_WINDOW_CLOSED: 'Under 6 hours before the showtime.',
   SHOWTIME_CONFLICT: 'Scheduling overlaps another showtime in the hall.',
   RATE_LIMITED:
-    'Over a rate (partner, seat holds) or in a seat-hold cooldown; `extensions.retryAfter` in seconds.',
+    'Over a rate (partner, seat holds), in a seat-hold cooldown, or over the queries at once on one WebSocket; `extensions.retryAfter` in seconds.',
   QUERY_TOO_COMPLEX:
     'Over the token, depth, field, alias or cost limit (the limit is in the message).',
   RESPONSE_TOO_LARGE: 'The result would exceed the response size cap; ask for less (paginate).',

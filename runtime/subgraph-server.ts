@@ -5,7 +5,6 @@ import express from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { DataSource } from 'typeorm';
 import { databaseUrlFor, type AppConfig, type SubgraphName } from './config';
@@ -38,6 +37,7 @@ import type { RunningService } from './lifecycle';
 import { createLogger, type Logger } from './logger';
 import { createEventTransport } from './events/transport-factory';
 import { createPubSubTransport } from './pubsub';
+import { serveGraphqlWs } from './graphql-ws-server';
 import { closeRedis, createRedis } from './redis';
 import type { RequestContext } from './request-context';
 import type { AnySubgraphDefinition, SubgraphDeps } from './subgraph-definition';
@@ -99,7 +99,7 @@ function serveSubscriptions(
   const format = subgraphErrorFormatter(config);
   const formatAll = (errors: readonly GraphQLError[]) =>
     errors.map((error) => format(error.toJSON(), error));
-  const server = useServer(
+  const server = serveGraphqlWs(
     {
       schema,
       onConnect: (ctx) => {
@@ -148,6 +148,7 @@ function serveSubscriptions(
       },
     },
     wss,
+    { log, isProd: config.isProduction },
   );
   return async () => {
     await server.dispose();

@@ -13,9 +13,9 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type FormattedExecutionResult } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppConfig } from '../../runtime/config';
+import { serveGraphqlWs } from '../../runtime/graphql-ws-server';
 import { formatError } from '../../runtime/errors';
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { REQUEST_ID_HEADER, type Logger } from '../../runtime/logger';
@@ -61,7 +61,16 @@ type SocketState = {
   auth: Authentication;
   /** Ids of the subscriptions running on this socket (queries and mutations not counted). */
   subscriptions: Set<string>;
+  /** Ids of the queries and mutations admitted on this socket and not yet executed. */
+  operations: Set<string>;
 };
+
+/**
+ * Queries and mutations one socket may have running at once: a client sends the next when
+ * it has an answer (HTTP has the load gate; a socket must not carry more than a browser's
+ * handful of requests at once).
+ */
+export const MAX_OPERATIONS_PER_SOCKET = 8;
 
 /**
  * A proxy in front of the gateway (load balancer, ingress) connects from one of these: only
@@ -421,14 +430,15 @@ export function serveWebSockets(options: {
     };
   };
   /** The socket and operation id of each operation's context (see `context`). */
-  const origins = new WeakMap<GatewayContext, { socket: WebSocket; id: string }>();
+  const origins = new WeakMap<
+    GatewayContext,
+    { socket: WebSocket; id: string; operations: Set<string> }
+  >();
 
-  const server = useServer<Record<string, unknown>, SocketState>(
+  const server = serveGraphqlWs<Record<string, unknown>, SocketState>(
     {
       // The current one: each operation is checked against the schema served when it arrives.
       schema: () => subscriptions.schema,
-      // Close reasons of internal failures say nothing in production.
-      isProd: isProduction,
       onConnect: async (ctx) => {
         const { socket } = ctx.extra;
         const authorization = authorizationOf(ctx.connectionParams);
@@ -448,6 +458,7 @@ export function serveWebSockets(options: {
         }
         ctx.extra.auth = auth;
         ctx.extra.subscriptions = new Set();
+        ctx.extra.operations = new Set();
         if (expiresAt !== null) closeAt(socket, expiresAt);
         return true;
       },
@@ -503,6 +514,19 @@ export function serveWebSockets(options: {
           }
           // Counted from here; onComplete runs for every operation that got this far.
           running.add(id);
+        } else {
+          // Counted until executed (see `execute`): a client that completes a query it sent
+          // does not stop its execution, so completing does not make room.
+          const operations = ctx.extra.operations!;
+          if (operations.size >= MAX_OPERATIONS_PER_SOCKET) {
+            return [
+              new GraphQLError(
+                `At most ${MAX_OPERATIONS_PER_SOCKET} queries and mutations at once per connection; wait for an answer first`,
+                { extensions: { code: 'RATE_LIMITED', retryAfter: 1 } },
+              ),
+            ];
+          }
+          operations.add(id);
         }
         return {
           schema,
@@ -524,7 +548,7 @@ export function serveWebSockets(options: {
           requestId: randomUUID(),
           identity: ctx.extra.auth!.identity,
         };
-        origins.set(context, { socket: ctx.extra.socket, id });
+        origins.set(context, { socket: ctx.extra.socket, id, operations: ctx.extra.operations! });
         return context;
       },
       subscribe: async (args) => {
@@ -540,14 +564,21 @@ export function serveWebSockets(options: {
         return result;
       },
       execute: async (args) => {
-        const response = await options.apollo.executeOperation(
-          {
-            query: args.document,
-            variables: args.variableValues ?? {},
-            operationName: args.operationName ?? undefined,
-          },
-          { contextValue: args.contextValue as GatewayContext },
-        );
+        const context = args.contextValue as GatewayContext;
+        let response;
+        try {
+          response = await options.apollo.executeOperation(
+            {
+              query: args.document,
+              variables: args.variableValues ?? {},
+              operationName: args.operationName ?? undefined,
+            },
+            { contextValue: context },
+          );
+        } finally {
+          const origin = origins.get(context);
+          origin?.operations.delete(origin.id);
+        }
         if (response.body.kind !== 'single') {
           return {
             errors: [coded('Incremental delivery is not supported here', 'BAD_REQUEST')],
@@ -559,6 +590,13 @@ export function serveWebSockets(options: {
       },
     },
     wss,
+    {
+      log,
+      // Close reasons of internal failures say nothing in production.
+      isProd: isProduction,
+      // A client that lets more than one largest answer pile up unread is cut off.
+      dropAtBufferedBytes: limits.maxResponseBytes + 1024 * 1024,
+    },
   );
   const unsample = metrics ? sampleWebSockets(metrics, wss, subscriptions) : [];
   return {

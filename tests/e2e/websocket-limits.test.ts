@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { startGateway } from '../../gateway/src/gateway';
+import { MAX_OPERATIONS_PER_SOCKET } from '../../gateway/src/websocket';
 import { withOverrides } from '../../runtime/config';
 import { isPublicCode } from '../../runtime/errors';
 import type { RunningService } from '../../runtime/lifecycle';
@@ -137,6 +138,34 @@ describe('the gateway WebSocket', () => {
       id: showtimeId,
     });
     expect(await showtime.next()).toEqual({ data: { showtime: { id: showtimeId } } });
+  });
+
+  it('runs at most MAX_OPERATIONS_PER_SOCKET queries at once on one socket (RATE_LIMITED beyond)', async () => {
+    const showtimeId = upcoming[1].id;
+    // An address of its own (through our proxy): the sockets of 127.0.0.1 are counted.
+    const conn = connect({ headers: { 'x-forwarded-for': '203.0.113.50' } });
+    const query = 'query($id: ID!) { showtime(id: $id) { id } }';
+    // Sent in one burst: each runs a subgraph fetch, so the first ones are still running
+    // when the last arrive.
+    const sent = Array.from({ length: MAX_OPERATIONS_PER_SOCKET + 4 }, () =>
+      conn.subscribe(query, { id: showtimeId }),
+    );
+    const answers = await Promise.all(sent.map((s) => s.next()));
+    const refused = answers.filter((a) => a.errors);
+    expect(answers.length - refused.length).toBeGreaterThanOrEqual(MAX_OPERATIONS_PER_SOCKET);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const answer of refused) {
+      expect(answer.errors).toEqual([
+        {
+          message: expect.stringContaining(`At most ${MAX_OPERATIONS_PER_SOCKET} queries`),
+          extensions: { code: 'RATE_LIMITED', retryAfter: 1 },
+        },
+      ]);
+    }
+    // Answered ones make room again, on the same socket.
+    expect(await conn.subscribe(query, { id: showtimeId }).next()).toEqual({
+      data: { showtime: { id: showtimeId } },
+    });
   });
 
   it('holds at most WS_MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions on one socket, and keeps the socket', async () => {
