@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mountHealthRoutes, type HealthRouteOptions, type ReadinessCheck } from './health';
@@ -203,6 +203,16 @@ export async function startHttpService<T>(
       defer: (dispose) => stack.push(dispose),
     });
     readiness = parts.readiness;
+    // Last: what no route answered, and any error no route handled, get coded JSON, never
+    // Express's HTML page (which also shows a stack outside production).
+    app.use((req, res) => {
+      res.status(404).json({
+        errors: [
+          { message: `Nothing at ${req.method} ${req.path}`, extensions: { code: 'NOT_FOUND' } },
+        ],
+      });
+    });
+    app.use(lastErrorHandler(options.log));
 
     const port = await listen(httpServer, options.host, options.port);
     stack.push(nameTracedPort(port, service));
@@ -217,4 +227,34 @@ export async function startHttpService<T>(
     );
     throw err;
   }
+}
+
+/**
+ * The errors no route handled (a body a route's own parser refused, a path Express could not
+ * decode): a client's (4xx) answered with its status, anything else logged and answered 500.
+ */
+function lastErrorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const { status, statusCode } = (err ?? {}) as { status?: unknown; statusCode?: unknown };
+    const httpStatus = Number(status ?? statusCode);
+    if (httpStatus >= 400 && httpStatus < 500) {
+      const tooLarge = httpStatus === 413;
+      res.status(httpStatus).json({
+        errors: [
+          {
+            message: tooLarge
+              ? 'The request body is over the size limit'
+              : 'The request could not be read (its path, content type or encoding)',
+            extensions: { code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST' },
+          },
+        ],
+      });
+      return;
+    }
+    log.error({ err, path: req.path }, 'request failed');
+    res.status(500).json({
+      errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    });
+  };
 }

@@ -90,7 +90,8 @@ export function mountVnpayRoutes(
   app.get('/payment/result', (req, res) => {
     const result = typeof req.query.result === 'string' ? req.query.result : 'unknown';
     const bookingId = typeof req.query.bookingId === 'string' ? req.query.bookingId : '';
-    const said = RESULT_TEXT[result] ?? RESULT_TEXT.unknown;
+    // Own keys only: `constructor` or `__proto__` is no result either.
+    const said = Object.hasOwn(RESULT_TEXT, result) ? RESULT_TEXT[result] : RESULT_TEXT.unknown;
     res
       .status(200)
       .type('html')
