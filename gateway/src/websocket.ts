@@ -63,6 +63,8 @@ type SocketState = {
   subscriptions: Set<string>;
   /** Ids of the queries and mutations admitted on this socket and not yet executed. */
   operations: Set<string>;
+  /** The client's address, as the per-address limit reads it (a signed-in caller's mutations carry it, as over HTTP). */
+  clientIp: string;
 };
 
 /**
@@ -459,6 +461,7 @@ export function serveWebSockets(options: {
         ctx.extra.auth = auth;
         ctx.extra.subscriptions = new Set();
         ctx.extra.operations = new Set();
+        ctx.extra.clientIp = clientAddress(ctx.extra.request);
         if (expiresAt !== null) closeAt(socket, expiresAt);
         return true;
       },
@@ -547,6 +550,7 @@ export function serveWebSockets(options: {
         const context: GatewayContext = {
           requestId: randomUUID(),
           identity: ctx.extra.auth!.identity,
+          clientIp: ctx.extra.clientIp,
         };
         origins.set(context, { socket: ctx.extra.socket, id, operations: ctx.extra.operations! });
         return context;

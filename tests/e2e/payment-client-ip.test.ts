@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
 import { verifyParams } from '../../subgraphs/bookings/src/payment/vnpay/vnpay-signing';
 import { contractOperation } from '../support/contract';
+import { TEST_SERVER_IP } from '../support/test-config';
+import { TestConnection, webSocketUrl } from '../support/ws-client';
 import { postGraphQL, startTestStack, type TestStack } from '../support/test-stack';
 import { createBooking, holdSeats, ok, scheduleShowtime } from './booking-kit';
 
@@ -89,6 +91,21 @@ describe("StartPayment sends VNPay the client's address", () => {
       ),
     );
     const paymentUrl = (res.data!.startPayment as { paymentUrl: string }).paymentUrl;
-    expect(new URL(paymentUrl).searchParams.get('vnp_IpAddr')).toBe('127.0.0.1');
+    expect(new URL(paymentUrl).searchParams.get('vnp_IpAddr')).toBe(TEST_SERVER_IP);
+  });
+
+  it('is carried over the gateway WebSocket too', async () => {
+    const conn = new TestConnection(webSocketUrl(t.gatewayUrl), {
+      token: t.token(user),
+      headers: { 'X-Forwarded-For': '203.0.113.21' },
+    });
+    try {
+      const answer = await conn.subscribe(contractOperation('StartPayment'), { bookingId }).next();
+      expect(answer.errors).toBeUndefined();
+      const { paymentUrl } = answer.data!.startPayment as { paymentUrl: string };
+      expect(new URL(paymentUrl).searchParams.get('vnp_IpAddr')).toBe('203.0.113.21');
+    } finally {
+      await conn.close();
+    }
   });
 });
