@@ -204,6 +204,11 @@ describe('admin writes and the event backbone', () => {
       code: 'BAD_USER_INPUT',
       field: 'startsAt',
     });
+    const farAway = await schedule(new Date('9999-12-31T23:00:00Z'));
+    expect(farAway.errors?.[0]).toMatchObject({
+      message: 'startsAt must be within 2 years from now',
+      extensions: { code: 'BAD_USER_INPUT', field: 'startsAt' },
+    });
     const unpriced = await schedule(new Date(startsAt.getTime() + DAY), {
       prices: prices.slice(0, 1),
     });

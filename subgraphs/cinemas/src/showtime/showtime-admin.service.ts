@@ -19,6 +19,9 @@ export type EventsWritten = () => void;
 /** Called once a cancellation has committed, so that holds stop at once. */
 export type ShowtimeCancelled = (showtime: Showtime) => Promise<void>;
 
+/** How far ahead a showtime can be scheduled. */
+const MAX_SCHEDULE_AHEAD_MS = 2 * 366 * 24 * 3_600_000;
+
 /**
  * The admin's writes to the schedule. Each change and its event are written in one
  * transaction (the outbox), so no other subgraph can miss a change that happened.
@@ -37,6 +40,10 @@ export class ShowtimeAdminService {
     }
     if (input.startsAt.getTime() <= Date.now()) {
       throw badUserInput('startsAt', 'startsAt must be in the future');
+    }
+    // A year 9999 showtime ends past what the DateTime scalar reads back (year 10000).
+    if (input.startsAt.getTime() > Date.now() + MAX_SCHEDULE_AHEAD_MS) {
+      throw badUserInput('startsAt', 'startsAt must be within 2 years from now');
     }
     if (!(SHOWTIME_FORMATS as readonly string[]).includes(input.format)) {
       throw badUserInput('format', `format must be one of ${SHOWTIME_FORMATS.join(', ')}`);
