@@ -12,9 +12,23 @@ const fieldOf = (fn: () => unknown) => {
 describe('profile validation', () => {
   it('accepts and tidies names', () => {
     expect(validateName('  Nguyễn   Văn  An ')).toBe('Nguyễn Văn An');
+    // Scripts written right to left, and emoji joined into one, are names too.
+    expect(validateName('محمد علي')).toBe('محمد علي');
+    expect(validateName('An 👨\u200d👩\u200d👧')).toBe('An 👨\u200d👩\u200d👧');
   });
 
-  it.each([[''], ['   '], ['x'.repeat(101)], ['bad\u0007name']])('refuses name %j', (name) => {
+  it.each([
+    [''],
+    ['   '],
+    ['x'.repeat(101)],
+    ['bad\u0007name'],
+    // Nothing visible, or text that hides or reverses what follows it.
+    ['\u200b'],
+    ['\u202e\u200b'],
+    ['\u{e0001}'],
+    ['An\u202egnp.exe'],
+    ['An \u2066x\u2069'],
+  ])('refuses name %j', (name) => {
     expect(fieldOf(() => validateName(name))).toEqual({ code: 'BAD_USER_INPUT', field: 'name' });
   });
 

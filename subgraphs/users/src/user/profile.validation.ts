@@ -3,7 +3,19 @@ import { badUserInput } from '../../../../runtime/errors';
 
 export const NAME_MAX_LENGTH = 100;
 
-/** A display name: trimmed, 1..100 characters, no control characters. */
+/**
+ * Characters that reorder or hide the text around them (bidirectional overrides and
+ * isolates, Unicode tags): in a name they would disguise what emails and the admin console
+ * show next to it.
+ */
+const DISGUISING = /[\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u;
+/** Something a reader can see: a letter, digit, symbol or punctuation mark. */
+const VISIBLE = /[\p{L}\p{N}\p{S}\p{P}]/u;
+
+/**
+ * A display name: trimmed, 1..100 characters, something visible in it, no control
+ * characters and none that reorder or hide text.
+ */
 export function validateName(name: string): string {
   const trimmed = name.normalize('NFC').replace(/\s+/g, ' ').trim();
   if (trimmed.length === 0) throw badUserInput('name', 'name must not be empty');
@@ -12,6 +24,10 @@ export function validateName(name: string): string {
   }
   if (/\p{Cc}/u.test(trimmed))
     throw badUserInput('name', 'name must not contain control characters');
+  if (DISGUISING.test(trimmed)) {
+    throw badUserInput('name', 'name must not contain characters that reorder or hide text');
+  }
+  if (!VISIBLE.test(trimmed)) throw badUserInput('name', 'name must contain a visible character');
   return trimmed;
 }
 
