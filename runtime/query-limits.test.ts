@@ -1,7 +1,17 @@
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSchema, Kind, parse, validate, type DocumentNode } from 'graphql';
+import {
+  buildSchema,
+  getIntrospectionQuery,
+  Kind,
+  parse,
+  validate,
+  visit,
+  type DocumentNode,
+  type ValidationRule,
+} from 'graphql';
 import gql from 'graphql-tag';
 import { contractOperations } from '../tests/support/contract';
 import { loadConfig } from './config';
@@ -9,8 +19,14 @@ import { projectRoot } from './paths';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
 import {
   CONNECTION_PAGE,
+  MAX_FRAGMENT_CHAIN,
+  MAX_FRAGMENTS,
+  MAX_INTROSPECTION_FIELDS,
+  MAX_VARIABLE_DEPTH,
+  checkFragmentLimits,
   checkOperationLimits,
   checkTextArguments,
+  checkVariablesDepth,
   operationLimitsPlugin,
   parseWithLimits,
   stringifyWithinCap,
@@ -20,7 +36,10 @@ import {
 
 const sdl = (file: string) => readFileSync(join(projectRoot(), 'schema', file), 'utf8');
 const api = buildSchema(sdl('api.graphql'));
-const defaults: OperationLimits = loadConfig('gateway', { NODE_ENV: 'test' }).limits;
+const configured = loadConfig('gateway', { NODE_ENV: 'test' }).limits;
+const defaults: OperationLimits = configured;
+/** The partner graph's limits (gateway/src/public/public-limits.ts; runtime imports no gateway). */
+const partner: OperationLimits = { maxDepth: 8, maxFields: 300, maxAliases: 20, maxCost: 12_000 };
 const unlimited: OperationLimits = {
   maxDepth: Infinity,
   maxFields: Infinity,
@@ -65,14 +84,115 @@ function fragmentChain(levels: number): string {
   return doc + `fragment F${levels} on Query { movies { totalCount } }\n`;
 }
 
+/** `{ ...R0 }` with `length` fragments, each selecting `__typename` and spreading the next. */
+function spreadChain(length: number): string {
+  let doc = '{ ...R0 }\n';
+  for (let i = 0; i < length; i++) {
+    doc += `fragment R${i} on Query { __typename ${i + 1 < length ? `...R${i + 1}` : ''} }\n`;
+  }
+  return doc;
+}
+
+/** `count` aliased copies of `field`: `a0: field a1: field …`. */
+const aliased = (count: number, field: string) =>
+  Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ');
+
+/** `[[[…]]]` nested `depth` lists deep, built without recursion. */
+function nestedLists(depth: number): unknown {
+  let value: unknown = [];
+  for (let i = 1; i < depth; i++) value = [value];
+  return value;
+}
+
+/** What Apollo Client sends: `__typename` added to every selection set below the root. */
+function withTypenames(document: DocumentNode): DocumentNode {
+  return visit(document, {
+    SelectionSet(set, _key, parent) {
+      if (parent && 'kind' in parent && parent.kind === Kind.OPERATION_DEFINITION) return;
+      const typename = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
+      return { ...set, selections: [...set.selections, typename] };
+    },
+  });
+}
+
 describe('checkOperationLimits', () => {
-  it('measures depth, fields and aliases, fragments expanded, introspection ignored', () => {
+  it('measures depth, fields and aliases, fragments expanded, __typename as a field', () => {
     const query = `
       query Q { movie(id: "1") { ...M a: title b: title title __typename } }
       fragment M on Movie { showtimes { hall { cinema { name } } } }`;
     expect(measured(query, 'maxDepth')).toBe(5);
-    expect(measured(query, 'maxFields')).toBe(8);
+    expect(measured(query, 'maxFields')).toBe(9);
     expect(measured(query, 'maxAliases')).toBe(2);
+  });
+
+  it('counts __typename as any scalar: its aliases, its fields, its cost under lists', () => {
+    // 27 KB, 4,800 tokens: once free of every limit, and 4 s of work under the seat lists.
+    const seats = `{ cinemas { halls { seats { ${aliased(1600, '__typename')} } } } }`;
+    expect(check(seats, defaults)?.message).toBe(
+      'The operation uses more than the limit of 100 aliases (QUERY_MAX_ALIASES)',
+    );
+    expect(check(seats, defaults)?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    const halls = `{ cinemas { halls { ${aliased(1000, '__typename')} } } }`;
+    expect(check(halls, partner)?.message).toMatch(/limit of 20 aliases/);
+    // Each counts once per item of the lists around it: 1 + 100 × (1 + 30 × 1).
+    expect(measured('{ cinemas { halls { __typename } } }', 'maxCost')).toBe(3101);
+    expect(measured('{ cinemas { halls { __typename } } }', 'maxFields')).toBe(3);
+    // Repeated without aliases: each one a field, as `title title` is.
+    expect(measured(`{ movie(id: "1") { ${'__typename '.repeat(50)} } }`, 'maxFields')).toBe(51);
+    const manyPlain = `{ cinemas { halls { seats { ${'__typename '.repeat(1501)} } } } }`;
+    expect(check(manyPlain, defaults)?.message).toMatch(/QUERY_MAX_FIELDS/);
+  });
+
+  it('lets the contract’s operations through as Apollo Client sends them, __typename everywhere', () => {
+    const checked: string[] = [];
+    for (const op of contractOperations()) {
+      if (validate(api, op.document).length > 0) continue; // as in the test above
+      const sent = withTypenames(op.document);
+      expect(validate(api, sent)).toEqual([]);
+      const limits = op.file === 'partner.graphql' ? partner : defaults;
+      expect([op.name, check(sent, limits)]).toEqual([op.name, null]);
+      checked.push(op.name);
+    }
+    expect(checked).toEqual(
+      expect.arrayContaining(['SeatMap', 'MovieDetail', 'PartnerListings', 'PartnerMovie']),
+    );
+  });
+
+  it('counts __schema and __type as fields, at most a couple per operation', () => {
+    // Sandbox's query: one __schema, 15 levels deep (not limited inside introspection).
+    const sandbox = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
+    expect(check(sandbox, defaults)).toBeNull();
+    expect(check(sandbox, partner)).toBeNull();
+    expect(measured(sandbox, 'maxFields')).toBeGreaterThan(200); // what it selects counts
+    expect(
+      check('{ __schema { queryType { name } } __type(name: "Movie") { name } }', defaults),
+    ).toBeNull();
+    // 700 aliased copies of the whole schema blocked the process 3.5 s.
+    const copies = `{ ${aliased(700, '__schema { ...S }')} } fragment S on __Schema { types { name } }`;
+    expect(check(copies, defaults)?.message).toMatch(/limit of 2 introspection fields/);
+    const three = `{ ${aliased(MAX_INTROSPECTION_FIELDS + 1, '__type(name: "Movie") { name }')} }`;
+    expect(check(three, unlimited)).toEqual(
+      expect.objectContaining({
+        message: `The operation selects more than the limit of ${MAX_INTROSPECTION_FIELDS} introspection fields (__schema, __type)`,
+        extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+      }),
+    );
+    // Spread twice, counted twice.
+    expect(
+      check('{ ...I ...I ...I } fragment I on Query { __schema { queryType { name } } }', unlimited)
+        ?.message,
+    ).toMatch(/introspection fields/);
+    // Aliases inside introspection count too.
+    expect(check(`{ __schema { types { ${aliased(21, 'name')} } } }`, partner)?.message).toMatch(
+      /limit of 20 aliases/,
+    );
   });
 
   it('names the limit and its value in a QUERY_TOO_COMPLEX error', () => {
@@ -260,6 +380,103 @@ describe('declared list sizes', () => {
   });
 });
 
+describe('checkFragmentLimits', () => {
+  it('refuses 500 fragments each spreading the next, which took a second to validate', () => {
+    const document = parse(spreadChain(500)); // 18 KB, within the token limit
+    expect(checkFragmentLimits(document)).toEqual(
+      expect.objectContaining({
+        message: `The document defines more than the limit of ${MAX_FRAGMENTS} fragments`,
+        extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+      }),
+    );
+  });
+
+  it('refuses chains deeper than the limit, however they nest', () => {
+    expect(checkFragmentLimits(parse(spreadChain(MAX_FRAGMENT_CHAIN)))).toBeNull();
+    expect(checkFragmentLimits(parse(spreadChain(MAX_FRAGMENT_CHAIN + 1)))?.message).toBe(
+      `The document chains fragment spreads more than the limit of ${MAX_FRAGMENT_CHAIN} fragments deep`,
+    );
+    // Spreads inside fields and inline fragments chain as well.
+    let nested = '{ movie(id: "1") { ...M0 } }\n';
+    for (let i = 0; i <= MAX_FRAGMENT_CHAIN; i++) {
+      nested += `fragment M${i} on Movie { showtimes { movie { ... on Movie { ...M${i + 1} } } } }\n`;
+    }
+    nested += `fragment M${MAX_FRAGMENT_CHAIN + 1} on Movie { id }\n`;
+    expect(checkFragmentLimits(parse(nested))?.message).toMatch(/chains fragment spreads/);
+  });
+
+  it('lets through what clients send: many fragments side by side, the introspection query', () => {
+    let wide = `{ ${Array.from({ length: MAX_FRAGMENTS }, (_, i) => `...W${i}`).join(' ')} }\n`;
+    for (let i = 0; i < MAX_FRAGMENTS; i++) wide += `fragment W${i} on Query { __typename }\n`;
+    expect(checkFragmentLimits(parse(wide))).toBeNull();
+    expect(checkFragmentLimits(parse(wide + 'fragment X on Query { __typename }'))).not.toBeNull();
+    expect(checkFragmentLimits(parse(getIntrospectionQuery()))).toBeNull();
+    for (const op of contractOperations()) expect(checkFragmentLimits(op.document)).toBeNull();
+  });
+
+  it('leaves cycles and unknown fragments to validation', () => {
+    const cyclic = '{ ...A } fragment A on Query { ...B } fragment B on Query { ...A ...Nowhere }';
+    expect(checkFragmentLimits(parse(cyclic))).toBeNull();
+    expect(validate(api, parse(cyclic)).length).toBeGreaterThan(0);
+  });
+
+  it('runs within parseWithLimits, which the graphql-ws paths call before validating', () => {
+    expect(() => parseWithLimits(spreadChain(500), 5000)).toThrow(
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }),
+      }),
+    );
+    expect(() => parseWithLimits(spreadChain(MAX_FRAGMENT_CHAIN + 1), 5000)).toThrow(
+      /chains fragment spreads/,
+    );
+    expect(parseWithLimits(spreadChain(3), 5000).definitions).toHaveLength(4);
+  });
+});
+
+describe('checkVariablesDepth', () => {
+  it('refuses values nested deeper than the limit, without overflowing itself', () => {
+    // 10 KB of JSON that made the gateway answer 500 "Maximum call stack size exceeded".
+    expect(checkVariablesDepth({ x: nestedLists(5000) })).toEqual(
+      expect.objectContaining({
+        message: `Variable "$x" nests lists or objects deeper than the limit of ${MAX_VARIABLE_DEPTH} levels`,
+        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+      }),
+    );
+    expect(() => JSON.stringify(nestedLists(100_000))).toThrow(RangeError);
+    expect(checkVariablesDepth({ x: nestedLists(100_000) })?.extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
+  });
+
+  it('counts lists and objects alike, and lets ordinary input through', () => {
+    expect(checkVariablesDepth({ x: nestedLists(MAX_VARIABLE_DEPTH) })).toBeNull();
+    expect(checkVariablesDepth({ x: nestedLists(MAX_VARIABLE_DEPTH + 1) })).not.toBeNull();
+    let objects: unknown = { leaf: 'a' };
+    for (let i = 1; i < 4; i++) objects = { inner: [objects] };
+    expect(checkVariablesDepth({ o: objects }, 7)).toBeNull(); // 3 × (object, list) + 1
+    expect(checkVariablesDepth({ o: objects }, 6)?.message).toMatch(/"\$o"/);
+    expect(
+      checkVariablesDepth({
+        input: { name: 'A', seatIds: ['1', '2'], filter: { search: null, page: 2 } },
+        n: 5,
+      }),
+    ).toBeNull();
+    expect(checkVariablesDepth(null)).toBeNull();
+    expect(checkVariablesDepth(undefined)).toBeNull();
+  });
+
+  it('comes first in checkOperationLimits, which the graphql-ws paths call with the variables', () => {
+    const error = checkOperationLimits(
+      api,
+      parse('{ __typename }'),
+      undefined,
+      { x: nestedLists(5000) },
+      defaults,
+    );
+    expect(error?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
 describe('checkTextArguments', () => {
   const text = (query: string, variables: Record<string, unknown> = {}) =>
     checkTextArguments(parse(query), undefined, variables);
@@ -372,6 +589,18 @@ describe('operationLimitsPlugin', () => {
     );
   });
 
+  it('refuses variables nested too deep before reading them (the memo serializes them)', async () => {
+    const run = pluginCheck(operationLimitsPlugin(defaults));
+    const unused = await run(parse('{ __typename }'), { x: nestedLists(5000) });
+    expect(unused).toEqual(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }),
+    );
+    const read = await run(parse('query($n: Int) { movies(first: $n) { totalCount } }'), {
+      n: nestedLists(5000),
+    });
+    expect(read?.message).toMatch(/"\$n" nests lists or objects deeper/);
+  });
+
   it('follows the path a skipped branch opens: a variable read only there counts', async () => {
     const run = pluginCheck(operationLimitsPlugin({ ...defaults, maxCost: 500 }));
     const document = parse(`query($skip: Boolean!, $n: Int) {
@@ -411,5 +640,69 @@ describe('stringifyWithinCap, sharing serializations', () => {
     } finally {
       again.mockRestore();
     }
+  });
+});
+
+describe('operationLimitsPlugin in Apollo Server', () => {
+  /** The definitions of each document validated: this rule runs in graphql-js's own pass. */
+  let validated: number[] = [];
+  const recording: ValidationRule = () => ({
+    Document: (document) => {
+      validated.push(document.definitions.length);
+    },
+  });
+  const server = new ApolloServer({
+    schema: api,
+    parseOptions: { maxTokens: configured.maxTokens },
+    validationRules: [recording],
+    plugins: [operationLimitsPlugin(defaults)],
+  });
+  beforeAll(() => server.start());
+  afterAll(() => server.stop());
+
+  const post = async (body: object) => {
+    const headers = new HeaderMap([['content-type', 'application/json']]);
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: 'POST', headers, search: '', body },
+      context: () => Promise.resolve({}),
+    });
+    const text = response.body.kind === 'complete' ? response.body.string : '';
+    // No status set: the integration answers 200.
+    return { status: response.status ?? 200, body: JSON.parse(text) as { errors?: unknown[] } };
+  };
+
+  it('refuses a chain of fragments before validation runs, every time it is sent', async () => {
+    validated = [];
+    const refusal = [
+      expect.objectContaining({
+        message: `The document defines more than the limit of ${MAX_FRAGMENTS} fragments`,
+        extensions: { code: 'QUERY_TOO_COMPLEX' },
+      }),
+    ];
+    const res = await post({ query: spreadChain(500) });
+    expect([res.status, res.body.errors]).toEqual([400, refusal]);
+    // Apollo validated its one-definition stand-in, never the 501 definitions.
+    expect(validated).toEqual([1]);
+    // Apollo kept the stand-in for this text (its document store): refused again.
+    const again = await post({ query: spreadChain(500) });
+    expect([again.status, again.body.errors]).toEqual([400, refusal]);
+    const deep = await post({ query: spreadChain(MAX_FRAGMENT_CHAIN + 1), operationName: 'X' });
+    expect(deep.status).toBe(400);
+    expect(deep.body.errors).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/chains fragment spreads/) }),
+    ]);
+    expect(validated.every((definitions) => definitions === 1)).toBe(true);
+    validated = [];
+    const ok = await post({ query: spreadChain(3) });
+    expect([ok.status, ok.body]).toEqual([200, { data: { __typename: 'Query' } }]);
+    expect(validated).toEqual([4]);
+  });
+
+  it('answers variables nested 5,000 deep with BAD_USER_INPUT, not a 500', async () => {
+    const res = await post({ query: '{ __typename }', variables: { x: nestedLists(5000) } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } }),
+    ]);
   });
 });

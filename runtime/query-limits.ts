@@ -182,6 +182,13 @@ export function assertListSizesDeclared(schema: GraphQLSchema, what: string): vo
   }
 }
 
+/**
+ * Introspection root fields (`__schema`, `__type`) one operation may select. Sandbox, GraphiQL
+ * and codegen send one `__schema`; hundreds of aliased copies, each the whole schema, blocked
+ * the process for seconds.
+ */
+export const MAX_INTROSPECTION_FIELDS = 2;
+
 /** Thrown inside the walk to stop at the first limit exceeded. */
 class LimitExceeded extends Error {}
 
@@ -195,6 +202,8 @@ interface Measure {
   cost: number;
   /** ...whose cost is per item of the page the enclosing field asked for. */
   perPageItem: number;
+  /** Introspection root fields (`__schema`, `__type`). */
+  introspection: number;
 }
 
 const tooComplex = (message: string): GraphQLError =>
@@ -217,14 +226,32 @@ function selectedOperation(
  * Checks one operation against the shape limits: depth, field selections, aliases and the
  * estimated result size (each field counts 1, times the sizes of the lists around it: page
  * arguments such as `first`/`limit`, taken from `variables` when they are variables, or the
- * declared maximum of {@link LIST_SIZES}). Each fragment is measured once however often it
+ * declared maximum of {@link LIST_SIZES}). `__typename` counts as any scalar field; the
+ * introspection fields `__schema` and `__type` count as fields too, at most
+ * {@link MAX_INTROSPECTION_FIELDS} of them. Each fragment is measured once however often it
  * is spread, and the walk stops at the first limit exceeded, so the check is linear in the
  * document. `@skip`/`@include` are honoured. Fragment cycles (invalid) are not followed.
+ * First of all, `variables` are held to {@link checkVariablesDepth}.
  *
- * @returns a `QUERY_TOO_COMPLEX` error naming the limit and its value, or null within them
- *   (and when the document has no such operation: execution reports that).
+ * @returns a `QUERY_TOO_COMPLEX` error naming the limit and its value (`BAD_USER_INPUT` for
+ *   variables nested too deep), or null within them (and when the document has no such
+ *   operation: execution reports that).
  */
 export function checkOperationLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  limits: OperationLimits,
+): GraphQLError | null {
+  return (
+    checkVariablesDepth(variables) ??
+    measureOperation(schema, document, operationName, variables, limits)
+  );
+}
+
+/** {@link checkOperationLimits} but the variables' depth, which the caller checked. */
+function measureOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
@@ -287,6 +314,14 @@ export function checkOperationLimits(
       ? Math.min(max, Math.max(1, Math.floor(value)))
       : fallback;
 
+  const nothing = (): Measure => ({
+    depth: 0,
+    fields: 0,
+    aliases: 0,
+    cost: 0,
+    perPageItem: 0,
+    introspection: 0,
+  });
   const fail = (message: string): never => {
     throw new LimitExceeded(message);
   };
@@ -297,8 +332,10 @@ export function checkOperationLimits(
   // Fields entered and not yet left: the walk follows real paths of the operation, so this
   // passing the limit is the operation passing it (and the recursion stays shallow).
   let nesting = 0;
+  // Inside `__schema`/`__type`, where depth is not limited (see measureIntrospection).
+  let introspecting = false;
   const checkPartial = (m: Measure): void => {
-    if (m.depth > limits.maxDepth) tooDeep();
+    if (m.depth > limits.maxDepth && !introspecting) tooDeep();
     if (m.fields > limits.maxFields) {
       fail(
         `The operation selects more than the limit of ${limits.maxFields} fields (QUERY_MAX_FIELDS)`,
@@ -307,6 +344,12 @@ export function checkOperationLimits(
     if (m.aliases > limits.maxAliases) {
       fail(
         `The operation uses more than the limit of ${limits.maxAliases} aliases (QUERY_MAX_ALIASES)`,
+      );
+    }
+    if (m.introspection > MAX_INTROSPECTION_FIELDS) {
+      fail(
+        `The operation selects more than the limit of ${MAX_INTROSPECTION_FIELDS} ` +
+          'introspection fields (__schema, __type)',
       );
     }
     // Every list counts at least one item, so a part over the limit sinks the whole.
@@ -322,13 +365,14 @@ export function checkOperationLimits(
   const fragmentMeasures = new Map<string, Measure | 'measuring'>();
 
   const measureSet = (set: SelectionSetNode, type: GraphQLCompositeType | undefined): Measure => {
-    const total: Measure = { depth: 0, fields: 0, aliases: 0, cost: 0, perPageItem: 0 };
+    const total = nothing();
     const add = (m: Measure) => {
       total.depth = Math.max(total.depth, m.depth);
       total.fields += m.fields;
       total.aliases += m.aliases;
       total.cost += m.cost;
       total.perPageItem += m.perPageItem;
+      total.introspection += m.introspection;
       checkPartial(total);
     };
     for (const selection of set.selections) {
@@ -369,18 +413,42 @@ export function checkOperationLimits(
     return measured;
   };
 
+  /**
+   * `__schema` and `__type`: each counts as a field (and an alias), at most
+   * {@link MAX_INTROSPECTION_FIELDS} of them, and what they select counts toward fields,
+   * aliases and cost (their lists are unsized: one item). Not toward depth: the standard
+   * introspection query nests 15 levels (`ofType` in `ofType`), deeper than the partner
+   * graph's 8, and graphql-js's MaxIntrospectionDepthRule already refuses the nestings that
+   * multiply (`fields { type { fields …`).
+   */
+  const measureIntrospection = (node: FieldNode, aliases: number): Measure => {
+    const outer = introspecting;
+    introspecting = true;
+    const child = node.selectionSet ? measureSet(node.selectionSet, undefined) : nothing();
+    introspecting = outer;
+    return {
+      depth: 1,
+      fields: child.fields + 1,
+      aliases: child.aliases + aliases,
+      cost: 1 + child.cost + child.perPageItem,
+      perPageItem: 0,
+      introspection: child.introspection + 1,
+    };
+  };
+
   const measureField = (node: FieldNode, parent: GraphQLCompositeType | undefined): Measure => {
     const name = node.name.value;
-    // Introspection is bounded by graphql-js's own validation (and off in production).
-    if (name.startsWith('__')) return { depth: 0, fields: 0, aliases: 0, cost: 0, perPageItem: 0 };
+    // `__typename` is any other scalar field: aliased 1,600 times under a list of seats, it
+    // was once free of every limit.
+    const aliases = node.alias && node.alias.value !== name ? 1 : 0;
+    if (name === '__schema' || name === '__type') return measureIntrospection(node, aliases);
     const field =
       parent && (isObjectType(parent) || isInterfaceType(parent))
         ? parent.getFields()[name]
         : undefined;
     // This field sits at level nesting + 1.
-    if (nesting >= limits.maxDepth) tooDeep();
-    const aliases = node.alias && node.alias.value !== name ? 1 : 0;
-    if (!node.selectionSet) return { depth: 1, fields: 1, aliases, cost: 1, perPageItem: 0 };
+    if (nesting >= limits.maxDepth && !introspecting) tooDeep();
+    if (!node.selectionSet) return { ...nothing(), depth: 1, fields: 1, aliases, cost: 1 };
     const returned = field ? getNamedType(field.type) : undefined;
     nesting += 1;
     const child = measureSet(
@@ -411,6 +479,7 @@ export function checkOperationLimits(
       aliases: child.aliases + aliases,
       cost: 1,
       perPageItem: 0,
+      introspection: child.introspection,
     };
     // A connection's edges cost per item of the page the field above asked for.
     if (declared?.kind === 'page') measured.perPageItem = inner;
@@ -430,6 +499,118 @@ export function checkOperationLimits(
   }
 }
 
+/** Fragment definitions one document may hold. */
+export const MAX_FRAGMENTS = 100;
+/**
+ * Fragments one chain of spreads may pass through (an operation spreads F1, F1 spreads F2…).
+ * The introspection query chains 3 (FullType, InputValue, TypeRef); colocated fragments of a
+ * component tree rarely 10.
+ */
+export const MAX_FRAGMENT_CHAIN = 16;
+
+/**
+ * Checks a parsed document's fragments BEFORE it is validated: at most
+ * {@link MAX_FRAGMENTS} definitions, and no chain of spreads through more than
+ * {@link MAX_FRAGMENT_CHAIN} fragments. graphql-js's validation compares fragments along such
+ * chains (OverlappingFieldsCanBeMergedRule above all): 500 fragments each spreading the next,
+ * 18 KB within the token limit, took about a second of CPU before {@link checkOperationLimits}
+ * could run, which runs after validation. Within these limits validating takes milliseconds
+ * (100 fragments in 10 layers of 10, each spreading the whole next layer: about 20 ms).
+ *
+ * Linear in the document and iterative over its nesting (the parser allows thousands of
+ * levels). Spreads of unknown fragments and cycles are not followed: validation reports them.
+ *
+ * @returns a `QUERY_TOO_COMPLEX` error naming the limit, or null within them.
+ */
+export function checkFragmentLimits(document: DocumentNode): GraphQLError | null {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    fragments.set(def.name.value, def);
+    if (fragments.size > MAX_FRAGMENTS) {
+      return tooComplex(`The document defines more than the limit of ${MAX_FRAGMENTS} fragments`);
+    }
+  }
+  if (fragments.size === 0) return null;
+  /** The fragments a selection set spreads, at any nesting (inline fragments included). */
+  const spreadsOf = (root: SelectionSetNode): Set<string> => {
+    const names = new Set<string>();
+    const pending = [root];
+    for (let set = pending.pop(); set; set = pending.pop()) {
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FRAGMENT_SPREAD) names.add(selection.name.value);
+        else if (selection.selectionSet) pending.push(selection.selectionSet);
+      }
+    }
+    return names;
+  };
+  // The longest chain from each fragment, itself included. Recursion at most MAX_FRAGMENTS
+  // deep: a fragment on the current path is a cycle, not followed.
+  const chains = new Map<string, number | 'visiting'>();
+  const chainFrom = (name: string): number => {
+    const known = chains.get(name);
+    if (known === 'visiting') return 0;
+    if (known !== undefined) return known;
+    const fragment = fragments.get(name);
+    if (!fragment) return 0;
+    chains.set(name, 'visiting');
+    let longest = 0;
+    for (const next of spreadsOf(fragment.selectionSet)) {
+      longest = Math.max(longest, chainFrom(next));
+    }
+    chains.set(name, longest + 1);
+    return longest + 1;
+  };
+  for (const name of fragments.keys()) {
+    if (chainFrom(name) > MAX_FRAGMENT_CHAIN) {
+      return tooComplex(
+        `The document chains fragment spreads more than the limit of ${MAX_FRAGMENT_CHAIN} ` +
+          'fragments deep',
+      );
+    }
+  }
+  return null;
+}
+
+/** Lists and input objects a variable's value may nest. */
+export const MAX_VARIABLE_DEPTH = 64;
+
+/**
+ * Refuses variable values that nest lists or objects more than `maxDepth` deep (`{"x": [1]}`
+ * nests 1). Runs before anything serializes or coerces them: `JSON.stringify` (the
+ * gateway's keys of identical requests in flight, the shape check's memo) recurses, and a
+ * 10 KB body of 5,000 nested lists made it throw "Maximum call stack size exceeded", a 500.
+ * Iterative, so the check cannot overflow itself; linear in the values. No input type of
+ * ours nests beyond a few levels.
+ *
+ * @returns `BAD_USER_INPUT` naming the variable, or null.
+ */
+export function checkVariablesDepth(
+  variables: Record<string, unknown> | null | undefined,
+  maxDepth: number = MAX_VARIABLE_DEPTH,
+): GraphQLError | null {
+  if (!variables || typeof variables !== 'object') return null;
+  const pending: { value: object; depth: number; variable: string }[] = [];
+  for (const [variable, value] of Object.entries(variables)) {
+    if (value !== null && typeof value === 'object') pending.push({ value, depth: 1, variable });
+  }
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, depth, variable } = next;
+    if (depth > maxDepth) {
+      return new GraphQLError(
+        `Variable "$${variable}" nests lists or objects deeper than the limit of ${maxDepth} levels`,
+        { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } },
+      );
+    }
+    for (const item of Array.isArray(value) ? value : Object.values(value)) {
+      if (item !== null && typeof item === 'object') {
+        pending.push({ value: item as object, depth: depth + 1, variable });
+      }
+    }
+  }
+  return null;
+}
+
 /** graphql-js's words when `maxTokens` stops the parser (sic: "more that"). */
 const TOKEN_LIMIT_MESSAGE =
   /^Syntax Error: Document contains more tha[nt] (\d+) tokens\. Parsing aborted\.$/;
@@ -447,16 +628,26 @@ export function clarifyParseError<E extends { message: string }>(formatted: E): 
   return match ? { ...formatted, message: tokenLimitMessage(match[1]) } : formatted;
 }
 
-/** Parses a document, refusing it beyond `maxTokens` lexical tokens (`GRAPHQL_PARSE_FAILED`). */
+/**
+ * Parses a document, refusing it beyond `maxTokens` lexical tokens (`GRAPHQL_PARSE_FAILED`),
+ * then holds it to {@link checkFragmentLimits} (`QUERY_TOO_COMPLEX`), before anyone
+ * validates it: the graphql-ws paths call this, then `validate`.
+ *
+ * @throws the `GraphQLError` refusing the document.
+ */
 export function parseWithLimits(source: string, maxTokens: number): DocumentNode {
+  let document: DocumentNode;
   try {
-    return parse(source, { maxTokens });
+    document = parse(source, { maxTokens });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new GraphQLError(clarifyParseError({ message }).message, {
       extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } },
     });
   }
+  const refused = checkFragmentLimits(document);
+  if (refused) throw refused;
+  return document;
 }
 
 /** C0 control characters but tab, line feed and carriage return (NUL among them). */
@@ -546,7 +737,7 @@ export function compileTextArgumentCheck(
   };
   // Variable values are plain JSON: strings, lists and input objects.
   const checkValue = (value: unknown, field: string, depth = 0): void => {
-    if (depth > 64) return; // JSON this deep is refused by the coercion of variables anyway
+    if (depth > MAX_VARIABLE_DEPTH) return; // checkVariablesDepth refuses these first
     if (typeof value === 'string') {
       if (CONTROL_CHARACTER.test(value)) refuse(field);
     } else if (Array.isArray(value)) {
@@ -655,11 +846,25 @@ function recordingReads(variables: Record<string, unknown>): {
   return { variables: proxy, read };
 }
 
+/** What Apollo validates instead of a document refused before validation (see below). */
+const REFUSED_STAND_IN: DocumentNode = parse('{ __typename }', { noLocation: true });
+
 /**
- * The Apollo Server plugin every service runs: after validation, before anything executes,
- * refuses operations over the shape limits (`QUERY_TOO_COMPLEX`) and text arguments with
- * control characters (`BAD_USER_INPUT`). Parsing is bounded by Apollo's `parseOptions`
+ * The Apollo Server plugin every service runs. Before validation it refuses documents over
+ * the fragment limits ({@link checkFragmentLimits}); after validation, before anything
+ * executes, variables nested too deep ({@link checkVariablesDepth}, `BAD_USER_INPUT`),
+ * operations over the shape limits (`QUERY_TOO_COMPLEX`) and text arguments with control
+ * characters (`BAD_USER_INPUT`). Parsing is bounded by Apollo's `parseOptions`
  * (`maxTokens`), results by {@link stringifyWithinCap}.
+ *
+ * Apollo Server (5.x) has no hook that may refuse a request between parsing and validation:
+ * an error thrown by `validationDidStart` escapes its pipeline and is answered 500 "Internal
+ * server error". So a document over the fragment limits is swapped, in `validationDidStart`,
+ * for a stand-in (`{ __typename }`, valid in any schema, validated in microseconds) that
+ * carries the refusal, and `didResolveOperation` answers with it (400, `QUERY_TOO_COMPLEX`,
+ * through Apollo's error path: formatted, counted by the operation metrics). Apollo keeps
+ * validated documents by the hash of their text: a second request with the same text finds
+ * the stand-in and is refused the same way. A test pins this behaviour of Apollo Server.
  *
  * A repeated operation's shape is measured once per document and values of the variables
  * the measure reads (see `CheckMemo`), and its text arguments walked once per document (only
@@ -668,11 +873,28 @@ function recordingReads(variables: Record<string, unknown>): {
  */
 export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<object> {
   const memos = new WeakMap<DocumentNode, CheckMemo>();
+  /** Stand-ins for refused documents (see above), each with its refusal. */
+  const refusals = new WeakMap<DocumentNode, GraphQLError>();
   return {
     requestDidStart() {
       return Promise.resolve<GraphQLRequestListener<object>>({
+        validationDidStart(requestContext) {
+          const refused = checkFragmentLimits(requestContext.document);
+          if (refused) {
+            // A new document object per refusal: it is the key of its refusal.
+            const standIn: DocumentNode = { ...REFUSED_STAND_IN };
+            refusals.set(standIn, refused);
+            (requestContext as { document: DocumentNode }).document = standIn;
+          }
+          return Promise.resolve();
+        },
         didResolveOperation({ schema, document, operationName, request }) {
+          const refused = refusals.get(document);
+          if (refused) return Promise.reject(refused);
           const variables = request.variables ?? {};
+          // Before the memo, whose key serializes the values it reads.
+          const tooDeep = checkVariablesDepth(variables);
+          if (tooDeep) return Promise.reject(tooDeep);
           let memo = memos.get(document);
           if (!memo || memo.schema !== schema || memo.operationName !== operationName) {
             memo = new CheckMemo(schema, document, operationName);
@@ -684,13 +906,7 @@ export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlug
             error = known.result;
           } else {
             const recording = recordingReads(variables);
-            error = checkOperationLimits(
-              schema,
-              document,
-              operationName,
-              recording.variables,
-              limits,
-            );
+            error = measureOperation(schema, document, operationName, recording.variables, limits);
             memo.remember([...recording.read], variables, error);
           }
           error ??= memo.checkText(variables);

@@ -29,10 +29,10 @@ function postToSubgraph(t: TestStack, name: 'movies' | 'cinemas', query: string,
   });
 }
 
-async function postRaw(url: string, body: string) {
+async function postRaw(url: string, body: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body,
   });
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
@@ -61,6 +61,15 @@ describe('request limits, with the default settings', () => {
     expect(health.status).toBe(200);
     expect(complex.status).toBe(400);
     expect(complex.errors).toEqual([
+      expect.objectContaining({
+        message: 'The document chains fragment spreads more than the limit of 16 fragments deep',
+        extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }),
+      }),
+    ]);
+    // Within the chain limit (15 fragments), its 2^14 fields are counted and refused.
+    const counted = await t.query(fragmentChain(14));
+    expect(counted.status).toBe(400);
+    expect(counted.errors).toEqual([
       expect.objectContaining({
         message: expect.stringContaining('1500 fields'),
         extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }),
@@ -186,8 +195,15 @@ describe('request limits, with the default settings', () => {
   });
 
   it('answers malformed JSON and oversized bodies with coded JSON errors, gateway and subgraphs', async () => {
-    for (const url of [t.gatewayUrl, t.stack.subgraphs.movies.url]) {
-      const malformed = await postRaw(url, '{"query": "{ movies { totalCount } }"');
+    // A subgraph reads the body of a signed caller only (an unsigned one gets 401 unread).
+    const signed = {
+      [IDENTITY_HEADER]: signIdentity(ANONYMOUS, t.config.internalSecret, 'movies'),
+    };
+    for (const [url, headers] of [
+      [t.gatewayUrl, {}],
+      [t.stack.subgraphs.movies.url, signed],
+    ] as const) {
+      const malformed = await postRaw(url, '{"query": "{ movies { totalCount } }"', headers);
       expect(malformed.status).toBe(400);
       expect(malformed.type).toMatch(/application\/json/);
       expect(JSON.parse(malformed.text)).toEqual({
@@ -199,7 +215,11 @@ describe('request limits, with the default settings', () => {
         ],
       });
 
-      const big = await postRaw(url, JSON.stringify({ query: `{ ${'x'.repeat(1024 * 1024)} }` }));
+      const big = await postRaw(
+        url,
+        JSON.stringify({ query: `{ ${'x'.repeat(1024 * 1024)} }` }),
+        headers,
+      );
       expect(big.status).toBe(413);
       expect(JSON.parse(big.text)).toEqual({
         errors: [
