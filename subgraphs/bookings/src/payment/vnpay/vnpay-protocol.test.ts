@@ -85,10 +85,12 @@ describe('readVnpQuery', () => {
     });
   });
 
-  it('is null for a repeated or nested vnp_ key, or a query that is not an object', () => {
+  it('is null for a repeated or nested vnp_ key, a control character, or a query that is not an object', () => {
     expect(readVnpQuery({ vnp_Amount: ['100', '200'] })).toBeNull();
     expect(readVnpQuery({ vnp_Amount: ['100'] })).toBeNull();
     expect(readVnpQuery({ vnp_Amount: { $gt: '' } })).toBeNull();
+    expect(readVnpQuery({ vnp_Amount: '100', vnp_TxnRef: 'A\u0000' })).toBeNull();
+    expect(readVnpQuery({ vnp_BankCode: 'NCB\n' })).toBeNull();
     for (const hostile of [null, undefined, 'vnp_Amount=1', 42, ['vnp_Amount']]) {
       expect(readVnpQuery(hostile)).toBeNull();
     }

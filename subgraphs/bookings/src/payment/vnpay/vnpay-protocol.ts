@@ -198,17 +198,22 @@ export function buildPayUrl(req: PayUrlRequest): string {
   return `${req.payUrl}${separator}${query}&vnp_SecureHash=${signParams(params, req.hashSecret)}`;
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 /**
  * The `vnp_` parameters of an IPN or return query (an Express `req.query`), or null when the
  * query is not an object or any `vnp_` value is not a single string (a repeated key, a nested
- * `a[b]=c` object). Other keys are ignored. Verify the result with `verifyParams`.
+ * `a[b]=c` object) or holds a control character (none of VNPay's does, and PostgreSQL cannot
+ * store a NUL: such an IPN, even signed, would fail as `99` at every delivery). Other keys
+ * are ignored. Verify the result with `verifyParams`.
  */
 export function readVnpQuery(query: unknown): VnpParams | null {
   if (typeof query !== 'object' || query === null || Array.isArray(query)) return null;
   const params: VnpParams = {};
   for (const [key, value] of Object.entries(query as Record<string, unknown>)) {
     if (!key.startsWith('vnp_')) continue;
-    if (typeof value !== 'string') return null;
+    if (typeof value !== 'string' || CONTROL_CHARACTER.test(value)) return null;
     params[key] = value;
   }
   return params;
