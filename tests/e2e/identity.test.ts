@@ -191,6 +191,34 @@ describe('identity and access through the gateway', () => {
       });
     });
 
+    it('applies an event with odd fields as far as it can, and ignores ids it cannot store', async () => {
+      // Signed, so Clerk's: a field of the wrong type, a NUL, an impossible time must not make
+      // it fail (Clerk would deliver it again for a day, then drop it).
+      const odd = userEvent('user.created', { id: 'user_odd', first: 'Trần\u0000 Thị', last: 'D' });
+      const oddData = odd.data as Record<string, unknown>;
+      oddData.email_addresses = 'not a list';
+      oddData.updated_at = 1e308;
+      const applied = await deliver(signedDelivery(signingSecret, odd));
+      expect(applied.status).toBe(200);
+      expect(await applied.json()).toEqual({ outcome: 'applied' });
+      expect(await adminUser('user_odd')).toMatchObject({ name: 'Trần Thị D', email: null });
+
+      const huge = await deliver(
+        signedDelivery(
+          signingSecret,
+          userEvent('user.created', { id: `user_${'x'.repeat(100_000)}` }),
+        ),
+      );
+      expect(huge.status).toBe(200);
+      expect(await huge.json()).toEqual({ outcome: 'ignored' });
+      const hugeDelivery = await deliver(
+        signedDelivery(signingSecret, userEvent('user.created', { id: 'user_odd2' }), {
+          id: `msg_${'y'.repeat(10_000)}`, // within the 16 KB of headers
+        }),
+      );
+      expect(await hugeDelivery.json()).toEqual({ outcome: 'ignored' });
+    });
+
     it('refuses a tampered body or signature, and changes nothing', async () => {
       const good = signedDelivery(
         signingSecret,

@@ -42,15 +42,63 @@ export interface ClerkUserData {
   updated_at?: number;
 }
 
-/** What a user.created/user.updated event says about the user's profile. */
+/** Longest id (a Clerk user id, a Svix delivery id) kept; Clerk's are about 30 characters. */
+export const MAX_CLERK_ID_LENGTH = 255;
+
+/**
+ * A Clerk id fit to store: a string of at most {@link MAX_CLERK_ID_LENGTH} characters without
+ * control characters (PostgreSQL cannot store a NUL), else null.
+ */
+export function clerkId(value: unknown): string | null {
+  return typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_CLERK_ID_LENGTH &&
+    !/\p{Cc}/u.test(value)
+    ? value
+    : null;
+}
+
+/** A text field of Clerk's as stored: control characters dropped, at most `max` characters. */
+function clerkText(value: unknown, max: number): string | null {
+  if (typeof value !== 'string') return null;
+  const clean = [...value.replace(/\p{Cc}/gu, '').trim()].slice(0, max).join('');
+  return clean.length > 0 ? clean : null;
+}
+
+/** Clerk's `updated_at` (ms since the epoch) if it is one, else null. */
+export function clerkUpdatedAt(data: ClerkUserData): number | null {
+  const value = data.updated_at;
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : null;
+}
+
+/** The entries of a list of Clerk's that are objects (anything else: none). */
+const entriesOf = <T extends object>(value: unknown): Partial<Record<keyof T, unknown>>[] =>
+  Array.isArray(value)
+    ? value.filter(
+        (v): v is Partial<Record<keyof T, unknown>> => typeof v === 'object' && v !== null,
+      )
+    : [];
+
+/**
+ * What a user.created/user.updated event says about the user's profile. Clerk's payload is
+ * read defensively (a field of the wrong type is ignored, text loses control characters and
+ * is cut to what the columns hold), so that no event fails to apply and is retried for a day.
+ */
 export function profileFromClerk(data: ClerkUserData) {
-  const email =
-    data.email_addresses?.find((e) => e.id === data.primary_email_address_id)?.email_address ??
-    data.email_addresses?.[0]?.email_address ??
-    null;
-  const phone =
-    data.phone_numbers?.find((p) => p.id === data.primary_phone_number_id)?.phone_number ?? null;
-  const name = [data.first_name, data.last_name].filter(Boolean).join(' ').trim() || null;
+  const emails = entriesOf<{ id: string; email_address: string }>(data.email_addresses);
+  const phones = entriesOf<{ id: string; phone_number: string }>(data.phone_numbers);
+  const email = clerkText(
+    (emails.find((e) => e.id === data.primary_email_address_id) ?? emails[0])?.email_address,
+    320,
+  );
+  const phone = clerkText(
+    phones.find((p) => p.id === data.primary_phone_number_id)?.phone_number,
+    32,
+  );
+  const name = clerkText(
+    [clerkText(data.first_name, 100), clerkText(data.last_name, 100)].filter(Boolean).join(' '),
+    100,
+  );
   const claimed = data.public_metadata?.role;
   const role =
     typeof claimed === 'string' && ROLES.includes(claimed.toUpperCase() as Role)

@@ -4,7 +4,7 @@ import { AppError } from '../../../../runtime/errors';
 import type { Identity } from '../../../../runtime/identity';
 import { byKeys } from '../../../../runtime/loaders';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
-import { profileFromClerk, type ClerkEvent } from './clerk-events';
+import { clerkId, clerkUpdatedAt, profileFromClerk, type ClerkEvent } from './clerk-events';
 import { validateLocale, validateName, validatePhone } from './profile.validation';
 import { User } from './user.entity';
 import type { UpdateProfileInput } from './user.inputs';
@@ -133,8 +133,14 @@ export class UserService {
    * transaction as the change, so a replay (or a concurrent duplicate delivery) changes nothing.
    */
   async applyClerkEvent(event: ClerkEvent): Promise<ClerkEventOutcome> {
-    const userId = event.data.id;
-    if (!userId || !['user.created', 'user.updated', 'user.deleted'].includes(event.type)) {
+    // Ids that cannot be stored (too long, a NUL) are no event of Clerk's: ignored, not
+    // failed (a failure would be delivered again for a day).
+    const userId = clerkId(event.data.id);
+    if (
+      !userId ||
+      clerkId(event.id) === null ||
+      !['user.created', 'user.updated', 'user.deleted'].includes(event.type)
+    ) {
       return 'ignored';
     }
     return this.dataSource.transaction(async (tx) => {
@@ -184,7 +190,7 @@ export class UserService {
           profile.name,
           profile.phone,
           profile.role,
-          typeof event.data.updated_at === 'number' ? event.data.updated_at : null,
+          clerkUpdatedAt(event.data),
           profile.locale,
         ],
       );
