@@ -1,10 +1,16 @@
-import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
+import type {
+  ApolloServerPlugin,
+  GraphQLRequestContext,
+  GraphQLRequestListener,
+} from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import type { AppConfig } from './config';
 import { isPublicCode } from './errors';
 import { isServiceCaller, withTimeout } from './health';
+import type { Logger } from './logger';
 import { tagActiveSpan } from './tracing';
 
 /**
@@ -565,7 +571,8 @@ interface OperationSeries {
  * type. Names are bounded ({@link BoundedLabels}, 200 per type, then `other`); an anonymous
  * operation is `anonymous`, one that could not be parsed, validated or resolved `invalid`.
  * The active trace span (the HTTP request's, when tracing is on) is tagged with the
- * operation's name and type.
+ * operation's name and type. Errors answered as `INTERNAL_SERVER_ERROR` are logged
+ * ({@link internalErrorLogPlugin}).
  */
 export function operationMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<object> {
   const operations = metrics.counter(
@@ -590,9 +597,11 @@ export function operationMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlu
     );
   }
   return {
+    unexpectedErrorProcessingRequest: logUnexpectedError,
     requestDidStart() {
       const start = performance.now();
       return Promise.resolve<GraphQLRequestListener<object>>({
+        didEncounterErrors: logInternalErrors,
         didResolveOperation({ operationName, operation }) {
           if (operation) tagActiveSpan(operationName ?? 'anonymous', operation.operation);
           return Promise.resolve();
@@ -610,6 +619,80 @@ export function operationMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlu
         },
       });
     },
+  };
+}
+
+/** At most this many of a request's internal errors are told in its log line. */
+const MAX_LOGGED_ERRORS = 10;
+
+/** Whether an error is answered as `INTERNAL_SERVER_ERROR`: no registered code, or that one. */
+function isInternal(error: GraphQLError): boolean {
+  const code = error.extensions?.code;
+  return code === 'INTERNAL_SERVER_ERROR' || !isPublicCode(code);
+}
+
+/** Apollo Server's logger, which is the service's pino logger (its `logger` option). */
+const loggerOf = (requestContext: GraphQLRequestContext<object>) =>
+  requestContext.logger as unknown as Pick<Logger, 'error'>;
+
+const requestIdOf = (requestContext: GraphQLRequestContext<object>): unknown =>
+  (requestContext.contextValue as { requestId?: unknown } | undefined)?.requestId;
+
+/**
+ * Logs a request's errors answered as `INTERNAL_SERVER_ERROR` (masked in production): the
+ * client learns nothing of them, so the log is the only place they are found. One line per
+ * request, as Apollo Server reports its errors once (`didEncounterErrors`: a failure before
+ * or during execution, or the errors of the result): the request id, the operation, the
+ * first error with its stack (its cause's, when it wraps one) and what the others say.
+ */
+function logInternalErrors(
+  requestContext: GraphQLRequestContext<object> & { readonly errors: readonly GraphQLError[] },
+): Promise<void> {
+  const internal = requestContext.errors.filter(isInternal);
+  if (internal.length === 0) return Promise.resolve();
+  const [first] = internal;
+  loggerOf(requestContext).error(
+    {
+      requestId: requestIdOf(requestContext),
+      operationName: requestContext.operationName ?? requestContext.request.operationName ?? null,
+      err: first.originalError ?? first,
+      errors: internal.slice(0, MAX_LOGGED_ERRORS).map((error) => ({
+        message: error.message,
+        ...(error.path ? { path: error.path } : {}),
+        ...(error.extensions?.serviceName ? { serviceName: error.extensions.serviceName } : {}),
+      })),
+      count: internal.length,
+    },
+    'answered INTERNAL_SERVER_ERROR',
+  );
+  return Promise.resolve();
+}
+
+/** A request Apollo Server failed to process at all (answered 500): logged as such. */
+function logUnexpectedError({
+  requestContext,
+  error,
+}: {
+  requestContext: GraphQLRequestContext<object>;
+  error: Error;
+}): Promise<void> {
+  loggerOf(requestContext).error(
+    { requestId: requestIdOf(requestContext), err: error },
+    'answered INTERNAL_SERVER_ERROR: the request could not be processed',
+  );
+  return Promise.resolve();
+}
+
+/**
+ * An Apollo Server plugin that logs, once per request, the errors it answers as
+ * `INTERNAL_SERVER_ERROR`, with the request id (the context's `requestId`). Part of
+ * {@link operationMetricsPlugin}; on its own for a server without it.
+ */
+export function internalErrorLogPlugin(): ApolloServerPlugin<object> {
+  return {
+    unexpectedErrorProcessingRequest: logUnexpectedError,
+    requestDidStart: () =>
+      Promise.resolve<GraphQLRequestListener<object>>({ didEncounterErrors: logInternalErrors }),
   };
 }
 

@@ -1,10 +1,15 @@
 import { composeServices } from '@apollo/composition';
 import { ApolloGateway, LocalGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, print } from 'graphql';
 import gql from 'graphql-tag';
-import { ExecutionGateway } from './execution-gateway';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { ExecutionGateway, type SupergraphGeneration } from './execution-gateway';
+import { operationMetricsPlugin, serviceMetrics } from '../../../runtime/metrics';
+import type { FetchCache } from './plan-executor';
 
 /** What the tests' gateway knows about a caller. */
 interface TestContext {
@@ -21,6 +26,9 @@ const productsTypeDefs = gql`
   }
   type Mutation {
     rename(id: ID!, name: String!): Product
+  }
+  type Subscription {
+    productChanged: Product
   }
   type Product @key(fields: "id") {
     id: ID!
@@ -108,6 +116,26 @@ const schemas = { products, reviews } as const;
 const buildService = (name: string) => new LocalGraphQLDataSource(schemas[name as 'products']);
 
 const serverOptions = { includeStacktraceInErrorResponses: false, introspection: true } as const;
+
+/** A document of `count` `__typename` aliases, distinct by `name`. */
+const typenameAliases = (name: string, count: number, prefix = 'a') =>
+  `query ${name} {` +
+  Array.from({ length: count }, (_, i) => ` ${prefix}${i}: __typename`).join('') +
+  ' }';
+
+/**
+ * The heap in use once garbage is collected (V8's `gc`, exposed here for the measurement),
+ * with the bytecode of functions not run lately kept: flushed between two measurements, it
+ * would count as freed by what happened between them.
+ */
+function usedHeap(): number {
+  setFlagsFromString('--expose-gc');
+  setFlagsFromString('--no-flush-bytecode');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 
 describe('ExecutionGateway', () => {
   let apollo: ApolloServer<TestContext>;
@@ -197,6 +225,68 @@ describe('ExecutionGateway', () => {
     const expected = await run(apollo, query, variables);
     const actual = await run(ours, query, variables);
     expect(JSON.parse(JSON.stringify(actual))).toEqual(JSON.parse(JSON.stringify(expected)));
+  });
+
+  describe('an operation Apollo Server could not select', () => {
+    // Apollo Server calls its gateway's executor without an operation when none of the
+    // document's is the one asked for, and expects errors back (graphql-js's, which it answers
+    // as OPERATION_RESOLUTION_FAILURE): stock Apollo Server over a plain schema is the reference.
+    let stock: ApolloServer<TestContext>;
+    beforeAll(async () => {
+      stock = new ApolloServer<TestContext>({
+        ...serverOptions,
+        schema: products,
+        // A subgraph's schema: Apollo would trace inline, and say so.
+        plugins: [ApolloServerPluginInlineTraceDisabled()],
+      });
+      await stock.start();
+    });
+    afterAll(async () => {
+      await stock?.stop();
+    });
+
+    const send = async (
+      server: ApolloServer<TestContext>,
+      query: string,
+      operationName: string | undefined,
+    ) => {
+      const response = await server.executeOperation(
+        { query, operationName },
+        { contextValue: { user: 'u1' } },
+      );
+      if (response.body.kind !== 'single') throw new Error('expected a single result');
+      return { status: response.http.status, ...response.body.singleResult };
+    };
+
+    it.each([
+      ['two operations, no name', 'query A { me } query B { me }', undefined],
+      ['a name the document lacks', 'query A { me }', 'B'],
+      ['an empty name', 'query A { me }', ''],
+      ['an empty name, anonymous operation', '{ me }', ''],
+    ])('%s: answered as stock Apollo Server, nothing planned', async (_name, query, name) => {
+      const planned = gateway.currentGeneration.prepared.size;
+      const expected = await send(stock, query, name);
+      expect(expected).toMatchObject({
+        status: 400,
+        errors: [{ extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }],
+      });
+      expect(await send(ours, query, name)).toEqual(expected);
+      expect(gateway.currentGeneration.prepared.size).toBe(planned);
+    });
+  });
+
+  it('answers a subscription over HTTP with a client error naming where they are served', async () => {
+    const result = await run(ours, 'subscription { productChanged { id name } }');
+    expect(result).toMatchObject({
+      status: 400,
+      errors: [
+        {
+          message: 'Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql',
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ],
+    });
+    expect(result.data).toBeUndefined();
   });
 
   it('plans an operation once, whatever its variables', async () => {
@@ -320,6 +410,265 @@ describe('ExecutionGateway', () => {
       expect((await run(ours, '{ products(first: 1) { id } }')).data).toEqual({
         products: [{ id: '1' }],
       });
+    });
+  });
+
+  describe('planned operations', () => {
+    it('keeps none estimated over the per-entry maximum: such a document is planned each time', async () => {
+      const generation = gateway.currentGeneration;
+      const [entries, bytes] = [generation.prepared.size, generation.prepared.totalWeight];
+      // 26 KB of `__typename` aliases, which no shape limit counts: about 2 MB once planned.
+      const heavy = typenameAliases('Heavy', 1500);
+      for (const round of [1, 2]) {
+        const result = await run(ours, heavy);
+        expect(Object.keys(result.data ?? {})).toHaveLength(1500);
+        expect([round, generation.prepared.size]).toEqual([round, entries]);
+      }
+      expect(generation.prepared.totalWeight).toBe(bytes);
+    });
+
+    it('keeps them within their byte budget, least recently used out first', async () => {
+      const budget = 1024 * 1024;
+      const bounded = new ExecutionGateway({
+        supergraphSdl,
+        buildService,
+        logger: undefined,
+        maxPlannedOperationsBytes: budget,
+      });
+      const server = new ApolloServer<TestContext>({ ...serverOptions, gateway: bounded });
+      await server.start();
+      try {
+        const { prepared } = bounded.currentGeneration;
+        // About 150 KB each once planned: far fewer than the 1,000 entries the count allows.
+        for (let i = 0; i < 30; i++) await run(server, typenameAliases(`Op${i}`, 100));
+        expect(prepared.totalWeight).toBeLessThanOrEqual(budget);
+        expect(prepared.size).toBeGreaterThan(2);
+        expect(prepared.size).toBeLessThan(10);
+        // The most recent are those kept.
+        const before = prepared.size;
+        await run(server, typenameAliases('Op29', 100));
+        expect(prepared.size).toBe(before);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('are estimated above what they hold (the heap measured without them)', async () => {
+      // Apollo Server's own document cache off: the documents' ASTs are then the entries'.
+      const measured = new ExecutionGateway({ supergraphSdl, buildService, logger: undefined });
+      const server = new ApolloServer<TestContext>({
+        ...serverOptions,
+        gateway: measured,
+        documentStore: null,
+      });
+      await server.start();
+      try {
+        const { prepared } = measured.currentGeneration;
+        // The federated cases (those planned: a variable that does not coerce stops a request
+        // before), each made distinct by an alias; and documents of aliases alone.
+        const federated = CASES.filter(
+          ([name, query]) =>
+            !query.startsWith('mutation') && name !== 'a variable that does not coerce',
+        );
+        const kinds: Array<[string, (i: number) => Promise<unknown>]> = [
+          ['aliases', (i) => run(server, typenameAliases(`T${i}`, 300))],
+          [
+            'federated',
+            (i) =>
+              Promise.all(
+                federated.map(([, query, variables]) =>
+                  run(server, query.replace(/\{/, `{ distinct${i}: __typename `), variables),
+                ),
+              ),
+          ],
+        ];
+        for (const [kind, send] of kinds) {
+          // Once first, for what the first of a kind leaves behind (compiled code, V8's maps).
+          await send(-1);
+          prepared.clear();
+          usedHeap();
+          for (let i = 0; i < 20; i++) await send(i);
+          const estimated = prepared.totalWeight;
+          const withEntries = usedHeap();
+          prepared.clear();
+          const held = withEntries - usedHeap();
+          // Above, and not so far above as to waste the budget.
+          expect({
+            kind,
+            held,
+            estimated,
+            above: held <= estimated,
+            near: estimated < 4 * held,
+          }).toMatchObject({ kind, above: true, near: true });
+        }
+      } finally {
+        await server.stop();
+      }
+    }, 60_000);
+  });
+
+  describe('results made of cached answers', () => {
+    let hits = 0;
+    const answers = {
+      products: PRODUCTS.map(({ id, name }) => ({ __typename: 'Product', id, name })),
+      product: { __typename: 'Product', id: '1', name: 'Product 1' },
+    };
+    const fetchCache: FetchCache = {
+      lookup: (fetch) =>
+        Promise.resolve(
+          fetch.serviceName === 'products'
+            ? {
+                hit: {
+                  data: answers,
+                  maxAgeSeconds: 60,
+                  expiresAt: Date.now() + 60_000,
+                  size: 200,
+                },
+                store: () => null,
+              }
+            : null,
+        ),
+      stamp: () => 'v1',
+      countResultHit: () => void hits++,
+    };
+    let cached: ExecutionGateway;
+    let server: ApolloServer<TestContext>;
+    let generation: SupergraphGeneration;
+    beforeAll(async () => {
+      cached = new ExecutionGateway({
+        supergraphSdl,
+        buildService,
+        logger: undefined,
+        fetchCache: { cache: fetchCache, usableFor: () => true },
+      });
+      server = new ApolloServer<TestContext>({ ...serverOptions, gateway: cached });
+      await server.start();
+      generation = cached.currentGeneration;
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+    beforeEach(() => {
+      generation.results.clear();
+      hits = 0;
+    });
+
+    it('are kept, weighed, and served again', async () => {
+      const first = await run(server, '{ products { id name } }');
+      expect(generation.results.size).toBe(1);
+      expect(generation.results.totalWeight).toBeGreaterThan(0);
+      const again = await run(server, '{ products { id name } }');
+      expect(hits).toBe(1);
+      expect(again.data).toEqual(first.data);
+    });
+
+    it('are not kept when the result is large, however small its answers', async () => {
+      // 200 characters of answers, shaped into some 300 KB: aliases in each item.
+      const query = typenameAliases('Wide', 2000, 'a_long_alias_for_the_typename_').replace(
+        /^query Wide \{(.*) \}$/,
+        'query Wide { products {$1 } }',
+      );
+      const result = await run(server, query);
+      expect((result.data as { products: unknown[] }).products).toHaveLength(4);
+      expect(JSON.stringify(result.data).length).toBeGreaterThan(200 * 1024);
+      expect(generation.results.size).toBe(0);
+      await run(server, query);
+      expect(hits).toBe(0);
+    });
+
+    it('are not kept under a key of huge variables', async () => {
+      const query = 'query One($id: ID!) { product(id: $id) { id name } }';
+      await run(server, query, { id: 'x'.repeat(20_000) });
+      expect(generation.results.size).toBe(0);
+      await run(server, query, { id: '1' });
+      expect(generation.results.size).toBe(1);
+    });
+  });
+
+  describe('an error answered as INTERNAL_SERVER_ERROR', () => {
+    const logged: unknown[][] = [];
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (...args: unknown[]) => void logged.push(args),
+    };
+    let logging: ExecutionGateway;
+    type LoggedContext = TestContext & { readonly requestId: string };
+    let server: ApolloServer<LoggedContext>;
+    beforeAll(async () => {
+      logging = new ExecutionGateway({
+        supergraphSdl,
+        // A subgraph that fails as a client library does: a plain Error, no code.
+        buildService: (name) =>
+          name === 'reviews'
+            ? ({ process: () => Promise.reject(new Error('socket hang up')) } as never)
+            : buildService(name),
+        logger: undefined,
+      });
+      server = new ApolloServer<LoggedContext>({
+        ...serverOptions,
+        gateway: logging,
+        logger,
+        // As the gateway registers it.
+        plugins: [operationMetricsPlugin(serviceMetrics('execution-gateway-test'))],
+      });
+      await server.start();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+    beforeEach(() => void logged.splice(0));
+
+    const send = async (query: string, requestId: string) => {
+      const response = await server.executeOperation(
+        { query },
+        { contextValue: { user: 'u1', requestId } },
+      );
+      if (response.body.kind !== 'single') throw new Error('expected a single result');
+      return { status: response.http.status, ...response.body.singleResult };
+    };
+
+    it('is logged once, with the request id and the error, when the request fails (500)', async () => {
+      const planner = logging.currentGeneration.planning.planner;
+      const failure = new TypeError("Cannot read properties of undefined (reading 'kind')");
+      const spy = jest.spyOn(planner, 'buildQueryPlan').mockImplementationOnce(() => {
+        throw failure;
+      });
+      try {
+        const result = await send('{ products(first: 1) { id } }', 'req-500');
+        expect(result.status).toBe(500);
+        expect(result.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      } finally {
+        spy.mockRestore();
+      }
+      expect(logged).toEqual([
+        [
+          expect.objectContaining({ requestId: 'req-500', err: failure, count: 1 }),
+          'answered INTERNAL_SERVER_ERROR',
+        ],
+      ]);
+    });
+
+    it('is logged once per request beside data, with each error told', async () => {
+      const result = await send('{ products(first: 2) { id rating } }', 'req-200');
+      // Answered with its data (no status set: 200), the reviews' error beside it.
+      expect(result.status).toBeUndefined();
+      expect(result.data).toBeTruthy();
+      expect(result.errors?.length).toBeGreaterThan(0);
+      expect(logged).toHaveLength(1);
+      expect(logged[0][0]).toMatchObject({
+        requestId: 'req-200',
+        errors: [{ message: 'socket hang up' }],
+      });
+    });
+
+    it('is the only error logged: coded answers are not', async () => {
+      const result = await send('{ broken { id } }', 'req-coded');
+      expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      await send('query A { me } query B { me }', 'req-unselected');
+      await send('subscription { productChanged { id } }', 'req-subscription');
+      expect(logged).toEqual([]);
     });
   });
 });

@@ -19,14 +19,35 @@ import {
   type OperationContext,
   type PlannedOperation,
 } from './plan-executor';
+import { operationNotSelected, subscriptionOverHttp } from './operation-refusals';
 import { compileResultShaper } from './result-shaper';
+import { cachedResultBytes, jsonLengthWithin, plannedOperationBytes } from './retained-size';
+import { queryPlanStore } from './weighed-stores';
 
 /** Operations kept planned: far more than the clients' distinct operations. */
 export const PLANNED_OPERATIONS_KEPT = 1000;
+/**
+ * What the planned operations of one supergraph may hold together, estimated
+ * (`retained-size.ts`): the contract's operations take 11–80 KB each, so a few hundred
+ * such fit; distinct heavy documents evict one another instead of growing the heap.
+ */
+export const PLANNED_OPERATIONS_MAX_BYTES = 32 * 1024 * 1024;
+/**
+ * A planned operation estimated heavier is not kept (planned again at each request): about
+ * 20,000 characters of document and subgraph operations, far over any client's.
+ */
+export const PLANNED_OPERATION_MAX_BYTES = 2 * 1024 * 1024;
 /** Results kept that were made entirely of cached answers (see `ExecutionGateway`). */
 export const CACHED_RESULTS_KEPT = 500;
-/** Bigger results are not kept: 500 of them stay within about 100 MB. */
+/** What those results may hold together, estimated with their keys (variables included). */
+export const CACHED_RESULTS_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Bigger results are not kept, whatever their answers' size: a result can be far longer
+ * than the answers it was made of (`__typename` aliases in a list's items).
+ */
 const MAX_CACHED_RESULT_CHARS = 200 * 1024;
+/** Results whose key (variables included) is longer are not kept. */
+const MAX_CACHED_RESULT_KEY_CHARS = 16 * 1024;
 
 /** The header that asks Apollo's executor (outside production) to show the query plan. */
 const SHOW_PLAN_HEADER = 'apollo-query-plan-experimental';
@@ -41,6 +62,8 @@ export interface ExecutionGatewayOptions {
   readonly buildService: (name: string, url: string | undefined) => GraphQLDataSource;
   readonly logger: GatewayConfig['logger'];
   readonly maxPlannedOperations?: number;
+  /** The planned operations' budget (default {@link PLANNED_OPERATIONS_MAX_BYTES}). */
+  readonly maxPlannedOperationsBytes?: number;
   /**
    * Who is asking, from the request's context: identical queries in flight at the same time
    * for the same caller share one execution (and, in `stringifyWithinCap`, one
@@ -84,12 +107,18 @@ export interface SupergraphGeneration {
   readonly id: number;
   readonly planning: Planning;
   readonly dataSources: Readonly<Record<string, GraphQLDataSource>>;
+  /** Planned operations, by document and operation name, within their byte budget. */
   readonly prepared: LruCache<string, PreparedEntry>;
   /** Results of operations all of whose fetches were cached, by operation and variables. */
-  readonly results: LruCache<
-    string,
-    { readonly result: GatewayExecutionResult; readonly stamp: string; readonly expiresAt: number }
-  >;
+  readonly results: LruCache<string, CachedResult>;
+}
+
+interface CachedResult {
+  readonly result: GatewayExecutionResult;
+  readonly stamp: string;
+  readonly expiresAt: number;
+  /** Estimated bytes, fixed when kept (the cache's weight). */
+  readonly bytes: number;
 }
 
 function buildPlanning(sdl: string): Planning {
@@ -103,25 +132,33 @@ function buildPlanning(sdl: string): Planning {
   };
 }
 
-/** An operation whose context is known; its plan comes once a request's variables pass. */
-interface PreparedEntry {
+/**
+ * An operation planned (made once a request's variables pass), or found not to run: it could
+ * not be built against the API schema, answered as Apollo does.
+ */
+type PreparedEntry = {
   readonly operationContext: OperationContext;
-  planned?: PlannedOperation;
-  /** The operation could not be built against the API schema: answered as Apollo does. */
-  failure?: GraphQLError;
-}
+  /** Estimated bytes, fixed when made (the cache's weight). */
+  readonly bytes: number;
+} & (
+  | { readonly planned: PlannedOperation; readonly failure?: undefined }
+  | { readonly planned?: undefined; readonly failure: GraphQLError }
+);
 
 /**
  * Apollo's gateway (it loads the supergraph, builds the API schema and the data sources) with
  * its executor replaced for queries and mutations: each operation (document and operation
  * name) is planned, its operation built and its result shaping compiled once, kept in a
- * bounded LRU, so a repeated operation costs its variables' coercion, its fetches and the
- * walk of its data, nothing else. Subscriptions over HTTP, requests asking for the query
- * plan and requests capturing usage-reporting traces go to Apollo's own executor, which does
- * those things.
+ * LRU bounded by count and by estimated size, so a repeated operation costs its variables'
+ * coercion, its fetches and the walk of its data, nothing else. Requests asking for the
+ * query plan and requests capturing usage-reporting traces go to Apollo's own executor,
+ * which does those things. Subscriptions are served over WebSocket only: one sent over HTTP
+ * is a client error.
  */
 export class ExecutionGateway {
   readonly inner: ApolloGateway;
+  /** The plans Apollo's own executor keeps, by estimated bytes (see the constructor). */
+  readonly apolloPlans = queryPlanStore();
   private readonly dataSources: Record<string, GraphQLDataSource> = Object.create(null) as Record<
     string,
     GraphQLDataSource
@@ -130,6 +167,7 @@ export class ExecutionGateway {
     null,
   ) as Record<string, string | undefined>;
   private readonly maxPlannedOperations: number;
+  private readonly maxPlannedOperationsBytes: number;
   private generation: SupergraphGeneration | undefined;
   private generationCount = 0;
   /** The generation of each API schema Apollo's gateway announced (Apollo Server's requests carry it). */
@@ -148,6 +186,8 @@ export class ExecutionGateway {
 
   constructor(options: ExecutionGatewayOptions) {
     this.maxPlannedOperations = options.maxPlannedOperations ?? PLANNED_OPERATIONS_KEPT;
+    this.maxPlannedOperationsBytes =
+      options.maxPlannedOperationsBytes ?? PLANNED_OPERATIONS_MAX_BYTES;
     this.callerOf = options.callerOf;
     this.fetchCache = options.fetchCache;
     keepApolloTelemetryOff();
@@ -170,6 +210,9 @@ export class ExecutionGateway {
         return this.dataSources[name];
       },
       logger: options.logger,
+      // Its own plan cache (for the plan header and usage traces) weighed as ours is: by
+      // default it keeps 30 MB as measured by the plans' JSON, several times what they hold.
+      queryPlannerConfig: { cache: this.apolloPlans },
     });
     // Registered before Apollo Server's listener: a schema is known here before any request
     // can carry it. Plans and results made for another supergraph stay with their generation.
@@ -187,8 +230,16 @@ export class ExecutionGateway {
             Object.create(null) as Record<string, GraphQLDataSource>,
             this.dataSources,
           ),
-          prepared: new LruCache(this.maxPlannedOperations),
-          results: new LruCache(CACHED_RESULTS_KEPT),
+          // Weighed by what was fixed when each entry was made: `weigh` must answer alike
+          // when the entry is added and when it is evicted.
+          prepared: new LruCache<string, PreparedEntry>(this.maxPlannedOperations, {
+            maxWeight: this.maxPlannedOperationsBytes,
+            weigh: (entry) => entry.bytes,
+          }),
+          results: new LruCache<string, CachedResult>(CACHED_RESULTS_KEPT, {
+            maxWeight: CACHED_RESULTS_MAX_BYTES,
+            weigh: (kept) => kept.bytes,
+          }),
         };
       }
       this.pending = undefined;
@@ -228,12 +279,10 @@ export class ExecutionGateway {
     const loaded = await this.inner.load(options);
     const apolloExecutor = loaded.executor;
     const executor = (requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> => {
-      const { request, metrics, operation } = requestContext;
-      if (
-        operation.operation === OperationTypeNode.SUBSCRIPTION ||
-        metrics?.captureTraces ||
-        request.http?.headers.get(SHOW_PLAN_HEADER)
-      ) {
+      const refused = refusal(requestContext);
+      if (refused) return Promise.resolve(refused);
+      const { request, metrics } = requestContext;
+      if (metrics?.captureTraces || request.http?.headers.get(SHOW_PLAN_HEADER)) {
         return apolloExecutor(requestContext);
       }
       return this.executeShared(requestContext);
@@ -261,6 +310,9 @@ export class ExecutionGateway {
     /** The generation the request was validated for (a contract's); default: its schema's. */
     generation?: SupergraphGeneration,
   ): Promise<GatewayExecutionResult> {
+    // A contract's server comes here directly: the same refusals as the executor's.
+    const refused = refusal(requestContext);
+    if (refused) return Promise.resolve(refused);
     const ofRequest =
       generation ?? this.generations.get(requestContext.schema) ?? this.currentGeneration;
     const caller = this.callerOf?.(requestContext.context);
@@ -294,17 +346,13 @@ export class ExecutionGateway {
     const key = `${queryHash}\n${request.operationName ?? ''}`;
     const { planning, dataSources } = generation;
     let entry = generation.prepared.get(key);
-    if (!entry) {
-      entry = {
-        operationContext: buildOperationContext({
-          schema: requestContext.schema,
-          operationDocument: document,
-          operationName: request.operationName,
-        }),
-      };
-      generation.prepared.set(key, entry);
-    }
-    const { operationContext } = entry;
+    const operationContext =
+      entry?.operationContext ??
+      buildOperationContext({
+        schema: requestContext.schema,
+        operationDocument: document,
+        operationName: request.operationName,
+      });
     const definitions = operationContext.operation.variableDefinitions;
     if (definitions) {
       const { errors } = getVariableValues(
@@ -314,36 +362,13 @@ export class ExecutionGateway {
       );
       if (errors) return { errors };
     }
-    if (entry.failure) return { errors: [entry.failure] };
-    if (!entry.planned) {
-      // Planning errors are thrown, as Apollo's executor throws them, and not kept.
-      const plan = planning.planner.buildQueryPlan(
-        operationFromDocument(planning.apiSchema, document, {
-          operationName: request.operationName,
-        }),
-      );
-      let operation;
-      try {
-        operation = operationFromDocument(
-          planning.apiSchema,
-          {
-            kind: document.kind,
-            definitions: [operationContext.operation, ...Object.values(operationContext.fragments)],
-          },
-          { validate: false },
-        );
-      } catch (error) {
-        if (!(error instanceof GraphQLError)) throw error;
-        entry.failure = error;
-        return { errors: [error] };
-      }
-      entry.planned = {
-        plan,
-        operationContext,
-        operation,
-        shaper: compileResultShaper(operation),
-      };
+    if (!entry) {
+      entry = prepare(planning, requestContext, operationContext);
+      // One heavier than any client's is planned again each time rather than kept: kept, a
+      // few would take the budget from the clients' operations.
+      if (entry.bytes <= PLANNED_OPERATION_MAX_BYTES) generation.prepared.set(key, entry);
     }
+    if (entry.failure) return { errors: [entry.failure] };
     const cache = this.fetchCache?.usableFor(requestContext.context)
       ? this.fetchCache.cache
       : undefined;
@@ -397,12 +422,70 @@ export class ExecutionGateway {
       track.complete &&
       Number.isFinite(track.expiresAt) &&
       track.size <= MAX_CACHED_RESULT_CHARS &&
+      key.length <= MAX_CACHED_RESULT_KEY_CHARS &&
       !result.errors &&
       !result.extensions &&
       cache.stamp() === stamp
     ) {
-      results.set(key, { result, stamp, expiresAt: track.expiresAt });
+      // Measured only up to the cap: a huge result costs no more to refuse than a kept one.
+      const length = jsonLengthWithin(result.data, MAX_CACHED_RESULT_CHARS);
+      if (length <= MAX_CACHED_RESULT_CHARS) {
+        const bytes = cachedResultBytes(length, key.length);
+        results.set(key, { result, stamp, expiresAt: track.expiresAt, bytes });
+      }
     }
     return result;
   }
+}
+
+/**
+ * What no plan is made for: a request Apollo Server selected no operation in, and a
+ * subscription (served over WebSocket only); undefined for the rest.
+ */
+function refusal(requestContext: GatewayRequestContext): GatewayExecutionResult | undefined {
+  const notSelected = operationNotSelected(requestContext);
+  if (notSelected) return notSelected;
+  if (requestContext.operation.operation === OperationTypeNode.SUBSCRIPTION) {
+    return subscriptionOverHttp();
+  }
+  return undefined;
+}
+
+/**
+ * Plans an operation and compiles its result shaping, or finds it cannot be run against the
+ * API schema (kept too, as Apollo answers it). Planning errors are thrown, as Apollo's
+ * executor throws them, and not kept.
+ */
+function prepare(
+  planning: Planning,
+  requestContext: GatewayRequestContext,
+  operationContext: OperationContext,
+): PreparedEntry {
+  const { request, document } = requestContext;
+  // The document's text: the operation context keeps its AST, and the AST its tokens.
+  const documentLength = requestContext.source?.length ?? document.loc?.source.body.length ?? 0;
+  const plan = planning.planner.buildQueryPlan(
+    operationFromDocument(planning.apiSchema, document, {
+      operationName: request.operationName,
+    }),
+  );
+  let operation;
+  try {
+    operation = operationFromDocument(
+      planning.apiSchema,
+      {
+        kind: document.kind,
+        definitions: [operationContext.operation, ...Object.values(operationContext.fragments)],
+      },
+      { validate: false },
+    );
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    return { operationContext, failure: error, bytes: plannedOperationBytes(documentLength) };
+  }
+  return {
+    operationContext,
+    planned: { plan, operationContext, operation, shaper: compileResultShaper(operation) },
+    bytes: plannedOperationBytes(documentLength, plan),
+  };
 }

@@ -1,6 +1,7 @@
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { ExecutionGateway, SupergraphGeneration } from '../execution/execution-gateway';
+import { operationNotSelected } from '../execution/operation-refusals';
 import type { GatewayExecutionResult, GatewayRequestContext } from '../execution/plan-executor';
 import { rootTypeOf } from './known-operation-types';
 
@@ -42,6 +43,10 @@ export function contractGateway(
   const generations = new WeakMap<GraphQLSchema, SupergraphGeneration>();
   let current = { schema, supergraphSdl };
   const execute = (requestContext: GatewayRequestContext): Promise<GatewayExecutionResult> => {
+    // Apollo Server calls its executor without an operation when it selected none: answered
+    // OPERATION_RESOLUTION_FAILURE with graphql-js's error, as the private graph answers it.
+    const notSelected = operationNotSelected(requestContext);
+    if (notSelected) return Promise.resolve(notSelected);
     const validatedAgainst = requestContext.schema;
     // Validation refuses these (`KnownOperationTypesRule`); planned against the whole API
     // schema, one would run what the contract does not have.

@@ -4,6 +4,7 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ANONYMOUS } from '../../../runtime/identity';
+import { internalErrorLogPlugin } from '../../../runtime/metrics';
 import { closeRedis, createRedis } from '../../../runtime/redis';
 import {
   jsonErrorHandler,
@@ -113,6 +114,8 @@ export async function mountPublicGraph(context: GatewayRoutesContext): Promise<v
       // Answers are per key (its rate headers, and a key opens them at all): no shared cache
       // may keep one for another caller, so Apollo's `public, max-age` is never sent here.
       ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      // Errors answered INTERNAL_SERVER_ERROR, logged with the request id.
+      internalErrorLogPlugin(),
     ],
     logger: log,
   });

@@ -1,0 +1,111 @@
+import { composeServices } from '@apollo/composition';
+import { LocalGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+import { ExecutionGateway } from './execution-gateway';
+import { documentBytes } from './retained-size';
+import {
+  DOCUMENTS_MAX_BYTES,
+  documentStore,
+  STORED_ENTRY_MAX_BYTES,
+  WeighedStore,
+} from './weighed-stores';
+
+describe('WeighedStore', () => {
+  it('keeps entries within its bytes, least recently used out first', async () => {
+    const store = new WeighedStore<string>(10, 6, (value) => value.length);
+    await store.set('a', 'aaaa');
+    await store.set('b', 'bbbb');
+    expect(await store.get('a')).toBe('aaaa'); // a is now the most recently used
+    await store.set('c', 'cccc');
+    expect(await store.get('b')).toBeUndefined();
+    expect([store.size, store.totalBytes]).toEqual([2, 8]);
+    expect(await store.delete('a')).toBe(true);
+    expect([store.size, store.totalBytes]).toEqual([1, 4]);
+  });
+
+  it('keeps no entry over its maximum, and drops what the key held', async () => {
+    const store = new WeighedStore<string>(100, 6, (value) => value.length);
+    await store.set('a', 'aaaa');
+    await store.set('a', 'a'.repeat(7));
+    expect(await store.get('a')).toBeUndefined();
+    expect(store.totalBytes).toBe(0);
+  });
+});
+
+describe("the gateway's document store", () => {
+  it('weighs a document by its text, comments included, which its JSON leaves out', () => {
+    const padded = parse(`{ __typename }\n# ${'x'.repeat(100_000)}`);
+    expect(JSON.stringify(padded).length).toBeLessThan(1000);
+    expect(documentBytes(padded)).toBeGreaterThan(40 * 100_000);
+  });
+
+  it('keeps, under Apollo Server, documents within its bytes, and none over the maximum', async () => {
+    const store = documentStore();
+    const server = new ApolloServer({
+      typeDefs: 'type Query { a: Int }',
+      resolvers: { Query: { a: () => 1 } },
+      documentStore: store,
+    });
+    await server.start();
+    try {
+      const run = async (query: string) => {
+        const response = await server.executeOperation({ query });
+        if (response.body.kind !== 'single') throw new Error('expected a single result');
+        return response.body.singleResult;
+      };
+      // Distinct texts of one operation: 20 KB of comment each, about 1.3 MB once parsed.
+      for (let i = 0; i < 60; i++) {
+        expect((await run(`{ a }\n# ${'x'.repeat(20_000)} ${i}`)).data).toEqual({ a: 1 });
+      }
+      expect(store.totalBytes).toBeLessThanOrEqual(DOCUMENTS_MAX_BYTES);
+      expect(store.size).toBeGreaterThan(10);
+      expect(store.size).toBeLessThan(60);
+      // A repeated text is found, not parsed again.
+      const size = store.size;
+      await run(`{ a }\n# ${'x'.repeat(20_000)} 59`);
+      expect(store.size).toBe(size);
+      // Over the maximum: answered, never kept.
+      const huge = `{ a }\n# ${'x'.repeat(STORED_ENTRY_MAX_BYTES / 32)}`;
+      expect((await run(huge)).data).toEqual({ a: 1 });
+      expect(store.size).toBe(size);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("Apollo's executor's plans", () => {
+  it('are kept in a weighed store', async () => {
+    const typeDefs = parse(`
+      extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+      type Query { a: Int }
+    `);
+    const composed = composeServices([{ name: 'one', url: 'http://one.invalid', typeDefs }]);
+    if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+    const subgraph = buildSubgraphSchema({ typeDefs, resolvers: { Query: { a: () => 1 } } });
+    const gateway = new ExecutionGateway({
+      supergraphSdl: composed.supergraphSdl,
+      buildService: () => new LocalGraphQLDataSource(subgraph),
+      logger: undefined,
+    });
+    const server = new ApolloServer({ gateway });
+    await server.start();
+    try {
+      // The header that sends a request to Apollo's executor.
+      const http = {
+        method: 'POST',
+        headers: new HeaderMap([['apollo-query-plan-experimental', '1']]),
+        search: '',
+        body: null,
+      };
+      const response = await server.executeOperation({ query: '{ a }', http });
+      expect(response.body.kind === 'single' && response.body.singleResult.data).toEqual({ a: 1 });
+      expect(gateway.apolloPlans.size).toBe(1);
+      expect(gateway.apolloPlans.totalBytes).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+  });
+});
