@@ -19,6 +19,7 @@ import { projectRoot } from './paths';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
 import {
   CONNECTION_PAGE,
+  MAX_FIELD_COMPARISONS,
   MAX_FRAGMENT_CHAIN,
   MAX_FRAGMENTS,
   MAX_INTROSPECTION_FIELDS,
@@ -27,6 +28,7 @@ import {
   checkOperationLimits,
   checkTextArguments,
   checkVariablesDepth,
+  estimateFieldComparisons,
   operationLimitsPlugin,
   parseWithLimits,
   stringifyWithinCap,
@@ -113,6 +115,70 @@ function withTypenames(document: DocumentNode): DocumentNode {
       return { ...set, selections: [...set.selections, typename] };
     },
   });
+}
+
+/** Selections on one movie: `{ movies { edges { node { … } } } }`. */
+const onMovie = (selections: string) => `{ movies { edges { node { ${selections} } } } }`;
+
+/** `count` copies of `selection`, each `#` in it replaced by the copy's number. */
+const copies = (count: number, selection: string) =>
+  Array.from({ length: count }, (_, i) => selection.replaceAll('#', String(i))).join(' ');
+
+/** Parsed within the token limit every service applies. */
+const parseLimited = (source: string) => parse(source, { maxTokens: configured.maxTokens });
+
+/** (a): 600 copies of one field with a sub-selection in one selection set, 2,400 tokens. */
+const sameFieldCopies = onMovie(copies(600, 'showtimes { id }'));
+/** (b): 100 fragments each selecting `showtimes { id }` four times, spread side by side. */
+const repeatingFragments =
+  onMovie(copies(100, '...F#')) +
+  copies(100, `fragment F# on Movie { ${copies(4, 'showtimes { id }')} }`);
+/** 20 copies of `showtimes` each selecting 20 copies of `movie`: never over 20 in one set. */
+const nestedCopies = onMovie(copies(20, `showtimes { ${copies(20, 'movie { id }')} }`));
+
+const MOVIE_FIELDS = ['title', 'synopsis', 'durationMinutes', 'ageRating', 'genres', 'director'];
+
+/**
+ * A movie page as Apollo Client sends it: 30 colocated fragments spread side by side, `id` in
+ * each, 6 of them reading the showtimes (their hall and cinema, a fragment of their own), and
+ * `__typename` in every selection set.
+ */
+function moviePage(): DocumentNode {
+  const sections = Array.from({ length: 30 }, (_, i) => {
+    const showtimes =
+      i < 6
+        ? `showtimes(from: $from, city: $city) { id startsAt ${i % 2 ? 'endsAt' : 'format'}
+             hall { id name cinema { id name } } ...ShowtimeBadge }`
+        : '';
+    return `fragment MovieSection${i} on Movie { id ${MOVIE_FIELDS[i % 6]} ${showtimes} }`;
+  });
+  return withTypenames(
+    parse(`query MoviePage($id: ID!, $from: DateTime, $city: String) {
+      movie(id: $id) { id ${copies(30, '...MovieSection#')} }
+    }
+    ${sections.join('\n')}
+    fragment ShowtimeBadge on Showtime { id format language subtitles }`),
+  );
+}
+
+/** A seat page as Apollo Client sends it: 15 fragments on the showtime, each reading its
+ * movie, hall and prices again. */
+function seatPage(): DocumentNode {
+  return withTypenames(
+    parse(`query SeatPage($id: ID!) {
+      showtime(id: $id) {
+        id ${copies(15, '...SeatPanel#')}
+        seatMap { version seats { ...SeatCell } }
+      }
+    }
+    ${copies(
+      15,
+      `fragment SeatPanel# on Showtime {
+        id startsAt movie { id title } hall { id name cinema { id name } } prices { seatType amount }
+      }`,
+    )}
+    fragment SeatCell on SeatState { seatId row number type status heldByMe }`),
+  );
 }
 
 describe('checkOperationLimits', () => {
@@ -380,6 +446,77 @@ describe('declared list sizes', () => {
   });
 });
 
+describe('estimateFieldComparisons', () => {
+  it('counts each pair of same-named fields and the pairs below it, as graphql-js compares them', () => {
+    // 179,700 pairs of `showtimes`, each comparing its pair of `id` below by reference (1/16).
+    expect(estimateFieldComparisons(parse(sameFieldCopies))).toBeCloseTo(
+      ((600 * 599) / 2) * (1 + 1 / 16),
+    );
+    // Different response names are never compared.
+    expect(estimateFieldComparisons(parse(onMovie(copies(600, 's#: showtimes { id }'))))).toBe(0);
+    // Leaves of one field compare by reference; leaves of different fields under one name
+    // conflict, a conflict per pair (50 × 50 of them).
+    expect(estimateFieldComparisons(parse(onMovie(copies(100, 'id'))))).toBeCloseTo(
+      (100 * 99) / 2 / 16,
+    );
+    expect(estimateFieldComparisons(parse(onMovie(copies(50, 'a: id a: title'))))).toBeGreaterThan(
+      50 * 50,
+    );
+  });
+
+  it('follows pairs below pairs, which a count per selection set would miss', () => {
+    // 400 `movie` fields meet under `showtimes`: 79,800 pairs (150 ms to validate).
+    expect(estimateFieldComparisons(parse(nestedCopies))).toBeGreaterThan((400 * 399) / 2);
+    // A booking's and a movie's `node` return different types: their `status` fields conflict,
+    // 8 × 8 for each of the 8 × 8 pairs of `node`, though each side alone compares cheaply.
+    const node = `node { ${copies(8, 'status')} }`;
+    const acrossTypes = `{ movies { edges {
+      ${copies(8, `... on BookingEdge { ${node} } ... on MovieEdge { ${node} }`)}
+    } } }`;
+    expect(estimateFieldComparisons(parse(acrossTypes))).toBeGreaterThan(64 * 64);
+    const oneType = `{ movies { edges { ${copies(16, `... on MovieEdge { ${node} }`)} } } }`;
+    expect(estimateFieldComparisons(parse(oneType))).toBeLessThan(1000);
+  });
+
+  it('expands fragments where they are spread, each once, and follows no cycle', () => {
+    // 400 fields under one name: 79,800 pairs less the 600 within the fragments.
+    expect(estimateFieldComparisons(parse(repeatingFragments))).toBeGreaterThan(79_200);
+    // A fragment spread twice is compared once; within itself, once where it is defined.
+    const twice = `${onMovie('...F ...F')} fragment F on Movie { ${copies(4, 'showtimes { id }')} }`;
+    expect(estimateFieldComparisons(parse(twice))).toBeCloseTo(6 * (1 + 1 / 16));
+    const cyclic = `${onMovie('...A id')} fragment A on Movie { id ...B }
+      fragment B on Movie { showtimes { id } ...A ...Nowhere }`;
+    expect(estimateFieldComparisons(parse(cyclic))).toBeGreaterThan(0);
+  });
+
+  it('walks deep nesting without recursion', () => {
+    // Two copies of a chain 1,200 fields deep (the token limit allows 1,600): a pair at each.
+    const chain = `${'movie { showtimes { '.repeat(600)} id ${'} } '.repeat(600)}`;
+    const deep = parse(`{ ${chain} ${chain} }`, { maxTokens: 10_000 });
+    expect(estimateFieldComparisons(deep)).toBeCloseTo(1200 + 1 / 16);
+  });
+
+  it('puts what clients send far below the limit', () => {
+    const clients: [string, DocumentNode][] = [
+      ['introspection', parse(getIntrospectionQuery())],
+      ['movie page', moviePage()],
+      ['seat page', seatPage()],
+      ...contractOperations().map((op): [string, DocumentNode] => [
+        op.name,
+        withTypenames(op.document),
+      ]),
+    ];
+    const estimates = clients.map(([name, document]) => [name, estimateFieldComparisons(document)]);
+    expect(
+      estimates.filter(([, estimate]) => Number(estimate) >= MAX_FIELD_COMPARISONS / 5),
+    ).toEqual([]);
+    expect(estimates.length).toBeGreaterThan(10);
+    // Real documents, Apollo Client's way: they validate.
+    expect(validate(api, moviePage())).toEqual([]);
+    expect(validate(api, seatPage())).toEqual([]);
+  });
+});
+
 describe('checkFragmentLimits', () => {
   it('refuses 500 fragments each spreading the next, which took a second to validate', () => {
     const document = parse(spreadChain(500)); // 18 KB, within the token limit
@@ -414,6 +551,26 @@ describe('checkFragmentLimits', () => {
     for (const op of contractOperations()) expect(checkFragmentLimits(op.document)).toBeNull();
   });
 
+  it('refuses same-named fields repeated beyond what validation compares in milliseconds', () => {
+    const refusal = expect.objectContaining({
+      message:
+        'The document repeats fields under one response name more than validation allows: ' +
+        'comparing them pairwise, fragments expanded and sub-selections in turn, would take ' +
+        `over the limit of ${MAX_FIELD_COMPARISONS} comparisons; select each field once per ` +
+        'selection set, or give the copies different aliases',
+      extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+    });
+    // 100–200 ms, 240 ms and 150 ms of validation, all within the token limit.
+    for (const source of [sameFieldCopies, repeatingFragments, nestedCopies]) {
+      expect(checkFragmentLimits(parseLimited(source))).toEqual(refusal);
+    }
+    // As many copies as validation compares in a few milliseconds pass.
+    expect(checkFragmentLimits(parse(onMovie(copies(60, 'showtimes { id }'))))).toBeNull();
+    expect(checkFragmentLimits(parse(onMovie(copies(300, 'id'))))).toBeNull();
+    expect(checkFragmentLimits(moviePage())).toBeNull();
+    expect(checkFragmentLimits(seatPage())).toBeNull();
+  });
+
   it('leaves cycles and unknown fragments to validation', () => {
     const cyclic = '{ ...A } fragment A on Query { ...B } fragment B on Query { ...A ...Nowhere }';
     expect(checkFragmentLimits(parse(cyclic))).toBeNull();
@@ -428,6 +585,12 @@ describe('checkFragmentLimits', () => {
     );
     expect(() => parseWithLimits(spreadChain(MAX_FRAGMENT_CHAIN + 1), 5000)).toThrow(
       /chains fragment spreads/,
+    );
+    expect(() => parseWithLimits(sameFieldCopies, 5000)).toThrow(
+      expect.objectContaining({
+        message: expect.stringContaining(`limit of ${MAX_FIELD_COMPARISONS} comparisons`),
+        extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }),
+      }),
     );
     expect(parseWithLimits(spreadChain(3), 5000).definitions).toHaveLength(4);
   });
@@ -696,6 +859,24 @@ describe('operationLimitsPlugin in Apollo Server', () => {
     const ok = await post({ query: spreadChain(3) });
     expect([ok.status, ok.body]).toEqual([200, { data: { __typename: 'Query' } }]);
     expect(validated).toEqual([4]);
+  });
+
+  it('refuses repeated same-named fields before validation runs', async () => {
+    validated = [];
+    for (const query of [sameFieldCopies, repeatingFragments]) {
+      const res = await post({ query });
+      expect([res.status, res.body.errors]).toEqual([
+        400,
+        [
+          expect.objectContaining({
+            message: expect.stringContaining(`limit of ${MAX_FIELD_COMPARISONS} comparisons`),
+            extensions: { code: 'QUERY_TOO_COMPLEX' },
+          }),
+        ],
+      ]);
+    }
+    // Apollo validated the one-definition stand-ins, never the documents.
+    expect(validated).toEqual([1, 1]);
   });
 
   it('answers variables nested 5,000 deep with BAD_USER_INPUT, not a 500', async () => {

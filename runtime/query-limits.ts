@@ -509,20 +509,403 @@ export const MAX_FRAGMENTS = 100;
 export const MAX_FRAGMENT_CHAIN = 16;
 
 /**
- * Checks a parsed document's fragments BEFORE it is validated: at most
- * {@link MAX_FRAGMENTS} definitions, and no chain of spreads through more than
- * {@link MAX_FRAGMENT_CHAIN} fragments. graphql-js's validation compares fragments along such
- * chains (OverlappingFieldsCanBeMergedRule above all): 500 fragments each spreading the next,
- * 18 KB within the token limit, took about a second of CPU before {@link checkOperationLimits}
- * could run, which runs after validation. Within these limits validating takes milliseconds
- * (100 fragments in 10 layers of 10, each spreading the whole next layer: about 20 ms).
+ * What graphql-js's OverlappingFieldsCanBeMergedRule may spend validating one document, in
+ * comparisons of two fields with sub-selections ({@link estimateFieldComparisons}): one costs
+ * about half a microsecond here (a conflict one to two), so the documents within the limit
+ * validate in a few milliseconds. Clients' documents estimate hundreds at most (Apollo
+ * Client's, `__typename` and `id` in every fragment: a movie page of 30 fragments side by side
+ * 430, a seat page of 15 fragments each reading the movie and hall again 630); the contract's
+ * operations and the introspection query none. 600 copies of `showtimes { id }` in one
+ * selection set estimate 190,000 (200 ms).
+ */
+export const MAX_FIELD_COMPARISONS = 5_000;
+
+/**
+ * Two leaves of one field on one type, without arguments (`id` and `id` in fragments on
+ * Movie, `__typename` anywhere): the rule compares them by reference, 20 ns, against 500 ns
+ * for two fields with sub-selections (measured on graphql-js 16.15). Any other two leaves it
+ * compares by name, arguments and type, and conflicting ones (`a: id` and `a: title`, or one
+ * field on two types returning different types) cost a conflict each: they weigh 1.
+ */
+const SAME_LEAF_PAIR = 1 / 16;
+/**
+ * One response name looked up when the rule matches the fields of two selection sets, and
+ * one field tally merged by the estimate itself (which bounds the estimate's own time).
+ */
+const NAME_LOOKUP = 1 / 16;
+
+/**
+ * Fields of one response name and one group: one field (by name) under one type condition
+ * (`Movie.id`, '' for the type of the field above; `__typename` is one group anywhere). Two
+ * of a group return one type, so their sub-selections are the same types and the leaves there
+ * compare by reference: they weigh `same` against each other, `other` against anything else.
+ */
+interface Group {
+  count: number;
+  same: number;
+  other: number;
+}
+
+/** The fields under one response name at one level. */
+interface Tally {
+  count: number;
+  /**
+   * Σ of their weights where they meet the fields of another parent of the parent's group:
+   * `same` for a field that can meet only its own kind there (unaliased, under no type
+   * condition), `other` for the rest.
+   */
+  aligned: number;
+  /** Σ `other`. */
+  other: number;
+  readonly groups: Map<string, Group>;
+}
+
+/**
+ * One level's fields by response name. A field selecting this level weighs 1 + `aligned`
+ * against the same field of its type, and 1 + `other` against any other. Comparing its
+ * same-named fields pairwise costs at most (other − otherWithinGroups + sameWithinGroups) / 2.
+ */
+interface Level {
+  readonly names: Map<string, Tally>;
+  /** Σ count × aligned over names. */
+  aligned: number;
+  /** Σ count × other over names. */
+  other: number;
+  /** Σ count × other over groups. */
+  otherWithinGroups: number;
+  /** Σ (count − 1) × same over groups. */
+  sameWithinGroups: number;
+}
+
+const emptyLevel = (): Level => ({
+  names: new Map(),
+  aligned: 0,
+  other: 0,
+  otherWithinGroups: 0,
+  sameWithinGroups: 0,
+});
+
+/** What comparing a level's same-named fields pairwise costs at most (see {@link Level}). */
+const pairsCost = (level: Omit<Level, 'names'>): number =>
+  (level.other - level.otherWithinGroups + level.sameWithinGroups) / 2;
+
+/** `level`'s tally of `name`, new if it has none (its sums are {@link sumUp}'s). */
+function tallyOf(level: Level, name: string): Tally {
+  let tally = level.names.get(name);
+  if (!tally) {
+    tally = { count: 0, aligned: 0, other: 0, groups: new Map() };
+    level.names.set(name, tally);
+  }
+  return tally;
+}
+
+function addToGroup(tally: Tally, key: string, { count, same, other }: Group): void {
+  const group = tally.groups.get(key);
+  if (group) {
+    group.count += count;
+    group.same += same;
+    group.other += other;
+  } else {
+    tally.groups.set(key, { count, same, other });
+  }
+}
+
+/** Fills in `level`'s sums from its names. */
+function sumUp(level: Level): Level {
+  for (const tally of level.names.values()) {
+    level.aligned += tally.count * tally.aligned;
+    level.other += tally.count * tally.other;
+    for (const { count, same, other } of tally.groups.values()) {
+      level.otherWithinGroups += count * other;
+      level.sameWithinGroups += (count - 1) * same;
+    }
+  }
+  return level;
+}
+
+/**
+ * Estimates what graphql-js's OverlappingFieldsCanBeMergedRule will spend on `document`, in
+ * comparisons of two fields with sub-selections, without expanding anything.
  *
- * Linear in the document and iterative over its nesting (the parser allows thousands of
+ * The rule visits every selection set and compares, for each response name, every pair of
+ * the fields there under that name (the set's own, its inline fragments', and those of the
+ * fragments spread there, transitively, each fragment once: a "level"); two fields with
+ * sub-selections then compare their sub-selections the same way, pair by pair, all the way
+ * down. Clients rarely repeat a response name, so this is where the work can explode: 600
+ * copies of `showtimes { id }` in one set, or 20 copies of `showtimes` each selecting 20
+ * copies of `movie { id }` (1,700 tokens, never more than 20 of a name in a set, but 80,000
+ * pairs of `movie` below: 150 ms).
+ *
+ * A field weighs 1, and with a sub-selection 1 + Σ count × weight over the response names of
+ * its level. Comparing two fields, all their pairs below included, costs at most the mean of
+ * their weights (Cauchy–Schwarz, level by level), so a level costs at most
+ * Σ (count − 1) × weight / 2 over its names. Weights are smaller where the rule compares by
+ * reference ({@link SAME_LEAF_PAIR}, see {@link Group}): between fields of one group, and
+ * below, for fields that can only meet their own kind (unaliased, under no type condition).
+ * Against anything else every leaf below weighs 1, whatever it meets (a field on another type
+ * may return other types there: `status` of a booking and of a movie conflict). Pairs the
+ * rule never makes are left out (within one fragment, which it compares where the fragment
+ * is defined; in a set of a single spread), and the names it looks up are counted
+ * ({@link NAME_LOOKUP}). Pairs it skips by memoising, and `@skip`/`@include` (validation
+ * ignores them), count as made. Where a field of its own kind meets another below (`id` and
+ * `id: format`), the bound is the geometric mean of their weights, not the arithmetic: a
+ * document built for it can cost up to 4 times its estimate (conflicts, so invalid anyway).
+ *
+ * Each selection set is measured once, bottom-up and iteratively (the parser allows
+ * thousands of levels), each fragment once, and each distinct set of fragments spread
+ * together merged once. Spreads of unknown fragments and cycles are not followed.
+ *
+ * @param stopAbove stop as soon as the estimate is over this (it then returns more).
+ */
+export function estimateFieldComparisons(
+  document: DocumentNode,
+  stopAbove: number = Infinity,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  let comparisons = 0;
+  const spend = (amount: number): void => {
+    comparisons += amount;
+    if (comparisons > stopAbove) throw new LimitExceeded();
+  };
+
+  /** A fragment's own level (inline fragments in, spreads out) and the fragments it brings. */
+  interface FragmentTally {
+    readonly own: Level;
+    /** Itself and the fragments spread at its level, transitively: sorted, each once. */
+    readonly closure: readonly string[];
+  }
+  const fragmentTallies = new Map<string, FragmentTally | 'visiting'>();
+  /** The levels of fragments spread together, by their sorted names, each merged once. */
+  const merged = new Map<string, { level: Level; withinFragments: number }>();
+  /** The sums of the level of each selection set measured: what its field weighs. */
+  const levels = new Map<SelectionSetNode, { aligned: number; other: number }>();
+  /** The fragments brought by spreading several together, by their sorted names. */
+  const unions = new Map<string, readonly string[]>();
+
+  const fragmentTally = (name: string): FragmentTally | undefined => {
+    const known = fragmentTallies.get(name);
+    if (known === 'visiting') return undefined; // a cycle: invalid, validation reports it
+    if (known) return known;
+    const fragment = fragments.get(name);
+    if (!fragment) return undefined;
+    fragmentTallies.set(name, 'visiting');
+    const { own, brought } = measure(fragment.selectionSet, fragment.typeCondition.name.value);
+    const tally = { own, closure: [...new Set([name, ...brought])].sort() };
+    fragmentTallies.set(name, tally);
+    return tally;
+  };
+
+  const levelOf = (members: readonly string[]): { level: Level; withinFragments: number } => {
+    const key = members.join(' ');
+    const known = merged.get(key);
+    if (known) return known;
+    if (members.length === 1) {
+      const { own } = fragmentTally(members[0])!;
+      const result = { level: own, withinFragments: pairsCost(own) };
+      merged.set(key, result);
+      return result;
+    }
+    const level = emptyLevel();
+    let withinFragments = 0;
+    let entries = 0;
+    for (const member of members) {
+      const { own } = fragmentTally(member)!; // closures hold measured fragments only
+      withinFragments += pairsCost(own);
+      for (const [name, { count, aligned, other, groups }] of own.names) {
+        const tally = tallyOf(level, name);
+        tally.count += count;
+        tally.aligned += aligned;
+        tally.other += other;
+        for (const [key, group] of groups) addToGroup(tally, key, group);
+        entries += 1 + groups.size;
+      }
+    }
+    // Merging, and the rule matching the fragments' fields, about half of them against each
+    // other, a name at a time.
+    spend((NAME_LOOKUP * entries * (members.length + 1)) / 2);
+    const result = { level: sumUp(level), withinFragments };
+    merged.set(key, result);
+    return result;
+  };
+
+  interface Frame {
+    readonly set: SelectionSetNode;
+    /** The type condition its own fields are under ('' for the type of the field above). */
+    readonly on: string;
+    /** This level's own fields, the set's and its inline fragments', with their conditions. */
+    readonly fields: { readonly field: FieldNode; readonly on: string }[];
+    readonly spreads: Set<string>;
+    expanded: boolean;
+  }
+  const frame = (set: SelectionSetNode, on: string): Frame => ({
+    set,
+    on,
+    fields: [],
+    spreads: new Set(),
+    expanded: false,
+  });
+
+  /** Adds `field`, under type condition `on`, to `level` (see {@link Group}). */
+  const addField = (level: Level, field: FieldNode, on: string): void => {
+    const name = field.name.value;
+    const unaliased = !field.alias || field.alias.value === name;
+    let same = 1;
+    let other = 1;
+    if (field.selectionSet) {
+      const below = levels.get(field.selectionSet) ?? { aligned: 0, other: 0 };
+      same = 1 + below.aligned;
+      other = 1 + below.other;
+    } else if (!field.arguments?.length) {
+      same = SAME_LEAF_PAIR;
+    }
+    const tally = tallyOf(level, field.alias?.value ?? name);
+    tally.count += 1;
+    // Below a pair of parents of one group, only its own kind can meet it.
+    tally.aligned += unaliased && (on === '' || name === '__typename') ? same : other;
+    tally.other += other;
+    addToGroup(tally, name === '__typename' ? name : `${on}.${name}`, { count: 1, same, other });
+  };
+
+  /**
+   * Measures `root` and every selection set below it, spending what the rule compares in
+   * each; returns the root's own level and the fragments spread at its level.
+   */
+  const measure = (
+    root: SelectionSetNode,
+    on: string,
+  ): { own: Level; brought: readonly string[] } => {
+    let result: { own: Level; brought: readonly string[] } | undefined;
+    const stack = [frame(root, on)];
+    while (stack.length > 0) {
+      const current = stack[stack.length - 1];
+      if (!current.expanded) {
+        // First the selection sets of its fields (above it on the stack, measured first).
+        current.expanded = true;
+        const pending = [{ set: current.set, on: current.on }];
+        for (let next = pending.pop(); next; next = pending.pop()) {
+          for (const selection of next.set.selections) {
+            if (selection.kind === Kind.FIELD) {
+              current.fields.push({ field: selection, on: next.on });
+              if (selection.selectionSet) stack.push(frame(selection.selectionSet, ''));
+            } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+              const condition = selection.typeCondition?.name.value ?? next.on;
+              pending.push({ set: selection.selectionSet, on: condition });
+            } else {
+              current.spreads.add(selection.name.value);
+            }
+          }
+        }
+        continue;
+      }
+      stack.pop();
+      const own = emptyLevel();
+      for (const { field, on: condition } of current.fields) addField(own, field, condition);
+      sumUp(own);
+
+      let brought: readonly string[] = [];
+      if (current.spreads.size === 1) {
+        brought = fragmentTally([...current.spreads][0])?.closure ?? [];
+      } else if (current.spreads.size > 1) {
+        const spreads = [...current.spreads].sort().join(' ');
+        brought = unions.get(spreads) ?? [];
+        if (!unions.has(spreads)) {
+          const union = new Set<string>();
+          for (const name of current.spreads) {
+            const closure = fragmentTally(name)?.closure ?? [];
+            for (const member of closure) union.add(member);
+            spend(NAME_LOOKUP * closure.length);
+          }
+          brought = [...union].sort();
+          unions.set(spreads, brought);
+        }
+      }
+      const sums = { ...own };
+      let withinFragments = 0;
+      if (brought.length > 0) {
+        const fromFragments = levelOf(brought);
+        const { level } = fromFragments;
+        withinFragments = fromFragments.withinFragments;
+        sums.aligned += level.aligned;
+        sums.other += level.other;
+        sums.otherWithinGroups += level.otherWithinGroups;
+        sums.sameWithinGroups += level.sameWithinGroups;
+        // (a + b)(x + y) = ax + by + (ay + bx): the pairs across own fields and fragments.
+        for (const [name, mine] of own.names) {
+          const theirs = level.names.get(name);
+          if (!theirs) continue;
+          sums.aligned += mine.count * theirs.aligned + theirs.count * mine.aligned;
+          sums.other += mine.count * theirs.other + theirs.count * mine.other;
+          for (const [key, a] of mine.groups) {
+            const b = theirs.groups.get(key);
+            if (!b) continue;
+            sums.otherWithinGroups += a.count * b.other + b.count * a.other;
+            sums.sameWithinGroups += a.count * b.same + b.count * a.same;
+          }
+        }
+      }
+      levels.set(current.set, { aligned: sums.aligned, other: sums.other });
+      // The rule skips a set of one selection unless it is an inline fragment.
+      const { selections } = current.set;
+      if (selections.length > 1 || selections[0]?.kind === Kind.INLINE_FRAGMENT) {
+        spend(pairsCost(sums) - withinFragments + NAME_LOOKUP * own.names.size * brought.length);
+      }
+      if (current.set === root) result = { own, brought };
+    }
+    return result!;
+  };
+
+  try {
+    for (const def of document.definitions) {
+      if (def.kind === Kind.OPERATION_DEFINITION) measure(def.selectionSet, '');
+      else if (def.kind !== Kind.FRAGMENT_DEFINITION) continue;
+      // The rule visits every definition, a second one of the same name too.
+      else if (fragments.get(def.name.value) === def) fragmentTally(def.name.value);
+      else measure(def.selectionSet, def.typeCondition.name.value);
+    }
+  } catch (error) {
+    if (!(error instanceof LimitExceeded)) throw error;
+  }
+  return comparisons;
+}
+
+/**
+ * Checks a parsed document BEFORE it is validated: at most {@link MAX_FRAGMENTS} fragment
+ * definitions, no chain of spreads through more than {@link MAX_FRAGMENT_CHAIN} fragments,
+ * and same-named fields repeated no more than validating them allows
+ * ({@link MAX_FIELD_COMPARISONS}, see {@link estimateFieldComparisons}). graphql-js's
+ * validation compares fragments along chains and same-named fields pairwise
+ * (OverlappingFieldsCanBeMergedRule above all): 500 fragments each spreading the next, 18 KB
+ * within the token limit, took about a second of CPU, and 600 copies of `showtimes { id }`
+ * 200 ms, before {@link checkOperationLimits} could run, which runs after validation. Within
+ * these limits validating takes a few milliseconds.
+ *
+ * Linear in the document (up to merging the fields of fragments spread together, which the
+ * comparison limit bounds too) and iterative over its nesting (the parser allows thousands of
  * levels). Spreads of unknown fragments and cycles are not followed: validation reports them.
  *
  * @returns a `QUERY_TOO_COMPLEX` error naming the limit, or null within them.
  */
 export function checkFragmentLimits(document: DocumentNode): GraphQLError | null {
+  return checkFragmentChains(document) ?? checkFieldComparisons(document);
+}
+
+function checkFieldComparisons(document: DocumentNode): GraphQLError | null {
+  if (estimateFieldComparisons(document, MAX_FIELD_COMPARISONS) <= MAX_FIELD_COMPARISONS) {
+    return null;
+  }
+  return tooComplex(
+    'The document repeats fields under one response name more than validation allows: ' +
+      'comparing them pairwise, fragments expanded and sub-selections in turn, would take ' +
+      `over the limit of ${MAX_FIELD_COMPARISONS} comparisons; select each field once per ` +
+      'selection set, or give the copies different aliases',
+  );
+}
+
+/** {@link checkFragmentLimits}' limits on fragment definitions and chains of spreads. */
+function checkFragmentChains(document: DocumentNode): GraphQLError | null {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) {
     if (def.kind !== Kind.FRAGMENT_DEFINITION) continue;
