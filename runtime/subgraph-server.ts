@@ -37,6 +37,7 @@ import type { RunningService } from './lifecycle';
 import { createLogger, type Logger } from './logger';
 import { createEventTransport } from './events/transport-factory';
 import { createPubSubTransport } from './pubsub';
+import { documentStore } from './document-store';
 import { serveGraphqlWs } from './graphql-ws-server';
 import { closeRedis, createRedis } from './redis';
 import type { RequestContext } from './request-context';
@@ -244,6 +245,9 @@ export async function startSubgraph(
         formatError: subgraphErrorFormatter(config),
         // Bounded parsing, shape and cost, and response size: as at the gateway.
         parseOptions: { maxTokens: config.limits.maxTokens },
+        // Documents come from the gateway's plans of clients' operations: kept by what they
+        // hold, not by their JSON (a third of it), as at the gateway.
+        documentStore: documentStore(),
         stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes),
         plugins: [
           ApolloServerPluginDrainHttpServer({ httpServer }),

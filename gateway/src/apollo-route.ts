@@ -1,8 +1,8 @@
 import type { GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../../runtime/config';
+import { documentStore } from '../../runtime/document-store';
 import { formatError } from '../../runtime/errors';
 import { clarifyParseError, stringifyWithinCap } from '../../runtime/query-limits';
-import { documentStore } from './execution/weighed-stores';
 
 /**
  * What every Apollo Server of the gateway (the private graph, the partner graph) sets alike:
@@ -18,7 +18,7 @@ export function gatewayApolloOptions(config: AppConfig) {
     // A huge document fails while parsing; a result over the cap is never sent.
     parseOptions: { maxTokens: config.limits.maxTokens },
     // Parsed documents kept by what they hold: Apollo's own store weighs them by their JSON,
-    // a third of it (see weighed-stores.ts). One store per server: this is called per server.
+    // a third of it (see runtime/document-store.ts). One store per server: this is called per server.
     documentStore: documentStore(),
     stringifyResult: stringifyWithinCap(config.limits.maxResponseBytes, {
       shareSerialization: true,

@@ -8,7 +8,7 @@ import {
 import type { AppConfig } from '../../runtime/config';
 import { AppError } from '../../runtime/errors';
 import { ANONYMOUS, ROLES, type Identity, type Role } from '../../runtime/identity';
-import { LruCache } from './lru-cache';
+import { LruCache } from '../../runtime/lru-cache';
 import { isJsonObject } from '../../runtime/json';
 
 /** Who the token says the caller is, and until when (epoch seconds; null: anonymous). */

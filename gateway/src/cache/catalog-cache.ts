@@ -2,7 +2,7 @@ import type { FetchNode } from '@apollo/query-planner';
 import { OperationTypeNode, type GraphQLSchema } from 'graphql';
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../../runtime/redis';
-import { LruCache } from '../lru-cache';
+import { LruCache } from '../../../runtime/lru-cache';
 import { typesReadBy } from './fetch-types';
 
 /**

@@ -9,7 +9,7 @@ import { QueryPlanner } from '@apollo/query-planner';
 import { GraphQLError, OperationTypeNode, type GraphQLSchema } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
 import { keepApolloTelemetryOff } from '../../../runtime/config';
-import { LruCache } from '../lru-cache';
+import { LruCache } from '../../../runtime/lru-cache';
 import {
   executePlan,
   type CacheTrack,

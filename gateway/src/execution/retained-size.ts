@@ -1,5 +1,4 @@
 import type { PlanNode, QueryPlan, SubscriptionNode } from '@apollo/query-planner';
-import type { DocumentNode } from 'graphql';
 
 /**
  * Estimates, in bytes, of what the gateway's caches hold, for their weight budgets: their
@@ -26,22 +25,6 @@ export function plannedOperationBytes(documentLength: number, plan?: QueryPlan):
   return (
     PLANNED_BASE_BYTES + PLANNED_BYTES_PER_CHAR * (documentLength + fetchOperationsLength(plan))
   );
-}
-
-/**
- * A parsed document: its AST, its source text and the chain of its tokens, which the AST's
- * locations keep. Measured (graphql-js 16): about 40–60 bytes per character of text, and
- * 2 KB for the smallest.
- */
-const DOCUMENT_BASE_BYTES = 2 * 1024;
-const DOCUMENT_BYTES_PER_CHAR = 64;
-
-/** The estimated bytes a parsed document holds. */
-export function documentBytes(document: DocumentNode): number {
-  const source = document.loc?.source.body;
-  // Parsed without locations (no tokens kept): its JSON, a close measure then.
-  const length = source?.length ?? JSON.stringify(document).length / 2;
-  return DOCUMENT_BASE_BYTES + DOCUMENT_BYTES_PER_CHAR * length;
 }
 
 /** The length of every subgraph operation of a plan, together. */

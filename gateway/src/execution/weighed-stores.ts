@@ -1,79 +1,9 @@
-import type { DocumentStore } from '@apollo/server';
 import type { QueryPlan, QueryPlanCache } from '@apollo/query-planner';
-import type { DocumentNode } from 'graphql';
-import { LruCache } from '../lru-cache';
-import { documentBytes, plannedOperationBytes } from './retained-size';
+import { STORED_ENTRY_MAX_BYTES, WeighedStore } from '../../../runtime/document-store';
+import { plannedOperationBytes } from './retained-size';
 
-/**
- * Parsed documents kept by Apollo Server, in estimated bytes (`retained-size.ts`). Apollo's
- * own store keeps 30 MB of them as measured by their JSON, which leaves out the tokens the
- * AST's locations keep: about a third of what they hold, so ~100 MB of distinct documents.
- */
-export const DOCUMENTS_MAX_BYTES = 32 * 1024 * 1024;
 /** Query plans kept by Apollo's own executor (plan header, usage traces), estimated. */
 export const QUERY_PLANS_MAX_BYTES = 16 * 1024 * 1024;
-/** A document or plan estimated heavier is not kept (made again at each request). */
-export const STORED_ENTRY_MAX_BYTES = 2 * 1024 * 1024;
-/** Entries at most, however light: each costs its key and the map's slot. */
-const STORED_ENTRIES = 10_000;
-
-/**
- * Apollo's key-value cache interface (documents, query plans) over an LRU bounded by the
- * estimated bytes of what it keeps. An entry estimated over `maxEntryBytes` is not kept.
- * Expiry (`ttl`) is not kept either: documents and plans never go stale, only out of use.
- */
-export class WeighedStore<V> {
-  private readonly entries: LruCache<string, { readonly value: V; readonly bytes: number }>;
-
-  constructor(
-    maxBytes: number,
-    private readonly maxEntryBytes: number,
-    private readonly weigh: (value: V) => number,
-  ) {
-    this.entries = new LruCache(STORED_ENTRIES, {
-      maxWeight: maxBytes,
-      // The weight found when the entry was kept: `weigh` must answer alike at eviction.
-      weigh: (entry) => entry.bytes,
-    });
-  }
-
-  /** The estimated bytes kept. */
-  get totalBytes(): number {
-    return this.entries.totalWeight;
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get(key: string): Promise<V | undefined> {
-    return Promise.resolve(this.entries.get(key)?.value);
-  }
-
-  set(key: string, value: V): Promise<void> {
-    const bytes = this.weigh(value);
-    if (bytes <= this.maxEntryBytes) this.entries.set(key, { value, bytes });
-    else this.entries.delete(key);
-    return Promise.resolve();
-  }
-
-  delete(key: string): Promise<boolean> {
-    return Promise.resolve(this.entries.delete(key));
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-}
-
-/**
- * Apollo Server's `documentStore` for the gateway's servers: parsed and validated documents
- * by the hash of their text, within {@link DOCUMENTS_MAX_BYTES}.
- */
-export function documentStore(): DocumentStore & WeighedStore<DocumentNode> {
-  return new WeighedStore<DocumentNode>(DOCUMENTS_MAX_BYTES, STORED_ENTRY_MAX_BYTES, documentBytes);
-}
-
 /** Apollo's gateway's own query plan cache, within {@link QUERY_PLANS_MAX_BYTES}. */
 export function queryPlanStore(): QueryPlanCache & WeighedStore<QueryPlan> {
   return new WeighedStore<QueryPlan>(QUERY_PLANS_MAX_BYTES, STORED_ENTRY_MAX_BYTES, (plan) =>

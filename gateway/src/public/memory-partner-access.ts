@@ -1,5 +1,5 @@
 import { apiKeyHash, isWellFormedApiKey } from '../../../runtime/contracts/api-keys';
-import { LruCache } from '../lru-cache';
+import { LruCache } from '../../../runtime/lru-cache';
 import {
   REFUSED,
   type AccessDecision,
