@@ -66,7 +66,20 @@ describe('SubscriptionPlanCache', () => {
     expect(prepare(cache, source, 'Numbers')).toBe(numbers);
   });
 
-  it('drops the oldest plan beyond its capacity', () => {
+  it('keeps plans within their estimated bytes', () => {
+    const source = (channel: string) => `subscription { ticks(channel: "${channel}") { n } }`;
+    const measure = new SubscriptionPlanCache(schemas);
+    prepare(measure, source('0'));
+    expect(measure.bytes).toBeGreaterThan(0);
+    // Room for two plans of this size, not three.
+    const cache = new SubscriptionPlanCache(schemas, 100, 2.5 * measure.bytes);
+    const plans = ['1', '2', '3'].map((c) => prepare(cache, source(c)));
+    expect(cache.size).toBe(2);
+    expect(prepare(cache, source('3'))).toBe(plans[2]);
+    expect(prepare(cache, source('1'))).not.toBe(plans[0]);
+  });
+
+  it('drops the least recently used plan beyond its capacity', () => {
     const cache = new SubscriptionPlanCache(schemas, 2);
     const source = (channel: string) => `subscription { ticks(channel: "${channel}") { n } }`;
     const one = prepare(cache, source('1'));

@@ -3,10 +3,19 @@ import { operationFromDocument } from '@apollo/federation-internals';
 import type { FetchNode, PlanNode, QueryPlan } from '@apollo/query-planner';
 import { parse, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { createHash } from 'node:crypto';
+import { LruCache } from '../../../runtime/lru-cache';
+import { plannedOperationBytes } from '../execution/retained-size';
 import type { SupergraphSchemas } from './supergraph-schemas';
 
 /** Plans kept by default: enough for every operation of a client, bounded against the rest. */
 export const DEFAULT_PLAN_CACHE_SIZE = 100;
+/**
+ * What the kept plans may hold together, estimated (`retained-size.ts`): a subscription
+ * within every limit can plan into 2 MB, and 100 of those were 200 MB.
+ */
+export const DEFAULT_PLAN_CACHE_BYTES = 16 * 1024 * 1024;
+/** A plan estimated heavier is not kept: planned again at each subscribe. */
+const PLAN_MAX_BYTES = 2 * 1024 * 1024;
 
 /** What planning a subscription operation produced: computed once per document. */
 export interface PreparedSubscription {
@@ -27,11 +36,14 @@ export interface PreparedSubscription {
 
 /**
  * Plans subscription operations with the gateway's query planner, once per (printed document,
- * operation name); the oldest plan is dropped beyond `capacity`, so clients sending ever new
- * documents cannot grow it without bound.
+ * operation name); the least recently used plan is dropped beyond `capacity` plans or
+ * `maxBytes` (estimated), so clients sending ever new documents cannot grow it without bound.
  */
 export class SubscriptionPlanCache {
-  private readonly plans = new Map<string, PreparedSubscription>();
+  private readonly plans: LruCache<
+    string,
+    { readonly prepared: PreparedSubscription; readonly bytes: number }
+  >;
   /** The same document object asked again (one parse shared by many subscribers): no print. */
   private readonly byDocument = new WeakMap<
     DocumentNode,
@@ -40,12 +52,20 @@ export class SubscriptionPlanCache {
 
   constructor(
     private readonly schemas: SupergraphSchemas,
-    private readonly capacity = DEFAULT_PLAN_CACHE_SIZE,
-  ) {}
+    capacity = DEFAULT_PLAN_CACHE_SIZE,
+    maxBytes = DEFAULT_PLAN_CACHE_BYTES,
+  ) {
+    this.plans = new LruCache(capacity, { maxWeight: maxBytes, weigh: (kept) => kept.bytes });
+  }
 
   /** How many plans are kept. */
   get size(): number {
     return this.plans.size;
+  }
+
+  /** What the kept plans hold, estimated. */
+  get bytes(): number {
+    return this.plans.totalWeight;
   }
 
   /**
@@ -59,10 +79,10 @@ export class SubscriptionPlanCache {
   ): PreparedSubscription {
     let ofDocument = this.byDocument.get(document);
     const known = ofDocument?.get(operationName ?? null);
-    if (known && this.plans.has(known.cacheKey)) return known;
+    if (known && this.plans.get(known.cacheKey)?.prepared === known) return known;
     const source = print(document);
     const cacheKey = JSON.stringify([source, operationName ?? null]);
-    const cached = this.plans.get(cacheKey);
+    const cached = this.plans.get(cacheKey)?.prepared;
     if (!ofDocument) {
       ofDocument = new Map();
       this.byDocument.set(document, ofDocument);
@@ -99,11 +119,8 @@ export class SubscriptionPlanCache {
         operationName,
       }),
     };
-    if (this.plans.size >= this.capacity) {
-      const oldest = this.plans.keys().next();
-      if (!oldest.done) this.plans.delete(oldest.value);
-    }
-    this.plans.set(cacheKey, prepared);
+    const bytes = plannedOperationBytes(source.length, prepared.perEventPlan);
+    if (bytes <= PLAN_MAX_BYTES) this.plans.set(cacheKey, { prepared, bytes });
     ofDocument.set(operationName ?? null, prepared);
     return prepared;
   }
