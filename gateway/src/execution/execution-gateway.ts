@@ -9,6 +9,7 @@ import { QueryPlanner } from '@apollo/query-planner';
 import { GraphQLError, OperationTypeNode, type GraphQLSchema } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
 import { keepApolloTelemetryOff } from '../../../runtime/config';
+import { STORED_ENTRY_MAX_BYTES } from '../../../runtime/document-store';
 import { LruCache } from '../../../runtime/lru-cache';
 import {
   executePlan,
@@ -36,7 +37,7 @@ export const PLANNED_OPERATIONS_MAX_BYTES = 32 * 1024 * 1024;
  * A planned operation estimated heavier is not kept (planned again at each request): about
  * 20,000 characters of document and subgraph operations, far over any client's.
  */
-export const PLANNED_OPERATION_MAX_BYTES = 2 * 1024 * 1024;
+export const PLANNED_OPERATION_MAX_BYTES = STORED_ENTRY_MAX_BYTES;
 /** Results kept that were made entirely of cached answers (see `ExecutionGateway`). */
 export const CACHED_RESULTS_KEPT = 500;
 /** What those results may hold together, estimated with their keys (variables included). */

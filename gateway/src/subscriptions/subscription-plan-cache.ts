@@ -3,6 +3,7 @@ import { operationFromDocument } from '@apollo/federation-internals';
 import type { FetchNode, PlanNode, QueryPlan } from '@apollo/query-planner';
 import { parse, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { createHash } from 'node:crypto';
+import { STORED_ENTRY_MAX_BYTES } from '../../../runtime/document-store';
 import { LruCache } from '../../../runtime/lru-cache';
 import { plannedOperationBytes } from '../execution/retained-size';
 import type { SupergraphSchemas } from './supergraph-schemas';
@@ -14,8 +15,6 @@ export const DEFAULT_PLAN_CACHE_SIZE = 100;
  * within every limit can plan into 2 MB, and 100 of those were 200 MB.
  */
 export const DEFAULT_PLAN_CACHE_BYTES = 16 * 1024 * 1024;
-/** A plan estimated heavier is not kept: planned again at each subscribe. */
-const PLAN_MAX_BYTES = 2 * 1024 * 1024;
 
 /** What planning a subscription operation produced: computed once per document. */
 export interface PreparedSubscription {
@@ -44,11 +43,11 @@ export class SubscriptionPlanCache {
     string,
     { readonly prepared: PreparedSubscription; readonly bytes: number }
   >;
-  /** The same document object asked again (one parse shared by many subscribers): no print. */
-  private readonly byDocument = new WeakMap<
-    DocumentNode,
-    Map<string | null, PreparedSubscription>
-  >();
+  /**
+   * The same document object asked again (one parse shared by many subscribers): its key, so
+   * no print. Keys only: the plans stay the LRU's, within its bytes.
+   */
+  private readonly byDocument = new WeakMap<DocumentNode, Map<string | null, string>>();
 
   constructor(
     private readonly schemas: SupergraphSchemas,
@@ -78,8 +77,9 @@ export class SubscriptionPlanCache {
     operationName: string | undefined,
   ): PreparedSubscription {
     let ofDocument = this.byDocument.get(document);
-    const known = ofDocument?.get(operationName ?? null);
-    if (known && this.plans.get(known.cacheKey)?.prepared === known) return known;
+    const knownKey = ofDocument?.get(operationName ?? null);
+    const known = knownKey === undefined ? undefined : this.plans.get(knownKey)?.prepared;
+    if (known) return known;
     const source = print(document);
     const cacheKey = JSON.stringify([source, operationName ?? null]);
     const cached = this.plans.get(cacheKey)?.prepared;
@@ -88,7 +88,7 @@ export class SubscriptionPlanCache {
       this.byDocument.set(document, ofDocument);
     }
     if (cached) {
-      ofDocument.set(operationName ?? null, cached);
+      ofDocument.set(operationName ?? null, cacheKey);
       return cached;
     }
 
@@ -120,8 +120,9 @@ export class SubscriptionPlanCache {
       }),
     };
     const bytes = plannedOperationBytes(source.length, prepared.perEventPlan);
-    if (bytes <= PLAN_MAX_BYTES) this.plans.set(cacheKey, { prepared, bytes });
-    ofDocument.set(operationName ?? null, prepared);
+    // A plan estimated heavier is not kept: planned again at each subscribe.
+    if (bytes <= STORED_ENTRY_MAX_BYTES) this.plans.set(cacheKey, { prepared, bytes });
+    ofDocument.set(operationName ?? null, cacheKey);
     return prepared;
   }
 }
