@@ -52,9 +52,12 @@ export interface SeatEventPayload {
 
 /**
  * The load generator's connections: kept alive and reused, as many as the requests in flight
- * (a rush of 1,000 at once opens 1,000, as 1,000 browsers would).
+ * (a rush of 1,000 at once opens 1,000, as 1,000 browsers would), and all of them kept open
+ * once idle, as each browser keeps its own. Node's default `maxFreeSockets` (256 per
+ * gateway) closed the rest after the seat map loads, so a rush "from the page" opened
+ * hundreds of new connections after all.
  */
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
 /** Idle time after which a request fails (fetch, before, gave up after 300 s without headers). */
 const REQUEST_TIMEOUT_MS = 120_000;
 

@@ -54,6 +54,14 @@ export interface RushOptions {
   userPrefix?: string;
 }
 
+/** The seat map loads before a rush "from the page": every user's SeatMap, all at once. */
+interface PageLoad {
+  wallSeconds: number | null;
+  latency: ReturnType<typeof statsJson>;
+  /** CPU of the server processes (gateways and what is behind them) per SeatMap, ms. */
+  serversCpuMsPerLoad: number | null;
+}
+
 /** mulberry32: a small seeded PRNG, so a run's seat choices can be repeated. */
 function random(seed: number): () => number {
   let a = seed >>> 0;
@@ -210,22 +218,39 @@ export async function runSeatRush(
       `${concurrency === options.users ? 'all at once' : `${concurrency} in flight at most`}... `,
   );
 
+  let pageLoad: PageLoad | undefined;
   if (options.fromPage) {
     process.stderr.write('every user loads the seat map first... ');
+    const pageCpu = await target.cpuWindow();
+    const pageStart = performance.now();
+    const loadMs: number[] = [];
     const loads = await Promise.all(
-      tokens.map((token, i) =>
-        post<SeatMapData>(
+      tokens.map(async (token, i) => {
+        const sent = performance.now();
+        const reply = await post<SeatMapData>(
           gatewayUrls[i % gatewayUrls.length],
           OPS.seatMap,
           { showtimeId: showtime.id },
           token,
-        ),
-      ),
+        );
+        loadMs.push(performance.now() - sent);
+        return reply;
+      }),
     );
+    const pageSeconds = (performance.now() - pageStart) / 1000;
+    const serversPercent = (await pageCpu()).stackCpuPercent;
     const failed = loads.filter((reply) => reply.errors?.length || !reply.data?.showtime);
     if (failed.length > 0) {
       throw new Error(`rush: ${failed.length} seat map loads failed: ${describeErrors(failed[0])}`);
     }
+    pageLoad = {
+      wallSeconds: round(pageSeconds, 3),
+      latency: statsJson(latencyStats(loadMs)),
+      serversCpuMsPerLoad:
+        serversPercent === null
+          ? null
+          : round((serversPercent / 100) * ((pageSeconds * 1000) / loads.length), 3),
+    };
     // The servers finish what those loads left (answers written, buffers freed) before the
     // start; well under the servers' keep-alive timeout, so the connections stay open.
     await sleep(1000);
@@ -270,6 +295,7 @@ export async function runSeatRush(
     },
     users: options.users,
     fromPage: options.fromPage ?? false,
+    pageLoad,
     gateways: gatewayUrls.length,
     concurrency,
     seatsAsked,
@@ -307,6 +333,14 @@ export async function runSeatRush(
     `  showtime ${showtime.id} ${after.startsAt} (${after.movie.title})`,
     `  hall ${result.hall.name}: ${after.hall.rows} rows × ${after.hall.columns} columns, ` +
       `${hall.seats} seats, ${hall.sellable} sellable (closest to ${RUSH_HALL_SEATS}), ${available.length} AVAILABLE before`,
+    ...(pageLoad
+      ? [
+          `  seat map loads     ${options.users} SeatMap (signed in) all at once before the rush: ` +
+            `${fmt(pageLoad.wallSeconds ?? NaN, 3)} s, p50 ${fmt(pageLoad.latency.p50Ms ?? NaN)} ms, ` +
+            `p99 ${fmt(pageLoad.latency.p99Ms ?? NaN)} ms, ` +
+            `servers' CPU ${fmt(pageLoad.serversCpuMsPerLoad ?? NaN, 2)} ms per load`,
+        ]
+      : []),
     `  wall time          ${wallSeconds.toFixed(3)} s`,
     `  holds/s            ${fmt(ok.length / wallSeconds)} successful, ${fmt(requests.length / wallSeconds)} requests/s in all`,
     `  latency (all)      p50 ${fmt(latency.p50Ms)} ms   p99 ${fmt(latency.p99Ms)} ms   max ${fmt(latency.maxMs)} ms   mean ${fmt(latency.meanMs)} ms`,
