@@ -40,6 +40,7 @@ import { createPubSubTransport } from './pubsub';
 import { documentStore } from './document-store';
 import { serveGraphqlWs } from './graphql-ws-server';
 import { closeRedis, createRedis } from './redis';
+import { anonymousCacheControl } from './anonymous-cache-control';
 import type { RequestContext } from './request-context';
 import type { AnySubgraphDefinition, SubgraphDeps } from './subgraph-definition';
 import { metricsAccess, operationMetricsPlugin } from './metrics';
@@ -253,6 +254,7 @@ export async function startSubgraph(
           ApolloServerPluginDrainHttpServer({ httpServer }),
           // Federated traces wrap every field resolver; we report no usage to Apollo's cloud.
           ApolloServerPluginInlineTraceDisabled(),
+          anonymousCacheControl(),
           operationLimitsPlugin(config.limits),
           operationMetricsPlugin(metrics),
         ],

@@ -66,6 +66,36 @@ describe('the catalog cache through the gateway', () => {
     return after.hits + after.resultHits > before.hits + before.resultHits ? true : undefined;
   };
 
+  it('has the subgraphs mark only anonymous answers cacheable (signed-in ones carry no header)', async () => {
+    // A subgraph called as the gateway calls it: the same catalog read, once for nobody and
+    // once for a signed-in user. The gateway's catalog cache keeps only the first kind.
+    const ask = async (userId: string | null) => {
+      const res = await fetch(t.stack.subgraphs.movies.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [IDENTITY_HEADER]: signIdentity(
+            { userId, role: userId ? 'CUSTOMER' : null },
+            t.config.internalSecret,
+            'movies',
+          ),
+        },
+        body: JSON.stringify({
+          query: 'query ($id: ID!) { movie(id: $id) { id title } }',
+          variables: { id: movie.id },
+        }),
+      });
+      expect(res.status).toBe(200);
+      return { cacheControl: res.headers.get('cache-control'), body: await res.json() };
+    };
+    const anonymous = await ask(null);
+    const signedIn = await ask('user_cache_control');
+    expect(anonymous.cacheControl).toBe('max-age=60, public');
+    expect(signedIn.cacheControl).toBeNull();
+    expect(signedIn.body).toEqual(anonymous.body);
+    expect(anonymous.body).toEqual({ data: { movie: { id: movie.id, title: movie.title } } });
+  });
+
   it('answers a repeated anonymous MovieDetail partly from the cache, identically', async () => {
     // The demo data's events (showtimes scheduled...) invalidate Movie and Showtime answers
     // until the subgraphs have caught up with them.
