@@ -19,6 +19,7 @@ function watchInto(options: { path?: string; url?: string; served: string }) {
   const seen: Array<{ sdl: string; origin: SupergraphOrigin }> = [];
   let served = options.served;
   const warnings: string[] = [];
+  const debugs: string[] = [];
   const watcher = watchSupergraph({
     path: options.path,
     url: options.url,
@@ -28,12 +29,16 @@ function watchInto(options: { path?: string; url?: string; served: string }) {
       seen.push({ sdl, origin });
       return Promise.resolve();
     },
-    log: { ...silent, warn: (...args: unknown[]) => void warnings.push(String(args[1])) },
+    log: {
+      ...silent,
+      warn: (...args: unknown[]) => void warnings.push(String(args[1])),
+      debug: (...args: unknown[]) => void debugs.push(String(args[1])),
+    },
     debounceMs: 20,
     filePollMs: 100,
     urlPollMs: 1000,
   });
-  return { seen, warnings, watcher };
+  return { seen, warnings, debugs, watcher };
 }
 
 describe('watchSupergraph', () => {
@@ -64,6 +69,20 @@ describe('watchSupergraph', () => {
     await waitFor(() => seen.some((s) => s.sdl === 'v4'), 'v4');
     expect(seen.map((s) => s.sdl)).toEqual(['v2', 'v3', 'v4']);
     expect(seen[0].origin).toEqual({ kind: 'file', where: path });
+  });
+
+  it('never hands on an empty file (one read between its truncation and its text)', async () => {
+    const path = join(dir, 'supergraph.graphql');
+    await writeFile(path, 'v1');
+    const { seen, debugs, watcher } = watchInto({ path, served: 'v1' });
+    closers.push(() => watcher.close());
+    await writeFile(path, '');
+    await waitFor(() => debugs.length > 0, 'the empty file read');
+    await writeFile(path, '  \n');
+    await waitFor(() => debugs.length > 1, 'the blank file read');
+    await writeFile(path, 'v2');
+    await waitFor(() => seen.some((s) => s.sdl === 'v2'), 'v2');
+    expect(seen.map((s) => s.sdl)).toEqual(['v2']);
   });
 
   it('reads a file that is refused (a FIFO, a folder, too large) without blocking, and goes on to the next', async () => {

@@ -96,7 +96,10 @@ export function watchSupergraph(options: SupergraphSourceOptions): { close(): vo
         // The stat is noted even when the file is refused: the poll reads it again only once
         // it changes, so a bad file is reported once, not every poll.
         const text = await readBounded(path, (seen) => (lastStat = seen));
-        offer(text, { kind: 'file', where: path });
+        // An empty file is one being written in place, read between its truncation and its
+        // text (`writeFile`, `>`): never a supergraph, and the write's own event follows.
+        if (text.trim() === '') log.debug({ path }, 'the supergraph file is empty for now');
+        else offer(text, { kind: 'file', where: path });
       } catch (error) {
         // A file mid-replacement may be missing for a moment; the next event reads it.
         log.warn(
