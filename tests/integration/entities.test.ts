@@ -107,6 +107,25 @@ describe('each subgraph resolves every @key it declares through _entities', () =
     expect(res.data!._entities).toEqual([null, { id: plan.movies[1].id }]);
   });
 
+  it('answers null for a malformed showtime id, and the others of the request as usual', async () => {
+    // The cinemas reads are shared by the requests of one turn (`sharedReads`): a malformed
+    // id must be no showtime, never a failed query for the whole batch.
+    const showtime = plan.showtimes[0];
+    const res = await call(
+      'cinemas',
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Showtime { id } } }',
+      {
+        r: [
+          { __typename: 'Showtime', id: 'not-a-uuid' },
+          { __typename: 'Showtime', id: "'; drop table showtimes; --" },
+          { __typename: 'Showtime', id: showtime.id },
+        ],
+      },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data!._entities).toEqual([null, null, { id: showtime.id }]);
+  });
+
   it('hides a booking from another customer behind _entities', async () => {
     const res = await call(
       'bookings',

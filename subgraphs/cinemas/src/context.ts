@@ -15,7 +15,7 @@ import { MovieCatalog } from './showtime/movie-catalog';
 import { ShowtimeAdminService } from './showtime/showtime-admin.service';
 import { ShowtimeService } from './showtime/showtime.service';
 import type { CinemasApp, CinemasContext } from './context.types';
-import { createLoaders } from './loaders';
+import { createLoaders, sharedReads } from './loaders';
 import { MAX_SEATS_PER_HOLDER } from './seat/seat-rules';
 
 /**
@@ -61,6 +61,8 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
     MAX_SEATS_PER_HOLDER,
     new SeatFactsCache(dataSource),
   );
+  const cinemas = new CinemaService(dataSource);
+  const showtimes = new ShowtimeService(dataSource);
   return {
     holds,
     seats,
@@ -70,8 +72,8 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
       holderTag: (userId) => seats.holderTag(userId),
       log,
     }),
-    cinemas: new CinemaService(dataSource),
-    showtimes: new ShowtimeService(dataSource),
+    cinemas,
+    showtimes,
     cinemaAdmin: new CinemaAdminService(dataSource, () => relay.notify()),
     showtimeAdmin: new ShowtimeAdminService(
       dataSource,
@@ -80,6 +82,7 @@ export function createCinemasApp(deps: SubgraphDeps): CinemasApp {
       (showtime) => seats.showtimeCancelled({ id: showtime.id, endsAt: showtime.endsAt.getTime() }),
     ),
     relay,
+    reads: sharedReads({ cinemas, showtimes, seats }),
   };
 }
 

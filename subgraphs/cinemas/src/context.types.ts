@@ -24,6 +24,21 @@ export interface CinemasApp {
   readonly showtimeAdmin: ShowtimeAdminService;
   /** Publishes the outbox (showtime events) to the event transport. */
   readonly relay: OutboxRelay;
+  /** The process-wide reads every request's loaders go through (`loaders.ts`). */
+  readonly reads: SharedReads;
+}
+
+/**
+ * Reads shared by every request of one turn of the event loop (`sharedReads`): the
+ * showtimes, halls, cinemas, live reservations and hold snapshots that the requests of that
+ * turn ask for, one query (or script) each.
+ */
+export interface SharedReads {
+  readonly showtimes: DataLoader<string, Showtime | null>;
+  readonly halls: DataLoader<string, Hall | null>;
+  readonly cinemas: DataLoader<string, Cinema | null>;
+  readonly reservations: DataLoader<string, ShowtimeReservations>;
+  readonly snapshots: DataLoader<string, { version: number; holds: Map<string, string> }>;
 }
 
 export interface CinemasLoaders {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import type { CinemasApp, CinemasContext, CinemasLoaders } from './context.types';
+import { batchPerTurn } from '../../../runtime/loaders';
+import type { CinemasApp, CinemasContext, CinemasLoaders, SharedReads } from './context.types';
 import type { Showtime } from './showtime/showtime.entity';
 import type { ShowtimeWindow } from './showtime/showtime.service';
 
@@ -20,6 +21,40 @@ export function useEventLoaders(ctx: CinemasContext, event: object): void {
     loadersByEvent.set(event, loaders);
   }
   ctx.loaders = loaders;
+}
+
+/**
+ * The reads behind every request's loaders, batched per turn of the event loop across
+ * requests: when a thousand buyers open the same seat map at once, the requests that arrive
+ * together share one read of the showtime, its hall and cinema, its live reservations and its
+ * hold snapshot, where each had made its own (five round trips, and an entity hydrated per
+ * row, per request). Nothing is cached: a load is always answered by a read that started
+ * after it was made (`batchPerTurn`), so a request sees every write that finished before it
+ * asked, its own included, and a reservations-then-snapshot order within a request holds.
+ * One key's failure is its own (a snapshot refused, a read failing for one showtime), never
+ * its batch-mates'; the services query only well-formed ids, so no caller's malformed id
+ * can fail anyone else's read. What they answer is shared by the requests of the batch and
+ * only ever read.
+ */
+export function sharedReads(app: Pick<CinemasApp, 'showtimes' | 'cinemas' | 'seats'>): SharedReads {
+  return {
+    showtimes: batchPerTurn((ids) => app.showtimes.byIds(ids)),
+    halls: batchPerTurn((ids) => app.cinemas.hallsByIds(ids)),
+    cinemas: batchPerTurn((ids) => app.cinemas.cinemasByIds(ids)),
+    reservations: batchPerTurn(async (ids) => {
+      const reserved = await app.seats.liveReservations(ids);
+      return ids.map((id) => reserved.get(id)!);
+    }),
+    snapshots: batchPerTurn((ids) =>
+      Promise.all(
+        ids.map((id) =>
+          app.seats
+            .snapshot(id)
+            .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+        ),
+      ),
+    ),
+  };
 }
 
 /** A fresh set of the cinemas loaders (per request, or per event for subscriptions). */
@@ -47,11 +82,11 @@ class CinemasLoaderSet implements CinemasLoaders {
   constructor(private readonly app: CinemasApp) {}
 
   get cinemaById(): CinemasLoaders['cinemaById'] {
-    return (this.cinemas ??= new DataLoader((ids) => this.app.cinemas.cinemasByIds(ids)));
+    return (this.cinemas ??= new DataLoader((ids) => this.app.reads.cinemas.loadMany(ids)));
   }
 
   get hallById(): CinemasLoaders['hallById'] {
-    return (this.halls ??= new DataLoader((ids) => this.app.cinemas.hallsByIds(ids)));
+    return (this.halls ??= new DataLoader((ids) => this.app.reads.halls.loadMany(ids)));
   }
 
   get hallsByCinemaId(): CinemasLoaders['hallsByCinemaId'] {
@@ -72,14 +107,11 @@ class CinemasLoaderSet implements CinemasLoaders {
   }
 
   get reservedSeats(): CinemasLoaders['reservedSeats'] {
-    return (this.reserved ??= new DataLoader(async (ids) => {
-      const reserved = await this.app.seats.liveReservations(ids);
-      return ids.map((id) => reserved.get(id)!);
-    }));
+    return (this.reserved ??= new DataLoader((ids) => this.app.reads.reservations.loadMany(ids)));
   }
 
   get holdSnapshot(): CinemasLoaders['holdSnapshot'] {
-    return (this.snapshots ??= new DataLoader((ids) => this.app.seats.snapshots(ids)));
+    return (this.snapshots ??= new DataLoader((ids) => this.app.reads.snapshots.loadMany(ids)));
   }
 
   get availableSeats(): CinemasLoaders['availableSeats'] {
@@ -93,7 +125,7 @@ class CinemasLoaderSet implements CinemasLoaders {
   }
 
   get showtimeById(): CinemasLoaders['showtimeById'] {
-    return (this.showtimes ??= new DataLoader((ids) => this.app.showtimes.byIds(ids)));
+    return (this.showtimes ??= new DataLoader((ids) => this.app.reads.showtimes.loadMany(ids)));
   }
 
   /** One loader per distinct window, so a list of movies costs one query per window. */

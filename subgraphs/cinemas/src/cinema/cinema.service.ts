@@ -1,3 +1,4 @@
+import { isUuid } from '../../../../runtime/ids';
 import { In, type DataSource } from 'typeorm';
 import { byKeys, groupByKeys } from '../../../../runtime/loaders';
 import { foldText } from '../../../../runtime/text';
@@ -14,12 +15,18 @@ export class CinemaService {
   }
 
   async cinemasByIds(ids: readonly string[]): Promise<(Cinema | null)[]> {
-    const rows = await this.dataSource.getRepository(Cinema).findBy({ id: In([...ids]) });
+    const valid = ids.filter(isUuid);
+    const rows =
+      valid.length === 0
+        ? []
+        : await this.dataSource.getRepository(Cinema).findBy({ id: In(valid) });
     return byKeys(ids, rows, (c) => c.id);
   }
 
   async hallsByIds(ids: readonly string[]): Promise<(Hall | null)[]> {
-    const rows = await this.dataSource.getRepository(Hall).findBy({ id: In([...ids]) });
+    const valid = ids.filter(isUuid);
+    const rows =
+      valid.length === 0 ? [] : await this.dataSource.getRepository(Hall).findBy({ id: In(valid) });
     return byKeys(ids, rows, (h) => h.id);
   }
 

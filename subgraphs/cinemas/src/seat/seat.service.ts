@@ -1,3 +1,4 @@
+import { isUuid } from '../../../../runtime/ids';
 import type { DataSource } from 'typeorm';
 import { AppError, badUserInput, notFound } from '../../../../runtime/errors';
 import { errorOutcome, serviceMetrics } from '../../../../runtime/metrics';
@@ -153,7 +154,8 @@ export class SeatService {
     }[] = await this.dataSource.query(
       `SELECT showtime_id, seat_id, status, holder FROM seat_reservations
        WHERE showtime_id = ANY($1) AND status IN ('PENDING', 'ACTIVE')`,
-      [[...showtimeIds]],
+      // Only well-formed ids: a malformed one is a showtime with no reservations.
+      [showtimeIds.filter(isUuid)],
     );
     const map = new Map<string, ShowtimeReservations>(
       showtimeIds.map((id) => [id, { booked: new Set<string>(), pending: new Map() }]),
@@ -166,9 +168,9 @@ export class SeatService {
     return map;
   }
 
-  /** Current holds of several showtimes (one round trip with auto-pipelining). */
-  async snapshots(showtimeIds: readonly string[]) {
-    return Promise.all(showtimeIds.map((id) => this.store.snapshot(id)));
+  /** A showtime's current holds and version (the scripts of one tick share a round trip). */
+  snapshot(showtimeId: string) {
+    return this.store.snapshot(showtimeId);
   }
 
   /**

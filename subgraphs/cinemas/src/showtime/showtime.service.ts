@@ -1,3 +1,4 @@
+import { isUuid } from '../../../../runtime/ids';
 import { In, type DataSource } from 'typeorm';
 import { badUserInput } from '../../../../runtime/errors';
 import { foldText } from '../../../../runtime/text';
@@ -49,7 +50,13 @@ export class ShowtimeService {
   constructor(private readonly dataSource: DataSource) {}
 
   async byIds(ids: readonly string[]): Promise<(Showtime | null)[]> {
-    const rows = await this.dataSource.getRepository(Showtime).findBy({ id: In([...ids]) });
+    // Only well-formed ids reach the query (the others are no showtime): a batch shared by
+    // several requests (`sharedReads`) never fails for one caller's malformed id.
+    const valid = ids.filter(isUuid);
+    const rows =
+      valid.length === 0
+        ? []
+        : await this.dataSource.getRepository(Showtime).findBy({ id: In(valid) });
     return byKeys(ids, rows, (s) => s.id);
   }
 
