@@ -93,18 +93,22 @@ describe('each subgraph resolves every @key it declares through _entities', () =
     expect(res.data!._entities).toEqual([c.expect]);
   });
 
-  it('answers null for an unknown id, in order with the known ones', async () => {
+  it('answers null for an unknown or malformed id, in order with the known ones', async () => {
+    // A malformed one too: the movies reads are shared by the requests of one turn
+    // (`movieReads`), and one caller's id must never fail the read for the others.
     const res = await call(
       'movies',
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on Movie { id } } }',
       {
         r: [
           { __typename: 'Movie', id: '00000000-0000-4000-8000-000000000000' },
+          { __typename: 'Movie', id: 'not-a-uuid' },
           { __typename: 'Movie', id: plan.movies[1].id },
         ],
       },
     );
-    expect(res.data!._entities).toEqual([null, { id: plan.movies[1].id }]);
+    expect(res.errors).toBeUndefined();
+    expect(res.data!._entities).toEqual([null, null, { id: plan.movies[1].id }]);
   });
 
   it('answers null for a malformed showtime id, and the others of the request as usual', async () => {

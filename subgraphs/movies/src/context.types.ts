@@ -8,6 +8,8 @@ import type { MovieService } from './movie/movie.service';
 
 export interface MoviesApp {
   readonly movies: MovieService;
+  /** Movies by id, read once for the requests of one turn of the event loop. */
+  readonly movieReads: DataLoader<string, Movie | null>;
   /** Publishes the outbox (movie events) to the event transport. */
   readonly relay: OutboxRelay;
 }

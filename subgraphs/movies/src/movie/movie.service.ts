@@ -1,3 +1,4 @@
+import { isUuid } from '../../../../runtime/ids';
 import { randomUUID } from 'node:crypto';
 import { In, type DataSource, type Repository } from 'typeorm';
 import {
@@ -50,7 +51,10 @@ export class MovieService {
 
   /** Movies by id, in the order asked, null where missing (DataLoader's contract). */
   async findByIds(ids: readonly string[]): Promise<(Movie | null)[]> {
-    const found = await this.movies.findBy({ id: In([...ids]) });
+    // Only well-formed ids reach the query (the others are no movie): the requests sharing a
+    // read (`movieReads`) never fail for one caller's malformed id.
+    const valid = ids.filter(isUuid);
+    const found = valid.length === 0 ? [] : await this.movies.findBy({ id: In(valid) });
     return byKeys(ids, found, (row) => row.id);
   }
 
