@@ -485,21 +485,29 @@ describe('ExecutionGateway', () => {
         for (const [kind, send] of kinds) {
           // Once first, for what the first of a kind leaves behind (compiled code, V8's maps).
           await send(-1);
-          prepared.clear();
-          usedHeap();
-          for (let i = 0; i < 20; i++) await send(i);
-          const estimated = prepared.totalWeight;
-          const withEntries = usedHeap();
-          prepared.clear();
-          const held = withEntries - usedHeap();
-          // Above, and not so far above as to waste the budget.
-          expect({
-            kind,
-            held,
-            estimated,
-            above: held <= estimated,
-            near: estimated < 4 * held,
-          }).toMatchObject({ kind, above: true, near: true });
+          // The heap also holds what the process does meanwhile (code compiled in the
+          // background lands there too, later under load): a measure is taken again, up to
+          // three times, and the closest counts. An estimate below what entries hold fails
+          // every time.
+          let figures = { kind, held: 0, estimated: 0, above: false, near: false };
+          for (let attempt = 0; attempt < 3 && !(figures.above && figures.near); attempt++) {
+            prepared.clear();
+            usedHeap();
+            for (let i = 0; i < 20; i++) await send(i + 20 * attempt);
+            const estimated = prepared.totalWeight;
+            const withEntries = usedHeap();
+            prepared.clear();
+            const held = withEntries - usedHeap();
+            // Above, and not so far above as to waste the budget.
+            figures = {
+              kind,
+              held,
+              estimated,
+              above: held <= estimated,
+              near: estimated < 4 * held,
+            };
+          }
+          expect(figures).toMatchObject({ kind, above: true, near: true });
         }
       } finally {
         await server.stop();
