@@ -7,6 +7,7 @@ import {
   type MixedList,
 } from 'typeorm';
 import type { Logger } from './logger';
+import { SOCKET_UNREACHABLE_CODES } from './socket-errors';
 
 /** Identifiers we interpolate into DDL are checked, never quoted blindly. */
 const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -135,8 +136,11 @@ export function isStatementTimeout(error: unknown): boolean {
 const UNAVAILABLE_STATES = /^(08...|53300|57P0[123])$/;
 
 /** What pg and Node's sockets say when the connection is gone or cannot be made. */
-const UNREACHABLE =
-  /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
+const UNREACHABLE = new RegExp(
+  '^Connection terminated|timeout exceeded when trying to connect|' +
+    'Client has encountered a connection error|Client was closed and is not queryable|' +
+    `Cannot use a pool after calling end|${SOCKET_UNREACHABLE_CODES}`,
+);
 
 /**
  * Whether `error` (pg's, or TypeORM's wrapping it) says PostgreSQL cannot be reached or is

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseHostPort } from './config';
+import { SOCKET_UNREACHABLE_CODES } from './socket-errors';
 
 /**
  * One Redis or a Redis Cluster: what `createRedis` returns, and what every Redis user takes.
@@ -163,8 +164,11 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
 }
 
 /** Messages of ioredis (and of Node's sockets) that mean "Redis cannot be reached now". */
-const UNREACHABLE =
-  /Stream isn't writeable|Connection is closed|max retries per request|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|^LOADING |^MASTERDOWN |^READONLY /i;
+const UNREACHABLE = new RegExp(
+  "Stream isn't writeable|Connection is closed|max retries per request|Command timed out|" +
+    `${SOCKET_UNREACHABLE_CODES}|^LOADING |^MASTERDOWN |^READONLY `,
+  'i',
+);
 
 /**
  * ... and those that mean "the cluster is not serving that slot now": a failover or a
