@@ -1,6 +1,5 @@
-import { isUuid } from '../../../../runtime/ids';
 import { In, type DataSource } from 'typeorm';
-import { byKeys, groupByKeys } from '../../../../runtime/loaders';
+import { byKeys, findByUuids, groupByKeys } from '../../../../runtime/loaders';
 import { foldText } from '../../../../runtime/text';
 import { Cinema, Hall, Seat } from './cinema.entity';
 
@@ -14,20 +13,12 @@ export class CinemaService {
       .find({ where, order: { city: 'ASC', name: 'ASC' } });
   }
 
-  async cinemasByIds(ids: readonly string[]): Promise<(Cinema | null)[]> {
-    const valid = ids.filter(isUuid);
-    const rows =
-      valid.length === 0
-        ? []
-        : await this.dataSource.getRepository(Cinema).findBy({ id: In(valid) });
-    return byKeys(ids, rows, (c) => c.id);
+  cinemasByIds(ids: readonly string[]): Promise<(Cinema | null)[]> {
+    return findByUuids(this.dataSource.getRepository(Cinema), ids);
   }
 
-  async hallsByIds(ids: readonly string[]): Promise<(Hall | null)[]> {
-    const valid = ids.filter(isUuid);
-    const rows =
-      valid.length === 0 ? [] : await this.dataSource.getRepository(Hall).findBy({ id: In(valid) });
-    return byKeys(ids, rows, (h) => h.id);
+  hallsByIds(ids: readonly string[]): Promise<(Hall | null)[]> {
+    return findByUuids(this.dataSource.getRepository(Hall), ids);
   }
 
   async hallsByCinemaIds(cinemaIds: readonly string[]): Promise<Hall[][]> {

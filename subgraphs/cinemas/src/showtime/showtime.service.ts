@@ -1,8 +1,7 @@
-import { isUuid } from '../../../../runtime/ids';
-import { In, type DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { badUserInput } from '../../../../runtime/errors';
 import { foldText } from '../../../../runtime/text';
-import { byKeys, groupByKeys } from '../../../../runtime/loaders';
+import { findByUuids, groupByKeys } from '../../../../runtime/loaders';
 import { SHOWTIME_LIST_LIMIT } from '../../../../runtime/query-limits';
 import { Showtime } from './showtime.entity';
 
@@ -49,15 +48,8 @@ export function resolveLimit(limit: number | null | undefined): number {
 export class ShowtimeService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async byIds(ids: readonly string[]): Promise<(Showtime | null)[]> {
-    // Only well-formed ids reach the query (the others are no showtime): a batch shared by
-    // several requests (`sharedReads`) never fails for one caller's malformed id.
-    const valid = ids.filter(isUuid);
-    const rows =
-      valid.length === 0
-        ? []
-        : await this.dataSource.getRepository(Showtime).findBy({ id: In(valid) });
-    return byKeys(ids, rows, (s) => s.id);
+  byIds(ids: readonly string[]): Promise<(Showtime | null)[]> {
+    return findByUuids(this.dataSource.getRepository(Showtime), ids);
   }
 
   private query(window: ShowtimeWindow) {

@@ -1,6 +1,5 @@
-import { isUuid } from '../../../../runtime/ids';
 import { randomUUID } from 'node:crypto';
-import { In, type DataSource, type Repository } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import {
   MOVIES_STREAM,
   type MovieEventPayload,
@@ -8,7 +7,7 @@ import {
 } from '../../../../runtime/contracts/movie-events';
 import { notFound } from '../../../../runtime/errors';
 import { appendEvents } from '../../../../runtime/events/outbox';
-import { byKeys } from '../../../../runtime/loaders';
+import { findByUuids } from '../../../../runtime/loaders';
 import { decodeCursor, toConnection, type Connection } from '../../../../runtime/pagination';
 import { foldText } from '../../../../runtime/text';
 import * as v from '../../../../runtime/validation';
@@ -50,12 +49,8 @@ export class MovieService {
   }
 
   /** Movies by id, in the order asked, null where missing (DataLoader's contract). */
-  async findByIds(ids: readonly string[]): Promise<(Movie | null)[]> {
-    // Only well-formed ids reach the query (the others are no movie): the requests sharing a
-    // read (`movieReads`) never fail for one caller's malformed id.
-    const valid = ids.filter(isUuid);
-    const found = valid.length === 0 ? [] : await this.movies.findBy({ id: In(valid) });
-    return byKeys(ids, found, (row) => row.id);
+  findByIds(ids: readonly string[]): Promise<(Movie | null)[]> {
+    return findByUuids(this.movies, ids);
   }
 
   /**
