@@ -28,6 +28,7 @@ import { resolve } from 'node:path';
 import { buildDemoPlan } from '../../scripts/seed/demo-plan';
 import { busyBeforeStart, hostBusyPercent, hostTimes, machineInfo } from '../common/machine';
 import { atLeastOne, parseFlags } from '../common/options';
+import { redisScriptWindow } from '../common/redis-scripts';
 import { loads, round, writeResults } from '../common/report';
 import { fmt, latencyStats, statsJson } from '../seats/figures';
 import { runSeatRush } from '../seats/seat-rush';
@@ -246,6 +247,7 @@ async function main(): Promise<void> {
       const target = {
         gatewayUrls: [gateway.url, gateway2.url],
         cpuWindow: () => serversCpuWindow([...topology.gateways, ...topology.cinemas]),
+        redisScripts: () => redisScriptWindow(topology.config.redis.url!),
       };
       const rushOptions = {
         users: options.rushUsers,

@@ -7,6 +7,7 @@
 import { loadavg } from 'node:os';
 import { pool, sleep } from '../common/pool';
 import { round } from '../common/report';
+import type { RedisScriptTime } from '../common/redis-scripts';
 import { cpuLine, fmt, latencyStats, statsJson, type RoundedCpu } from './figures';
 import { checkRush, type RushRequest } from './rush-check';
 import {
@@ -29,6 +30,8 @@ export interface RushTarget {
   readonly gatewayUrls: readonly string[];
   /** Starts a CPU window over the server processes; the function it answers ends it. */
   cpuWindow(): Promise<() => Promise<RoundedCpu>>;
+  /** Starts a window over Redis' script time (`bench/common/redis-scripts.ts`), if known. */
+  redisScripts?(): Promise<() => Promise<RedisScriptTime>>;
 }
 
 export interface RushOptions {
@@ -258,12 +261,14 @@ export async function runSeatRush(
   }
   const loadBefore = loadavg();
   const cpu = await target.cpuWindow();
+  const scripts = await target.redisScripts?.();
   const start = performance.now();
   await pool(requests.length, concurrency, (i) =>
     hold(gatewayUrls[i % gatewayUrls.length], showtime.id, requests[i], tokens[i]),
   );
   const wallSeconds = (performance.now() - start) / 1000;
   const cpuUsed = await cpu();
+  const scriptTime = await scripts?.();
   const loadAfter = loadavg();
 
   const count = (o: RushRequest['outcome']) => requests.filter((r) => r.outcome === o).length;
@@ -321,6 +326,9 @@ export async function runSeatRush(
     violations: check.violations,
     violationCount: check.violationCount,
     cpu: cpuUsed,
+    redisScripts: scriptTime
+      ? { ...scriptTime, microsPerCall: round(scriptTime.micros / scriptTime.calls, 1) }
+      : undefined,
     loadAverageBefore: loadBefore.map((x) => round(x, 2)),
     loadAverageAfter: loadAfter.map((x) => round(x, 2)),
   };
@@ -353,6 +361,12 @@ export async function runSeatRush(
     `  seats              ${seatsGranted} granted, ${held.size} HELD in SeatMap afterwards, ` +
       `version ${before.seatMap.version} → ${after.seatMap.version} (${versionDelta} events for ${ok.length} successes)`,
     ...check.lines,
+    ...(scriptTime
+      ? [
+          `  Redis scripts      ${scriptTime.calls} run, ${fmt(scriptTime.micros / 1000)} ms of Redis' one thread ` +
+            `(${fmt(scriptTime.micros / scriptTime.calls, 1)} µs each)`,
+        ]
+      : []),
     `  p99 target < ${p99Target} ms: ${result.p99TargetMet ? 'MET' : 'NOT MET'} (p99 ${fmt(latency.p99Ms)} ms)`,
     cpuLine(cpuUsed, loadBefore, loadAfter),
   ];

@@ -225,14 +225,29 @@ if not split and admitLimit > 0 then
   if wait then return {'RATE_LIMITED', wait} end
 end
 
-local holds = hashToTable(redis.call('HGETALL', holdsKey))
-local windows = hashToTable(redis.call('HGETALL', windowsKey))
+-- Reads what the hold is about only: the seats asked for, their holders' windows and the
+-- holder's own seats. A holder without a window here (live or passed) holds no seat here (a
+-- window leaves only with its seats, in SWEEP_LUA), so a first hold never reads the
+-- showtime's holds whole: in a rush on one hall that would be every seat held so far, for
+-- every hold, one after another on the one Redis.
+local windowEnds = {}
 local function live(h)
-  local ends = tonumber(windows[h])
-  return ends ~= nil and ends > now
+  local ends = windowEnds[h]
+  if ends == nil then
+    ends = tonumber(redis.call('HGET', windowsKey, h)) or false
+    windowEnds[h] = ends
+  end
+  return ends ~= false and ends > now
 end
-
 local holderLive = live(holder)
+local own = {}
+if windowEnds[holder] ~= false then
+  local flat = redis.call('HGETALL', holdsKey)
+  for i = 1, #flat, 2 do
+    if flat[i + 1] == holder then own[#own + 1] = flat[i] end
+  end
+end
+local current = redis.call('HMGET', holdsKey, unpack(requested))
 -- A new window only once the cooldown since the holder last held seats here has passed.
 if not holderLive then
   local allowed = tonumber(redis.call('HGET', cooldownsKey, holder))
@@ -241,7 +256,7 @@ end
 
 local mine, total = {}, 0
 if holderLive then
-  for _, seat in ipairs(seatsOf(holds, holder)) do
+  for _, seat in ipairs(own) do
     mine[seat] = true
     total = total + 1
   end
@@ -265,7 +280,7 @@ if checkRecord then sold = redis.call('HMGET', soldKey, unpack(requested)) end
 local conflicts = {'SEAT_UNAVAILABLE'}
 local lapsed = {}
 for i, seat in ipairs(requested) do
-  local h = holds[seat]
+  local h = current[i]
   if sold[i] or reservedBy(markers[i], now) or (h and h ~= holder and live(h)) then
     conflicts[#conflicts + 1] = seat
   elseif markers[i] then
@@ -283,7 +298,7 @@ local changes = {}
 local expiresAt
 local reindex = 0
 if holderLive then
-  expiresAt = tonumber(windows[holder])
+  expiresAt = windowEnds[holder]
 else
   -- A new window; leftovers of the holder's expired one not asked for again are freed now.
   expiresAt = now + ttlMs
@@ -297,7 +312,7 @@ else
     if split then reindex = expiresAt else indexAt(shardKey, showtimeId, expiresAt) end
   end
   local stale = {}
-  for _, seat in ipairs(seatsOf(holds, holder)) do
+  for _, seat in ipairs(own) do
     if not wanted[seat] then stale[#stale + 1] = seat end
   end
   table.sort(stale)

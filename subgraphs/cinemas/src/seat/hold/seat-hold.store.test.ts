@@ -1150,6 +1150,48 @@ describe('RedisSeatHoldStore keys', () => {
     }
   });
 
+  it("read only the seats a holder's first hold asks for, not every seat the showtime holds", async () => {
+    // In a rush every hold is its holder's first; reading the showtime's holds whole made
+    // each one cost as much as the seats held before it, serially on the one Redis.
+    const { store, keyPrefix: ownPrefix } = storeOfItsOwn(() =>
+      Promise.resolve({ closed: false, sold: [], pending: [] }),
+    );
+    const showtime = { id: randomUUID(), endsAt: Date.now() + 3 * 3600_000 };
+    for (let i = 1; i <= 12; i++) await store.hold(showtime, `earlier-${i}`, [`A${i}`]);
+    const holdsKey = `${ownPrefix}seat:{${showtime.id}}:holds`;
+    const monitor = await new Redis(testRedisUrl, { lazyConnect: true }).monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    /** The commands on the showtime's holds between two markers, once both were seen. */
+    const commandsOnHolds = async (run: () => Promise<unknown>) => {
+      const [begin, end] = [`${ownPrefix}begin-${randomUUID()}`, `${ownPrefix}end-${randomUUID()}`];
+      await own.redis.get(begin);
+      await run();
+      await own.redis.get(end);
+      while (!seen.some((args) => args.includes(end))) await new Promise((r) => setTimeout(r, 5));
+      const from = seen.findIndex((args) => args.includes(begin));
+      const to = seen.findIndex((args) => args.includes(end));
+      return seen
+        .slice(from, to)
+        .filter((args) => args[1] === holdsKey)
+        .map((args) => args[0].toUpperCase());
+    };
+    try {
+      const first = await commandsOnHolds(() => store.hold(showtime, 'newcomer', ['B1', 'B2']));
+      expect(first).toContain('HMGET');
+      expect(first).not.toContain('HGETALL');
+      // A holder with a window here reads its own seats (the whole hash, which the check
+      // above would have seen).
+      const again = await commandsOnHolds(() => store.hold(showtime, 'earlier-1', ['B3']));
+      expect(again).toContain('HGETALL');
+      expect((await store.snapshot(showtime.id)).holds.get('B3')).toBe('earlier-1');
+    } finally {
+      monitor.disconnect();
+      const keys = await own.redis.keys(`${ownPrefix}*`);
+      if (keys.length > 0) await own.redis.del(...keys);
+    }
+  });
+
   it('load the reservation record again once Redis lost either side of it', async () => {
     let calls = 0;
     const { store, keyPrefix: ownPrefix } = storeOfItsOwn(() => {
