@@ -336,6 +336,7 @@ export async function startGateway(
         authenticate,
         log,
         metrics,
+        catalogCache,
       });
       defer(() => webSockets.dispose());
       defer(supergraph.follow('warnings', () => warnUndeclaredLists));

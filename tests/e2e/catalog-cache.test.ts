@@ -4,6 +4,7 @@ import type { CatalogCacheStats } from '../../gateway/src/cache/catalog-cache';
 import { contractOperation } from '../support/contract';
 import { startTestStack, type TestStack } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
+import { subscribe } from '../support/ws-client';
 
 /**
  * The catalog cache with the subgraphs' real cache hints (`runtime/cache-hints.ts`): public
@@ -134,5 +135,57 @@ describe('the catalog cache through the gateway', () => {
     for (let i = 0; i < 5; i++) expect(await title()).toBe(renamed);
     // Signed-in callers are never served from the cache, and see the same.
     expect(await title(t.token('user_cache_reader'))).toBe(renamed);
+  });
+
+  it("answers seat events' movie from the cache, and a renamed movie once its event is delivered", async () => {
+    const sub = subscribe(t.gatewayUrl, contractOperation('SeatUpdates'), {
+      showtimeId: showtime.id,
+    });
+    try {
+      await sub.connected;
+      await waitFor(
+        async () => ((await t.redisSubscribers(showtime.id)) >= 1 ? true : undefined),
+        'the upstream subscription',
+      );
+      // Each change by a user of its own (one seat each: no holder limit gets in the way).
+      const seats = plan.seats.filter((s) => s.hallId === showtime.hallId && !s.blocked).reverse();
+      let changes = 0;
+      const eventTitle = async (): Promise<string> => {
+        const n = changes++;
+        const held = await t.query(
+          contractOperation('HoldSeats'),
+          { showtimeId: showtime.id, seatIds: [seats[n].id] },
+          { token: t.token(`user_cache_events_${n}`) },
+        );
+        expect(held.errors).toBeUndefined();
+        const event = await sub.next();
+        expect(event.errors).toBeUndefined();
+        return event.data!.seatUpdates.showtime.movie.title as string;
+      };
+      // The first event fetches the title from movies and keeps it; the next ones find it.
+      await waitFor(async () => {
+        await eventTitle();
+        const before = await stats();
+        const current = await eventTitle();
+        const after = await stats();
+        expect(current).toBe(await title());
+        return after.hits > before.hits ? true : undefined;
+      }, "a seat event's movie answered from the cache");
+
+      const renamed = `${await title()} (suất chiếu sớm)`;
+      const res = await t.query(
+        'mutation ($id: ID!, $input: UpdateMovieInput!) { updateMovie(id: $id, input: $input) { title } }',
+        { id: movie.id, input: { title: renamed } },
+        { token: t.token('user_cache_admin', 'ADMIN') },
+      );
+      expect(res.errors).toBeUndefined();
+      await waitFor(
+        async () => ((await eventTitle()) === renamed ? true : undefined),
+        'the new title in seat events',
+      );
+      for (let i = 0; i < 3; i++) expect(await eventTitle()).toBe(renamed);
+    } finally {
+      await sub.close();
+    }
   });
 });

@@ -1,11 +1,17 @@
 import { executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
-import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
+import type { FetchNode } from '@apollo/query-planner';
+import type {
+  DocumentNode,
+  ExecutionResult,
+  GraphQLSchema,
+  OperationDefinitionNode,
+} from 'graphql';
 import type { GatewayLogger, GatewayRequestContext, UpstreamEvent } from './gateway-types';
 import { errorResult } from './subscription-errors';
 import type { PreparedSubscription } from './subscription-plan-cache';
 import type { SupergraphSchemas } from './supergraph-schemas';
 import type { UpstreamRequest } from './upstream-request';
-import { slotsByKey, type SharedViewerResult, type ViewerSlot } from './viewer-fields';
+import { fetches, slotsByKey, type SharedViewerResult, type ViewerSlot } from './viewer-fields';
 
 /** The executor's request context without `metrics`, which are fresh per event. */
 export type EventRequestContext = Omit<GatewayRequestContext, 'metrics'>;
@@ -42,6 +48,71 @@ export function eventRequestContext<TContext extends object>(args: {
     operation,
     overallCachePolicy: undefined,
   };
+}
+
+/** A data source's answer, as a fetch cache keeps it. */
+type DataSourceResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
+
+/**
+ * The gateway's cache of subgraph answers (the catalog cache) as an event's other fetches use
+ * it: what the query executor's `FetchCache` offers them.
+ */
+export interface EventFetchCache {
+  /** An answer for the fetch, or where to keep the one fetched; null: not for the cache. */
+  lookup(
+    fetch: FetchNode,
+    variables: Record<string, unknown>,
+    supergraphSchema: GraphQLSchema,
+  ): Promise<{
+    readonly hit?: { readonly data: Record<string, unknown> };
+    store(response: DataSourceResponse): unknown;
+  } | null>;
+}
+
+/** The fetches of a plan after its primary, by subgraph and operation text. */
+const fetchesByOperation = new WeakMap<PreparedSubscription, Map<string, FetchNode>>();
+
+function fetchOf(prepared: PreparedSubscription, serviceName: string, operation: string) {
+  let byOperation = fetchesByOperation.get(prepared);
+  if (!byOperation) {
+    byOperation = new Map();
+    for (const fetch of fetches(prepared.perEventPlan.node)) {
+      byOperation.set(`${fetch.serviceName}\n${fetch.operation}`, fetch);
+    }
+    fetchesByOperation.set(prepared, byOperation);
+  }
+  return byOperation.get(`${serviceName}\n${operation}`);
+}
+
+/**
+ * The data sources with the catalog cache in front, for the fetches an event's plan makes
+ * after its primary (a showtime's movie title for every seat event): answered from the cache
+ * when it holds them, kept there when the subgraph says they may be, exactly as queries'
+ * fetches are (the same entries and invalidation). Only for an execution whose caller the
+ * cache serves (anonymous: the one shared by every viewer of a seat map).
+ */
+export function withFetchCache(
+  serviceMap: ServiceMap,
+  prepared: PreparedSubscription,
+  supergraphSchema: GraphQLSchema,
+  cache: EventFetchCache,
+): ServiceMap {
+  const cached: Record<string, GraphQLDataSource> = {};
+  for (const [name, source] of Object.entries(serviceMap)) {
+    cached[name] = {
+      process: async (options) => {
+        const fetch = fetchOf(prepared, name, options.request.query ?? '');
+        const found = fetch
+          ? await cache.lookup(fetch, options.request.variables ?? {}, supergraphSchema)
+          : null;
+        if (found?.hit) return { data: found.hit.data };
+        const response = await source.process(options);
+        found?.store(response);
+        return response;
+      },
+    };
+  }
+  return cached;
 }
 
 /** Everything needed to turn one subscriber's upstream events into its results. */

@@ -14,6 +14,8 @@ import {
   executeEvent,
   executeForViewers,
   SharedEventResults,
+  withFetchCache,
+  type EventFetchCache,
   type SubscriberExecution,
 } from './event-execution';
 import type { GatewayLogger, UpstreamEvent } from './gateway-types';
@@ -96,6 +98,14 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
    * the subscription is served per caller as configured above.
    */
   readonly viewerFields?: ViewerFieldsOptions<TContext>;
+  /**
+   * The gateway's cache of subgraph answers, for the fetches an event's plan makes after its
+   * primary, when `usableFor` the context the event runs as (see `withFetchCache`).
+   */
+  readonly fetchCache?: {
+    readonly cache: EventFetchCache;
+    usableFor(context: TContext): boolean;
+  };
   /**
    * Reconnection attempts for an upstream connection that drops (default 0). While it
    * reconnects, its subscribers get a result with a `SERVICE_UNAVAILABLE` error (events may be
@@ -469,11 +479,14 @@ export class FederatedSubscriptions<TContext extends object = Record<string, unk
     const shareKey = shared ? null : (this.options.shareKey?.(context) ?? '');
     // The supergraph too: results of one event under two plans are not the same result.
     const selection = [schemas.schemaHash, prepared.queryHash, operationName ?? null, variables];
+    const fetchCache = this.options.fetchCache;
     const newExecution = (runAs: TContext): SubscriberExecution => ({
       schemas,
       prepared,
       request,
-      serviceMap,
+      serviceMap: fetchCache?.usableFor(runAs)
+        ? withFetchCache(serviceMap, prepared, schemas.supergraphSchema, fetchCache.cache)
+        : serviceMap,
       requestContext: eventRequestContext({
         schemas,
         prepared,

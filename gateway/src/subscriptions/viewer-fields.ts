@@ -71,7 +71,7 @@ export function responsePath(path: {
 }
 
 /** Every fetch of a plan node. */
-function fetches(
+export function fetches(
   node: PlanNode | SubscriptionNode | undefined,
   into: FetchNode[] = [],
 ): FetchNode[] {
