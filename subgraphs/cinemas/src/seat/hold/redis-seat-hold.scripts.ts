@@ -130,9 +130,11 @@ end
 -- Split mode: the holder's place in the showtime as the showtime sees it now (its window's
 -- end while it holds seats here in a live window, else 0), with the next number of the
 -- showtime's decisions about it; HOLDER_PLACE_LUA applies only the latest.
-local function placeDecision(placesKey, holdsKey, windowsKey, holder, now, keepTtl)
-  local ends = tonumber(redis.call('HGET', windowsKey, holder))
-  local place = 0
+-- A caller that knows the place already (it read the holder's window and seats) passes it as
+-- \`known\`, sparing the scan of the showtime's holds.
+local function placeDecision(placesKey, holdsKey, windowsKey, holder, now, keepTtl, known)
+  local place = known or 0
+  local ends = known == nil and tonumber(redis.call('HGET', windowsKey, holder)) or nil
   if ends ~= nil and ends > now then
     local flat = redis.call('HGETALL', holdsKey)
     for i = 2, #flat, 2 do
@@ -204,9 +206,9 @@ end
 
 -- Split mode: every answer says where the holder stands in the showtime now, so that the
 -- caller can settle the place HOLDER_ENTER_LUA took for it (keep it, or give it back).
-local function answer(reply, reindex)
+local function answer(reply, reindex, known)
   if not split then return reply end
-  local place, seq = placeDecision(placesKey, holdsKey, windowsKey, holder, now, keepTtl)
+  local place, seq = placeDecision(placesKey, holdsKey, windowsKey, holder, now, keepTtl, known)
   local out = {place, seq, reindex or 0}
   for _, v in ipairs(reply) do out[#out + 1] = v end
   return out
@@ -249,9 +251,14 @@ if windowEnds[holder] ~= false then
 end
 local current = redis.call('HMGET', holdsKey, unpack(requested))
 -- A new window only once the cooldown since the holder last held seats here has passed.
+-- The holder's place as it stands, for the refusals below (nothing of it changes).
+local standing = 0
+if holderLive and #own > 0 then standing = windowEnds[holder] end
 if not holderLive then
   local allowed = tonumber(redis.call('HGET', cooldownsKey, holder))
-  if allowed ~= nil and allowed > now then return answer({'COOLING_DOWN', allowed - now}) end
+  if allowed ~= nil and allowed > now then
+    return answer({'COOLING_DOWN', allowed - now}, nil, standing)
+  end
 end
 
 local mine, total = {}, 0
@@ -287,12 +294,12 @@ for i, seat in ipairs(requested) do
     lapsed[#lapsed + 1] = seat
   end
 end
-if #conflicts > 1 then return answer(conflicts) end
+if #conflicts > 1 then return answer(conflicts, nil, standing) end
 
 for _, seat in ipairs(requested) do
   if not mine[seat] then total = total + 1 end
 end
-if total > maxSeats then return answer({'HOLD_LIMIT_EXCEEDED'}) end
+if total > maxSeats then return answer({'HOLD_LIMIT_EXCEEDED'}, nil, standing) end
 
 local changes = {}
 local expiresAt
@@ -343,7 +350,8 @@ local version = commit(versionKey, channel, showtimeId, changes)
 keep({holdsKey, windowsKey, versionKey, cooldownsKey, expiriesKey}, keepTtl)
 local result = {'OK', expiresAt, version}
 for seat in pairs(mine) do result[#result + 1] = seat end
-return answer(result, reindex)
+-- Held: the holder holds seats here in its live window.
+return answer(result, reindex, expiresAt)
 `;
 
 /**

@@ -903,6 +903,25 @@ describe.each([
       });
     });
 
+    it('keeps a showtime among the holder’s while further holds there are refused', async () => {
+      const [a, b, c, d] = [showtime, showtimeRef(), showtimeRef(), showtimeRef()];
+      for (const s of [a, b, c]) await h.store.hold(s, 'h', ['A1'], T0);
+      await h.store.hold(a, 'g', ['A2'], T0);
+      // Refused in a (a seat of g's; then more seats than a holder may have): A1 stays h's.
+      expect(await failure(h.store.hold(a, 'h', ['A2'], T0 + 1000))).toMatchObject({
+        code: 'SEAT_UNAVAILABLE',
+      });
+      const nine = Array.from({ length: MAX_SEATS }, (_, i) => `B${i + 1}`);
+      expect(await failure(h.store.hold(a, 'h', nine, T0 + 1000))).toMatchObject({
+        code: 'HOLD_LIMIT_EXCEEDED',
+      });
+      expect(await failure(h.store.hold(d, 'h', ['A1'], T0 + 2000))).toEqual({
+        code: 'HOLD_LIMIT_EXCEEDED',
+        limit: MAX_SHOWTIMES,
+      });
+      expect((await h.store.snapshot(a.id, T0 + 2000)).holds.get('A1')).toBe('h');
+    });
+
     it(`admits ${RATE_PER_MINUTE} hold and release calls a minute per holder`, async () => {
       for (let i = 0; i < RATE_PER_MINUTE; i++) await h.store.admit('h', T0 + i * 1000);
       expect(await failure(h.store.admit('h', T0 + 45_500))).toEqual({
