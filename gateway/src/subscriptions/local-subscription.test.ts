@@ -215,6 +215,22 @@ describe('LocalSubscription', () => {
       expect(answered).toBe(true);
     });
 
+    it('keeps writing directly when the next event comes as soon as a write is taken', async () => {
+      const { local, writes, settle } = direct();
+      let answered = false;
+      void local.next().then(() => (answered = true));
+      await settle();
+      local.deliver({ kind: 'event', event: event(1) });
+      await settle();
+      // Taken, and the next event at once (as a fan-out's next event often comes): had the
+      // waiting consumer been woken for nothing, it would not be waiting yet to be bypassed.
+      writes[0].written();
+      local.deliver({ kind: 'event', event: event(2) });
+      await settle();
+      expect(writes.map((w) => w.n)).toEqual([1, 2]);
+      expect(answered).toBe(false);
+    });
+
     it('hands a result the sink refuses to the consumer, executed once, and what follows after it', async () => {
       const { local, writes, executed, settle } = direct(10, [2]);
       const first = local.next();

@@ -153,6 +153,9 @@ export class LocalSubscription implements AsyncIterableIterator<ExecutionResult>
     if (!this.closed) {
       // The head is on its way directly: when written, the rest follows from there.
       if (this.direct) return;
+      // Nothing to take (a write just finished): woken, the consumer would only wait again,
+      // a promise and a turn per delivery, and miss a direct write meanwhile.
+      if (this.queue.length === 0) return;
       // The consumer waits with nothing of ours in hand: the next event may bypass it.
       if (this.sink && this.wake && this.queue[0]?.kind === 'event') {
         this.writeHead(this.queue[0]);
