@@ -231,7 +231,9 @@ end
 -- holder's own seats. A holder without a window here (live or passed) holds no seat here (a
 -- window leaves only with its seats, in SWEEP_LUA), so a first hold never reads the
 -- showtime's holds whole: in a rush on one hall that would be every seat held so far, for
--- every hold, one after another on the one Redis.
+-- every hold, one after another on the one Redis. Unless the windows are gone altogether (a
+-- key expired or evicted apart from the holds): then the holds are read, as ever, so that the
+-- holder's leftovers are freed rather than taken back.
 local windowEnds = {}
 local function live(h)
   local ends = windowEnds[h]
@@ -243,7 +245,7 @@ local function live(h)
 end
 local holderLive = live(holder)
 local own = {}
-if windowEnds[holder] ~= false then
+if windowEnds[holder] ~= false or redis.call('EXISTS', windowsKey) == 0 then
   local flat = redis.call('HGETALL', holdsKey)
   for i = 1, #flat, 2 do
     if flat[i + 1] == holder then own[#own + 1] = flat[i] end

@@ -1211,6 +1211,25 @@ describe('RedisSeatHoldStore keys', () => {
     }
   });
 
+  it('free a holder’s leftovers when it holds again after the showtime’s windows were lost', async () => {
+    const { store, keyPrefix: ownPrefix } = storeOfItsOwn(() =>
+      Promise.resolve({ closed: false, sold: [], pending: [] }),
+    );
+    const showtime = showtimeRef();
+    try {
+      await store.hold(showtime, 'x', ['A1', 'A2'], T0);
+      // The windows gone apart from the holds (expired or evicted on their own), and no
+      // sweep since: x comes back once its cooldown has passed.
+      await own.redis.del(`${ownPrefix}seat:{${showtime.id}}:windows`);
+      const later = T0 + TTL_MS + COOLDOWN_MS + 1000;
+      expect((await store.hold(showtime, 'x', ['A3'], later)).seatIds).toEqual(['A3']);
+      expect((await store.snapshot(showtime.id, later)).holds).toEqual(new Map([['A3', 'x']]));
+    } finally {
+      const keys = await own.redis.keys(`${ownPrefix}*`);
+      if (keys.length > 0) await own.redis.del(...keys);
+    }
+  });
+
   it('load the reservation record again once Redis lost either side of it', async () => {
     let calls = 0;
     const { store, keyPrefix: ownPrefix } = storeOfItsOwn(() => {
