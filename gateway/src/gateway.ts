@@ -233,6 +233,12 @@ export async function startGateway(
       const supergraph = new LiveSupergraph(initial, config.subgraphUrlOverrides, log, (outcome) =>
         reloads.bind(outcome).inc(),
       );
+      // Queries and subscription events use the catalog cache alike, anonymous callers only.
+      const fetchCache = catalogCache && {
+        cache: catalogCache,
+        usableFor: (context: unknown) =>
+          catalogCacheUsableFor((context as Partial<GatewayContext> | undefined)?.identity),
+      };
       const gateway = new ExecutionGateway({
         supergraphSdl,
         buildService: (name, composedUrl) => {
@@ -244,11 +250,7 @@ export async function startGateway(
         logger: log,
         // Identical queries in flight share one execution, never across callers.
         callerOf: (context) => callerKey((context as Partial<GatewayContext>).identity),
-        fetchCache: catalogCache && {
-          cache: catalogCache,
-          usableFor: (context) =>
-            catalogCacheUsableFor((context as Partial<GatewayContext>).identity),
-        },
+        fetchCache,
       });
       const apollo = new ApolloServer<GatewayContext>({
         gateway,
@@ -336,7 +338,7 @@ export async function startGateway(
         authenticate,
         log,
         metrics,
-        catalogCache,
+        fetchCache,
       });
       defer(() => webSockets.dispose());
       defer(supergraph.follow('warnings', () => warnUndeclaredLists));

@@ -30,8 +30,11 @@ import { seatHolderTags } from '../../runtime/seat-holder';
 import type { Authentication, Authenticator } from './authenticate';
 import type { Composition, LiveSupergraph } from './live-supergraph';
 import { SubgraphClient, type GatewayContext } from './subgraph-client';
-import { catalogCacheUsableFor } from './cache/catalog-cache-service';
-import { FederatedSubscriptions, type EventFetchCache, type ResultSink } from './subscriptions';
+import {
+  FederatedSubscriptions,
+  type FederatedSubscriptionsOptions,
+  type ResultSink,
+} from './subscriptions';
 import { frameWriter } from './text-frames';
 
 /** The subgraph's graphql-ws endpoint: the same URL as its HTTP one, on ws(s). */
@@ -186,8 +189,8 @@ export function serveWebSockets(options: {
   log: Logger;
   /** The gateway's metrics: open sockets, subscriptions and upstreams; per-event fetches. */
   metrics?: ServiceMetrics;
-  /** The catalog cache, for the catalog fields of events (a showtime's movie title). */
-  catalogCache?: EventFetchCache;
+  /** The catalog cache as queries use it, for the catalog fields of events (a movie's title). */
+  fetchCache?: FederatedSubscriptionsOptions<GatewayContext>['fetchCache'];
 }): { dispose(): Promise<void>; subscriptions: FederatedSubscriptions<GatewayContext> } {
   const { config, log, metrics } = options;
   const { limits, isProduction } = config;
@@ -243,14 +246,7 @@ export function serveWebSockets(options: {
       context: () => ({ requestId: randomUUID(), identity: ANONYMOUS }),
       publicServices: ['cinemas', 'movies'],
     },
-    ...(options.catalogCache
-      ? {
-          fetchCache: {
-            cache: options.catalogCache,
-            usableFor: (ctx: GatewayContext) => catalogCacheUsableFor(ctx.identity),
-          },
-        }
-      : {}),
+    fetchCache: options.fetchCache,
     keepAlive: UPSTREAM_KEEP_ALIVE_MS,
     retryAttempts: UPSTREAM_RETRY_ATTEMPTS,
     logger: log,

@@ -6,6 +6,7 @@ import type {
   GraphQLSchema,
   OperationDefinitionNode,
 } from 'graphql';
+import type { FetchCache } from '../execution/plan-executor';
 import type { GatewayLogger, GatewayRequestContext, UpstreamEvent } from './gateway-types';
 import { errorResult } from './subscription-errors';
 import type { PreparedSubscription } from './subscription-plan-cache';
@@ -50,25 +51,6 @@ export function eventRequestContext<TContext extends object>(args: {
   };
 }
 
-/** A data source's answer, as a fetch cache keeps it. */
-type DataSourceResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
-
-/**
- * The gateway's cache of subgraph answers (the catalog cache) as an event's other fetches use
- * it: what the query executor's `FetchCache` offers them.
- */
-export interface EventFetchCache {
-  /** An answer for the fetch, or where to keep the one fetched; null: not for the cache. */
-  lookup(
-    fetch: FetchNode,
-    variables: Record<string, unknown>,
-    supergraphSchema: GraphQLSchema,
-  ): Promise<{
-    readonly hit?: { readonly data: Record<string, unknown> };
-    store(response: DataSourceResponse): unknown;
-  } | null>;
-}
-
 /** The fetches of a plan after its primary, by subgraph and operation text. */
 const fetchesByOperation = new WeakMap<PreparedSubscription, Map<string, FetchNode>>();
 
@@ -95,7 +77,7 @@ export function withFetchCache(
   serviceMap: ServiceMap,
   prepared: PreparedSubscription,
   supergraphSchema: GraphQLSchema,
-  cache: EventFetchCache,
+  cache: Pick<FetchCache, 'lookup'>,
 ): ServiceMap {
   const cached: Record<string, GraphQLDataSource> = {};
   for (const [name, source] of Object.entries(serviceMap)) {

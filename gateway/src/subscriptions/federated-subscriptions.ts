@@ -15,9 +15,9 @@ import {
   executeForViewers,
   SharedEventResults,
   withFetchCache,
-  type EventFetchCache,
   type SubscriberExecution,
 } from './event-execution';
+import type { FetchCache } from '../execution/plan-executor';
 import type { GatewayLogger, UpstreamEvent } from './gateway-types';
 import {
   DEFAULT_MAX_BUFFERED_EVENTS,
@@ -103,7 +103,7 @@ export interface FederatedSubscriptionsOptions<TContext extends object> {
    * primary, when `usableFor` the context the event runs as (see `withFetchCache`).
    */
   readonly fetchCache?: {
-    readonly cache: EventFetchCache;
+    readonly cache: Pick<FetchCache, 'lookup'>;
     usableFor(context: TContext): boolean;
   };
   /**

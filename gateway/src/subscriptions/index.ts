@@ -6,7 +6,6 @@ export {
   type FederatedSubscriptionsOptions,
   type SupergraphSwitch,
 } from './federated-subscriptions';
-export type { EventFetchCache } from './event-execution';
 export type { GatewayLogger } from './gateway-types';
 export type { ResultSink } from './local-subscription';
 export type { SubscriptionErrorCode } from './subscription-errors';

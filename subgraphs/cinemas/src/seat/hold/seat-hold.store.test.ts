@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { closeRedis, createRedis, type RedisClient } from '../../../../../runtime/redis';
 import { testRedisUrl } from '../../../../../tests/support/services';
 import { uniquePrefix } from '../../../../../tests/support/test-config';
+import { deferred } from '../../../../../tests/support/wait-for';
 import { MemorySeatHoldStore } from './memory-seat-hold.store';
 import { expiryShard, RedisSeatHoldStore } from './redis-seat-hold.store';
 import { seatChannel } from '../seat-topic';
@@ -1179,21 +1180,27 @@ describe('RedisSeatHoldStore keys', () => {
     for (let i = 1; i <= 12; i++) await store.hold(showtime, `earlier-${i}`, [`A${i}`]);
     const holdsKey = `${ownPrefix}seat:{${showtime.id}}:holds`;
     const monitor = await new Redis(testRedisUrl, { lazyConnect: true }).monitor();
-    const seen: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
-    /** The commands on the showtime's holds between two markers, once both were seen. */
+    /** The commands on the showtime's holds while `run` runs, between two marker commands. */
     const commandsOnHolds = async (run: () => Promise<unknown>) => {
       const [begin, end] = [`${ownPrefix}begin-${randomUUID()}`, `${ownPrefix}end-${randomUUID()}`];
-      await own.redis.get(begin);
-      await run();
-      await own.redis.get(end);
-      while (!seen.some((args) => args.includes(end))) await new Promise((r) => setTimeout(r, 5));
-      const from = seen.findIndex((args) => args.includes(begin));
-      const to = seen.findIndex((args) => args.includes(end));
-      return seen
-        .slice(from, to)
-        .filter((args) => args[1] === holdsKey)
-        .map((args) => args[0].toUpperCase());
+      const commands: string[] = [];
+      const ended = deferred();
+      let recording = false;
+      const onCommand = (_time: string, args: string[]) => {
+        if (args.includes(begin)) recording = true;
+        else if (args.includes(end)) ended.resolve();
+        else if (recording && args[1] === holdsKey) commands.push(args[0].toUpperCase());
+      };
+      monitor.on('monitor', onCommand);
+      try {
+        await own.redis.get(begin);
+        await run();
+        await own.redis.get(end);
+        await ended.wait('the end marker on the monitor');
+      } finally {
+        monitor.off('monitor', onCommand);
+      }
+      return commands;
     };
     try {
       const first = await commandsOnHolds(() => store.hold(showtime, 'newcomer', ['B1', 'B2']));
