@@ -471,6 +471,106 @@ describe('payments through the gateway', () => {
     expect(mails.every((m) => /[a-z]/i.test(m.subject ?? ''))).toBe(true);
   }, 90_000);
 
+  it('a cancelled showtime cancels its bookings: the paid one refunded in full through VNPay (02), the unpaid one freed, every customer told; a payment still on its way is refunded whole', async () => {
+    const payer = await customer('en');
+    const waiter = await customer('en');
+    const show = await scheduleShowtime(t, { minutesAhead: 3 * 60, price: 95_000 });
+    const bookSeats = async (user: string, seatIds: string[]) => {
+      await holdSeats(t, user, show.showtimeId, seatIds);
+      return ok(await createBooking(t, user, { showtimeId: show.showtimeId, seatIds })).data!
+        .createBooking as { id: string; bookingCode: string; finalAmount: number };
+    };
+    const paid = await bookSeats(payer.id, [show.seats[0].seatId, show.seats[1].seatId]);
+    const unpaid = await bookSeats(waiter.id, [show.seats[2].seatId]);
+    const payment = await startPayment(payer.id, paid.id);
+    expect((await t.stack.vnpay!.pay(payment.paymentUrl, 'approve')).ipn?.RspCode).toBe('00');
+    // The other customer pays just as the cinema cancels: the IPN comes afterwards.
+    const late = await startPayment(waiter.id, unpaid.id);
+    const lateIpn = await payWithLostIpn(late.paymentUrl, late.transactionId);
+
+    const facts = async () =>
+      ok(
+        await t.query(
+          'query($id: ID!) { showtime(id: $id) { status availableSeats availability { total available } } }',
+          { id: show.showtimeId },
+        ),
+      ).data!.showtime as {
+        status: string;
+        availableSeats: number;
+        availability: { total: number; available: number };
+      };
+    expect(await facts()).toEqual({
+      status: 'SCHEDULED',
+      availableSeats: 29,
+      availability: { total: 32, available: 29 },
+    });
+    ok(
+      await t.query(
+        'mutation($id: ID!) { cancelShowtime(id: $id) { id } }',
+        { id: show.showtimeId },
+        { token: t.token('user_admin', 'ADMIN') },
+      ),
+    );
+    // Anyone looking sees it cancelled and nothing free (the catalog cache drops what it
+    // kept of the showtime on its event).
+    await waitFor(
+      async () => (await facts()).status === 'CANCELLED',
+      'the showtime to read CANCELLED',
+      5_000,
+    );
+    expect(await facts()).toEqual({
+      status: 'CANCELLED',
+      availableSeats: 0,
+      availability: { total: 32, available: 0 },
+    });
+    await waitFor(
+      async () => (await refundsOf(paid.id))[0]?.status === 'COMPLETED',
+      'the paid booking to be refunded',
+      30_000,
+    );
+    // Three hours before the start the policy would keep 30%: nothing is kept here.
+    expect(await refundsOf(paid.id)).toEqual([
+      expect.objectContaining({
+        kind: 'SHOWTIME_CANCELLED',
+        amount: payment.amount,
+        transaction_type: '02',
+        vnp_response_code: '00',
+      }),
+    ]);
+    expect(t.stack.vnpay!.transaction(payment.transactionId)!.refundedVnd).toBe(payment.amount);
+    const paidNow = await readBooking(payer.id, paid.id);
+    expect(paidNow).toMatchObject({ status: 'CANCELLED', paymentStatus: 'REFUNDED' });
+    expect(paidNow.tickets.map((x) => x.status)).toEqual(['CANCELLED', 'CANCELLED']);
+    await waitFor(
+      async () => (await readBooking(waiter.id, unpaid.id)).status === 'CANCELLED',
+      'the unpaid booking to be cancelled',
+    );
+    expect(await refundsOf(unpaid.id)).toEqual([]);
+
+    const toPayer = await smtp.next(mailTo(payer.email, /^Showtime cancelled/));
+    expect(toPayer.text).toContain(paid.bookingCode);
+    expect(toPayer.text).toMatch(/refunded .*\(100% of the amount paid\)/);
+    const toWaiter = await smtp.next(mailTo(waiter.email, /^Showtime cancelled/));
+    expect(toWaiter.text).toContain('nothing was charged');
+
+    // The customer who was paying meanwhile gets all of it back; the booking stays cancelled.
+    expect((await deliverIpn(lateIpn)).RspCode).toBe('00');
+    await waitFor(
+      async () => (await refundsOf(unpaid.id))[0]?.status === 'COMPLETED',
+      'the late payment to be refunded',
+      30_000,
+    );
+    expect((await refundsOf(unpaid.id))[0]).toMatchObject({
+      kind: 'LATE_PAYMENT',
+      amount: late.amount,
+    });
+    expect((await readBooking(waiter.id, unpaid.id)).status).toBe('CANCELLED');
+
+    // Delivered again (a consumer that crashed before acknowledging), it changes nothing.
+    expect(await engine.lifecycle.cancelForShowtime(show.showtimeId)).toBe(0);
+    expect(await refundsOf(paid.id)).toHaveLength(1);
+  }, 90_000);
+
   it('a partial refund VNPay carried out but whose answer was lost stays PENDING in doubt, is never sent again, and is completed once querydr shows it', async () => {
     const user = await customer('en');
     const booked = await book(user.id);

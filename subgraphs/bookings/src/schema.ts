@@ -4,7 +4,9 @@ import {
   type RetentionTarget,
 } from '../../../runtime/events/retention';
 import type { SubgraphDefinition } from '../../../runtime/subgraph-definition';
+import { eventConsumerName } from '../../../runtime/events/consumer-name';
 import { BookingTransition } from './booking/booking-transition.entity';
+import { startShowtimeCancellations } from './booking/showtime-cancellations';
 import { sampleOutboxes } from './bookings-metrics';
 import { Booking } from './booking/booking.entity';
 import { BookingResolver, canReadBooking, UserBookingsResolver } from './booking/booking.resolver';
@@ -24,6 +26,7 @@ import { BookingOutbox1733200000001 } from './migrations/1733200000001-booking-o
 import { Payments1733300000000 } from './migrations/1733300000000-payments';
 import { MailOutbox1733300000001 } from './migrations/1733300000001-mail-outbox';
 import { RefundInDoubt1733400000000 } from './migrations/1733400000000-refund-in-doubt';
+import { ShowtimeCancellations1733500000000 } from './migrations/1733500000000-showtime-cancellations';
 import { Payment } from './payment/payment.entity';
 import { PaymentResolver } from './payment/payment.resolver';
 import { mountPaymentRoutes } from './payment/payment.route';
@@ -86,11 +89,12 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
     Payments1733300000000,
     MailOutbox1733300000001,
     RefundInDoubt1733400000000,
+    ShowtimeCancellations1733500000000,
   ],
   createApp: createBookingsApp,
   createContext: createBookingsContext,
   mountInternalRoutes: mountPaymentRoutes,
-  startWorkers: (app, { dataSource, log, config }) => {
+  startWorkers: (app, { dataSource, events, log, config }) => {
     app.relay.start();
     log.info({ mail: app.mailDestination }, 'mail goes to the ' + app.mailDestination);
     return [
@@ -101,6 +105,13 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
         { name: 'reconcile-refunds', intervalMs: 30_000, pass: () => app.refunds.reconcile() },
       ]),
       app.startMail(),
+      startShowtimeCancellations(
+        dataSource,
+        events,
+        eventConsumerName('bookings'),
+        app.lifecycle,
+        log,
+      ),
       sampleOutboxes(dataSource),
       () => app.relay.stop(),
       startEventRetention({

@@ -51,6 +51,10 @@ export const JOB_BATCH_SIZE = 100;
 /** The system parts that move bookings, as the audit trail names them. */
 export const EXPIRY_JOB: TransitionActor = { kind: 'service', service: 'expiry-job' };
 export const COMPLETION_JOB: TransitionActor = { kind: 'service', service: 'completion-job' };
+export const SHOWTIME_CANCELLATION: TransitionActor = {
+  kind: 'service',
+  service: 'showtime-cancellation',
+};
 
 export interface LifecycleDeps {
   dataSource: DataSource;
@@ -240,6 +244,72 @@ export class BookingLifecycle {
     this.deps.notify();
     bookingsCounter.cancelled.inc();
     return result;
+  }
+
+  /**
+   * The cinema cancelled a showtime (cinemas' `showtime.cancelled`): every PENDING and
+   * CONFIRMED booking of it is CANCELLED, each in a transaction of its own with the lock
+   * order of every other move. Everything it held comes back (seats, promotion use, stock,
+   * redeemed points), its tickets are cancelled, and its customer gets a `showtime-cancelled`
+   * email. A CONFIRMED one is refunded in full (SHOWTIME_CANCELLED, 100% whenever it was paid:
+   * the refund policy is for customers who change their mind), paid back through VNPay by the
+   * refunds job. A PENDING one had nothing taken; a payment for it that still comes is
+   * refunded whole as for any cancelled booking (`PaymentService`).
+   *
+   * Runs until no such booking is left, bookings made meanwhile included, and is idempotent:
+   * a delivery of the same event again finds nothing to do. Returns how many it cancelled.
+   */
+  async cancelForShowtime(showtimeId: string, limit = JOB_BATCH_SIZE): Promise<number> {
+    const reason = 'The cinema cancelled the showtime';
+    let cancelled = 0;
+    for (;;) {
+      const due: { id: string }[] = await this.deps.dataSource.query(
+        `SELECT id FROM bookings WHERE showtime_id = $1 AND status IN ('PENDING', 'CONFIRMED')
+          ORDER BY created_at, id LIMIT $2`,
+        [showtimeId, limit],
+      );
+      if (due.length === 0) return cancelled;
+      for (const { id } of due) {
+        const now = this.deps.clock();
+        const done = await this.deps.dataSource.transaction(async (manager) => {
+          const booking = await this.lockBooking(manager, id);
+          const paid = booking.status === BookingStatus.CONFIRMED;
+          if (!paid && booking.status !== BookingStatus.PENDING) return false;
+          await this.release(
+            manager,
+            booking,
+            BookingStatus.CANCELLED,
+            SHOWTIME_CANCELLATION,
+            reason,
+            now,
+          );
+          const refund = paid
+            ? await grantRefund(manager, {
+                booking,
+                payment: await paidPaymentOf(manager, booking.id),
+                kind: RefundKind.SHOWTIME_CANCELLED,
+                amount: booking.finalAmount,
+                percent: 100,
+                reason,
+                now,
+              })
+            : null;
+          await enqueueMail(manager, {
+            kind: 'showtime-cancelled',
+            userId: booking.userId,
+            bookingId: booking.id,
+            refundId: refund?.id ?? null,
+            dedupeKey: `showtime-cancelled:${booking.id}`,
+          });
+          return true;
+        });
+        if (done) {
+          cancelled += 1;
+          bookingsCounter.cancelled.inc();
+        }
+      }
+      this.deps.notify();
+    }
   }
 
   /**

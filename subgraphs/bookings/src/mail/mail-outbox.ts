@@ -10,6 +10,8 @@ export const MAIL_KINDS = [
   'late-payment-refunded',
   /** A second payment for a booking already paid: all of it back. */
   'duplicate-payment-refunded',
+  /** The cinema cancelled the showtime: the booking is cancelled, a paid one refunded whole. */
+  'showtime-cancelled',
 ] as const;
 
 export type MailKind = (typeof MAIL_KINDS)[number];

@@ -63,6 +63,10 @@ interface Words {
   subject: Record<MailKind, (code: string) => string>;
   confirmedLead: string;
   cancelledLead: string;
+  /** The cinema cancelled the showtime, so the booking was cancelled. */
+  showtimeCancelledLead: string;
+  /** A booking of a cancelled showtime that was never paid. */
+  nothingCharged: string;
   refundCompletedLead: (amount: string, percent: number) => string;
   latePaymentLead: (amount: string) => string;
   duplicatePaymentLead: (amount: string) => string;
@@ -97,9 +101,13 @@ const WORDS: Record<UserLocale, Words> = {
       'late-payment-refunded': (code) => `Hoàn tiền thanh toán trễ cho đặt vé ${code} – MovieHub`,
       'duplicate-payment-refunded': (code) =>
         `Hoàn tiền thanh toán trùng cho đặt vé ${code} – MovieHub`,
+      'showtime-cancelled': (code) => `Suất chiếu đã bị hủy: đặt vé ${code} – MovieHub`,
     },
     confirmedLead: 'Đặt vé của bạn đã được xác nhận. Hẹn gặp bạn ở rạp!',
     cancelledLead: 'Đặt vé của bạn đã được hủy.',
+    showtimeCancelledLead:
+      'Rạp đã hủy suất chiếu này, nên đặt vé của bạn đã được hủy. Chúng tôi rất tiếc vì sự bất tiện này.',
+    nothingCharged: 'Bạn chưa thanh toán cho đặt vé này, nên không có khoản nào bị trừ.',
     refundCompletedLead: (amount, percent) =>
       `Chúng tôi đã hoàn ${amount} (${percent}% số tiền đã thanh toán) cho đặt vé đã hủy của bạn.`,
     latePaymentLead: (amount) =>
@@ -145,9 +153,13 @@ const WORDS: Record<UserLocale, Words> = {
       'late-payment-refunded': (code) => `Your late payment for ${code} is refunded – MovieHub`,
       'duplicate-payment-refunded': (code) =>
         `Your second payment for ${code} is refunded – MovieHub`,
+      'showtime-cancelled': (code) => `Showtime cancelled: booking ${code} – MovieHub`,
     },
     confirmedLead: 'Your booking is confirmed. See you at the cinema!',
     cancelledLead: 'Your booking has been cancelled.',
+    showtimeCancelledLead:
+      'The cinema has cancelled this showtime, so your booking has been cancelled. We are sorry for the trouble.',
+    nothingCharged: 'This booking was not paid, so nothing was charged.',
     refundCompletedLead: (amount, percent) =>
       `We have refunded ${amount} (${percent}% of the amount paid) for your cancelled booking.`,
     latePaymentLead: (amount) =>
@@ -274,6 +286,16 @@ export async function renderMail(data: MailData): Promise<RenderedMail> {
       if (data.refund && data.refund.amount > 0) {
         lead.push(w.refundWillFollow(money(data.refund.amount), data.refund.percent));
       } else if (data.refund) {
+        lead.push(w.nothingToRefund);
+      }
+      break;
+    case 'showtime-cancelled':
+      lead.push(w.showtimeCancelledLead);
+      if (data.refund && data.refund.amount > 0) {
+        lead.push(w.refundWillFollow(money(data.refund.amount), data.refund.percent));
+      } else if (!data.refund) {
+        lead.push(w.nothingCharged);
+      } else {
         lead.push(w.nothingToRefund);
       }
       break;

@@ -93,6 +93,7 @@ interface PassResult {
 const REFUND_KIND_OF: Partial<Record<MailKind, RefundKind>> = {
   'booking-cancelled': RefundKind.POLICY,
   'late-payment-refunded': RefundKind.LATE_PAYMENT,
+  'showtime-cancelled': RefundKind.SHOWTIME_CANCELLED,
 };
 
 type Outcome = 'sent' | 'skipped' | 'failed' | 'outage';

@@ -18,6 +18,8 @@ export enum RefundKind {
   LATE_PAYMENT = 'LATE_PAYMENT',
   /** A second attempt paid a booking already paid: all of it. */
   DUPLICATE_PAYMENT = 'DUPLICATE_PAYMENT',
+  /** The cinema cancelled the showtime: all of it, whenever the booking was paid. */
+  SHOWTIME_CANCELLED = 'SHOWTIME_CANCELLED',
 }
 registerEnumType(RefundKind, { name: 'RefundKind' });
 

@@ -4,16 +4,15 @@ import {
   BOOKINGS_STREAM,
   type BookingSeatsPayload,
 } from '../../../../runtime/contracts/booking-events';
-import { handleOnce, recordDeadLetter } from '../../../../runtime/events/consumer';
+import { handleOnce } from '../../../../runtime/events/consumer';
 import type { DomainEvent } from '../../../../runtime/events/event';
+import { startEventConsumer } from '../../../../runtime/events/projection';
 import type { EventTransport } from '../../../../runtime/events/transport';
 import type { Logger } from '../../../../runtime/logger';
 import type { ReservationService } from './reservation.service';
 
 /** The consumer group (and idempotency name) of the seat reservations fed by bookings. */
 export const SEAT_RESERVATIONS_CONSUMER = 'cinemas-seat-reservations';
-
-const TYPES: readonly string[] = BOOKING_EVENT_TYPES;
 
 /**
  * Keeps `seat_reservations` (and so every seat map) in step with the bookings: confirmed →
@@ -32,12 +31,14 @@ export function startSeatReservationsProjection(
   log: Logger,
 ): () => Promise<void> {
   const group = SEAT_RESERVATIONS_CONSUMER;
-  const subscription = transport.subscribe({
+  return startEventConsumer({
+    dataSource,
+    transport,
     stream: BOOKINGS_STREAM,
     group,
     consumer,
-    handler: async (event) => {
-      if (!TYPES.includes(event.type)) return;
+    types: BOOKING_EVENT_TYPES,
+    handle: async (event) => {
       let changed: string[] = [];
       await handleOnce(dataSource, group, event, async (tx) => {
         changed = await reservations.applyBookingEvent(
@@ -54,13 +55,6 @@ export function startSeatReservationsProjection(
         );
       }
     },
-    onDeadLetter: async (event, error, attempts) => {
-      log.error(
-        { eventId: event.id, type: event.type, err: error, attempts },
-        'event dead-lettered',
-      );
-      await recordDeadLetter(dataSource, group, BOOKINGS_STREAM, event, error, attempts);
-    },
+    log,
   });
-  return () => subscription.stop();
 }

@@ -61,13 +61,14 @@ export const AVAILABILITY_FIELDS = {
 
 /**
  * A showtime's availability from the seat map's reads: a seat is free when it is not
- * blocked, not sold, not in a PENDING booking and not held, so `available` in all is
- * `availableSeats`.
+ * blocked, not sold, not in a PENDING booking and not held, and none is in a cancelled
+ * (`closed`) showtime, so `available` in all is `availableSeats`.
  */
 export function seatAvailability(
   seats: readonly Seat[],
   { booked, pending }: ShowtimeReservations,
   holds: ReadonlyMap<string, string>,
+  closed = false,
 ): SeatAvailability {
   const all: SeatAvailability = {
     total: 0,
@@ -82,7 +83,7 @@ export function seatAvailability(
     if (seat.blocked) continue;
     const field = AVAILABILITY_FIELDS[seat.type];
     const ofType = (all[field] ??= { total: 0, available: 0 });
-    const free = !booked.has(seat.id) && !pending.has(seat.id) && !holds.has(seat.id);
+    const free = !closed && !booked.has(seat.id) && !pending.has(seat.id) && !holds.has(seat.id);
     for (const count of [all, ofType]) {
       count.total += 1;
       if (free) count.available += 1;

@@ -17,7 +17,7 @@ import { notFound } from '../../../../runtime/errors';
 import { requireUuid } from '../../../../runtime/ids';
 import type { CinemasContext } from '../context.types';
 import { useEventLoaders } from '../loaders';
-import { Showtime } from '../showtime/showtime.entity';
+import { Showtime, ShowtimeStatus } from '../showtime/showtime.entity';
 import { SeatAvailability, seatAvailability } from './availability';
 import { SEAT_FEED_LOST, seatUpdatesUnavailable, type SeatFeedItem } from './seat.service';
 import {
@@ -61,7 +61,7 @@ export class ShowtimeSeatMapResolver {
       ctx.loaders.reservedSeats.load(showtime.id),
     ]);
     const { holds } = await ctx.loaders.holdSnapshot.load(showtime.id);
-    return seatAvailability(seats, reserved, holds);
+    return seatAvailability(seats, reserved, holds, showtime.status === ShowtimeStatus.CANCELLED);
   }
 }
 

@@ -5,7 +5,7 @@ import { errorOutcome, serviceMetrics } from '../../../../runtime/metrics';
 import { seatHolderTags } from '../../../../runtime/seat-holder';
 import { PubSubUnavailableError, type ClosablePubSub } from '../../../../runtime/pubsub';
 import type { Seat } from '../cinema/cinema.entity';
-import type { Showtime } from '../showtime/showtime.entity';
+import { ShowtimeStatus, type Showtime } from '../showtime/showtime.entity';
 import {
   holdLimitExceeded,
   showtimeClosed,
@@ -214,6 +214,8 @@ export class SeatService {
     const reserved = await this.liveReservations(showtimes.map((s) => s.id));
     const snapshots = await Promise.all(showtimes.map((s) => this.store.snapshot(s.id)));
     return showtimes.map((s, i) => {
+      // Nothing is free in a cancelled showtime, whatever its seats show.
+      if (s.status === ShowtimeStatus.CANCELLED) return 0;
       const { booked, pending } = reserved.get(s.id)!;
       // A set: a PENDING booking's seats are in the table and in the snapshot alike.
       const taken = new Set([...booked, ...pending.keys(), ...snapshots[i].holds.keys()]);

@@ -3,7 +3,7 @@ import {
   CINEMAS_STREAM,
   type ShowtimeEventPayload,
 } from '../../../../runtime/contracts/showtime-events';
-import { deadLetterRecorder } from '../../../../runtime/events/consumer';
+import { startEventConsumer } from '../../../../runtime/events/projection';
 import type { EventTransport } from '../../../../runtime/events/transport';
 import type { Logger } from '../../../../runtime/logger';
 import type { SeatService } from './seat.service';
@@ -27,24 +27,17 @@ export function startShowtimeClosures(
   seats: SeatService,
   log: Logger,
 ): () => Promise<void> {
-  const group = SHOWTIME_CLOSURES_CONSUMER;
-  const recordDeadLetter = deadLetterRecorder(dataSource, group, CINEMAS_STREAM);
-  const subscription = transport.subscribe({
+  return startEventConsumer({
+    dataSource,
+    transport,
     stream: CINEMAS_STREAM,
-    group,
+    group: SHOWTIME_CLOSURES_CONSUMER,
     consumer,
-    handler: async (event) => {
-      if (event.type !== 'showtime.cancelled') return;
+    types: ['showtime.cancelled'],
+    handle: async (event) => {
       const { showtimeId, endsAt } = event.payload as ShowtimeEventPayload;
       await seats.showtimeCancelled({ id: showtimeId, endsAt: Date.parse(endsAt) });
     },
-    onDeadLetter: async (event, error, attempts) => {
-      log.error(
-        { eventId: event.id, type: event.type, err: error, attempts },
-        'event dead-lettered',
-      );
-      await recordDeadLetter(event, error, attempts);
-    },
+    log,
   });
-  return () => subscription.stop();
 }

@@ -1,4 +1,4 @@
-import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { CATALOG_CACHE_HINT, INHERITED_CACHE_HINT } from '../../../../runtime/cache-hints';
 import { PUBLIC_TAG } from '../../../../runtime/contracts/partner-graph';
@@ -6,6 +6,20 @@ import { SeatType } from '../cinema/cinema.entity';
 
 export const SHOWTIME_FORMATS = ['2D', '3D', 'IMAX'] as const;
 export type ShowtimeFormat = (typeof SHOWTIME_FORMATS)[number];
+
+/** Whether a showtime still plays; cancelling is the only change, and it is final. */
+export const ShowtimeStatus = { SCHEDULED: 'SCHEDULED', CANCELLED: 'CANCELLED' } as const;
+export type ShowtimeStatus = (typeof ShowtimeStatus)[keyof typeof ShowtimeStatus];
+registerEnumType(ShowtimeStatus, {
+  name: 'ShowtimeStatus',
+  valuesConfig: {
+    SCHEDULED: { description: 'It plays as scheduled.' },
+    CANCELLED: {
+      description:
+        'The cinema cancelled it: no seat can be held or booked, and its bookings are cancelled, the paid ones refunded in full.',
+    },
+  },
+});
 
 /** Integer VND per seat type: money never touches a float. */
 export type PriceTable = Partial<Record<SeatType, number>>;
@@ -73,7 +87,9 @@ export class Showtime {
   priceTable: PriceTable;
 
   @Column('text', { default: 'SCHEDULED' })
-  status: 'SCHEDULED' | 'CANCELLED';
+  @Directive(PUBLIC_TAG)
+  @Field(() => ShowtimeStatus)
+  status: ShowtimeStatus;
 }
 
 /** The movies subgraph's Movie, extended here with where and when it plays. */

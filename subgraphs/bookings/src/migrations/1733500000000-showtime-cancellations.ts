@@ -1,0 +1,42 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createConsumerTables, dropConsumerTables } from '../../../../runtime/events/migrations';
+
+const REFUND_KINDS = ['POLICY', 'LATE_PAYMENT', 'DUPLICATE_PAYMENT'];
+const MAIL_KINDS = [
+  'booking-confirmed',
+  'booking-cancelled',
+  'refund-completed',
+  'late-payment-refunded',
+  'duplicate-payment-refunded',
+];
+
+const list = (values: string[]) => values.map((v) => `'${v}'`).join(', ');
+
+/**
+ * Bookings follow the showtimes cinemas cancels (`booking/showtime-cancellations.ts`): the
+ * consumer tables (`dead_letters` keeps a cancellation it could not apply), the refund kind
+ * SHOWTIME_CANCELLED (all of it back) and the `showtime-cancelled` email.
+ */
+export class ShowtimeCancellations1733500000000 implements MigrationInterface {
+  name = 'ShowtimeCancellations1733500000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await createConsumerTables(q);
+    await q.query(`
+      ALTER TABLE refunds DROP CONSTRAINT refunds_kind_check,
+        ADD CONSTRAINT refunds_kind_check CHECK (kind IN (${list([...REFUND_KINDS, 'SHOWTIME_CANCELLED'])}))`);
+    await q.query(`
+      ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check,
+        ADD CONSTRAINT mail_outbox_kind_check CHECK (kind IN (${list([...MAIL_KINDS, 'showtime-cancelled'])}))`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check,
+        ADD CONSTRAINT mail_outbox_kind_check CHECK (kind IN (${list(MAIL_KINDS)}))`);
+    await q.query(`
+      ALTER TABLE refunds DROP CONSTRAINT refunds_kind_check,
+        ADD CONSTRAINT refunds_kind_check CHECK (kind IN (${list(REFUND_KINDS)}))`);
+    await dropConsumerTables(q);
+  }
+}
