@@ -14,6 +14,7 @@ import {
   startEngineKit,
   type EngineKit,
 } from './booking-kit';
+import { deferred } from '../support/wait-for';
 
 /**
  * The booking engine's rules on a real bookings database, with an in-memory cinemas and a
@@ -450,6 +451,95 @@ describe('the booking engine', () => {
       });
       expect([byAdmin.status, refund]).toEqual(['CANCELLED', null]);
       expect((await history(booking.id)).at(-1)).toEqual(['PENDING', 'CANCELLED', 'USER', 'admin']);
+    });
+  });
+
+  describe('a showtime the cinema cancelled', () => {
+    const refundsOf = (bookingId: string) =>
+      kit.dataSource.query<{ kind: string; amount: number; percent: number; status: string }[]>(
+        'SELECT kind, amount, percent, status FROM refunds WHERE booking_id = $1',
+        [bookingId],
+      );
+
+    it('cancels its PENDING and CONFIRMED bookings, the paid one refunded in full with its points back, and finds nothing the second time', async () => {
+      // Three hours ahead: a customer cancelling would be refused (under 6 h).
+      const show = showtime(3);
+      const payer = newUser();
+      await grantPoints(payer, 300);
+      const paid = await book(payer, show, { pointsToRedeem: 100 });
+      await engine.lifecycle.confirmBooking(paid.id, { actor: PAYMENTS });
+      const unpaid = await book(newUser(), show);
+      const other = await book(newUser(), showtime(3));
+
+      expect(await engine.lifecycle.cancelForShowtime(show.id)).toBe(2);
+      const [paidNow, unpaidNow, otherNow] = await engine.bookings.byIds([
+        paid.id,
+        unpaid.id,
+        other.id,
+      ]);
+      expect([paidNow!.status, unpaidNow!.status, otherNow!.status]).toEqual([
+        BookingStatus.CANCELLED,
+        BookingStatus.CANCELLED,
+        BookingStatus.PENDING,
+      ]);
+      // Everything paid, whatever the time before the start; no online payment here, so staff
+      // settle it by hand (FAILED), as for any refund without one.
+      expect(await refundsOf(paid.id)).toEqual([
+        { kind: 'SHOWTIME_CANCELLED', amount: paid.finalAmount, percent: 100, status: 'FAILED' },
+      ]);
+      expect(await refundsOf(unpaid.id)).toEqual([]);
+      expect((await engine.loyalty.accountsFor([payer]))[0].points).toBe(300);
+      const [tickets] = await engine.tickets.ofBookings([paid.id]);
+      expect(tickets.every((t) => t.status === TicketStatus.CANCELLED)).toBe(true);
+      expect((await history(paid.id)).at(-1)).toEqual([
+        'CONFIRMED',
+        'CANCELLED',
+        'SERVICE',
+        'showtime-cancellation',
+      ]);
+      const mail = await kit.dataSource.query<{ kind: string; booking_id: string }[]>(
+        'SELECT kind, booking_id FROM mail_outbox WHERE booking_id = ANY($1) ORDER BY booking_id',
+        [[paid.id, unpaid.id]],
+      );
+      expect(mail).toHaveLength(2);
+      expect(mail.every((m) => m.kind === 'showtime-cancelled')).toBe(true);
+
+      expect(await engine.lifecycle.cancelForShowtime(show.id)).toBe(0);
+      expect(await refundsOf(paid.id)).toHaveLength(1);
+    });
+
+    it('waits for a booking whose creation is in flight, and cancels it too', async () => {
+      const show = showtime(48);
+      const user = newUser();
+      const seatIds = holdSeats(user, show, 2);
+      // Cinemas accepts the seats, then the creation stalls before it commits.
+      const asked = deferred();
+      const resume = deferred();
+      const reserve = kit.cinemas.reservePending.bind(kit.cinemas);
+      const spy = jest.spyOn(kit.cinemas, 'reservePending').mockImplementationOnce(async (r) => {
+        const answer = await reserve(r);
+        asked.resolve();
+        await resume.promise;
+        return answer;
+      });
+      try {
+        const creating = engine.creation.create(user, { showtimeId: show.id, seatIds });
+        await asked.promise;
+        let settled = false;
+        const cancelling = engine.lifecycle.cancelForShowtime(show.id).finally(() => {
+          settled = true;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(settled).toBe(false);
+        resume.resolve();
+        const booking = await creating;
+        expect(await cancelling).toBe(1);
+        const [now] = await engine.bookings.byIds([booking.id]);
+        expect(now!.status).toBe(BookingStatus.CANCELLED);
+      } finally {
+        resume.resolve();
+        spy.mockRestore();
+      }
     });
   });
 

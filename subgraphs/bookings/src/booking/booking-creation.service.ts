@@ -29,6 +29,7 @@ import type { TicketService } from '../ticket/ticket.service';
 import { bookingsCounter } from '../bookings-metrics';
 import { appendBookingEvent } from './booking-events';
 import { insertTransition, type Clock } from './booking-lifecycle.service';
+import { enterShowtime } from './showtime-barrier';
 import { Booking, BookingStatus } from './booking.entity';
 
 /** The most seats one booking takes: what one user may hold in a showtime. */
@@ -113,6 +114,8 @@ export class BookingCreation {
     let cinemasAsked = false;
     try {
       const booking = await this.deps.dataSource.transaction(async (manager) => {
+        // A cancellation of the showtime waits for this transaction (showtime-barrier.ts).
+        await enterShowtime(manager, input.showtimeId);
         const bookingCode = await this.insertPending(manager, {
           id: bookingId,
           userId,

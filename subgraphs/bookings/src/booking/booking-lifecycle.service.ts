@@ -22,6 +22,7 @@ import { grantRefund, paidPaymentOf } from '../payment/refund.service';
 import { Refund, RefundKind } from '../refund/refund.entity';
 import { TicketService } from '../ticket/ticket.service';
 import { appendBookingEvent } from './booking-events';
+import { awaitBookingsInFlight } from './showtime-barrier';
 import { Booking, BookingStatus, PaymentStatus, type PromotionUse } from './booking.entity';
 import { changedRows } from '../sql';
 
@@ -256,11 +257,14 @@ export class BookingLifecycle {
    * refunds job. A PENDING one had nothing taken; a payment for it that still comes is
    * refunded whole as for any cancelled booking (`PaymentService`).
    *
-   * Runs until no such booking is left, bookings made meanwhile included, and is idempotent:
+   * Bookings whose creation is in flight are waited for (`showtime-barrier.ts`); later ones
+   * are refused by cinemas. Runs until no such booking is left, and is idempotent:
    * a delivery of the same event again finds nothing to do. Returns how many it cancelled.
    */
   async cancelForShowtime(showtimeId: string, limit = JOB_BATCH_SIZE): Promise<number> {
     const reason = 'The cinema cancelled the showtime';
+    // Bookings whose creation is in flight commit first, and are then found below.
+    await awaitBookingsInFlight(this.deps.dataSource, showtimeId);
     let cancelled = 0;
     for (;;) {
       const due: { id: string }[] = await this.deps.dataSource.query(
