@@ -1,4 +1,4 @@
-import type { QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Creates the transactional outbox of a producing subgraph. Called from that subgraph's own
@@ -82,6 +82,35 @@ export async function createConsumerRetentionIndex(q: QueryRunner): Promise<void
   await q.query(
     'CREATE INDEX IF NOT EXISTS processed_events_processed_at_idx ON processed_events (processed_at)',
   );
+}
+
+/** The index `pruneExpiredRows(DEAD_LETTERS_RETENTION)` finds old dead letters by. */
+export async function createDeadLettersRetentionIndex(q: QueryRunner): Promise<void> {
+  await q.query(
+    'CREATE INDEX IF NOT EXISTS dead_letters_created_at_idx ON dead_letters (created_at)',
+  );
+}
+
+/** Reverts `createDeadLettersRetentionIndex`. */
+export async function dropDeadLettersRetentionIndex(q: QueryRunner): Promise<void> {
+  await q.query('DROP INDEX IF EXISTS dead_letters_created_at_idx');
+}
+
+/**
+ * The migration of a consuming subgraph created before dead letters were pruned: the index
+ * `DEAD_LETTERS_RETENTION` prunes by. One class for every such subgraph (movies, cinemas);
+ * each runs it once in its own database.
+ */
+export class DeadLetterRetention1733500000000 implements MigrationInterface {
+  name = 'DeadLetterRetention1733500000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await createDeadLettersRetentionIndex(q);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await dropDeadLettersRetentionIndex(q);
+  }
 }
 
 /** Reverts `createOutboxRetentionIndex` and `createConsumerRetentionIndex`. */

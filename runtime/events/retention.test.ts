@@ -7,10 +7,12 @@ import { createLogger } from '../logger';
 import {
   createConsumerRetentionIndex,
   createConsumerTables,
+  createDeadLettersRetentionIndex,
   createOutboxRetentionIndex,
   createOutboxTable,
 } from './migrations';
 import {
+  DEAD_LETTERS_RETENTION,
   OUTBOX_RETENTION,
   PROCESSED_EVENTS_RETENTION,
   pruneExpiredRows,
@@ -42,6 +44,7 @@ describe('event retention', () => {
       await createConsumerTables(q);
       await createOutboxRetentionIndex(q);
       await createConsumerRetentionIndex(q);
+      await createDeadLettersRetentionIndex(q);
     } finally {
       await q.release();
     }
@@ -49,7 +52,7 @@ describe('event retention', () => {
 
   beforeEach(async () => {
     now = Date.now();
-    await dataSource.query('TRUNCATE outbox, processed_events');
+    await dataSource.query('TRUNCATE outbox, processed_events, dead_letters');
   });
 
   afterAll(async () => {
@@ -111,6 +114,23 @@ describe('event retention', () => {
     expect(await count('processed_events')).toBe(3);
   });
 
+  it('keeps dead letters 30 days beyond the retention, then prunes them', async () => {
+    const DAY = 24 * HOUR;
+    const addDeadLetters = (n: number, agoMs: number) =>
+      dataSource.query(
+        `INSERT INTO dead_letters (consumer, stream, event_id, event, error, attempts, created_at)
+         SELECT 'group', 'test', gen_random_uuid(), '{}', 'boom', 5, $2 FROM generate_series(1, $1)`,
+        [n, new Date(now - agoMs)],
+      );
+    await addDeadLetters(3, RETENTION + 31 * DAY);
+    await addDeadLetters(2, RETENTION + 29 * DAY);
+    await addDeadLetters(1, HOUR);
+    expect(
+      await pruneExpiredRows(dataSource, DEAD_LETTERS_RETENTION, RETENTION, { now: clock }),
+    ).toBe(3);
+    expect(await count('dead_letters')).toBe(3);
+  });
+
   it('lets several instances prune at once, each row once', async () => {
     await addProcessed(300, RETENTION + 2 * HOUR);
     await addProcessed(10, HOUR);
@@ -142,6 +162,7 @@ describe('event retention', () => {
       expect(await plan('processed_events', 'processed_at')).toMatch(
         /processed_events_processed_at_idx/,
       );
+      expect(await plan('dead_letters', 'created_at')).toMatch(/dead_letters_created_at_idx/);
     });
   });
 

@@ -32,6 +32,17 @@ export const PROCESSED_EVENTS_RETENTION: RetentionTarget = {
   extraMs: 3_600_000,
 };
 
+/**
+ * Events a consumer gave up on (`recordDeadLetter`): kept for someone to look at and replay,
+ * 30 days beyond the retention, and then pruned, so that a consumer failing on every event
+ * for weeks does not grow its database without end.
+ */
+export const DEAD_LETTERS_RETENTION: RetentionTarget = {
+  table: 'dead_letters',
+  column: 'created_at',
+  extraMs: 30 * 24 * 3_600_000,
+};
+
 /** Rows deleted per statement: short transactions, short locks. */
 const DEFAULT_BATCH_SIZE = 1000;
 /** Table and column names are interpolated into SQL: code constants only, checked. */

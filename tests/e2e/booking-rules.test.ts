@@ -508,6 +508,39 @@ describe('the booking engine', () => {
       expect(await refundsOf(paid.id)).toHaveLength(1);
     });
 
+    it('refunds a customer who cancels first in full, even under 6 hours, and never completes a booking of it; the job cancels what is left', async () => {
+      const show = showtime(2);
+      const first = newUser();
+      const early = await book(first, show);
+      await engine.lifecycle.confirmBooking(early.id, { actor: PAYMENTS });
+      const left = await book(newUser(), show);
+      await engine.lifecycle.confirmBooking(left.id, { actor: PAYMENTS });
+      // The event is recorded; its own pass has not run (or was cut short).
+      await engine.lifecycle.recordCancelledShowtime(show.id);
+
+      // Under 6 h the policy refuses (CANCELLATION_WINDOW_CLOSED): not for a cancelled show.
+      const mine = await engine.lifecycle.cancelBooking(early.id, {
+        userId: first,
+        isAdmin: false,
+      });
+      expect(mine.booking.status).toBe(BookingStatus.CANCELLED);
+      expect(await refundsOf(early.id)).toEqual([
+        { kind: 'SHOWTIME_CANCELLED', amount: early.finalAmount, percent: 100, status: 'FAILED' },
+      ]);
+
+      // Past its end, the completion job leaves the other booking alone...
+      kit.clock.advance(5 * HOUR);
+      await engine.lifecycle.completeEnded();
+      expect((await engine.bookings.byIds([left.id]))[0]!.status).toBe(BookingStatus.CONFIRMED);
+      // ...and the cancelled showtimes' job cancels it, refunded in full.
+      expect(await engine.lifecycle.settleCancelledShowtimes()).toBe(1);
+      expect((await engine.bookings.byIds([left.id]))[0]!.status).toBe(BookingStatus.CANCELLED);
+      expect(await refundsOf(left.id)).toEqual([
+        expect.objectContaining({ kind: 'SHOWTIME_CANCELLED', amount: left.finalAmount }),
+      ]);
+      expect(await engine.lifecycle.settleCancelledShowtimes()).toBe(0);
+    });
+
     it('waits for a booking whose creation is in flight, and cancels it too', async () => {
       const show = showtime(48);
       const user = newUser();

@@ -550,6 +550,9 @@ describe('payments through the gateway', () => {
     const toPayer = await smtp.next(mailTo(payer.email, /^Showtime cancelled/));
     expect(toPayer.text).toContain(paid.bookingCode);
     expect(toPayer.text).toMatch(/refunded .*\(100% of the amount paid\)/);
+    // Once VNPay paid it back: the refund, not a late payment's wording.
+    const refunded = await smtp.next(mailTo(payer.email, /^Refund completed/));
+    expect(refunded.text).toMatch(/We have refunded .*\(100% of the amount paid\)/);
     const toWaiter = await smtp.next(mailTo(waiter.email, /^Showtime cancelled/));
     expect(toWaiter.text).toContain('nothing was charged');
 

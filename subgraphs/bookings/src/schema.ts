@@ -1,4 +1,5 @@
 import {
+  DEAD_LETTERS_RETENTION,
   OUTBOX_RETENTION,
   startEventRetention,
   type RetentionTarget,
@@ -100,6 +101,12 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
     return [
       startBookingJobs(app.lifecycle, log, undefined, undefined, [
         { name: 'send-refunds', intervalMs: 2_000, pass: () => app.refunds.processDue() },
+        // What a cancelled showtime's event did not cancel at once (showtime-cancellations.ts).
+        {
+          name: 'settle-cancelled-showtimes',
+          intervalMs: 30_000,
+          pass: () => app.lifecycle.settleCancelledShowtimes(),
+        },
         { name: 'reconcile-payments', intervalMs: 30_000, pass: () => app.payments.reconcile() },
         // Refunds whose answer from VNPay was lost: settled by querydr, never sent twice.
         { name: 'reconcile-refunds', intervalMs: 30_000, pass: () => app.refunds.reconcile() },
@@ -118,7 +125,7 @@ export const bookingsSubgraph: SubgraphDefinition<BookingsContext, BookingsApp> 
         dataSource,
         log,
         retentionHours: config.events.retentionHours,
-        targets: [OUTBOX_RETENTION],
+        targets: [OUTBOX_RETENTION, DEAD_LETTERS_RETENTION],
       }),
       startEventRetention({
         dataSource,

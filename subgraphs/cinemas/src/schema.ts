@@ -14,11 +14,13 @@ import { startMovieRuntimesProjection } from './showtime/movie-catalog';
 import { SeatReservations1732800000000 } from './migrations/1732800000000-seat-reservations';
 import { SeatMapVersions1733000000300 } from './migrations/1733000000300-seat-map-versions';
 import { EventRetention1733100000000 } from './migrations/1733100000000-event-retention';
+import { DeadLetterRetention1733500000000 } from '../../../runtime/events/migrations';
 import { PendingReservations1733200000000 } from './migrations/1733200000000-pending-reservations';
 import { startSeatReservationsProjection } from './reservation/booking-events.projection';
 import { mountReservationRoutes } from './reservation/reservation.route';
 import { eventConsumerName } from '../../../runtime/events/consumer-name';
 import {
+  DEAD_LETTERS_RETENTION,
   OUTBOX_RETENTION,
   PROCESSED_EVENTS_RETENTION,
   startEventRetention,
@@ -70,6 +72,7 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
     SeatMapVersions1733000000300,
     EventRetention1733100000000,
     PendingReservations1733200000000,
+    DeadLetterRetention1733500000000,
   ],
   createApp: createCinemasApp,
   createContext: createCinemasContext,
@@ -98,7 +101,7 @@ export const cinemasSubgraph: SubgraphDefinition<CinemasContext, CinemasApp> = {
         dataSource,
         log,
         retentionHours: config.events.retentionHours,
-        targets: [OUTBOX_RETENTION, PROCESSED_EVENTS_RETENTION],
+        targets: [OUTBOX_RETENTION, PROCESSED_EVENTS_RETENTION, DEAD_LETTERS_RETENTION],
       }),
     ];
   },

@@ -7,8 +7,10 @@ import { MovieShowings1732700000001 } from './migrations/1732700000001-movie-sho
 import { EventConsumers1732700000002 } from './migrations/1732700000002-event-consumers';
 import { MovieOutbox1732700000003 } from './migrations/1732700000003-movie-outbox';
 import { EventRetention1733100000000 } from './migrations/1733100000000-event-retention';
+import { DeadLetterRetention1733500000000 } from '../../../runtime/events/migrations';
 import { eventConsumerName } from '../../../runtime/events/consumer-name';
 import {
+  DEAD_LETTERS_RETENTION,
   OUTBOX_RETENTION,
   PROCESSED_EVENTS_RETENTION,
   startEventRetention,
@@ -34,6 +36,7 @@ export const moviesSubgraph: SubgraphDefinition<MoviesContext, MoviesApp> = {
     EventConsumers1732700000002,
     MovieOutbox1732700000003,
     EventRetention1733100000000,
+    DeadLetterRetention1733500000000,
   ],
   createApp: createMoviesApp,
   createContext: createMoviesContext,
@@ -46,7 +49,7 @@ export const moviesSubgraph: SubgraphDefinition<MoviesContext, MoviesApp> = {
         dataSource,
         log,
         retentionHours: config.events.retentionHours,
-        targets: [OUTBOX_RETENTION, PROCESSED_EVENTS_RETENTION],
+        targets: [OUTBOX_RETENTION, PROCESSED_EVENTS_RETENTION, DEAD_LETTERS_RETENTION],
       }),
     ];
   },

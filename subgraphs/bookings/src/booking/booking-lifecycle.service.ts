@@ -56,6 +56,10 @@ export const SHOWTIME_CANCELLATION: TransitionActor = {
   kind: 'service',
   service: 'showtime-cancellation',
 };
+const SHOWTIME_CANCELLED_REASON = 'The cinema cancelled the showtime';
+/** SQL: the booking row `alias` is not of a showtime the cinema cancelled. */
+const NOT_CANCELLED = (alias: string) =>
+  `NOT EXISTS (SELECT 1 FROM cancelled_showtimes c WHERE c.showtime_id = ${alias}.showtime_id)`;
 
 export interface LifecycleDeps {
   dataSource: DataSource;
@@ -211,6 +215,14 @@ export class BookingLifecycle {
     const now = this.deps.clock();
     const result = await this.deps.dataSource.transaction(async (manager) => {
       const booking = await this.lockBooking(manager, bookingId);
+      if (await this.isCancelledShowtime(manager, booking.showtimeId)) {
+        // The cinema cancelled it: all of it back, whatever the time left, as the cinema's
+        // own cancellation of the booking would give.
+        const refund = await this.cancelForCancelledShowtime(manager, booking, actor, reason);
+        if (refund === false) assertTransition(booking.status, BookingStatus.CANCELLED);
+        await options.remember?.(manager);
+        return { booking, refund: refund || null };
+      }
       if (booking.status === BookingStatus.PENDING) {
         await this.release(manager, booking, BookingStatus.CANCELLED, actor, reason, now);
         await options.remember?.(manager);
@@ -248,72 +260,122 @@ export class BookingLifecycle {
   }
 
   /**
-   * The cinema cancelled a showtime (cinemas' `showtime.cancelled`): every PENDING and
-   * CONFIRMED booking of it is CANCELLED, each in a transaction of its own with the lock
-   * order of every other move. Everything it held comes back (seats, promotion use, stock,
-   * redeemed points), its tickets are cancelled, and its customer gets a `showtime-cancelled`
-   * email. A CONFIRMED one is refunded in full (SHOWTIME_CANCELLED, 100% whenever it was paid:
-   * the refund policy is for customers who change their mind), paid back through VNPay by the
-   * refunds job. A PENDING one had nothing taken; a payment for it that still comes is
-   * refunded whole as for any cancelled booking (`PaymentService`).
-   *
-   * Bookings whose creation is in flight are waited for (`showtime-barrier.ts`); later ones
-   * are refused by cinemas. Runs until no such booking is left, and is idempotent:
-   * a delivery of the same event again finds nothing to do. Returns how many it cancelled.
+   * Notes that the cinema cancelled a showtime (cinemas' `showtime.cancelled`), once:
+   * `cancelForShowtime` and the `settleCancelledShowtimes` job then cancel its bookings, and
+   * no booking of it is ever completed. Idempotent.
+   */
+  async recordCancelledShowtime(showtimeId: string): Promise<void> {
+    await this.deps.dataSource.query(
+      'INSERT INTO cancelled_showtimes (showtime_id) VALUES ($1) ON CONFLICT DO NOTHING',
+      [showtimeId],
+    );
+  }
+
+  /**
+   * Cancels the PENDING and CONFIRMED bookings of a showtime the cinema cancelled (see
+   * `cancelForCancelledShowtime` for what each gets), each in a transaction of its own with the
+   * lock order of every other move. Bookings whose creation is in flight are waited for
+   * (`showtime-barrier.ts`); later ones are refused by cinemas, and any that still slips
+   * through (a late payment taking its seats back at that instant) is found by the job
+   * (`settleCancelledShowtimes`). A booking that fails is logged and left to the job, the
+   * others go on. Idempotent. Returns how many it cancelled.
    */
   async cancelForShowtime(showtimeId: string, limit = JOB_BATCH_SIZE): Promise<number> {
-    const reason = 'The cinema cancelled the showtime';
     // Bookings whose creation is in flight commit first, and are then found below.
     await awaitBookingsInFlight(this.deps.dataSource, showtimeId);
     let cancelled = 0;
+    const failed: string[] = [];
     for (;;) {
       const due: { id: string }[] = await this.deps.dataSource.query(
-        `SELECT id FROM bookings WHERE showtime_id = $1 AND status IN ('PENDING', 'CONFIRMED')
+        `SELECT id FROM bookings
+          WHERE showtime_id = $1 AND status IN ('PENDING', 'CONFIRMED') AND id <> ALL($3::uuid[])
           ORDER BY created_at, id LIMIT $2`,
-        [showtimeId, limit],
+        [showtimeId, limit, failed],
       );
-      if (due.length === 0) return cancelled;
+      if (due.length === 0) break;
       for (const { id } of due) {
-        const now = this.deps.clock();
-        const done = await this.deps.dataSource.transaction(async (manager) => {
-          const booking = await this.lockBooking(manager, id);
-          const paid = booking.status === BookingStatus.CONFIRMED;
-          if (!paid && booking.status !== BookingStatus.PENDING) return false;
-          await this.release(
-            manager,
-            booking,
-            BookingStatus.CANCELLED,
-            SHOWTIME_CANCELLATION,
-            reason,
-            now,
-          );
-          const refund = paid
-            ? await grantRefund(manager, {
-                booking,
-                payment: await paidPaymentOf(manager, booking.id),
-                kind: RefundKind.SHOWTIME_CANCELLED,
-                amount: booking.finalAmount,
-                percent: 100,
-                reason,
-                now,
-              })
-            : null;
-          await enqueueMail(manager, {
-            kind: 'showtime-cancelled',
-            userId: booking.userId,
-            bookingId: booking.id,
-            refundId: refund?.id ?? null,
-            dedupeKey: `showtime-cancelled:${booking.id}`,
+        try {
+          const done = await this.deps.dataSource.transaction(async (manager) => {
+            const booking = await this.lockBooking(manager, id);
+            return this.cancelForCancelledShowtime(manager, booking, SHOWTIME_CANCELLATION, null);
           });
-          return true;
-        });
-        if (done) {
-          cancelled += 1;
-          bookingsCounter.cancelled.inc();
+          if (done !== false) {
+            cancelled += 1;
+            bookingsCounter.cancelled.inc();
+          }
+        } catch (err) {
+          failed.push(id);
+          this.deps.log?.warn(
+            { err, bookingId: id, showtimeId },
+            'could not cancel a booking of a cancelled showtime; the job will retry',
+          );
         }
       }
       this.deps.notify();
     }
+    return cancelled;
+  }
+
+  /**
+   * The job's pass: cancels what is left of the bookings of cancelled showtimes (a
+   * cancellation that failed or was cut short, a booking that slipped past it), at most
+   * `limit` showtimes. Returns how many bookings it cancelled.
+   */
+  async settleCancelledShowtimes(limit = JOB_BATCH_SIZE): Promise<number> {
+    const showtimes: { showtime_id: string }[] = await this.deps.dataSource.query(
+      `SELECT c.showtime_id FROM cancelled_showtimes c
+        WHERE EXISTS (SELECT 1 FROM bookings b
+                       WHERE b.showtime_id = c.showtime_id AND b.status IN ('PENDING', 'CONFIRMED'))
+        ORDER BY c.recorded_at LIMIT $1`,
+      [limit],
+    );
+    let cancelled = 0;
+    for (const { showtime_id } of showtimes) {
+      cancelled += await this.cancelForShowtime(showtime_id);
+    }
+    return cancelled;
+  }
+
+  /**
+   * In the caller's transaction, with the booking locked: a PENDING or CONFIRMED booking of a
+   * cancelled showtime is CANCELLED. Everything it held comes back (seats, promotion use,
+   * stock, redeemed points), its tickets are cancelled, and its customer gets a
+   * `showtime-cancelled` email. A CONFIRMED one is refunded in full (SHOWTIME_CANCELLED, 100%
+   * whenever it was paid: the refund policy is for customers who change their mind), paid
+   * back through VNPay by the refunds job. A PENDING one had nothing taken; a payment for it
+   * that still comes is refunded whole as for any cancelled booking (`PaymentService`).
+   * Returns the refund, or false when the booking was in neither state.
+   */
+  private async cancelForCancelledShowtime(
+    manager: EntityManager,
+    booking: Booking,
+    actor: TransitionActor,
+    note: string | null,
+  ): Promise<Refund | null | false> {
+    const paid = booking.status === BookingStatus.CONFIRMED;
+    if (!paid && booking.status !== BookingStatus.PENDING) return false;
+    const now = this.deps.clock();
+    const reason = note ? `The cinema cancelled the showtime: ${note}` : SHOWTIME_CANCELLED_REASON;
+    await this.release(manager, booking, BookingStatus.CANCELLED, actor, reason, now);
+    const refund = paid
+      ? await grantRefund(manager, {
+          booking,
+          payment: await paidPaymentOf(manager, booking.id),
+          kind: RefundKind.SHOWTIME_CANCELLED,
+          amount: booking.finalAmount,
+          percent: 100,
+          reason: SHOWTIME_CANCELLED_REASON,
+          now,
+        })
+      : null;
+    await enqueueMail(manager, {
+      kind: 'showtime-cancelled',
+      userId: booking.userId,
+      bookingId: booking.id,
+      refundId: refund?.id ?? null,
+      dedupeKey: `showtime-cancelled:${booking.id}`,
+    });
+    return refund;
   }
 
   /**
@@ -429,7 +491,8 @@ export class BookingLifecycle {
   async completeEnded(now: Date = this.deps.clock(), limit = JOB_BATCH_SIZE): Promise<number> {
     await this.backfillFacts(BookingStatus.CONFIRMED, limit);
     return this.eachDue(
-      { status: BookingStatus.CONFIRMED, column: 'ends_at', now, limit },
+      // A booking of a cancelled showtime is never completed: it is being cancelled.
+      { status: BookingStatus.CONFIRMED, column: 'ends_at', now, limit, played: true },
       async (manager, booking) => {
         await this.move(
           manager,
@@ -465,24 +528,34 @@ export class BookingLifecycle {
    * Each booking moved is counted in `counted` once its transaction committed.
    */
   private async eachDue(
-    due: { status: BookingStatus; column: 'expires_at' | 'ends_at'; now: Date; limit: number },
+    due: {
+      status: BookingStatus;
+      column: 'expires_at' | 'ends_at';
+      now: Date;
+      limit: number;
+      /** Only bookings of showtimes not cancelled. */
+      played?: boolean;
+    },
     step: (manager: EntityManager, booking: Booking) => Promise<void>,
     counted: CounterSeries,
   ): Promise<number> {
     const candidates: { id: string }[] = await this.deps.dataSource.query(
       `SELECT id FROM bookings WHERE status = $1 AND ${due.column} <= $2
+          ${due.played ? `AND ${NOT_CANCELLED('bookings')}` : ''}
         ORDER BY ${due.column}, id LIMIT $3`,
       [due.status, due.now, due.limit],
     );
     let moved = 0;
     for (const { id } of candidates) {
       const one = await this.deps.dataSource.transaction(async (manager) => {
-        const [booking] = await manager
+        const query = manager
           .getRepository(Booking)
           .createQueryBuilder('b')
           .where('b.id = :id', { id })
           .andWhere('b.status = :status', { status: due.status })
-          .andWhere(`b.${due.column} <= :now`, { now: due.now })
+          .andWhere(`b.${due.column} <= :now`, { now: due.now });
+        if (due.played) query.andWhere(NOT_CANCELLED('b'));
+        const [booking] = await query
           .setLock('pessimistic_write')
           .setOnLocked('skip_locked')
           .getMany();
@@ -561,6 +634,15 @@ export class BookingLifecycle {
       // Cinemas down: those bookings complete on a later pass; the others go on now.
       this.deps.log?.warn({ err }, 'could not fetch showtime facts; will retry');
     }
+  }
+
+  /** Whether the cinema cancelled the showtime (`recordCancelledShowtime`). */
+  private async isCancelledShowtime(manager: EntityManager, showtimeId: string): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      'SELECT 1 FROM cancelled_showtimes WHERE showtime_id = $1',
+      [showtimeId],
+    );
+    return rows.length > 0;
   }
 
   /** A booking's row, locked for the rest of the transaction. */

@@ -12,13 +12,15 @@ import type { BookingLifecycle } from './booking-lifecycle.service';
 export const SHOWTIME_CANCELLATIONS_CONSUMER = 'bookings-showtime-cancellations';
 
 /**
- * Follows the showtimes cinemas cancels: each `showtime.cancelled` event cancels that
- * showtime's PENDING and CONFIRMED bookings, the paid ones refunded in full
- * (`BookingLifecycle.cancelForShowtime`). The event is written in the cancellation's
- * transaction (cinemas' outbox) and delivered at least once, retried until it is done, and
- * the cancellation of bookings is idempotent, so one instance of the group is enough and a
- * crash anywhere loses nothing. A new group starts at the beginning of the stream: bookings of
- * showtimes cancelled before it existed are cancelled too. Returns how to stop it.
+ * Follows the showtimes cinemas cancels. Each `showtime.cancelled` event (written in the
+ * cancellation's transaction, cinemas' outbox, and delivered at least once) is recorded here
+ * (`recordCancelledShowtime`, one idempotent INSERT: the handler stays short, so the event is
+ * not redelivered to other instances while its bookings are being cancelled); then the
+ * showtime's bookings are cancelled at once in the background (`cancelForShowtime`). Whatever
+ * that pass leaves (a crash, a database outage, a booking that slipped past it) the
+ * `settleCancelledShowtimes` job finishes, so nothing depends on the pass. A new group starts
+ * at the beginning of the stream: showtimes cancelled before it existed are recorded too.
+ * Returns how to stop it (waits for the passes in progress).
  */
 export function startShowtimeCancellations(
   dataSource: DataSource,
@@ -27,7 +29,8 @@ export function startShowtimeCancellations(
   lifecycle: BookingLifecycle,
   log: Logger,
 ): () => Promise<void> {
-  return startEventConsumer({
+  const passes = new Set<Promise<void>>();
+  const stop = startEventConsumer({
     dataSource,
     transport,
     stream: CINEMAS_STREAM,
@@ -36,11 +39,26 @@ export function startShowtimeCancellations(
     types: ['showtime.cancelled'],
     handle: async (event) => {
       const { showtimeId } = event.payload as ShowtimeEventPayload;
-      const cancelled = await lifecycle.cancelForShowtime(showtimeId);
-      if (cancelled > 0) {
-        log.info({ showtimeId, cancelled }, 'bookings of a cancelled showtime cancelled');
-      }
+      await lifecycle.recordCancelledShowtime(showtimeId);
+      const pass = lifecycle.cancelForShowtime(showtimeId).then(
+        (cancelled) => {
+          if (cancelled > 0) {
+            log.info({ showtimeId, cancelled }, 'bookings of a cancelled showtime cancelled');
+          }
+        },
+        (err: unknown) =>
+          log.warn(
+            { err, showtimeId },
+            'cancelling the bookings of a cancelled showtime failed; the job will retry',
+          ),
+      );
+      passes.add(pass);
+      void pass.finally(() => passes.delete(pass));
     },
     log,
   });
+  return async () => {
+    await stop();
+    await Promise.all([...passes]);
+  };
 }

@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../../../../runtime/logger';
 import type { Booking } from '../booking/booking.entity';
 import { PaymentStatus } from '../booking/booking.entity';
-import { enqueueMail } from '../mail/mail-outbox';
+import { enqueueMail, type MailKind } from '../mail/mail-outbox';
 import { Refund, RefundKind, RefundStatus } from '../refund/refund.entity';
 import { Payment, PaymentAttemptStatus, PaymentOutcome } from './payment.entity';
 import {
@@ -170,6 +170,15 @@ export async function grantRefund(
   await repo.insert(refund);
   return refund;
 }
+
+/** The email that tells a customer their refund of each kind was paid back. */
+const REFUNDED_MAIL: Record<RefundKind, MailKind> = {
+  [RefundKind.POLICY]: 'refund-completed',
+  // "We have refunded X (100% of the amount paid) for your cancelled booking."
+  [RefundKind.SHOWTIME_CANCELLED]: 'refund-completed',
+  [RefundKind.LATE_PAYMENT]: 'late-payment-refunded',
+  [RefundKind.DUPLICATE_PAYMENT]: 'duplicate-payment-refunded',
+};
 
 export interface RefundServiceDeps {
   dataSource: DataSource;
@@ -579,12 +588,7 @@ export class RefundService {
     });
     await this.markBooking(manager, refund);
     await enqueueMail(manager, {
-      kind:
-        refund.kind === RefundKind.POLICY
-          ? 'refund-completed'
-          : refund.kind === RefundKind.DUPLICATE_PAYMENT
-            ? 'duplicate-payment-refunded'
-            : 'late-payment-refunded',
+      kind: REFUNDED_MAIL[refund.kind],
       userId: payment.userId,
       bookingId: refund.bookingId,
       refundId: refund.id,
