@@ -398,4 +398,40 @@ describeInChromium(`the seat map page in Chromium (${CHROMIUM ?? 'none: skipped'
       for (const seatId of seatIds) await page.waitForSelector(seatSelector(seatId, 'AVAILABLE'));
     },
   );
+  inBrowser(
+    'tells a customer whose showtime the cinema cancels, at their next click, and on the page from then on',
+    async () => {
+      const show = showtimeFor(4);
+      const page = await window();
+      await seatMap(page, show.id, 'demo-customer');
+      const [first, second] = await freeSeats(page, 2);
+      await page.click(`[data-seat-id="${first}"]`);
+      await page.waitForSelector(seatSelector(first, 'HELD', true));
+
+      const cancel = await t.query(
+        'mutation($id: ID!) { cancelShowtime(id: $id) { id status } }',
+        { id: show.id },
+        { token: t.token('user_admin', 'ADMIN') },
+      );
+      expect(cancel.data).toEqual({ cancelShowtime: { id: show.id, status: 'CANCELLED' } });
+
+      // The next click is refused by the server: the page says why and stops offering seats.
+      await page.click(`[data-seat-id="${second}"]`);
+      await page.getByTestId('cancelled').waitFor();
+      await page.waitForSelector('.showtime-page[data-status="CANCELLED"]');
+      expect(await page.locator('.notice-error').count()).toBe(0);
+      await shot(page, '10-showtime-cancelled');
+
+      // Loaded afresh, the page says it at once; a click holds nothing.
+      const later = await window({ as: 'demo-customer-2' });
+      await later.goto(`${base}/app/showtimes/${show.id}`);
+      await later.getByTestId('cancelled').waitFor();
+      await later.waitForSelector(`[data-seat-id="${second}"][data-status]`);
+      await later.click(`[data-seat-id="${second}"]`);
+      await later
+        .locator('.notices .notice-info', { hasText: 'cancelled this showtime' })
+        .waitFor();
+      expect(await later.locator(seatSelector(second, 'HELD', true)).count()).toBe(0);
+    },
+  );
 });

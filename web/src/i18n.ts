@@ -54,6 +54,8 @@ const vi = {
   'seat.expired': 'Hết thời gian giữ chỗ: ghế đã được trả lại.',
   'seat.releaseAll': 'Bỏ chọn tất cả',
   'seat.book': 'Đặt vé',
+  'showtime.cancelled':
+    'Rạp đã hủy suất chiếu này: không thể giữ hay mua ghế. Các đặt vé đã được hủy và hoàn tiền toàn bộ.',
   'seat.bookingHint': 'Thanh toán trên trang VNPay, rồi nhận vé có mã QR.',
   'seat.twoWindows':
     'Mở trang này ở một cửa sổ khác (chọn người dùng demo khác) để thấy ghế đổi trạng thái trực tiếp.',
@@ -145,6 +147,8 @@ const en: Record<MessageKey, string> = {
   'seat.expired': 'Your hold ran out: the seats were released.',
   'seat.releaseAll': 'Release all',
   'seat.book': 'Book',
+  'showtime.cancelled':
+    'The cinema has cancelled this showtime: no seat can be held or booked. Its bookings are cancelled and refunded in full.',
   'seat.bookingHint': "Pay on VNPay's page, then get your tickets with their QR codes.",
   'seat.twoWindows':
     'Open this page in another window (with the other demo user) to watch seats change live.',

@@ -46,6 +46,12 @@ export type SeatType =
   | 'STANDARD'
   | 'VIP';
 
+export type ShowtimeStatus =
+  /** The cinema cancelled it: no seat can be held or booked, and its bookings are cancelled, the paid ones refunded in full. */
+  | 'CANCELLED'
+  /** It plays as scheduled. */
+  | 'SCHEDULED';
+
 /** PENDING until the booking is confirmed; VALID until scanned (USED) or cancelled. */
 export type TicketStatus =
   | 'CANCELLED'
@@ -114,7 +120,7 @@ export type ShowtimeSeatMapQueryVariables = Exact<{
 }>;
 
 
-export type ShowtimeSeatMapQuery = { showtime: { id: string, startsAt: string, endsAt: string, format: string, language: string, movie: { id: string, title: string, durationMinutes: number, ageRating: AgeRating }, hall: { id: string, name: string, rows: number, columns: number, cinema: { id: string, name: string, city: string }, seats: Array<{ id: string, column: number }> }, prices: Array<{ seatType: SeatType, amount: number }>, seatMap: { version: number, seats: Array<{ seatId: string, row: string, number: number, type: SeatType, status: SeatStatus, heldByMe: boolean }> } } | null };
+export type ShowtimeSeatMapQuery = { showtime: { id: string, status: ShowtimeStatus, startsAt: string, endsAt: string, format: string, language: string, movie: { id: string, title: string, durationMinutes: number, ageRating: AgeRating }, hall: { id: string, name: string, rows: number, columns: number, cinema: { id: string, name: string, city: string }, seats: Array<{ id: string, column: number }> }, prices: Array<{ seatType: SeatType, amount: number }>, seatMap: { version: number, seats: Array<{ seatId: string, row: string, number: number, type: SeatType, status: SeatStatus, heldByMe: boolean }> } } | null };
 
 export type SeatStatesQueryVariables = Exact<{
   showtimeId: string | number;
@@ -308,6 +314,7 @@ export const ShowtimeSeatMapDocument = new TypedDocumentString(`
     query ShowtimeSeatMap($showtimeId: ID!) {
   showtime(id: $showtimeId) {
     id
+    status
     startsAt
     endsAt
     format

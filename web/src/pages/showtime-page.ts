@@ -50,6 +50,13 @@ export function showtimePage(showtimeId: string): View {
   let expiry: number | null = readExpiry();
   let hadSeats = false;
   let booking = false;
+  /** The cinema cancelled the showtime: the map stays, to look at only. */
+  let cancelled = false;
+  const cancelledNotice = h(
+    'p',
+    { class: 'notice notice-info cancelled', role: 'alert', 'data-testid': 'cancelled' },
+    t('showtime.cancelled'),
+  );
 
   const label = (seatId: string) => {
     const seat = seats.get(seatId);
@@ -113,6 +120,10 @@ export function showtimePage(showtimeId: string): View {
     tick();
     const total = mine.reduce((sum, s) => sum + (prices.get(s.type) ?? 0), 0);
     const hint = signInMode() === 'demo' ? h('p', { class: 'hint' }, t('seat.twoWindows')) : null;
+    if (cancelled) {
+      replaceChildren(panel, h('h2', {}, t('seat.yourSeats')), h('p', {}, t('showtime.cancelled')));
+      return;
+    }
     if (!userId) {
       replaceChildren(
         panel,
@@ -177,6 +188,10 @@ export function showtimePage(showtimeId: string): View {
         changed = live.states.patch(sentAt, releaseSeats.seats);
       }
     } catch (error) {
+      if (error instanceof ApiError && error.extensions.reason === 'SHOWTIME_CANCELLED') {
+        markCancelled();
+        return;
+      }
       showError(error, label);
       if (error instanceof ApiError && STALE_AFTER.has(error.code)) void live.refresh();
     } finally {
@@ -186,6 +201,10 @@ export function showtimePage(showtimeId: string): View {
   }
 
   function onSeat(seatId: string): void {
+    if (cancelled) {
+      showInfo(t('showtime.cancelled'));
+      return;
+    }
     if (!userId) {
       showInfo(t('seat.signInToHold'));
       return;
@@ -195,6 +214,18 @@ export function showtimePage(showtimeId: string): View {
     const look: SeatLook = lookOf(state);
     if (look === 'AVAILABLE') void change([seatId], true);
     else if (look === 'MINE') void change([seatId], false);
+  }
+
+  /** Learnt on load, or from a refused hold: no more live states, holds or bookings here. */
+  function markCancelled(): void {
+    if (cancelled) return;
+    cancelled = true;
+    root.dataset.status = 'CANCELLED';
+    live.dispose();
+    liveBadge.hidden = true;
+    root.querySelector('.showtime-head')?.after(cancelledNotice);
+    setExpiry(null);
+    drawPanel();
   }
 
   async function releaseAll(mine: PlacedSeat[]): Promise<void> {
@@ -276,7 +307,14 @@ export function showtimePage(showtimeId: string): View {
         panel,
       ),
     );
-    live.start(showtime.seatMap.version, showtime.seatMap.seats);
+    if (showtime.status === 'CANCELLED') {
+      // The states as they were, without a subscription: nothing changes any more.
+      live.states.reset(showtime.seatMap.version, showtime.seatMap.seats);
+      redraw(showtime.seatMap.seats.map((s) => s.seatId));
+      markCancelled();
+    } else {
+      live.start(showtime.seatMap.version, showtime.seatMap.seats);
+    }
   }
 
   void (async () => {

@@ -415,7 +415,10 @@ export function seatsNotHeld(seatIds: string[]): AppError {
 
 /** A hold in a showtime that was cancelled (`closeShowtime`). */
 export function showtimeClosed(): AppError {
-  return new AppError('BAD_USER_INPUT', 'The showtime was cancelled', { field: 'showtimeId' });
+  return new AppError('BAD_USER_INPUT', 'The showtime was cancelled', {
+    field: 'showtimeId',
+    reason: 'SHOWTIME_CANCELLED',
+  });
 }
 
 /**
