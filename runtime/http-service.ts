@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mountHealthRoutes, type HealthRouteOptions, type ReadinessCheck } from './health';
 import { listen } from './lifecycle';
-import { createLoadGate, type LoadSheddingOptions } from './load-shedding';
+import { createLoadGate, type LoadGate, type LoadSheddingOptions } from './load-shedding';
 import { REQUEST_ID_HEADER, type Logger } from './logger';
 import {
   httpMetrics,
@@ -89,6 +89,11 @@ export interface HttpServiceSetup {
   /** The service's metrics, served at `/metrics`. */
   readonly metrics: ServiceMetrics;
   /**
+   * The load gate of HTTP requests (`loadShedding`), for work that arrives otherwise (a
+   * WebSocket's operations) to pass the same door; undefined when the service sheds nothing.
+   */
+  readonly loadGate?: LoadGate;
+  /**
    * Registers how to release a resource just started; released in reverse order on `stop()`,
    * or at once when start-up fails later on.
    */
@@ -153,10 +158,12 @@ export async function startHttpService<T>(
     // After CORS (a browser can read the 503 only with its headers), before any body is read
     // (the gate counts a request once its body has been read, by whichever parser reads it).
     const shedding = options.loadShedding ?? (options.requestIds === 'validate' ? {} : false);
+    let loadGate: LoadGate | undefined;
     if (shedding) {
       const gate = createLoadGate(shedding, { log: options.log, metrics });
       stack.push(() => gate.stop());
       app.use(gate.middleware);
+      loadGate = gate;
     }
     app.use((req, res, next) => {
       const incoming = req.headers[REQUEST_ID_HEADER] as string | undefined;
@@ -200,6 +207,7 @@ export async function startHttpService<T>(
       app,
       httpServer,
       metrics,
+      loadGate,
       defer: (dispose) => stack.push(dispose),
     });
     readiness = parts.readiness;

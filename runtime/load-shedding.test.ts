@@ -2,7 +2,12 @@ import express from 'express';
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { startHttpService } from './http-service';
-import { normalize, type LoadSheddingOptions, type LoadSignal } from './load-shedding';
+import {
+  createLoadGate,
+  normalize,
+  type LoadSheddingOptions,
+  type LoadSignal,
+} from './load-shedding';
 import { createLogger } from './logger';
 import { waitFor } from '../tests/support/wait-for';
 
@@ -362,5 +367,62 @@ describe('load shedding behind the edge', () => {
     const edge = await startEdge({ signal }, { audience: 'edge2' });
     await edge.stop();
     expect(signal.stopped).toBe(true);
+  });
+});
+
+describe('operations that do not come as HTTP requests (a WebSocket)', () => {
+  const log = createLogger('gate', 'silent');
+
+  it('are refused while a request would be, and admitted once the load drops', () => {
+    const signal = fakeSignal();
+    const gate = createLoadGate({ signal, now: () => 0, minInFlight: 0 }, { log });
+    signal.delayMs = 500;
+    expect(gate.admit()).toEqual({
+      refused: true,
+      message: expect.stringContaining('overloaded'),
+      retryAfter: 1,
+    });
+    expect(gate.admit({ counted: false })).toMatchObject({ refused: true });
+    signal.delayMs = 0;
+    expect(gate.admit()).toMatchObject({ refused: false });
+  });
+
+  it('count in flight until done (once), toward maxInFlight; a subscription starting is checked, not counted', () => {
+    const gate = createLoadGate(
+      { signal: fakeSignal(), now: () => 0, minInFlight: 0, maxInFlight: 2 },
+      { log },
+    );
+    const first = gate.admit();
+    expect(gate.admit({ counted: false })).toMatchObject({ refused: false });
+    expect(gate.inFlight()).toBe(1);
+    const second = gate.admit();
+    expect(gate.inFlight()).toBe(2);
+    expect(gate.admit()).toMatchObject({ refused: true });
+    expect(gate.admit({ counted: false })).toMatchObject({ refused: true });
+    if (first.refused || second.refused) throw new Error('admitted above');
+    first.done();
+    first.done();
+    expect(gate.inFlight()).toBe(1);
+    expect(gate.admit()).toMatchObject({ refused: false });
+  });
+
+  it('prove a standing queue when answered slowly, as requests do', () => {
+    let clock = 0;
+    const gate = createLoadGate(
+      {
+        signal: fakeSignal(),
+        now: () => clock,
+        minInFlight: 1,
+        queueingTargetMs: 100,
+        maxQueueingIntervalMs: 1000,
+      },
+      { log },
+    );
+    const held = gate.admit();
+    const slow = gate.admit();
+    clock = 1500;
+    if (slow.refused || held.refused) throw new Error('admitted');
+    slow.done();
+    expect(gate.admit()).toMatchObject({ refused: true });
   });
 });

@@ -103,9 +103,21 @@ export function eventLoopDelaySignal(): LoadSignal {
   };
 }
 
+/** What `LoadGate.admit` answers: refused (with when to retry), or admitted until `done`. */
+export type Admission =
+  | { readonly refused: true; readonly message: string; readonly retryAfter: number }
+  | { readonly refused: false; readonly done: () => void };
+
 /** The gate's middleware, and what stops it. */
 export interface LoadGate {
   readonly middleware: RequestHandler;
+  /**
+   * The same door for work that does not come as an HTTP request (an operation over a
+   * WebSocket): refused while a new request would be; otherwise counted in flight, and timed
+   * as a request, until `done` (called once; later calls do nothing). `counted: false`
+   * checks only (a subscription starting: it lives for hours, it is not a request in flight).
+   */
+  admit(options?: { counted?: boolean }): Admission;
   /** Requests in flight now, exempt paths aside. */
   inFlight(): number;
   stop(): void;
@@ -169,13 +181,9 @@ export function createLoadGate(
     queueing: shed?.bind('queueing'),
     in_flight: shed?.bind('in_flight'),
   };
+  const message = `The service is overloaded; retry in ${retryAfter} s`;
   const body = JSON.stringify({
-    errors: [
-      {
-        message: `The service is overloaded; retry in ${retryAfter} s`,
-        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter },
-      },
-    ],
+    errors: [{ message, extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter } }],
   });
   let inFlight = 0;
   let shedding: ShedReason | undefined;
@@ -199,7 +207,8 @@ export function createLoadGate(
     return undefined;
   };
 
-  const refuse = (res: Response, reason: ShedReason) => {
+  /** Counts a refusal, and says so when shedding starts. */
+  const shedNow = (reason: ShedReason) => {
     shedCounts[reason]?.inc();
     if (shedding === undefined) {
       context.log.warn(
@@ -208,6 +217,24 @@ export function createLoadGate(
       );
     }
     shedding = reason;
+  };
+  /** Says so when shedding stops. */
+  const admitNow = () => {
+    if (shedding !== undefined) {
+      context.log.info({ inFlight }, 'load back under the bounds: admitting requests again');
+      shedding = undefined;
+    }
+  };
+  /** One answered request (or admitted operation) counted since `since` is done. */
+  const answered = (since: number) => {
+    inFlight -= 1;
+    const at = now();
+    if (at - since <= target) lastUnqueued = at;
+    else lastSlow = at;
+  };
+
+  const refuse = (res: Response, reason: ShedReason) => {
+    shedNow(reason);
     res.statusCode = 503;
     res.setHeader('retry-after', String(retryAfter));
     res.setHeader('content-type', 'application/json; charset=utf-8');
@@ -230,12 +257,7 @@ export function createLoadGate(
   function finish(this: Response) {
     const entry = (this as Gated)[GATE];
     if (entry === undefined) return;
-    if (entry.state === COUNTED) {
-      inFlight -= 1;
-      const at = now();
-      if (at - entry.since <= target) lastUnqueued = at;
-      else lastSlow = at;
-    }
+    if (entry.state === COUNTED) answered(entry.since);
     entry.state = DONE;
   }
 
@@ -244,10 +266,7 @@ export function createLoadGate(
     const arrived = now();
     const reason = reasonToShed(arrived);
     if (reason) return refuse(res, reason);
-    if (shedding !== undefined) {
-      context.log.info({ inFlight }, 'load back under the bounds: admitting requests again');
-      shedding = undefined;
-    }
+    admitNow();
     const entry: GateEntry = { state: BODY, since: 0 };
     (req as Gated)[GATE] = entry;
     (res as Gated)[GATE] = entry;
@@ -263,7 +282,28 @@ export function createLoadGate(
     next();
   };
 
-  return { middleware, inFlight: () => inFlight, stop: () => signal.stop() };
+  const admit = (options: { counted?: boolean } = {}): Admission => {
+    const since = now();
+    const reason = reasonToShed(since);
+    if (reason) {
+      shedNow(reason);
+      return { refused: true, message, retryAfter };
+    }
+    admitNow();
+    if (options.counted === false) return { refused: false, done: () => {} };
+    inFlight += 1;
+    let open = true;
+    return {
+      refused: false,
+      done: () => {
+        if (!open) return;
+        open = false;
+        answered(since);
+      },
+    };
+  };
+
+  return { middleware, admit, inFlight: () => inFlight, stop: () => signal.stop() };
 }
 
 /**

@@ -11,6 +11,7 @@ import { internalReadinessHeaders, type ReadinessCheck } from '../../runtime/hea
 import type { Identity } from '../../runtime/identity';
 import { startHttpService } from '../../runtime/http-service';
 import type { RunningService } from '../../runtime/lifecycle';
+import type { LoadSheddingOptions } from '../../runtime/load-shedding';
 import { createLogger } from '../../runtime/logger';
 import { metricsAccess, operationMetricsPlugin, subgraphFetchMetrics } from '../../runtime/metrics';
 import {
@@ -52,6 +53,8 @@ export interface GatewayOptions {
    * false (benchmarks compare with and without it).
    */
   readonly catalogCache?: boolean;
+  /** The load gate's bounds (`runtime/load-shedding.ts`); its defaults unless given (tests). */
+  readonly loadShedding?: LoadSheddingOptions;
 }
 
 /**
@@ -208,8 +211,9 @@ export async function startGateway(
       before: [corsMiddleware],
       health: { internalSecret: config.internalSecret, audience: 'gateway' },
       metrics: metricsAccess(config),
+      loadShedding: options.loadShedding,
     },
-    async ({ app, httpServer, metrics, defer }) => {
+    async ({ app, httpServer, metrics, loadGate, defer }) => {
       // X-Forwarded-For is believed only from a proxy of our own networks (loopback, private,
       // link-local), read from the right as proxies append: `req.ip` is then the address the
       // nearest such proxy saw, which a client cannot forge (with `true`, the leftmost entry,
@@ -339,6 +343,7 @@ export async function startGateway(
         log,
         metrics,
         fetchCache,
+        loadGate,
       });
       defer(() => webSockets.dispose());
       defer(supergraph.follow('warnings', () => warnUndeclaredLists));

@@ -15,6 +15,7 @@ import {
 import { CloseCode, type FormattedExecutionResult } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppConfig } from '../../runtime/config';
+import type { LoadGate } from '../../runtime/load-shedding';
 import { serveGraphqlWs } from '../../runtime/graphql-ws-server';
 import { formatError } from '../../runtime/errors';
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from '../../runtime/identity';
@@ -65,11 +66,21 @@ type SocketState = {
   auth: Authentication;
   /** Ids of the subscriptions running on this socket (queries and mutations not counted). */
   subscriptions: Set<string>;
-  /** Ids of the queries and mutations admitted on this socket and not yet executed. */
-  operations: Set<string>;
+  /**
+   * The queries and mutations admitted on this socket and not yet executed, by id, with what
+   * tells the load gate each is done.
+   */
+  operations: Map<string, () => void>;
   /** The client's address, as the per-address limit reads it (a signed-in caller's mutations carry it, as over HTTP). */
   clientIp: string;
 };
+
+/** The load gate's refusal as an operation's error: what HTTP answers with its 503. */
+function overloaded(refusal: { message: string; retryAfter: number }): GraphQLError {
+  return new GraphQLError(refusal.message, {
+    extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: refusal.retryAfter },
+  });
+}
 
 /**
  * Queries and mutations one socket may have running at once: a client sends the next when
@@ -191,6 +202,11 @@ export function serveWebSockets(options: {
   metrics?: ServiceMetrics;
   /** The catalog cache as queries use it, for the catalog fields of events (a movie's title). */
   fetchCache?: FederatedSubscriptionsOptions<GatewayContext>['fetchCache'];
+  /**
+   * HTTP's load gate: a query or mutation over a socket passes it too, and is counted in
+   * flight until executed; a subscription starts only when a request would be admitted.
+   */
+  loadGate?: LoadGate;
 }): { dispose(): Promise<void>; subscriptions: FederatedSubscriptions<GatewayContext> } {
   const { config, log, metrics } = options;
   const { limits, isProduction } = config;
@@ -441,7 +457,7 @@ export function serveWebSockets(options: {
   /** The socket and operation id of each operation's context (see `context`). */
   const origins = new WeakMap<
     GatewayContext,
-    { socket: WebSocket; id: string; operations: Set<string> }
+    { socket: WebSocket; id: string; operations: Map<string, () => void> }
   >();
 
   const server = serveGraphqlWs<Record<string, unknown>, SocketState>(
@@ -467,7 +483,7 @@ export function serveWebSockets(options: {
         }
         ctx.extra.auth = auth;
         ctx.extra.subscriptions = new Set();
-        ctx.extra.operations = new Set();
+        ctx.extra.operations = new Map();
         ctx.extra.clientIp = clientAddress(ctx.extra.request);
         if (expiresAt !== null) closeAt(socket, expiresAt);
         return true;
@@ -509,7 +525,10 @@ export function serveWebSockets(options: {
             limits,
           ) ?? checkTextArguments(document, payload.operationName, payload.variables);
         if (refused) return [refused];
-        if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
+        const subscription = operation.operation === OperationTypeNode.SUBSCRIPTION;
+        // Last, once the operation is known to be acceptable: admitted means counted.
+        const admitGate = () => options.loadGate?.admit({ counted: !subscription });
+        if (subscription) {
           const running = ctx.extra.subscriptions!;
           // graphql-ws forgets a completed id at once, onComplete runs a few ticks later: a
           // client that completes one and subscribes anew in one breath is within the cap.
@@ -522,6 +541,8 @@ export function serveWebSockets(options: {
               ),
             ];
           }
+          const admission = admitGate();
+          if (admission?.refused) return [overloaded(admission)];
           // Counted from here; onComplete runs for every operation that got this far.
           running.add(id);
         } else {
@@ -536,7 +557,9 @@ export function serveWebSockets(options: {
               ),
             ];
           }
-          operations.add(id);
+          const admission = admitGate();
+          if (admission?.refused) return [overloaded(admission)];
+          operations.set(id, admission?.done ?? (() => {}));
         }
         return {
           schema,
@@ -588,7 +611,10 @@ export function serveWebSockets(options: {
           );
         } finally {
           const origin = origins.get(context);
-          origin?.operations.delete(origin.id);
+          if (origin) {
+            origin.operations.get(origin.id)?.();
+            origin.operations.delete(origin.id);
+          }
         }
         if (response.body.kind !== 'single') {
           return {

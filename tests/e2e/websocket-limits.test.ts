@@ -243,6 +243,56 @@ describe('the gateway WebSocket', () => {
     );
   });
 
+  describe('under load', () => {
+    // The gateway's load gate, with a load signal the test sets (500 ms: saturated).
+    const signal = { delayMs: 0, eventLoopDelayMs: () => signal.delayMs, stop: () => {} };
+    let gateway: RunningService | undefined;
+    const url = () => `http://127.0.0.1:${gateway!.port}/graphql`;
+    beforeAll(async () => {
+      const urls = Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url]));
+      gateway = await startGateway(
+        withOverrides(t.config, { http: { host: '127.0.0.1', port: 0 }, subgraphUrls: urls }),
+        { loadShedding: { signal, minInFlight: 0 } },
+      );
+    });
+    afterAll(async () => {
+      await gateway?.stop();
+    });
+
+    it('refuses new queries, mutations and subscriptions over a socket as HTTP refuses requests, and admits them again once the load drops', async () => {
+      const showtimeId = upcoming[4].id;
+      const conn = connect({ headers: { 'x-forwarded-for': '203.0.113.60' } }, url());
+      const query = 'query($id: ID!) { showtime(id: $id) { id } }';
+      expect(await conn.subscribe(query, { id: showtimeId }).next()).toEqual({
+        data: { showtime: { id: showtimeId } },
+      });
+      signal.delayMs = 500;
+      try {
+        const refused = {
+          errors: [
+            {
+              message: expect.stringContaining('overloaded'),
+              extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 1 },
+            },
+          ],
+        };
+        expect(await conn.subscribe(query, { id: showtimeId }).next()).toEqual(refused);
+        expect(await conn.subscribe(SEAT_UPDATES, { showtimeId }).next()).toEqual(refused);
+        const http = await fetch(url(), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query, variables: { id: showtimeId } }),
+        });
+        expect(http.status).toBe(503);
+      } finally {
+        signal.delayMs = 0;
+      }
+      expect(await conn.subscribe(query, { id: showtimeId }).next()).toEqual({
+        data: { showtime: { id: showtimeId } },
+      });
+    });
+  });
+
   describe('in production', () => {
     const production = () => {
       if (!gateway) throw new Error('the production gateway did not start');
