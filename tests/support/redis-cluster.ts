@@ -52,6 +52,12 @@ export interface RedisClusterHandle {
    * promoted and every surviving node reports `cluster_state:ok`. Needs a replica.
    */
   failover(target?: number | { key: string }): Promise<void>;
+  /**
+   * Stops (SIGSTOP) the replicas of the primary serving `key`'s slot, as a replica too busy
+   * to take the replication stream: they stay connected, and confirm nothing. Resolves with
+   * what resumes them (SIGCONT).
+   */
+  pauseReplicasOf(key: string): Promise<() => void>;
   /** Kills every node and removes the temporary folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -484,12 +490,28 @@ export async function startRedisCluster(
     await refreshRoles();
   };
 
+  const pauseReplicasOf = async (key: string): Promise<() => void> => {
+    const lines = await clusterNodes();
+    const primary = await primaryLineOf(key, lines);
+    if (!primary) throw new Error(`Redis Cluster: no live primary serves ${key}`);
+    const paused = lines
+      .filter((line) => line.primaryId === primary.id && !line.failed)
+      .map((line) => processes.get(line.port))
+      .filter((child): child is ChildProcess => child !== undefined);
+    if (paused.length === 0) throw new Error(`Redis Cluster: ${primary.port} has no replica`);
+    for (const child of paused) child.kill('SIGSTOP');
+    return () => {
+      for (const child of paused) child.kill('SIGCONT');
+    };
+  };
+
   return {
     url: `redis+cluster://${[...processes.keys()].map((port) => `${HOST}:${port}`).join(',')}`,
     nodes,
     primaries,
     primaryOf,
     failover,
+    pauseReplicasOf,
     stop,
   };
 }

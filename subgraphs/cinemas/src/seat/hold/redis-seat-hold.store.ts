@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { AppError } from '../../../../../runtime/errors';
 import { isRedisUnavailable, type RedisClient } from '../../../../../runtime/redis';
 import {
   ADMIT_LUA,
@@ -83,11 +84,15 @@ export interface RedisSeatHoldStoreOptions extends SeatHoldRules {
    * Replicas that must have a showtime's change before the call returns (WAIT, pipelined
    * with the script: no extra round trip), so that a change acknowledged before its primary
    * fails over is not lost with it (replication is asynchronous). Default: 1 on a Cluster,
-   * 0 on one Redis. A replica that does not answer within `replicaAckTimeoutMs` (default
-   * 100) delays the call by that much, never fails it.
+   * 0 on one Redis. When they have not within `replicaAckTimeoutMs` (default 100) and the
+   * primary still has that many replicas connected, the call waits on for them, up to
+   * `replicaAckBudgetMs` (default 2000) in all, and then fails with SERVICE_UNAVAILABLE
+   * (the change may stand, it was not acknowledged); a primary left without replicas
+   * answers at once, as one Redis does.
    */
   replicaAcks?: number;
   replicaAckTimeoutMs?: number;
+  replicaAckBudgetMs?: number;
 }
 
 /**
@@ -203,6 +208,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
   private readonly rescanIntervalMs: number;
   private readonly replicaAcks: number;
   private readonly replicaAckTimeoutMs: number;
+  private readonly replicaAckBudgetMs: number;
   private lastRescan: number | undefined;
   /** Commands sent without waiting (index and place updates), awaited by `close`. */
   private readonly background = new Set<Promise<unknown>>();
@@ -238,6 +244,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
     this.replicaAcks = options.replicaAcks ?? (redis.isCluster ? 1 : 0);
     this.replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? 100;
+    this.replicaAckBudgetMs = options.replicaAckBudgetMs ?? 2000;
   }
 
   async admit(holder: string, now?: number): Promise<void> {
@@ -726,8 +733,8 @@ export class RedisSeatHoldStore implements SeatHoldStore {
 
   /**
    * A script that changes a showtime, followed by WAIT in the same pipeline (same node, one
-   * round trip) when `replicaAcks` asks for it. WAIT's answer is not checked: too few acks
-   * only mean the replica is slow or gone, and the change stands on the primary either way.
+   * round trip) when `replicaAcks` asks for it; too few acks, and the call waits on for the
+   * replicas still connected (`awaitReplicas`).
    */
   private change<T = unknown>(name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
     if (this.replicaAcks === 0) return this.script<T>(name, keys, args);
@@ -764,7 +771,45 @@ export class RedisSeatHoldStore implements SeatHoldStore {
       const results = await pipeline.exec();
       const [err, value] = results?.[0] ?? [new Error('Redis answered no result'), undefined];
       if (err) throw err;
+      const acks = results?.[1]?.[1];
+      if (typeof acks !== 'number' || acks < this.replicaAcks) await this.awaitReplicas(keys[0]);
       return value as T;
+    }
+  }
+
+  /**
+   * A change made on the primary of `key`'s slot, which its replicas have not all confirmed
+   * within `replicaAckTimeoutMs` (a replica busy or slow under load): acknowledged now, it
+   * would be lost if the primary failed over before they had it. So, on that same node
+   * (each pipeline goes to the slot's owner, the keyless commands with it): while it is still
+   * the primary and has at least `replicaAcks` replicas connected, WAIT again, until they
+   * have it or `replicaAckBudgetMs` has passed since the change (then SERVICE_UNAVAILABLE:
+   * the change may stand, the caller was not told it did). With fewer replicas connected there
+   * is nothing to wait for, and the change is acknowledged as on one Redis. A node that is no
+   * longer the primary (a failover meanwhile) may have lost it: SERVICE_UNAVAILABLE too.
+   */
+  private async awaitReplicas(key: string): Promise<void> {
+    const deadline = Date.now() + this.replicaAckBudgetMs - this.replicaAckTimeoutMs;
+    type Replies = Array<[Error | null, unknown]> | null;
+    const onOwner = (command: (p: ChainableCommander) => void): Promise<Replies> => {
+      const pipeline = this.redis.pipeline();
+      pipeline.exists(key);
+      command(pipeline);
+      return pipeline.exec();
+    };
+    for (;;) {
+      const role = (await onOwner((p) => p.call('ROLE')))?.[1];
+      if (role?.[0]) throw role[0];
+      const [kind, , replicas] = (role?.[1] ?? []) as [string?, unknown?, unknown[]?];
+      if (kind !== 'master') throw replicasUnconfirmed();
+      if ((replicas?.length ?? 0) < this.replicaAcks) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw replicasUnconfirmed();
+      const acks = (
+        await onOwner((p) => p.call('WAIT', this.replicaAcks, Math.max(1, Math.min(left, 250))))
+      )?.[1];
+      if (acks?.[0]) throw acks[0];
+      if (typeof acks?.[1] === 'number' && acks[1] >= this.replicaAcks) return;
     }
   }
 
@@ -818,4 +863,13 @@ export class RedisSeatHoldStore implements SeatHoldStore {
   private assertOpen(): void {
     if (this.closed) throw new Error('The seat-hold store is closed');
   }
+}
+
+/** A change its replicas did not confirm in time: retryable, its outcome unknown. */
+function replicasUnconfirmed(): AppError {
+  return new AppError(
+    'SERVICE_UNAVAILABLE',
+    'Seat holds could not be confirmed on a replica in time; try again',
+    { retryAfter: 1 },
+  );
 }

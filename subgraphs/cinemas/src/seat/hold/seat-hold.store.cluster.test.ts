@@ -255,6 +255,36 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
     ]);
   });
 
+  it('acknowledges a change only once a replica has it: a replica slower than WAIT’s 100 ms is waited for, one stalled past the budget fails the call, which then may stand', async () => {
+    const showtime = showtimeRef();
+    const key = `${keyPrefix}seat:{${showtime.id}}:holds`;
+    const strict = open(redis, { replicaAckBudgetMs: 1500 });
+    try {
+      let resumed = false;
+      const resume = await cluster.pauseReplicasOf(key);
+      // Read when the hold is answered: before the replica is back, it was acknowledged
+      // while only the primary had it.
+      const holding = strict.hold(showtime, 'slow', ['A1'], T0).then(() => resumed);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      resumed = true;
+      resume();
+      expect(await holding).toBe(true);
+
+      const resumeLater = await cluster.pauseReplicasOf(key);
+      try {
+        await expect(strict.hold(showtime, 'stalled', ['A2'], T0)).rejects.toMatchObject({
+          extensions: { code: 'SERVICE_UNAVAILABLE' },
+        });
+      } finally {
+        resumeLater();
+      }
+      // Not acknowledged, and not lost either: the hold stands, its holder sees it.
+      expect((await strict.snapshot(showtime.id, T0)).holds.get('A2')).toBe('stalled');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('loses no acknowledged hold when the showtime’s primary fails over mid-rush', async () => {
     const start = T0 + 30 * TTL_MS;
     const seats = Array.from({ length: 120 }, (_, i) => `R${i + 1}`);
