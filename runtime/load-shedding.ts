@@ -176,6 +176,14 @@ export function createLoadGate(
     'Requests refused with 503 SERVICE_UNAVAILABLE because the service was saturated, by reason',
     ['reason'],
   );
+  // What the gate counts now: HTTP requests (from the end of their body) and admitted
+  // WebSocket operations, until answered.
+  const unsample = context.metrics
+    ?.sampled(
+      'moviehub_http_requests_in_flight',
+      'Requests (and WebSocket queries and mutations) admitted by the load gate and not yet answered',
+    )
+    .add(() => inFlight);
   const shedCounts = {
     event_loop_delay: shed?.bind('event_loop_delay'),
     queueing: shed?.bind('queueing'),
@@ -303,7 +311,15 @@ export function createLoadGate(
     };
   };
 
-  return { middleware, admit, inFlight: () => inFlight, stop: () => signal.stop() };
+  return {
+    middleware,
+    admit,
+    inFlight: () => inFlight,
+    stop: () => {
+      unsample?.();
+      signal.stop();
+    },
+  };
 }
 
 /**

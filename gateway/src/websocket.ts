@@ -549,6 +549,16 @@ export function serveWebSockets(options: {
           // Counted until executed (see `execute`): a client that completes a query it sent
           // does not stop its execution, so completing does not make room.
           const operations = ctx.extra.operations!;
+          // graphql-ws forgets an id once the client completes it, while its execution goes
+          // on: the same id again would share that execution's place (and its admission).
+          if (operations.has(id)) {
+            return [
+              coded(
+                `Operation ${id} is still running; send it again under another id`,
+                'BAD_REQUEST',
+              ),
+            ];
+          }
           if (operations.size >= MAX_OPERATIONS_PER_SOCKET) {
             return [
               new GraphQLError(

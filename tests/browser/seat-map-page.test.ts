@@ -434,4 +434,53 @@ describeInChromium(`the seat map page in Chromium (${CHROMIUM ?? 'none: skipped'
       expect(await later.locator(seatSelector(second, 'HELD', true)).count()).toBe(0);
     },
   );
+  inBrowser(
+    'asks for live seat states again when the gateway refused them for a moment (overloaded)',
+    async () => {
+      const show = showtimeFor(5);
+      const watcher = await window({ as: 'demo-customer-2' });
+      // The watcher's first SeatUpdates is answered by the test, as an overloaded gateway
+      // answers it; everything else goes through.
+      const refused = deferred();
+      let seatSubscriptions = 0;
+      await watcher.routeWebSocket(/\/graphql$/, (socket: WebSocketRoute) => {
+        const server = socket.connectToServer();
+        socket.onMessage((message) => {
+          const text = String(message);
+          if (text.includes('"subscribe"') && text.includes('seatUpdates')) {
+            seatSubscriptions += 1;
+            if (seatSubscriptions === 1) {
+              const { id } = JSON.parse(text) as { id: string };
+              socket.send(
+                JSON.stringify({
+                  type: 'error',
+                  id,
+                  payload: [
+                    {
+                      message: 'The service is overloaded; retry in 1 s',
+                      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 1 },
+                    },
+                  ],
+                }),
+              );
+              refused.resolve();
+              return;
+            }
+          }
+          server.send(message);
+        });
+        server.onMessage((message) => socket.send(message));
+      });
+      await seatMap(watcher, show.id, 'demo-customer-2');
+      await refused.wait('the refused subscription');
+      await waitFor(() => seatSubscriptions >= 2, 'the page to subscribe again', 15_000);
+      await subscribed(show.id);
+
+      const holder = await window({ as: 'demo-customer' });
+      await seatMap(holder, show.id, 'demo-customer');
+      const [seatId] = await freeSeats(holder, 1);
+      await holder.click(`[data-seat-id="${seatId}"]`);
+      await watcher.waitForSelector(seatSelector(seatId, 'HELD'));
+    },
+  );
 });

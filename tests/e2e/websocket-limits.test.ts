@@ -252,11 +252,43 @@ describe('the gateway WebSocket', () => {
       const urls = Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url]));
       gateway = await startGateway(
         withOverrides(t.config, { http: { host: '127.0.0.1', port: 0 }, subgraphUrls: urls }),
-        { loadShedding: { signal, minInFlight: 0 } },
+        { loadShedding: { signal, minInFlight: 0, maxInFlight: 4 } },
       );
     });
     afterAll(async () => {
       await gateway?.stop();
+    });
+
+    it('cannot leak its count by sending an operation id again while it still runs', async () => {
+      const showtimeId = upcoming[4].id;
+      // Never cached: each execution asks cinemas, and is still running when the next
+      // message of the burst arrives.
+      const query = 'query($id: ID!) { showtime(id: $id) { id availableSeats } }';
+      const ws = new WebSocket(webSocketUrl(url()), 'graphql-transport-ws', {
+        headers: { 'x-forwarded-for': '203.0.113.61' },
+      });
+      const received: { type: string; id?: string; payload?: unknown }[] = [];
+      ws.on('message', (data: Buffer) => received.push(JSON.parse(data.toString())));
+      await new Promise((resolve) => ws.once('open', resolve));
+      ws.send(JSON.stringify({ type: 'connection_init' }));
+      await waitFor(() => received.some((m) => m.type === 'connection_ack'), 'the ack');
+      const message = (type: string, payload?: unknown) =>
+        JSON.stringify({ type, id: 'x', ...(payload ? { payload } : {}) });
+      // graphql-ws forgets "x" at each complete while its query still runs: more times than
+      // the gate's cap (4), in one burst.
+      for (let i = 0; i < 6; i++) {
+        ws.send(message('subscribe', { query, variables: { id: showtimeId } }));
+        ws.send(message('complete'));
+      }
+      // Every execution admitted ends, and with it its count; had a second admission of the
+      // id overwritten the first, one would stay counted for good.
+      const inFlight = async () => {
+        const text = await (await fetch(url().replace(/\/graphql$/, '/metrics'))).text();
+        const line = /^moviehub_http_requests_in_flight(?:\{[^}]*\})? (\d+)$/m.exec(text);
+        return line ? Number(line[1]) : NaN;
+      };
+      await waitFor(async () => (await inFlight()) === 0, 'nothing left in flight', 5_000);
+      ws.close();
     });
 
     it('refuses new queries, mutations and subscriptions over a socket as HTTP refuses requests, and admits them again once the load drops', async () => {

@@ -143,6 +143,8 @@ export function subscribe<TResult, TVariables>(
         else if (result.data) handlers.next(result.data);
       },
       error: (err) => {
+        // The server refused the operation (graphql-ws's error message: its GraphQL errors).
+        if (Array.isArray(err)) return handlers.error(firstError(err as GraphQLErrorBody[]));
         const code = (err as { code?: number }).code;
         handlers.error(
           new ApiError(

@@ -12,6 +12,8 @@ export interface LiveSeatMapOptions {
 
 /** Waits before subscribing again after the server ended the subscription, doubling to 30 s. */
 const RESUBSCRIBE_MS = [1000, 2000, 4000, 8000, 16000, 30000];
+/** Refusals that pass: the subscription is asked for again (`retryAfter` when given). */
+const RETRY_AFTER = new Set(['SERVICE_UNAVAILABLE', 'RATE_LIMITED']);
 /** Waits before fetching the snapshot again after a failed fetch. */
 const REFETCH_RETRY_MS = 3000;
 
@@ -135,18 +137,31 @@ export class LiveSeatMap {
         error: (error) => {
           this.options.onError(error);
           void this.refresh();
+          // Refused for now (the gateway overloaded, too many calls): the seat map would
+          // otherwise stay still for good. Asked again when the server says, or later.
+          if (RETRY_AFTER.has(error.code)) {
+            const retryAfter = Number(error.extensions.retryAfter);
+            this.resubscribeSoon(Number.isFinite(retryAfter) ? retryAfter * 1000 : 0);
+          }
         },
-        complete: () => {
-          if (this.disposed) return;
-          const wait = RESUBSCRIBE_MS[Math.min(this.resubscribes, RESUBSCRIBE_MS.length - 1)];
-          this.resubscribes += 1;
-          this.resubscribeTimer = setTimeout(() => {
-            if (this.disposed) return;
-            this.open();
-            void this.refresh();
-          }, wait);
-        },
+        complete: () => this.resubscribeSoon(0),
       },
+    );
+  }
+
+  /** Subscribes again after a backoff (at least `atLeastMs`), and refetches the states. */
+  private resubscribeSoon(atLeastMs: number): void {
+    if (this.disposed) return;
+    const backoff = RESUBSCRIBE_MS[Math.min(this.resubscribes, RESUBSCRIBE_MS.length - 1)];
+    this.resubscribes += 1;
+    clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = setTimeout(
+      () => {
+        if (this.disposed) return;
+        this.open();
+        void this.refresh();
+      },
+      Math.max(backoff, atLeastMs),
     );
   }
 }

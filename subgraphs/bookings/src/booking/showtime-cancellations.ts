@@ -29,7 +29,32 @@ export function startShowtimeCancellations(
   lifecycle: BookingLifecycle,
   log: Logger,
 ): () => Promise<void> {
-  const passes = new Set<Promise<void>>();
+  // One pass at a time, each showtime queued once: a backlog of cancellations (a new group
+  // reading the stream from its start, many showtimes cancelled at once) takes one database
+  // connection, not one each.
+  const queued = new Set<string>();
+  let chain: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const cancelSoon = (showtimeId: string) => {
+    if (queued.has(showtimeId)) return;
+    queued.add(showtimeId);
+    chain = chain.then(async () => {
+      queued.delete(showtimeId);
+      // Stopping: what has not started is left to the job.
+      if (stopped) return;
+      try {
+        const cancelled = await lifecycle.cancelForShowtime(showtimeId);
+        if (cancelled > 0) {
+          log.info({ showtimeId, cancelled }, 'bookings of a cancelled showtime cancelled');
+        }
+      } catch (err) {
+        log.warn(
+          { err, showtimeId },
+          'cancelling the bookings of a cancelled showtime failed; the job will retry',
+        );
+      }
+    });
+  };
   const stop = startEventConsumer({
     dataSource,
     transport,
@@ -40,25 +65,13 @@ export function startShowtimeCancellations(
     handle: async (event) => {
       const { showtimeId } = event.payload as ShowtimeEventPayload;
       await lifecycle.recordCancelledShowtime(showtimeId);
-      const pass = lifecycle.cancelForShowtime(showtimeId).then(
-        (cancelled) => {
-          if (cancelled > 0) {
-            log.info({ showtimeId, cancelled }, 'bookings of a cancelled showtime cancelled');
-          }
-        },
-        (err: unknown) =>
-          log.warn(
-            { err, showtimeId },
-            'cancelling the bookings of a cancelled showtime failed; the job will retry',
-          ),
-      );
-      passes.add(pass);
-      void pass.finally(() => passes.delete(pass));
+      cancelSoon(showtimeId);
     },
     log,
   });
   return async () => {
+    stopped = true;
     await stop();
-    await Promise.all([...passes]);
+    await chain;
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { AppError } from '../../../../../runtime/errors';
 import { isRedisUnavailable, type RedisClient } from '../../../../../runtime/redis';
 import {
@@ -85,10 +85,10 @@ export interface RedisSeatHoldStoreOptions extends SeatHoldRules {
    * with the script: no extra round trip), so that a change acknowledged before its primary
    * fails over is not lost with it (replication is asynchronous). Default: 1 on a Cluster,
    * 0 on one Redis. When they have not within `replicaAckTimeoutMs` (default 100) and the
-   * primary still has that many replicas connected, the call waits on for them, up to
-   * `replicaAckBudgetMs` (default 2000) in all, and then fails with SERVICE_UNAVAILABLE
-   * (the change may stand, it was not acknowledged); a primary left without replicas
-   * answers at once, as one Redis does.
+   * primary still has that many live replicas, the call waits on for them, up to
+   * `replicaAckBudgetMs` (default 1000) in all, and then fails with SERVICE_UNAVAILABLE
+   * (the change may stand, it was not acknowledged); a primary left without live replicas
+   * (gone, or stalled: see `awaitReplicas`) answers at once, as one Redis does.
    */
   replicaAcks?: number;
   replicaAckTimeoutMs?: number;
@@ -244,7 +244,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
     this.replicaAcks = options.replicaAcks ?? (redis.isCluster ? 1 : 0);
     this.replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? 100;
-    this.replicaAckBudgetMs = options.replicaAckBudgetMs ?? 2000;
+    this.replicaAckBudgetMs = options.replicaAckBudgetMs ?? 1000;
   }
 
   async admit(holder: string, now?: number): Promise<void> {
@@ -781,35 +781,35 @@ export class RedisSeatHoldStore implements SeatHoldStore {
    * A change made on the primary of `key`'s slot, which its replicas have not all confirmed
    * within `replicaAckTimeoutMs` (a replica busy or slow under load): acknowledged now, it
    * would be lost if the primary failed over before they had it. So, on that same node
-   * (each pipeline goes to the slot's owner, the keyless commands with it): while it is still
-   * the primary and has at least `replicaAcks` replicas connected, WAIT again, until they
-   * have it or `replicaAckBudgetMs` has passed since the change (then SERVICE_UNAVAILABLE:
-   * the change may stand, the caller was not told it did). With fewer replicas connected there
-   * is nothing to wait for, and the change is acknowledged as on one Redis. A node that is no
-   * longer the primary (a failover meanwhile) may have lost it: SERVICE_UNAVAILABLE too.
+   * (each pipeline goes to the slot's owner, the keyless commands with it), while it is still
+   * the primary and has at least `replicaAcks` live replicas (online, their last ack at most
+   * `LIVE_REPLICA_LAG_S` old), WAIT again in short steps until they have it, or until
+   * `replicaAckBudgetMs` has passed since the change: then SERVICE_UNAVAILABLE (the change may
+   * stand, the caller was not told it did). A replica that stopped acknowledging altogether
+   * (stalled, cut off) is not waited for: with fewer live replicas the change is acknowledged
+   * as on one Redis, so that one stalled replica does not hold every change of its primary
+   * (WAIT blocks the connection it is sent on). A node that is no longer the primary (a
+   * failover meanwhile) may have lost the change: SERVICE_UNAVAILABLE too.
    */
   private async awaitReplicas(key: string): Promise<void> {
     const deadline = Date.now() + this.replicaAckBudgetMs - this.replicaAckTimeoutMs;
-    type Replies = Array<[Error | null, unknown]> | null;
-    const onOwner = (command: (p: ChainableCommander) => void): Promise<Replies> => {
+    const onOwner = async (...command: [string, ...(string | number)[]]): Promise<unknown> => {
       const pipeline = this.redis.pipeline();
       pipeline.exists(key);
-      command(pipeline);
-      return pipeline.exec();
+      pipeline.call(...command);
+      const reply = (await pipeline.exec())?.[1];
+      if (!reply) throw new Error('Redis answered no result');
+      if (reply[0]) throw reply[0];
+      return reply[1];
     };
     for (;;) {
-      const role = (await onOwner((p) => p.call('ROLE')))?.[1];
-      if (role?.[0]) throw role[0];
-      const [kind, , replicas] = (role?.[1] ?? []) as [string?, unknown?, unknown[]?];
-      if (kind !== 'master') throw replicasUnconfirmed();
-      if ((replicas?.length ?? 0) < this.replicaAcks) return;
+      const replication = String(await onOwner('INFO', 'replication'));
+      if (!/^role:master\r?$/m.test(replication)) throw replicasUnconfirmed();
+      if (liveReplicas(replication) < this.replicaAcks) return;
       const left = deadline - Date.now();
       if (left <= 0) throw replicasUnconfirmed();
-      const acks = (
-        await onOwner((p) => p.call('WAIT', this.replicaAcks, Math.max(1, Math.min(left, 250))))
-      )?.[1];
-      if (acks?.[0]) throw acks[0];
-      if (typeof acks?.[1] === 'number' && acks[1] >= this.replicaAcks) return;
+      const acks = await onOwner('WAIT', this.replicaAcks, Math.max(1, Math.min(left, 100)));
+      if (typeof acks === 'number' && acks >= this.replicaAcks) return;
     }
   }
 
@@ -863,6 +863,19 @@ export class RedisSeatHoldStore implements SeatHoldStore {
   private assertOpen(): void {
     if (this.closed) throw new Error('The seat-hold store is closed');
   }
+}
+
+/** A replica whose last acknowledgement is older than this (s) has stalled: not waited for. */
+const LIVE_REPLICA_LAG_S = 2;
+
+/** Replicas online and acknowledging, from a primary's `INFO replication`. */
+export function liveReplicas(info: string): number {
+  let live = 0;
+  for (const [, fields] of info.matchAll(/^slave\d+:(.*)$/gm)) {
+    const field = (name: string) => new RegExp(`(?:^|,)${name}=([^,\\r]*)`).exec(fields)?.[1];
+    if (field('state') === 'online' && Number(field('lag')) <= LIVE_REPLICA_LAG_S) live += 1;
+  }
+  return live;
 }
 
 /** A change its replicas did not confirm in time: retryable, its outcome unknown. */
