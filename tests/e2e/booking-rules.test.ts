@@ -516,7 +516,7 @@ describe('the booking engine', () => {
       const left = await book(newUser(), show);
       await engine.lifecycle.confirmBooking(left.id, { actor: PAYMENTS });
       // The event is recorded; its own pass has not run (or was cut short).
-      await engine.lifecycle.recordCancelledShowtime(show.id);
+      await engine.lifecycle.recordCancelledShowtime(show.id, kit.clock.read());
 
       // Under 6 h the policy refuses (CANCELLATION_WINDOW_CLOSED): not for a cancelled show.
       const mine = await engine.lifecycle.cancelBooking(early.id, {
@@ -539,6 +539,40 @@ describe('the booking engine', () => {
         expect.objectContaining({ kind: 'SHOWTIME_CANCELLED', amount: left.finalAmount }),
       ]);
       expect(await engine.lifecycle.settleCancelledShowtimes()).toBe(0);
+    });
+
+    it('refunds the rest to a customer who cancelled after the cinema, before the event arrived; one who cancelled before keeps the policy refund', async () => {
+      const show = showtime(72);
+      const before = newUser();
+      const after = newUser();
+      const early = await book(before, show);
+      const late = await book(after, show);
+      for (const b of [early, late]) {
+        await engine.lifecycle.confirmBooking(b.id, { actor: PAYMENTS });
+      }
+      // 72 h ahead: the policy gives back 90%.
+      await engine.lifecycle.cancelBooking(early.id, { userId: before, isAdmin: false });
+      kit.clock.advance(MINUTE);
+      const cinemaCancelledAt = kit.clock.read();
+      kit.clock.advance(MINUTE);
+      await engine.lifecycle.cancelBooking(late.id, { userId: after, isAdmin: false });
+      // Now the event arrives.
+      await engine.lifecycle.recordCancelledShowtime(show.id, cinemaCancelledAt);
+      await engine.lifecycle.cancelForShowtime(show.id);
+
+      const policy = Math.floor((late.finalAmount * 90) / 100);
+      const kinds = async (id: string) =>
+        (await refundsOf(id)).map((r) => [r.kind, r.amount, r.percent]).sort();
+      expect(await kinds(late.id)).toEqual([
+        ['POLICY', policy, 90],
+        ['SHOWTIME_CANCELLED', late.finalAmount - policy, 10],
+      ]);
+      expect(await kinds(early.id)).toEqual([
+        ['POLICY', Math.floor((early.finalAmount * 90) / 100), 90],
+      ]);
+      // Once.
+      await engine.lifecycle.cancelForShowtime(show.id);
+      expect(await refundsOf(late.id)).toHaveLength(2);
     });
 
     it('waits for a booking whose creation is in flight, and cancels it too', async () => {

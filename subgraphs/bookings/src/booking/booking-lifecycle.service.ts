@@ -264,10 +264,11 @@ export class BookingLifecycle {
    * `cancelForShowtime` and the `settleCancelledShowtimes` job then cancel its bookings, and
    * no booking of it is ever completed. Idempotent.
    */
-  async recordCancelledShowtime(showtimeId: string): Promise<void> {
+  async recordCancelledShowtime(showtimeId: string, cancelledAt: Date): Promise<void> {
     await this.deps.dataSource.query(
-      'INSERT INTO cancelled_showtimes (showtime_id) VALUES ($1) ON CONFLICT DO NOTHING',
-      [showtimeId],
+      `INSERT INTO cancelled_showtimes (showtime_id, cancelled_at) VALUES ($1, $2)
+       ON CONFLICT DO NOTHING`,
+      [showtimeId, cancelledAt],
     );
   }
 
@@ -313,7 +314,52 @@ export class BookingLifecycle {
       }
       this.deps.notify();
     }
+    await this.topUpEarlyCancellations(showtimeId);
     return cancelled;
+  }
+
+  /**
+   * Bookings of a cancelled showtime that their customers cancelled themselves after the
+   * cinema had (before this subgraph had heard of it: the event takes a moment, or longer in
+   * an outage), and were refunded only by the policy: the rest of the amount paid is
+   * refunded too (a SHOWTIME_CANCELLED refund of the difference), as if the cinema's
+   * cancellation had come first, and the customer told. Once each (one such refund per
+   * payment); bookings cancelled before the cinema's cancellation keep the policy's refund.
+   */
+  private async topUpEarlyCancellations(showtimeId: string): Promise<void> {
+    const due: { id: string; policy_amount: number; policy_percent: number }[] =
+      await this.deps.dataSource.query(
+        `SELECT b.id, r.amount AS policy_amount, r.percent AS policy_percent
+           FROM bookings b
+           JOIN cancelled_showtimes c ON c.showtime_id = b.showtime_id
+           JOIN refunds r ON r.booking_id = b.id AND r.kind = 'POLICY'
+          WHERE b.showtime_id = $1 AND b.status = 'CANCELLED' AND b.cancelled_at >= c.cancelled_at
+            AND r.amount < b.final_amount
+            AND NOT EXISTS (SELECT 1 FROM refunds s
+                             WHERE s.booking_id = b.id AND s.kind = 'SHOWTIME_CANCELLED')`,
+        [showtimeId],
+      );
+    for (const { id, policy_amount, policy_percent } of due) {
+      await this.deps.dataSource.transaction(async (manager) => {
+        const booking = await this.lockBooking(manager, id);
+        const refund = await grantRefund(manager, {
+          booking,
+          payment: await paidPaymentOf(manager, booking.id),
+          kind: RefundKind.SHOWTIME_CANCELLED,
+          amount: booking.finalAmount - Number(policy_amount),
+          percent: 100 - Number(policy_percent),
+          reason: `${SHOWTIME_CANCELLED_REASON}: the rest of the amount paid`,
+          now: this.deps.clock(),
+        });
+        await enqueueMail(manager, {
+          kind: 'showtime-cancelled',
+          userId: booking.userId,
+          bookingId: booking.id,
+          refundId: refund.id,
+          dedupeKey: `showtime-cancelled:${booking.id}`,
+        });
+      });
+    }
   }
 
   /**

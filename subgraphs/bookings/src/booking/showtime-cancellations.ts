@@ -64,7 +64,11 @@ export function startShowtimeCancellations(
     types: ['showtime.cancelled'],
     handle: async (event) => {
       const { showtimeId } = event.payload as ShowtimeEventPayload;
-      await lifecycle.recordCancelledShowtime(showtimeId);
+      const at = new Date(event.occurredAt);
+      await lifecycle.recordCancelledShowtime(
+        showtimeId,
+        Number.isNaN(at.getTime()) ? new Date() : at,
+      );
       cancelSoon(showtimeId);
     },
     log,

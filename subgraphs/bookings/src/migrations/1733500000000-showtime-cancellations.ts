@@ -33,6 +33,9 @@ export class ShowtimeCancellations1733500000000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE cancelled_showtimes (
         showtime_id uuid PRIMARY KEY,
+        -- When cinemas cancelled it (its event's time): a customer's own cancellation after
+        -- this gets the rest of the amount paid too.
+        cancelled_at timestamptz(3) NOT NULL,
         recorded_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`
