@@ -575,6 +575,23 @@ describe('the booking engine', () => {
       expect(await refundsOf(late.id)).toHaveLength(2);
     });
 
+    it('never completes a booking of a showtime cinemas cancelled while this subgraph did not hear of it: it cancels and refunds it', async () => {
+      const show = showtime(2);
+      const user = newUser();
+      const booking = await book(user, show);
+      await engine.lifecycle.confirmBooking(booking.id, { actor: PAYMENTS });
+      // Cancelled at cinemas; the event never arrived (the consumer was down all along).
+      kit.cinemas.showtimes.get(show.id)!.facts.status = 'CANCELLED';
+      kit.clock.advance(6 * HOUR);
+      await engine.lifecycle.completeEnded();
+      const [now] = await engine.bookings.byIds([booking.id]);
+      expect(now!.status).toBe(BookingStatus.CANCELLED);
+      expect(await refundsOf(booking.id)).toEqual([
+        expect.objectContaining({ kind: 'SHOWTIME_CANCELLED', amount: booking.finalAmount }),
+      ]);
+      expect((await engine.loyalty.accountsFor([user]))[0]?.points ?? 0).toBe(0);
+    });
+
     it('waits for a booking whose creation is in flight, and cancels it too', async () => {
       const show = showtime(48);
       const user = newUser();

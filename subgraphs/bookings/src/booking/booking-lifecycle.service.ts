@@ -536,6 +536,7 @@ export class BookingLifecycle {
    */
   async completeEnded(now: Date = this.deps.clock(), limit = JOB_BATCH_SIZE): Promise<number> {
     await this.backfillFacts(BookingStatus.CONFIRMED, limit);
+    await this.learnCancellations(now, limit);
     return this.eachDue(
       // A booking of a cancelled showtime is never completed: it is being cancelled.
       { status: BookingStatus.CONFIRMED, column: 'ends_at', now, limit, played: true },
@@ -561,6 +562,29 @@ export class BookingLifecycle {
       },
       bookingsCounter.completed,
     );
+  }
+
+  /**
+   * Before completing bookings, their showtimes as cinemas has them: one cancelled whose
+   * event has not reached this subgraph (its consumer down since before the showtime would
+   * have ended) is recorded and its bookings cancelled and refunded, not completed. Cinemas
+   * unreachable: this pass completes nothing (the job tries again; points come late, never
+   * for a showtime that did not play).
+   */
+  private async learnCancellations(now: Date, limit: number): Promise<void> {
+    const due: { showtime_id: string }[] = await this.deps.dataSource.query(
+      `SELECT DISTINCT showtime_id FROM bookings
+        WHERE status = 'CONFIRMED' AND ends_at <= $1 AND ${NOT_CANCELLED('bookings')}
+        LIMIT $2`,
+      [now, limit],
+    );
+    if (due.length === 0) return;
+    const facts = await this.deps.cinemas.showtimeFacts(due.map((d) => d.showtime_id));
+    for (const showtime of facts) {
+      if (showtime.status !== 'CANCELLED') continue;
+      await this.recordCancelledShowtime(showtime.id, now);
+      await this.cancelForShowtime(showtime.id);
+    }
   }
 
   /**
