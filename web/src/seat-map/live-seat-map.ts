@@ -158,6 +158,8 @@ export class LiveSeatMap {
     this.resubscribeTimer = setTimeout(
       () => {
         if (this.disposed) return;
+        // An error inside an event does not end a subscription: never two at once.
+        this.unsubscribe();
         this.open();
         void this.refresh();
       },
