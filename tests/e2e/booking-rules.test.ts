@@ -14,7 +14,7 @@ import {
   startEngineKit,
   type EngineKit,
 } from './booking-kit';
-import { deferred } from '../support/wait-for';
+import { deferred, waitFor } from '../support/wait-for';
 
 /**
  * The booking engine's rules on a real bookings database, with an in-memory cinemas and a
@@ -613,7 +613,17 @@ describe('the booking engine', () => {
         const cancelling = engine.lifecycle.cancelForShowtime(show.id).finally(() => {
           settled = true;
         });
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The cancellation waits on the creation's lock (PostgreSQL says so), not done yet.
+        await waitFor(
+          async () =>
+            (
+              await kit.dataSource.query<{ n: number }[]>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event = 'advisory'`,
+              )
+            )[0].n > 0,
+          'the cancellation to wait for the creation',
+        );
         expect(settled).toBe(false);
         resume.resolve();
         const booking = await creating;

@@ -259,17 +259,29 @@ describeCluster('RedisSeatHoldStore on a Redis Cluster', () => {
     const showtime = showtimeRef();
     const key = `${keyPrefix}seat:{${showtime.id}}:holds`;
     let resumed = false;
+    // The primary's commands: the store asks it about its replicas once WAIT's first 100 ms
+    // went by unconfirmed.
+    const monitor = await new Redis({
+      host: '127.0.0.1',
+      port: await cluster.primaryOf(key),
+      lazyConnect: true,
+    }).monitor();
+    const askedReplicas = deferred();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'info' && args[1] === 'replication') askedReplicas.resolve();
+    });
     const resume = await cluster.pauseReplicasOf(key);
     try {
       // Read when the hold is answered: before the replica is back, it was acknowledged
       // while only the primary had it.
       const holding = store.hold(showtime, 'slow', ['A1'], T0).then(() => resumed);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await askedReplicas.wait('the store to wait on for the replica');
       resumed = true;
       resume();
       expect(await holding).toBe(true);
     } finally {
       resume();
+      monitor.disconnect();
     }
 
     // A replica that stopped acknowledging altogether (its primary reports its last ack over
