@@ -50,16 +50,3 @@ export async function recordDeadLetter(
     [consumer, stream, event.id, JSON.stringify(event), describeError(error), attempts],
   );
 }
-
-/**
- * The usual `onDeadLetter` of a subscription: `recordDeadLetter` into the consumer's own
- * database, so that what failed sits next to the data it failed to change.
- */
-export function deadLetterRecorder(
-  dataSource: DataSource,
-  consumer: string,
-  stream: string,
-): (event: DomainEvent, error: Error, attempts: number) => Promise<void> {
-  return (event, error, attempts) =>
-    recordDeadLetter(dataSource, consumer, stream, event, error, attempts);
-}

@@ -5,7 +5,7 @@ import { uniquePrefix } from '../../tests/support/test-config';
 import { dropDatabase, ensureDatabase } from '../database';
 import { createLogger } from '../logger';
 import { closeRedis, createRedis } from '../redis';
-import { deadLetterRecorder, handleOnce } from './consumer';
+import { handleOnce, recordDeadLetter } from './consumer';
 import type { DomainEvent } from './event';
 import { createConsumerTables, createOutboxTable } from './migrations';
 import { appendEvents, OutboxRelay } from './outbox';
@@ -326,7 +326,8 @@ describe.each(transports)('event backbone over the %s transport', (_name, create
     const goodDone = deferred();
     const deadLettered = deferred();
     const markerDone = deferred();
-    const record = deadLetterRecorder(dataSource, group, stream);
+    const record = (e: DomainEvent, error: Error, attempts: number) =>
+      recordDeadLetter(dataSource, group, stream, e, error, attempts);
     const options = {
       stream,
       group,

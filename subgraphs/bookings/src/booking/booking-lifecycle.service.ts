@@ -351,13 +351,7 @@ export class BookingLifecycle {
           reason: `${SHOWTIME_CANCELLED_REASON}: the rest of the amount paid`,
           now: this.deps.clock(),
         });
-        await enqueueMail(manager, {
-          kind: 'showtime-cancelled',
-          userId: booking.userId,
-          bookingId: booking.id,
-          refundId: refund.id,
-          dedupeKey: `showtime-cancelled:${booking.id}`,
-        });
+        await this.tellShowtimeCancelled(manager, booking, refund);
       });
     }
   }
@@ -414,6 +408,16 @@ export class BookingLifecycle {
           now,
         })
       : null;
+    await this.tellShowtimeCancelled(manager, booking, refund);
+    return refund;
+  }
+
+  /** The customer's `showtime-cancelled` email (once per booking), naming its refund if any. */
+  private async tellShowtimeCancelled(
+    manager: EntityManager,
+    booking: Booking,
+    refund: Refund | null,
+  ): Promise<void> {
     await enqueueMail(manager, {
       kind: 'showtime-cancelled',
       userId: booking.userId,
@@ -421,7 +425,6 @@ export class BookingLifecycle {
       refundId: refund?.id ?? null,
       dedupeKey: `showtime-cancelled:${booking.id}`,
     });
-    return refund;
   }
 
   /**
