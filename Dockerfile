@@ -16,6 +16,8 @@ RUN npm run build \
 # ---- runtime: compiled output, production dependencies, composed schema ----
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# Node's options for every service (runtime/node-options.ts says why).
+ENV NODE_OPTIONS=--max-semi-space-size=32
 WORKDIR /app
 
 # package.json marks the project root; the gateway reads schema/supergraph.graphql from it.

@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { SERVER_NODE_OPTIONS } from '../../runtime/node-options';
 import type {
   CpuMessage,
   MemoryMessage,
@@ -37,7 +38,11 @@ export const isInterrupted = (): boolean => interrupted;
 export function startStackProcess(options: StackOptions = {}): Promise<StackHandle> {
   const child: ChildProcess = fork(join(__dirname, 'stack-process.js'), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    ...(options.exposeGc ? { execArgv: [...process.execArgv, '--expose-gc'] } : {}),
+    execArgv: [
+      ...process.execArgv,
+      ...SERVER_NODE_OPTIONS,
+      ...(options.exposeGc ? ['--expose-gc'] : []),
+    ],
   });
   // Interrupted (at any point): the stack process stops (dropping its databases), then we go.
   const onSignal = () => {

@@ -8,6 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { withOverrides, type AppConfig } from '../../runtime/config';
+import { SERVER_NODE_OPTIONS } from '../../runtime/node-options';
 import { hostBusyPercent, hostTimes } from '../common/machine';
 import { round } from '../common/report';
 import type { RoundedCpu } from '../seats/figures';
@@ -140,11 +141,17 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   try {
     const stack = await startService('stack', { type: 'start', role: 'stack', env: options.env }, [
       ...process.execArgv,
+      ...SERVER_NODE_OPTIONS,
       ...gcArgs,
     ]);
     started.push(stack);
     const config = stack.ready.config!;
-    const partArgs = [...process.execArgv, ...gcArgs, ...(options.profileArgs ?? [])];
+    const partArgs = [
+      ...process.execArgv,
+      ...SERVER_NODE_OPTIONS,
+      ...gcArgs,
+      ...(options.profileArgs ?? []),
+    ];
     const pairs = await Promise.all(
       Array.from({ length: options.pairs }, async (_, i) => {
         const cinemas = await startService(

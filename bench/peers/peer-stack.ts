@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../runtime/config';
 import { dropDatabase } from '../../runtime/database';
+import { SERVER_NODE_OPTIONS } from '../../runtime/node-options';
 import { projectRoot } from '../../runtime/paths';
 import { closeRedis } from '../../runtime/redis';
 import { generateKeyPair } from '../../scripts/dev-token';
@@ -153,7 +154,8 @@ export function peerStack(): PeerStackControl {
     env: NodeJS.ProcessEnv,
   ): ManagedProcess => {
     if (stopping) throw new Error('stopped while starting');
-    const child = startNodeProcess(name, args, {
+    // Every process (Hive Gateway too) runs with the Node options of our services.
+    const child = startNodeProcess(name, [...SERVER_NODE_OPTIONS, ...args], {
       env,
       cwd: root,
       logFile: join(logDir, `${name}.log`),

@@ -10,6 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { SERVER_NODE_OPTIONS } from '../../runtime/node-options';
 import { deferred } from '../../tests/support/wait-for';
 import { sleep } from '../common/pool';
 import { round } from '../common/report';
@@ -37,7 +38,11 @@ export async function runFanOutFloor(
   mint: (userId: string) => string,
 ) {
   const children = Array.from({ length: options.servers }, () =>
-    fork(join(__dirname, 'floor-server.js'), [], { stdio: 'inherit' }),
+    fork(join(__dirname, 'floor-server.js'), [], {
+      stdio: 'inherit',
+      // Node's options as our servers run with: the floor is what any of them would show.
+      execArgv: [...process.execArgv, ...SERVER_NODE_OPTIONS],
+    }),
   );
   const reply = <T>(child: ChildProcess, key: string, send?: object) =>
     new Promise<T>((resolve, reject) => {
