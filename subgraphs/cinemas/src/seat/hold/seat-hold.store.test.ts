@@ -1169,6 +1169,47 @@ describe('RedisSeatHoldStore keys', () => {
     }
   });
 
+  it('send the scripts called in one turn of the event loop to Redis in one write', async () => {
+    const redis = createRedis(testRedisUrl);
+    const ownPrefix = `moviehub-test:${uniquePrefix()}`;
+    try {
+      const store = new RedisSeatHoldStore({
+        ...RULES,
+        redis,
+        keyPrefix: ownPrefix,
+        channel: (id) => seatChannel(ownPrefix, id),
+      });
+      const now = Date.now();
+      // Connected, and the hold script known to Redis (no EVAL fallback below).
+      await store.hold({ id: randomUUID(), endsAt: now + 3 * 3600_000 }, 'h0', ['A0'], now);
+      const socket = (redis as Redis).stream as unknown as {
+        _write: (...args: unknown[]) => void;
+        _writev: (chunks: unknown[], callback: () => void) => void;
+      };
+      const single = jest.spyOn(socket, '_write');
+      const batched = jest.spyOn(socket, '_writev');
+      const showtime = { id: randomUUID(), endsAt: now + 3 * 3600_000 };
+      // As a rush's requests read in one turn: each holds, none waits for another.
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.hold(showtime, `h${i + 1}`, [`A${i}`], now)),
+      );
+      expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+      expect(single).not.toHaveBeenCalled();
+      expect(batched).toHaveBeenCalledTimes(1);
+      expect(batched.mock.calls[0][0]).toHaveLength(20);
+      // Each answer still went to its own call.
+      const { holds } = await store.snapshot(showtime.id, now);
+      expect(holds.size).toBe(20);
+      expect(holds.get('A7')).toBe('h8');
+    } finally {
+      const keys = await redis.keys(`${ownPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await closeRedis(redis);
+    }
+  });
+
   it("read only the seats a holder's first hold asks for, not every seat the showtime holds", async () => {
     // In a rush every hold is its holder's first; reading the showtime's holds whole made
     // each one cost as much as the seats held before it, serially on the one Redis.
