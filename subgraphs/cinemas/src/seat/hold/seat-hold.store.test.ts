@@ -1118,6 +1118,31 @@ function redisOfTheBlock(): { redis: RedisClient; readonly keyPrefix: string } {
   return block;
 }
 
+/**
+ * A store on a connection of its own (made with `options`) under a prefix of its own (tests
+ * of 'RedisSeatHoldStore keys' list every key of their block's); both gone after `use`.
+ */
+async function onConnectionOfItsOwn(
+  options: RedisOptions,
+  use: (store: RedisSeatHoldStore, redis: RedisClient, keyPrefix: string) => Promise<void>,
+): Promise<void> {
+  const redis = createRedis(testRedisUrl, options);
+  const keyPrefix = `moviehub-test:${uniquePrefix()}`;
+  try {
+    const store = new RedisSeatHoldStore({
+      ...RULES,
+      redis,
+      keyPrefix,
+      channel: (id) => seatChannel(keyPrefix, id),
+    });
+    await use(store, redis, keyPrefix);
+  } finally {
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await closeRedis(redis);
+  }
+}
+
 describe('RedisSeatHoldStore keys', () => {
   const own = redisOfTheBlock();
   /** A store under a prefix of its own (tests below list every key of `own`'s). */
@@ -1135,16 +1160,7 @@ describe('RedisSeatHoldStore keys', () => {
 
   it('send their scripts on their own on an auto-pipelining connection, not as a new Pipeline each', async () => {
     // As the subgraph's connection is made (runtime/subgraph-server.ts).
-    const redis = createRedis(testRedisUrl, { enableAutoPipelining: true });
-    // A prefix of its own: another test below lists every key of the block's.
-    const ownPrefix = `moviehub-test:${uniquePrefix()}`;
-    try {
-      const store = new RedisSeatHoldStore({
-        ...RULES,
-        redis,
-        keyPrefix: ownPrefix,
-        channel: (id) => seatChannel(ownPrefix, id),
-      });
+    await onConnectionOfItsOwn({ enableAutoPipelining: true }, async (store, redis, ownPrefix) => {
       // ioredis gives every connection its default list: left as it was for the others.
       const defaults = (Redis as unknown as { defaultOptions: RedisOptions }).defaultOptions;
       expect(defaults.autoPipeliningIgnoredCommands).toEqual([]);
@@ -1162,23 +1178,11 @@ describe('RedisSeatHoldStore keys', () => {
       // Other commands on the connection are still auto-pipelined.
       await redis.get(`${ownPrefix}nothing`);
       expect(pipelines).toHaveBeenCalledTimes(1);
-    } finally {
-      const keys = await redis.keys(`${ownPrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await closeRedis(redis);
-    }
+    });
   });
 
   it('send the scripts called in one turn of the event loop to Redis in one write', async () => {
-    const redis = createRedis(testRedisUrl);
-    const ownPrefix = `moviehub-test:${uniquePrefix()}`;
-    try {
-      const store = new RedisSeatHoldStore({
-        ...RULES,
-        redis,
-        keyPrefix: ownPrefix,
-        channel: (id) => seatChannel(ownPrefix, id),
-      });
+    await onConnectionOfItsOwn({}, async (store, redis) => {
       const now = Date.now();
       // Connected, and the hold script known to Redis (no EVAL fallback below).
       await store.hold({ id: randomUUID(), endsAt: now + 3 * 3600_000 }, 'h0', ['A0'], now);
@@ -1203,11 +1207,7 @@ describe('RedisSeatHoldStore keys', () => {
       const { holds } = await store.snapshot(showtime.id, now);
       expect(holds.size).toBe(20);
       expect(holds.get('A7')).toBe('h8');
-    } finally {
-      const keys = await redis.keys(`${ownPrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await closeRedis(redis);
-    }
+    });
   });
 
   it("read only the seats a holder's first hold asks for, not every seat the showtime holds", async () => {
