@@ -251,6 +251,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
 
   async admit(holder: string, now?: number): Promise<void> {
     this.assertOpen();
+    this.corkUntilTurnEnds();
     checkHolder(holder);
     await this.admitCall(holder, clock(now));
   }
@@ -272,6 +273,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     options: CallOptions = {},
   ): Promise<HoldResult> {
     this.assertOpen();
+    this.corkUntilTurnEnds();
     checkShowtime(showtime);
     checkHolder(holder);
     const requested = checkHoldSeatIds(seatIds, this.rules.maxSeatsPerHolder);
@@ -441,6 +443,7 @@ export class RedisSeatHoldStore implements SeatHoldStore {
     options: CallOptions = {},
   ): Promise<{ released: string[]; version: number }> {
     this.assertOpen();
+    this.corkUntilTurnEnds();
     checkShowtime(showtime);
     checkHolder(holder);
     const seats = checkSeatIds(seatIds);
@@ -730,16 +733,18 @@ export class RedisSeatHoldStore implements SeatHoldStore {
 
   /** One script call: its keys (whose count ioredis sends first), then its arguments. */
   private script<T = unknown>(name: ScriptName, keys: string[], args: Arg[]): Promise<T> {
-    this.corkUntilTurnEnds();
     return this.run(() => this.redis[name](keys.length, ...keys, ...args) as Promise<T>);
   }
 
   /**
    * Holds the connection's writes until the end of this turn of the event loop, so that the
-   * script calls of every request read in that turn (a rush: hundreds) reach Redis in one
-   * write, and Redis answers them in one, instead of a system call and a wake-up of Redis per
-   * call. A call is delayed by no more than what remains of the turn. One Redis only: a
-   * cluster client writes to a connection per node.
+   * holds and releases of every request read in that turn (a rush: hundreds) reach Redis in
+   * one write, and Redis answers them in one, instead of a system call and a wake-up of Redis
+   * per call. Called as a request's hold, release or admission starts, in the turn's I/O
+   * phase: the uncork (`setImmediate`) comes at the end of that same turn, so a call waits at
+   * most for the rest of it. Not for calls made from `setImmediate` callbacks (the loaders'
+   * batched reads: `snapshot`), whose uncork would wait for the whole next turn. One Redis
+   * only: a cluster client writes to a connection per node.
    */
   private corkUntilTurnEnds(): void {
     if (this.corked || this.redis.isCluster) return;

@@ -1210,6 +1210,25 @@ describe('RedisSeatHoldStore keys', () => {
     });
   });
 
+  it('write a read made in a setImmediate callback (a loader batch) at once, not a turn later', async () => {
+    await onConnectionOfItsOwn({}, async (store, redis) => {
+      const now = Date.now();
+      const showtimeId = randomUUID();
+      await store.snapshot(showtimeId, now); // connected, the script known to Redis
+      const socket = (redis as Redis).stream as unknown as { _write: (...args: unknown[]) => void };
+      const single = jest.spyOn(socket, '_write');
+      // As the shared loaders run their batch (runtime/loaders.ts): in the check phase, where
+      // an uncork scheduled with setImmediate would wait for the whole next turn.
+      const written = await new Promise<number>((resolve, reject) =>
+        setImmediate(() => {
+          store.snapshot(showtimeId, now).catch(reject);
+          resolve(single.mock.calls.length);
+        }),
+      );
+      expect(written).toBe(1);
+    });
+  });
+
   it("read only the seats a holder's first hold asks for, not every seat the showtime holds", async () => {
     // In a rush every hold is its holder's first; reading the showtime's holds whole made
     // each one cost as much as the seats held before it, serially on the one Redis.
