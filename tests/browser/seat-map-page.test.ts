@@ -399,7 +399,7 @@ describeInChromium(`the seat map page in Chromium (${CHROMIUM ?? 'none: skipped'
     },
   );
   inBrowser(
-    'tells a customer whose showtime the cinema cancels, at their next click, and on the page from then on',
+    'tells a customer whose showtime the cinema cancels at once, on the open page, and from then on',
     async () => {
       const show = showtimeFor(4);
       const page = await window();
@@ -415,12 +415,15 @@ describeInChromium(`the seat map page in Chromium (${CHROMIUM ?? 'none: skipped'
       );
       expect(cancel.data).toEqual({ cancelShowtime: { id: show.id, status: 'CANCELLED' } });
 
-      // The next click is refused by the server: the page says why and stops offering seats.
-      await page.click(`[data-seat-id="${second}"]`);
+      // The open page hears it from its live seat states, without a click: it says why and
+      // stops offering seats; a click holds nothing.
       await page.getByTestId('cancelled').waitFor();
       await page.waitForSelector('.showtime-page[data-status="CANCELLED"]');
       expect(await page.locator('.notice-error').count()).toBe(0);
       await shot(page, '10-showtime-cancelled');
+      await page.click(`[data-seat-id="${second}"]`);
+      await page.locator('.notices .notice-info', { hasText: 'cancelled this showtime' }).waitFor();
+      expect(await page.locator(seatSelector(second, 'HELD', true)).count()).toBe(0);
 
       // Loaded afresh, the page says it at once; a click holds nothing.
       const later = await window({ as: 'demo-customer-2' });

@@ -328,6 +328,33 @@ describe('the live seat map through the gateway', () => {
     await bad.done;
     expect(bad.closeCode).toBe(4401);
   });
+
+  it('ends every open seat map of a cancelled showtime with SHOWTIME_CANCELLED, and refuses new ones', async () => {
+    const { showtime, free } = upcomingShowtime(11);
+    const anonymous = open(showtime.id);
+    const signedIn = open(showtime.id, t.token('user_cancel_viewer'));
+    // Both listening: a hold reaches them.
+    expect((await hold(showtime.id, [free[0].id], 'user_cancel_holder')).errors).toBeUndefined();
+    for (const sub of [anonymous, signedIn]) {
+      expect((await sub.next()).data?.seatUpdates).toBeDefined();
+    }
+    const cancelled = await t.query(
+      'mutation($id: ID!) { cancelShowtime(id: $id) { id } }',
+      { id: showtime.id },
+      { token: t.token('user_admin', 'ADMIN') },
+    );
+    expect(cancelled.errors).toBeUndefined();
+    const refusal = { code: 'BAD_USER_INPUT', reason: 'SHOWTIME_CANCELLED' };
+    for (const sub of [anonymous, signedIn]) {
+      const last = await sub.next();
+      expect(last.errors?.[0]?.extensions).toMatchObject(refusal);
+      await sub.done;
+      expect(sub.ended).toBe(true);
+    }
+    // A seat map opened afterwards is refused at once, on the same terms.
+    const late = open(showtime.id);
+    expect((await late.next()).errors?.[0]?.extensions).toMatchObject(refusal);
+  });
 });
 
 describe('hold expiry', () => {

@@ -65,7 +65,9 @@ export function showtimePage(showtimeId: string): View {
   const live = new LiveSeatMap({
     showtimeId,
     onChange: (seatIds) => redraw(seatIds),
-    onError: (error) => showError(error, label),
+    // An open map learns at once that the cinema cancelled the showtime.
+    onError: (error) =>
+      error.extensions.reason === 'SHOWTIME_CANCELLED' ? markCancelled() : showError(error, label),
   });
   const liveBadge = h('span', { class: 'live-badge' });
   const stopLiveState = onLiveState((state) => {
@@ -218,13 +220,17 @@ export function showtimePage(showtimeId: string): View {
 
   /** Learnt on load, or from a refused hold: no more live states, holds or bookings here. */
   function markCancelled(): void {
-    if (cancelled) return;
-    cancelled = true;
-    root.dataset.status = 'CANCELLED';
-    live.dispose();
-    liveBadge.hidden = true;
-    root.querySelector('.showtime-head')?.after(cancelledNotice);
-    setExpiry(null);
+    if (!cancelled) {
+      cancelled = true;
+      root.dataset.status = 'CANCELLED';
+      live.dispose();
+      liveBadge.hidden = true;
+      setExpiry(null);
+    }
+    // The live states' refusal can come before the page is drawn: then the notice goes in
+    // when it is (`render` calls this again).
+    const head = root.querySelector('.showtime-head');
+    if (head && !cancelledNotice.isConnected) head.after(cancelledNotice);
     drawPanel();
   }
 
@@ -307,7 +313,7 @@ export function showtimePage(showtimeId: string): View {
         panel,
       ),
     );
-    if (showtime.status === 'CANCELLED') {
+    if (showtime.status === 'CANCELLED' || cancelled) {
       // The states as they were, without a subscription: nothing changes any more.
       live.states.reset(showtime.seatMap.version, showtime.seatMap.seats);
       redraw(showtime.seatMap.seats.map((s) => s.seatId));

@@ -26,6 +26,8 @@ const REFETCH_RETRY_MS = 3000;
  * - the socket came back after a drop (graphql-ws resubscribes by itself);
  * - an error result (SERVICE_UNAVAILABLE: the gateway lost cinemas for a while);
  * - the server ended the subscription (it is opened again after a pause).
+ * A subscription refused or ended because the showtime was cancelled (`SHOWTIME_CANCELLED`)
+ * is told to `onError` and not asked for again.
  */
 export class LiveSeatMap {
   readonly states = new SeatStates();
@@ -136,6 +138,12 @@ export class LiveSeatMap {
         },
         error: (error) => {
           this.options.onError(error);
+          // The cinema cancelled the showtime: nothing will change any more. The states stay
+          // as they are, to look at; nothing is asked for again.
+          if (error.extensions.reason === 'SHOWTIME_CANCELLED') {
+            this.dispose();
+            return;
+          }
           void this.refresh();
           // Refused for now (the gateway overloaded, too many calls): the seat map would
           // otherwise stay still for good. Asked again when the server says, or later.

@@ -19,7 +19,13 @@ import type { CinemasContext } from '../context.types';
 import { useEventLoaders } from '../loaders';
 import { Showtime, ShowtimeStatus } from '../showtime/showtime.entity';
 import { SeatAvailability, seatAvailability } from './availability';
-import { SEAT_FEED_LOST, seatUpdatesUnavailable, type SeatFeedItem } from './seat.service';
+import {
+  SEAT_FEED_CLOSED,
+  SEAT_FEED_LOST,
+  seatUpdatesUnavailable,
+  type SeatFeedItem,
+} from './seat.service';
+import { showtimeClosed } from './hold/seat-hold.store';
 import {
   HoldResult,
   ReleaseResult,
@@ -146,6 +152,7 @@ export class SeatHoldResolver {
     @Ctx() ctx: CinemasContext,
   ) {
     if (event === SEAT_FEED_LOST) throw seatUpdatesUnavailable();
+    if (event === SEAT_FEED_CLOSED) throw showtimeClosed();
     // Runs first for every event, before the event's other fields: from here on they read
     // through loaders of this event, not ones left over from earlier events.
     useEventLoaders(ctx, event);

@@ -23,7 +23,17 @@ import { seatTopic } from './seat-topic';
  * the client must refetch the seat map and subscribe again).
  */
 export const SEAT_FEED_LOST: unique symbol = Symbol('seat feed lost');
-export type SeatFeedItem = SeatEvent | typeof SEAT_FEED_LOST;
+/** The showtime was cancelled: the feed's last item (answered SHOWTIME_CANCELLED). */
+export const SEAT_FEED_CLOSED: unique symbol = Symbol('seat feed closed');
+export type SeatFeedItem = SeatEvent | typeof SEAT_FEED_LOST | typeof SEAT_FEED_CLOSED;
+
+/** What a showtime's seat feed carries when it is cancelled, besides its seat events. */
+interface ClosedNotice {
+  readonly showtimeId: string;
+  readonly closed: true;
+}
+const isClosedNotice = (value: unknown): value is ClosedNotice =>
+  typeof value === 'object' && value !== null && (value as ClosedNotice).closed === true;
 
 /** Holder tags kept at most; past it the cache starts over (a few KiB per thousand users). */
 const HOLDER_TAGS_KEPT = 10_000;
@@ -330,6 +340,10 @@ export class SeatService {
   async showtimeCancelled(showtime: ShowtimeRef): Promise<void> {
     this.facts.forgetShowtime(showtime.id);
     await this.store.closeShowtime(showtime);
+    // Every open seat map of it, on every instance, learns it now: its feed ends with
+    // SHOWTIME_CANCELLED. Sent again when the event is consumed later: a feed ends once.
+    const notice: ClosedNotice = { showtimeId: showtime.id, closed: true };
+    await this.pubSub.publish(seatTopic(showtime.id), notice);
   }
 
   /**
@@ -338,7 +352,8 @@ export class SeatService {
    * never a hang, a crash, or an error that ends the whole connection.
    */
   async events(showtimeId: string): Promise<AsyncIterableIterator<SeatFeedItem>> {
-    await this.showtimeOrFail(showtimeId);
+    const showtime = await this.showtimeOrFail(showtimeId);
+    if (showtime.status !== 'SCHEDULED') throw showtimeClosed();
     let source: AsyncIterableIterator<unknown>;
     try {
       source = await this.pubSub.listen(seatTopic(showtimeId));
@@ -395,9 +410,13 @@ class SeatFeed implements AsyncIterableIterator<SeatFeedItem> {
     try {
       const result = await this.source.next();
       if (result.done) this.ended = true;
-      return result.done
-        ? { value: undefined, done: true }
-        : { value: result.value as SeatEvent, done: false };
+      if (result.done) return { value: undefined, done: true };
+      if (isClosedNotice(result.value)) {
+        this.ended = true;
+        void this.source.return?.();
+        return { value: SEAT_FEED_CLOSED, done: false };
+      }
+      return { value: result.value as SeatEvent, done: false };
     } catch (err) {
       if (!(err instanceof PubSubUnavailableError)) throw err;
       this.ended = true;
