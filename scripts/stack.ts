@@ -4,19 +4,51 @@ import type { RunningService } from '../runtime/lifecycle';
 import { startSubgraph, type RunningSubgraph } from '../runtime/subgraph-server';
 import { ALL_SUBGRAPHS } from './subgraphs';
 import { startVnpaySimulator, type VnpaySimulator } from './vnpay-simulator/vnpay-simulator';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
  * A port free right now, for a gateway asked to listen on "any" port whose address must be
- * known before it starts (VNPay's return URL is signed into every pay URL).
+ * known before it starts (VNPay's return URL is signed into every pay URL). Chosen below the
+ * kernel's ephemeral range: a port the kernel hands out as free (`listen(0)`) is also one it
+ * may give any outgoing connection as its local port before the gateway listens, seconds
+ * later, once the subgraphs have started (CI saw EADDRINUSE that way, with other stacks
+ * connecting in parallel). Random, probed; the kernel's own pick if none is found.
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export async function freePort(): Promise<number> {
+  const below = ephemeralRangeStart();
+  for (let attempt = 0; attempt < 20 && below > LOWEST_PICKED_PORT; attempt++) {
+    const port = LOWEST_PICKED_PORT + Math.floor(Math.random() * (below - LOWEST_PICKED_PORT));
+    if ((await probe(port)) !== undefined) return port;
+  }
+  const port = await probe(0);
+  if (port === undefined) throw new Error('no free port to listen on');
+  return port;
+}
+
+/** Ports picked by {@link freePort} start here (above the well-known and common ones). */
+const LOWEST_PICKED_PORT = 10_000;
+
+/** The first local port of outgoing connections (Linux; 32768 elsewhere, its default). */
+function ephemeralRangeStart(): number {
+  try {
+    const first = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    return Number.isInteger(first) && first > 0 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Listens on `port` (0: the kernel's pick) and closes again: the port, or undefined if taken. */
+function probe(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
     });
   });
 }
