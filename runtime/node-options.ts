@@ -9,9 +9,10 @@
  * as 1 MiB in a 512 MiB container (the Kubernetes pods' limit). In a burst (a sale opening:
  * a thousand holds at once) every request's objects stay alive for as long as the request
  * waits its turn; with 16 MiB the scavenger ran several times per burst and copied those
- * objects, then promoted them to the old generation, whose collection costs more still. `npm run bench:holds -- --only
- * rush`, alternating 16 and 32 MiB, three runs each: rush from the seat map page p99
- * 962–1,038 ms at 16, 834–863 ms at 32 (64 and 128 measured no better). The young
+ * objects, then promoted them to the old generation, whose collection costs more still.
+ * `npm run bench:holds -- --only rush`, alternating 16 and 32 MiB, three runs each: rush
+ * from the seat map page p99 962–1,038 ms at 16, 834–863 ms at 32 (64 and 128 measured no
+ * better). The young
  * generation grows only while what survives its collections asks for it, and shrinks when
  * the process is idle: at most 3 × 32 MiB, and only in a burst. The pods' limits leave room
  * for it (about 170 MB in use at rest, limits of 512 and 768 MiB).

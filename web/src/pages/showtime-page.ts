@@ -218,7 +218,10 @@ export function showtimePage(showtimeId: string): View {
     else if (look === 'MINE') void change([seatId], false);
   }
 
-  /** Learnt on load, or from a refused hold: no more live states, holds or bookings here. */
+  /**
+   * Learnt on load, from a refused hold or from the live states' end: no more live states,
+   * holds or bookings here.
+   */
   function markCancelled(): void {
     if (!cancelled) {
       cancelled = true;

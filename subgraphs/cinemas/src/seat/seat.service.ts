@@ -409,8 +409,10 @@ class SeatFeed implements AsyncIterableIterator<SeatFeedItem> {
     if (this.ended) return { value: undefined, done: true };
     try {
       const result = await this.source.next();
-      if (result.done) this.ended = true;
-      if (result.done) return { value: undefined, done: true };
+      if (result.done) {
+        this.ended = true;
+        return { value: undefined, done: true };
+      }
       if (isClosedNotice(result.value)) {
         this.ended = true;
         void this.source.return?.();
